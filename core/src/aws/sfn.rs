@@ -1,0 +1,45 @@
+//! Starting the rotation workflow in Step Functions.
+
+use aws_sdk_sfn::Client;
+
+use super::store_error;
+use crate::domain::Change;
+use crate::ports::{StartOutcome, StoreError, Workflow};
+
+#[derive(Debug, Clone)]
+pub struct SfnWorkflow {
+    client: Client,
+    state_machine_arn: String,
+}
+
+impl SfnWorkflow {
+    pub fn new(client: Client, state_machine_arn: impl Into<String>) -> Self {
+        Self { client, state_machine_arn: state_machine_arn.into() }
+    }
+}
+
+impl Workflow for SfnWorkflow {
+    async fn start(&self, change: &Change) -> Result<StartOutcome, StoreError> {
+        let input = serde_json::to_string(change).map_err(|e| StoreError {
+            service: "states",
+            operation: "StartExecution",
+            message: format!("cannot encode change {}: {e}", change.id),
+            retryable: false,
+        })?;
+        // The change id is the execution name: Step Functions itself refuses a
+        // second execution of the same change.
+        let result = self
+            .client
+            .start_execution()
+            .state_machine_arn(&self.state_machine_arn)
+            .name(change.id.as_str())
+            .input(input)
+            .send()
+            .await;
+        match result {
+            Ok(out) => Ok(StartOutcome::Started { execution_arn: out.execution_arn().to_owned() }),
+            Err(e) if e.as_service_error().is_some_and(|se| se.is_execution_already_exists()) => Ok(StartOutcome::AlreadyRunning),
+            Err(e) => Err(store_error("states", "StartExecution", e)),
+        }
+    }
+}

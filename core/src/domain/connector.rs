@@ -1,0 +1,236 @@
+//! The connector: one provisioning key, where it lives and who answers for it.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::{ChangeId, ChangeWindow, ConnectorId};
+
+/// What sort of key a connector holds. Decides the rotation procedure
+/// (see [`crate::procedures`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConnectorKind {
+    /// Atlassian SCIM directory key (admin.atlassian.com > provisioning).
+    AtlassianScim,
+    /// Atlassian organization API key (Admin API keys API).
+    AtlassianApiKey,
+    /// Any vendor described by a declarative HTTP template.
+    GenericHttp,
+}
+
+impl ConnectorKind {
+    pub const ALL: [ConnectorKind; 3] = [Self::AtlassianScim, Self::AtlassianApiKey, Self::GenericHttp];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AtlassianScim => "atlassian-scim",
+            Self::AtlassianApiKey => "atlassian-api-key",
+            Self::GenericHttp => "generic-http",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == raw.trim())
+    }
+}
+
+impl fmt::Display for ConnectorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which identity provider pushes users with this key, and where.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "idp", rename_all = "kebab-case")]
+pub enum IdpBinding {
+    /// Microsoft Entra ID provisioning: the enterprise app's service principal
+    /// and its synchronization job.
+    Entra {
+        service_principal_id: String,
+        job_id: String,
+    },
+    /// Okta app provisioning connection.
+    Okta { app_id: String },
+    /// The key is only read from Secrets Manager by the team's own jobs.
+    None,
+}
+
+impl IdpBinding {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Entra { .. } => "entra",
+            Self::Okta { .. } => "okta",
+            Self::None => "none",
+        }
+    }
+}
+
+/// Lifecycle state of a connector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectorStatus {
+    #[default]
+    Active,
+    Rotating,
+    NeedsManualIntervention,
+    Retired,
+}
+
+impl ConnectorStatus {
+    pub const ALL: [ConnectorStatus; 4] = [
+        Self::Active,
+        Self::Rotating,
+        Self::NeedsManualIntervention,
+        Self::Retired,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Rotating => "rotating",
+            Self::NeedsManualIntervention => "needs_manual_intervention",
+            Self::Retired => "retired",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == raw.trim())
+    }
+}
+
+impl fmt::Display for ConnectorStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An ARN of a Secrets Manager secret, checked for shape.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SecretArn(String);
+
+impl SecretArn {
+    /// `arn:<partition>:secretsmanager:<region>:<12-digit account>:secret:<name>`
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let bad = |why: &str| {
+            Err(format!(
+                "{raw:?} is not a Secrets Manager secret ARN ({why}); expected arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME"
+            ))
+        };
+        let parts: Vec<&str> = raw.splitn(7, ':').collect();
+        if parts.len() != 7 || parts[0] != "arn" {
+            return bad("wrong shape");
+        }
+        if !matches!(parts[1], "aws" | "aws-cn" | "aws-us-gov") {
+            return bad("unknown partition");
+        }
+        if parts[2] != "secretsmanager" {
+            return bad("not a secretsmanager ARN");
+        }
+        if parts[3].is_empty() || !parts[3].chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+            return bad("bad region");
+        }
+        if parts[4].len() != 12 || !parts[4].chars().all(|c| c.is_ascii_digit()) {
+            return bad("account must be 12 digits");
+        }
+        if parts[5] != "secret" || parts[6].is_empty() {
+            return bad("missing secret name");
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for SecretArn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A validated inventory record plus the state keyturn keeps about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Connector {
+    pub id: ConnectorId,
+    pub kind: ConnectorKind,
+    /// Vendor organisation (Atlassian org id or name).
+    pub org: String,
+    /// Vendor directory id (Atlassian SCIM directory).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub directory_id: Option<String>,
+    /// Vendor app or key-owner id, where the kind has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_id: Option<String>,
+    #[serde(flatten)]
+    pub idp: IdpBinding,
+    /// Who answers for the key (email).
+    pub owner: String,
+    /// Who approves its rotation (a group name routed by configuration).
+    pub approver_group: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change_window: Option<ChangeWindow>,
+    pub secret_arn: SecretArn,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    #[serde(default)]
+    pub status: ConnectorStatus,
+    /// Optimistic-lock counter, bumped on every write.
+    #[serde(default)]
+    pub version: u64,
+    #[serde(default, with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
+    pub last_rotated_at: Option<OffsetDateTime>,
+    /// The change that holds this connector, until `lease_until`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active_change: Option<ChangeLease>,
+}
+
+/// A claim a change holds on a connector, so that two changes never rotate the
+/// same key. It expires, so a change that died does not block the key forever.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeLease {
+    pub change_id: ChangeId,
+    #[serde(with = "time::serde::rfc3339")]
+    pub until: OffsetDateTime,
+}
+
+impl Connector {
+    /// The lease that still holds at `now`, if any.
+    pub fn live_lease(&self, now: OffsetDateTime) -> Option<&ChangeLease> {
+        self.active_change.as_ref().filter(|l| l.until > now)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_arns_are_checked() {
+        assert!(SecretArn::parse("arn:aws:secretsmanager:eu-west-1:123456789012:secret:scim/acme-AbCdEf").is_ok());
+        for (bad, why) in [
+            ("arn:aws:s3:::bucket", "wrong shape"),
+            ("arn:aws:s3:eu-west-1:123456789012:secret:x", "not a secretsmanager"),
+            ("arn:aws:secretsmanager:eu-west-1:1234:secret:x", "12 digits"),
+            ("arn:aws:secretsmanager:eu-west-1:123456789012:secret:", "missing secret name"),
+            ("arn:evil:secretsmanager:eu-west-1:123456789012:secret:x", "partition"),
+        ] {
+            assert!(SecretArn::parse(bad).unwrap_err().contains(why), "{bad}");
+        }
+    }
+
+    #[test]
+    fn kinds_and_statuses_round_trip_their_names() {
+        for k in ConnectorKind::ALL {
+            assert_eq!(ConnectorKind::parse(k.as_str()), Some(k));
+        }
+        for s in ConnectorStatus::ALL {
+            assert_eq!(ConnectorStatus::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(ConnectorKind::parse("atlassian"), None);
+    }
+}

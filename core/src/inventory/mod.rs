@@ -1,0 +1,100 @@
+//! Inventory files (CSV, JSON, YAML) → raw records → validated connectors.
+//!
+//! Readers only split a file into records of named string fields, so every
+//! format (and a DynamoDB item) meets the same validation, and every error
+//! names the file, the record and the field.
+
+mod read;
+mod validate;
+
+pub use read::{read_file, read_str, Format, MAX_FILE_BYTES, MAX_RECORDS};
+pub use validate::{validate_all, validate_record, FieldError, ValidationContext, FIELDS};
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Where a record sits in its source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Location {
+    /// CSV: the line number as an editor or spreadsheet shows it (header = 1).
+    Row(u64),
+    /// JSON/YAML: 1-based position in the list.
+    Record(usize),
+    /// A DynamoDB item (named by its id).
+    Item,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Row(n) => write!(f, "row {n}"),
+            Self::Record(n) => write!(f, "record {n}"),
+            Self::Item => f.write_str("item"),
+        }
+    }
+}
+
+/// A record as read: field name → trimmed, non-empty text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawRecord {
+    pub location: Location,
+    pub fields: BTreeMap<String, String>,
+}
+
+impl RawRecord {
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.fields.get(field).map(String::as_str)
+    }
+}
+
+/// Everything wrong with one record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordError {
+    /// File name (or `dynamodb`).
+    pub source: String,
+    pub location: Location,
+    /// The record's `id` when it has a usable one.
+    pub id: Option<String>,
+    pub errors: Vec<FieldError>,
+}
+
+impl fmt::Display for RecordError {
+    /// One line per field: `inventory.csv row 7 (atlassian/acme/entra): expires_at: "2026-13-01" is not a date`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.errors.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{} {}", self.source, self.location)?;
+            if let Some(id) = &self.id {
+                write!(f, " ({id})")?;
+            }
+            write!(f, ": {}: {}", e.field, e.message)?;
+        }
+        Ok(())
+    }
+}
+
+/// Why an inventory file could not be used. Nothing is ever written when any
+/// of these is returned.
+#[derive(Debug, thiserror::Error)]
+pub enum InventoryError {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: unknown file type; use .csv, .json, .yaml or .yml")]
+    UnknownFormat { path: String },
+    #[error("{path}: {size} bytes is larger than the {MAX_FILE_BYTES}-byte limit for an inventory file")]
+    TooLarge { path: String, size: u64 },
+    #[error("{path}: {message}")]
+    Malformed { path: String, message: String },
+    #[error("{} invalid record(s); nothing was written:\n{}", .0.len(), join_lines(.0))]
+    Invalid(Vec<RecordError>),
+}
+
+fn join_lines(errors: &[RecordError]) -> String {
+    errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
+}

@@ -1,0 +1,226 @@
+//! Splitting CSV, JSON and YAML inventory files into raw records.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::validate::FIELDS;
+use super::{FieldError, InventoryError, Location, RawRecord, RecordError};
+
+/// Inventory files above this size are refused before parsing.
+pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+/// Records per file, a bound on memory for hostile input.
+pub const MAX_RECORDS: usize = 1_000_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    Json,
+    Yaml,
+}
+
+impl Format {
+    pub fn from_path(path: &Path) -> Option<Self> {
+        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+            "csv" => Some(Self::Csv),
+            "json" => Some(Self::Json),
+            "yaml" | "yml" => Some(Self::Yaml),
+            _ => None,
+        }
+    }
+}
+
+/// Reads and splits a file. Unknown columns/fields come back as record errors
+/// (`Err(Invalid)`) so a typo like `ownr` is never silently ignored.
+pub fn read_file(path: &Path) -> Result<Vec<RawRecord>, InventoryError> {
+    let name = path.display().to_string();
+    let format = Format::from_path(path).ok_or_else(|| InventoryError::UnknownFormat { path: name.clone() })?;
+    let io = |source| InventoryError::Io { path: name.clone(), source };
+    let size = std::fs::metadata(path).map_err(io)?.len();
+    if size > MAX_FILE_BYTES {
+        return Err(InventoryError::TooLarge { path: name, size });
+    }
+    let text = std::fs::read_to_string(path).map_err(io)?;
+    read_str(&text, format, &file_label(path))
+}
+
+/// The name used in messages: the path as given.
+fn file_label(path: &Path) -> String {
+    path.display().to_string()
+}
+
+/// Splits `text` in `format`; `source` names it in errors.
+pub fn read_str(text: &str, format: Format, source: &str) -> Result<Vec<RawRecord>, InventoryError> {
+    let malformed = |message: String| InventoryError::Malformed { path: source.to_owned(), message };
+    match format {
+        Format::Csv => read_csv(text, source),
+        Format::Json => {
+            let value: Value = serde_json::from_str(text)
+                .map_err(|e| malformed(format!("not valid JSON at line {}, column {}: {e}", e.line(), e.column())))?;
+            records_from_value(value, source)
+        }
+        Format::Yaml => {
+            let value: Value = serde_yaml_ng::from_str(text).map_err(|e| {
+                let at = e.location().map(|l| format!(" at line {}, column {}", l.line(), l.column())).unwrap_or_default();
+                malformed(format!("not valid YAML{at}: {e}"))
+            })?;
+            records_from_value(value, source)
+        }
+    }
+}
+
+fn read_csv(text: &str, source: &str) -> Result<Vec<RawRecord>, InventoryError> {
+    let malformed = |message: String| InventoryError::Malformed { path: source.to_owned(), message };
+    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).flexible(false).from_reader(text.as_bytes());
+    let headers: Vec<String> = reader
+        .headers()
+        .map_err(|e| malformed(format!("cannot read the header row: {e}")))?
+        .iter()
+        .map(|h| h.trim_start_matches('\u{feff}').to_ascii_lowercase())
+        .collect();
+    let unknown: Vec<FieldError> = headers
+        .iter()
+        .filter(|h| !FIELDS.contains(&h.as_str()))
+        .map(|h| FieldError::new(h.clone(), unknown_field_message()))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(InventoryError::Invalid(vec![RecordError {
+            source: source.to_owned(),
+            location: Location::Row(1),
+            id: Some("header".into()),
+            errors: unknown,
+        }]));
+    }
+    let mut out = Vec::new();
+    for row in reader.records() {
+        let row = row.map_err(|e| {
+            let line = e.position().map(|p| format!("row {}: ", p.line())).unwrap_or_default();
+            malformed(format!("{line}{e}"))
+        })?;
+        if out.len() >= MAX_RECORDS {
+            return Err(malformed(format!("more than {MAX_RECORDS} records")));
+        }
+        let line = row.position().map_or(0, |p| p.line());
+        let fields = headers
+            .iter()
+            .zip(row.iter())
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(h, v)| (h.clone(), v.to_owned()))
+            .collect();
+        out.push(RawRecord { location: Location::Row(line), fields });
+    }
+    Ok(out)
+}
+
+/// JSON and YAML: a list of objects, or an object with a `connectors` list.
+fn records_from_value(value: Value, source: &str) -> Result<Vec<RawRecord>, InventoryError> {
+    let malformed = |message: &str| InventoryError::Malformed { path: source.to_owned(), message: message.to_owned() };
+    let list = match value {
+        Value::Array(list) => list,
+        Value::Object(mut obj) => match obj.remove("connectors") {
+            Some(Value::Array(list)) => list,
+            _ => return Err(malformed("expected a list of connectors, or an object with a \"connectors\" list")),
+        },
+        Value::Null => Vec::new(),
+        _ => return Err(malformed("expected a list of connectors, or an object with a \"connectors\" list")),
+    };
+    if list.len() > MAX_RECORDS {
+        return Err(malformed(&format!("more than {MAX_RECORDS} records")));
+    }
+    let mut out = Vec::with_capacity(list.len());
+    let mut errors = Vec::new();
+    for (i, item) in list.into_iter().enumerate() {
+        let location = Location::Record(i + 1);
+        let Value::Object(obj) = item else {
+            errors.push(RecordError {
+                source: source.to_owned(),
+                location,
+                id: None,
+                errors: vec![FieldError::new("record", "must be an object of fields")],
+            });
+            continue;
+        };
+        let mut fields = BTreeMap::new();
+        let mut bad = Vec::new();
+        for (key, v) in obj {
+            let key = key.to_ascii_lowercase();
+            if !FIELDS.contains(&key.as_str()) {
+                bad.push(FieldError::new(key, unknown_field_message()));
+                continue;
+            }
+            let text = match v {
+                Value::Null => continue,
+                Value::String(s) => s.trim().to_owned(),
+                Value::Number(n) => n.to_string(),
+                Value::Bool(b) => b.to_string(),
+                Value::Array(_) | Value::Object(_) => {
+                    bad.push(FieldError::new(key, "must be a single value, not a list or object"));
+                    continue;
+                }
+            };
+            if !text.is_empty() {
+                fields.insert(key, text);
+            }
+        }
+        if bad.is_empty() {
+            out.push(RawRecord { location, fields });
+        } else {
+            errors.push(RecordError {
+                source: source.to_owned(),
+                location,
+                id: fields.get("id").cloned(),
+                errors: bad,
+            });
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(InventoryError::Invalid(errors))
+    }
+}
+
+fn unknown_field_message() -> String {
+    format!("unknown field; known fields are {}", FIELDS.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_rows_are_numbered_like_an_editor() {
+        let recs = read_str("id,kind\n a ,atlassian-scim\nb,\n", Format::Csv, "x.csv").unwrap();
+        assert_eq!(recs.len(), 2);
+        assert_eq!(recs[0].location, Location::Row(2));
+        assert_eq!(recs[0].get("id"), Some("a"));
+        assert_eq!(recs[1].get("kind"), None, "empty cells are absent");
+    }
+
+    #[test]
+    fn unknown_columns_and_fields_are_named() {
+        let Err(InventoryError::Invalid(e)) = read_str("id,ownr\na,b\n", Format::Csv, "x.csv") else { panic!() };
+        assert!(e[0].to_string().starts_with("x.csv row 1 (header): ownr: unknown field"));
+        let Err(InventoryError::Invalid(e)) = read_str(r#"[{"id":"a","ownr":"x"},{"id":"b","org":[1]}]"#, Format::Json, "x.json") else { panic!() };
+        assert_eq!(e.len(), 2);
+        assert!(e[1].to_string().contains("x.json record 2 (b): org: must be a single value"));
+    }
+
+    #[test]
+    fn malformed_files_say_where() {
+        let err = read_str("[{\"id\": }]", Format::Json, "x.json").unwrap_err().to_string();
+        assert!(err.starts_with("x.json: not valid JSON at line 1"), "{err}");
+        let err = read_str("- id: a\n  kind: [\n", Format::Yaml, "x.yaml").unwrap_err().to_string();
+        assert!(err.starts_with("x.yaml: not valid YAML at line"), "{err}");
+        let err = read_str("id,kind\na,b,c\n", Format::Csv, "x.csv").unwrap_err().to_string();
+        assert!(err.contains("x.csv: row 2"), "{err}");
+    }
+
+    #[test]
+    fn yaml_and_json_accept_a_connectors_key_and_scalars() {
+        let recs = read_str("connectors:\n  - id: a\n    directory_id: 42\n", Format::Yaml, "x.yaml").unwrap();
+        assert_eq!(recs[0].get("directory_id"), Some("42"));
+        assert_eq!(recs[0].location, Location::Record(1));
+    }
+}

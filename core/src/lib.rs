@@ -1,0 +1,15 @@
+//! keyturn-core: everything in keyturn that is not a Lambda entry point.
+//!
+//! - [`domain`]: connectors, changes, audit events, policy — pure, no I/O.
+//! - [`procedures`]: the fixed table connector kind → rotation procedure.
+//! - [`inventory`]: reading and validating inventory files and items.
+//! - [`ports`]: the small traits the logic needs; [`aws`] implements them.
+//! - [`scanner`]: the scheduled scan, shared by the Lambda and the CLI.
+
+pub mod aws;
+pub mod config;
+pub mod domain;
+pub mod inventory;
+pub mod ports;
+pub mod procedures;
+pub mod scanner;

@@ -1,0 +1,121 @@
+//! The fixed mapping table: connector kind → rotation procedure.
+//!
+//! Deterministic execution means no logic decides at run time *how* a key is
+//! rotated: the kind picks one row of this table, and that is the plan shown
+//! to the approver and followed by the workflow. Adding a vendor adds a row.
+
+use crate::domain::ConnectorKind;
+
+/// Where the new key comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeySource {
+    /// keyturn creates (and later revokes) keys through the vendor's API; the
+    /// old key stays valid until finalize, so rollback restores everything.
+    VendorApi,
+    /// The vendor has no API: a human regenerates the key in the vendor console
+    /// and pastes it into keyturn's intake form.
+    HumanIntake,
+}
+
+/// How keyturn proves a key works.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Probe {
+    /// `GET /scim/directory/{id}/Users?startIndex=1&count=1` returns a ListResponse.
+    ScimListUsers,
+    /// An authenticated read against the vendor's admin API.
+    AdminApiRead,
+    /// The probe request declared in the connector's HTTP template.
+    TemplateProbe,
+}
+
+/// Which identity providers may consume the key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Consumers {
+    pub entra: bool,
+    pub okta: bool,
+    pub none: bool,
+}
+
+/// One row of the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Procedure {
+    pub kind: ConnectorKind,
+    pub key_source: KeySource,
+    pub probe: Probe,
+    pub consumers: Consumers,
+    /// Does the old key stay valid once the new one exists? (Regenerating an
+    /// Atlassian SCIM key kills the old one at once.)
+    pub old_key_survives: bool,
+    /// Inventory fields this kind needs beyond the common ones.
+    pub requires: &'static [&'static str],
+    /// One line for the approval message: what a human will have to do.
+    pub summary: &'static str,
+}
+
+const ANY_IDP: Consumers = Consumers { entra: true, okta: true, none: true };
+
+/// The table. One row per [`ConnectorKind`], in declaration order.
+pub const PROCEDURES: [Procedure; 3] = [
+    Procedure {
+        kind: ConnectorKind::AtlassianScim,
+        key_source: KeySource::HumanIntake,
+        probe: Probe::ScimListUsers,
+        consumers: ANY_IDP,
+        old_key_survives: false,
+        requires: &["directory_id"],
+        summary: "owner regenerates the SCIM key in admin.atlassian.com and pastes it into keyturn; \
+                  keyturn pushes it to the identity provider and verifies provisioning",
+    },
+    Procedure {
+        kind: ConnectorKind::AtlassianApiKey,
+        key_source: KeySource::VendorApi,
+        probe: Probe::AdminApiRead,
+        consumers: Consumers { entra: false, okta: false, none: true },
+        old_key_survives: true,
+        requires: &[],
+        summary: "keyturn creates a new organization API key, verifies it, then revokes the old one",
+    },
+    Procedure {
+        kind: ConnectorKind::GenericHttp,
+        key_source: KeySource::VendorApi,
+        probe: Probe::TemplateProbe,
+        consumers: ANY_IDP,
+        old_key_survives: true,
+        requires: &[],
+        summary: "keyturn creates a new key with the connector's HTTP template, verifies it, then revokes the old one",
+    },
+];
+
+/// The procedure for `kind`.
+///
+/// ```
+/// use keyturn_core::{domain::ConnectorKind, procedures::{procedure, KeySource}};
+/// assert_eq!(procedure(ConnectorKind::AtlassianScim).key_source, KeySource::HumanIntake);
+/// ```
+pub fn procedure(kind: ConnectorKind) -> &'static Procedure {
+    // The table has one row per kind in declaration order (tested below).
+    &PROCEDURES[kind as usize]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_exactly_its_own_row() {
+        for kind in ConnectorKind::ALL {
+            assert_eq!(procedure(kind).kind, kind);
+            assert_eq!(PROCEDURES.iter().filter(|p| p.kind == kind).count(), 1);
+        }
+    }
+
+    #[test]
+    fn a_key_that_dies_on_regeneration_is_never_vendor_api() {
+        // Rollback relies on the old key surviving whenever keyturn mints keys.
+        for p in PROCEDURES {
+            if p.key_source == KeySource::VendorApi {
+                assert!(p.old_key_survives, "{:?}", p.kind);
+            }
+        }
+    }
+}

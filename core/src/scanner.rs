@@ -1,0 +1,483 @@
+//! The scanner: find due keys, validate them, group them into changes and
+//! start one workflow per change.
+//!
+//! Split in two so `keyturn scan --dry-run` and the Lambda share every
+//! decision: [`plan`] only reads; [`execute`] writes and starts workflows.
+//! A bad record or a failed change never stops the others; they are reported.
+
+use serde::Serialize;
+use time::{Duration, OffsetDateTime};
+
+use crate::domain::timefmt::format_utc;
+use crate::domain::{
+    group_into_changes, Change, ChangeLease, ConnectorId, ConnectorStatus, DueConnector, DuePolicy, EventKind,
+    Grouping, NewAuditEvent, Urgency,
+};
+use crate::inventory::{validate_record, ValidationContext};
+use crate::ports::{AuditLog, ChangeStore, Inventory, StartOutcome, StoreError, Workflow};
+
+/// The audit actor for everything the scanner does.
+pub const ACTOR: &str = "scanner";
+
+#[derive(Debug, Clone, Copy)]
+pub struct ScanSettings {
+    pub policy: DuePolicy,
+    pub grouping: Grouping,
+    pub lease: Duration,
+}
+
+impl From<&crate::config::Config> for ScanSettings {
+    fn from(cfg: &crate::config::Config) -> Self {
+        Self { policy: cfg.policy, grouping: cfg.grouping, lease: cfg.change_lease }
+    }
+}
+
+/// A stored record that failed validation.
+#[derive(Debug, Clone, Serialize)]
+pub struct InvalidItem {
+    pub connector_id: ConnectorId,
+    pub errors: Vec<String>,
+}
+
+/// A due connector the scanner left alone, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct SkippedItem {
+    pub connector_id: ConnectorId,
+    pub reason: String,
+}
+
+/// What a scan would do; nothing has been written yet.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub now: OffsetDateTime,
+    pub items_read: u64,
+    pub pages: u32,
+    pub due: Vec<DueConnector>,
+    pub invalid: Vec<InvalidItem>,
+    pub skipped: Vec<SkippedItem>,
+    pub changes: Vec<Change>,
+}
+
+/// Reads the due connectors and decides everything, without writing.
+pub async fn plan<I: Inventory>(inventory: &I, settings: &ScanSettings, now: OffsetDateTime) -> Result<Plan, StoreError> {
+    let found = inventory.due(settings.policy.cutoff(now)).await?;
+    let ctx = ValidationContext::at(now);
+    let mut due = Vec::new();
+    let mut invalid = Vec::new();
+    let mut skipped = Vec::new();
+    for stored in found.items {
+        let mut connector = match validate_record(&stored.record, &ctx) {
+            Ok(c) => c,
+            Err(errors) => {
+                invalid.push(InvalidItem {
+                    connector_id: stored.id,
+                    errors: errors.iter().map(ToString::to_string).collect(),
+                });
+                continue;
+            }
+        };
+        connector.version = stored.version;
+        connector.active_change = stored.lease;
+        let skip = |reason: String| SkippedItem { connector_id: connector.id.clone(), reason };
+        match connector.status {
+            ConnectorStatus::Active => {}
+            ConnectorStatus::Rotating | ConnectorStatus::NeedsManualIntervention | ConnectorStatus::Retired => {
+                skipped.push(skip(format!("status is {}", connector.status)));
+                continue;
+            }
+        }
+        if let Some(lease) = connector.live_lease(now) {
+            skipped.push(skip(format!("held by {} until {}", lease.change_id, format_utc(lease.until))));
+            continue;
+        }
+        match settings.policy.classify(connector.expires_at, now) {
+            Urgency::NotDue => {}
+            Urgency::Due { .. } => due.push(DueConnector { connector, urgent: false }),
+            Urgency::Urgent { .. } => due.push(DueConnector { connector, urgent: true }),
+        }
+    }
+    let changes = group_into_changes(&due, settings.grouping, now);
+    Ok(Plan { now, items_read: found.items_read, pages: found.pages, due, invalid, skipped, changes })
+}
+
+/// What happened to one change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeOutcome {
+    /// Dry run: would be started.
+    Planned,
+    Started,
+    /// Its workflow was started by an earlier scan.
+    AlreadyRunning,
+    Failed,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ChangeReport {
+    pub change_id: String,
+    pub connector_ids: Vec<ConnectorId>,
+    pub urgent: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub org: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window: Option<String>,
+    pub earliest_expiry: String,
+    pub outcome: ChangeOutcome,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub execution_arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The scanner's answer (Lambda output, `keyturn scan --format json`).
+#[derive(Debug, Clone, Serialize)]
+pub struct ScanReport {
+    pub now: String,
+    pub dry_run: bool,
+    /// Keys that need rotation now, urgent ones included.
+    pub due: usize,
+    /// Keys already expired.
+    pub urgent: usize,
+    pub invalid: usize,
+    pub skipped: usize,
+    /// Items the expiry query read from DynamoDB: grows with due keys, not inventory size.
+    pub items_read: u64,
+    pub pages: u32,
+    pub changes: Vec<ChangeReport>,
+    pub invalid_records: Vec<InvalidItem>,
+    pub skipped_records: Vec<SkippedItem>,
+    /// Writes that failed (audit, store); the scan went on past them.
+    pub errors: Vec<String>,
+}
+
+impl ScanReport {
+    /// True when every change was handled and every write landed.
+    pub fn is_complete(&self) -> bool {
+        self.errors.is_empty() && self.changes.iter().all(|c| c.outcome != ChangeOutcome::Failed)
+    }
+
+    fn new(plan: &Plan, dry_run: bool) -> Self {
+        Self {
+            now: format_utc(plan.now),
+            dry_run,
+            due: plan.due.len(),
+            urgent: plan.due.iter().filter(|d| d.urgent).count(),
+            invalid: plan.invalid.len(),
+            skipped: plan.skipped.len(),
+            items_read: plan.items_read,
+            pages: plan.pages,
+            changes: Vec::new(),
+            invalid_records: plan.invalid.clone(),
+            skipped_records: plan.skipped.clone(),
+            errors: Vec::new(),
+        }
+    }
+}
+
+fn change_report(change: &Change, outcome: ChangeOutcome) -> ChangeReport {
+    ChangeReport {
+        change_id: change.id.to_string(),
+        connector_ids: change.connectors.clone(),
+        urgent: change.urgent,
+        org: change.org.clone(),
+        window: change.window.map(|w| w.to_string()),
+        earliest_expiry: format_utc(change.earliest_expiry),
+        outcome,
+        execution_arn: None,
+        error: None,
+    }
+}
+
+/// The report of a dry run: the plan, nothing written.
+pub fn dry_run_report(plan: &Plan) -> ScanReport {
+    let mut report = ScanReport::new(plan, true);
+    report.changes = plan.changes.iter().map(|c| change_report(c, ChangeOutcome::Planned)).collect();
+    report
+}
+
+/// The ports a real scan writes through.
+pub struct ScanPorts<'a, I, C, A, W> {
+    pub inventory: &'a I,
+    pub changes: &'a C,
+    pub audit: &'a A,
+    pub workflow: &'a W,
+}
+
+/// Carries out a plan: audits invalid records, and per change records it,
+/// claims its connectors, audits `detected` (first time only) and starts its
+/// workflow under the change id. Safe to repeat: a second run on the same day
+/// finds the same change ids and starts nothing new.
+pub async fn execute<I, C, A, W>(plan: &Plan, ports: ScanPorts<'_, I, C, A, W>, settings: &ScanSettings) -> ScanReport
+where
+    I: Inventory,
+    C: ChangeStore,
+    A: AuditLog,
+    W: Workflow,
+{
+    let mut report = ScanReport::new(plan, false);
+    for bad in &plan.invalid {
+        let ev = NewAuditEvent::new(bad.connector_id.clone(), EventKind::Invalid, plan.now, ACTOR)
+            .detail("errors", bad.errors.join("; "));
+        if let Err(e) = ports.audit.append(ev).await {
+            report.errors.push(format!("audit invalid {}: {e}", bad.connector_id));
+        }
+    }
+    for change in &plan.changes {
+        let mut entry = change_report(change, ChangeOutcome::Failed);
+        match start_change(change, plan, &ports, settings, &mut report.errors).await {
+            Ok(StartOutcome::Started { execution_arn }) => {
+                tracing::info!(change_id = %change.id, %execution_arn, connectors = change.connectors.len(), "change started");
+                entry.outcome = ChangeOutcome::Started;
+                entry.execution_arn = Some(execution_arn);
+            }
+            Ok(StartOutcome::AlreadyRunning) => {
+                tracing::info!(change_id = %change.id, "change already running");
+                entry.outcome = ChangeOutcome::AlreadyRunning;
+            }
+            Err(e) => {
+                tracing::error!(change_id = %change.id, error = %e, "change not started");
+                entry.error = Some(e);
+            }
+        }
+        report.changes.push(entry);
+    }
+    report
+}
+
+async fn start_change<I, C, A, W>(
+    change: &Change,
+    plan: &Plan,
+    ports: &ScanPorts<'_, I, C, A, W>,
+    settings: &ScanSettings,
+    errors: &mut Vec<String>,
+) -> Result<StartOutcome, String>
+where
+    I: Inventory,
+    C: ChangeStore,
+    A: AuditLog,
+    W: Workflow,
+{
+    let created = ports.changes.create(change).await.map_err(|e| e.to_string())?;
+    let lease = ChangeLease { change_id: change.id.clone(), until: plan.now + settings.lease };
+    for (i, id) in change.connectors.iter().enumerate() {
+        let why = match ports.inventory.claim(id, &lease, plan.now).await {
+            Ok(true) => continue,
+            Ok(false) => format!("{id} is held by another change"),
+            Err(e) => e.to_string(),
+        };
+        release_all(&change.connectors[..i], change, ports, errors).await;
+        return Err(format!("{why}; will retry on the next scan"));
+    }
+    if created {
+        for d in plan.due.iter().filter(|d| change.connectors.contains(&d.connector.id)) {
+            let c = &d.connector;
+            let mut ev = NewAuditEvent::new(c.id.clone(), EventKind::Detected, plan.now, ACTOR)
+                .change(&change.id)
+                .detail("expires_at", format_utc(c.expires_at))
+                .detail("urgency", if d.urgent { "urgent" } else { "due" })
+                .detail("kind", c.kind.as_str())
+                .detail("org", c.org.clone())
+                .detail("owner", c.owner.clone())
+                .detail("approver_group", c.approver_group.clone());
+            if let Some(w) = change.window {
+                ev = ev.detail("window", w.to_string());
+            }
+            if let Err(e) = ports.audit.append(ev).await {
+                errors.push(format!("audit detected {}: {e}", c.id));
+            }
+        }
+    }
+    match ports.workflow.start(change).await {
+        Ok(outcome) => Ok(outcome),
+        Err(e) => {
+            // Without a workflow nothing would ever release the leases: give the
+            // connectors back so the next scan retries instead of waiting them out.
+            release_all(&change.connectors, change, ports, errors).await;
+            Err(e.to_string())
+        }
+    }
+}
+
+async fn release_all<I, C, A, W>(ids: &[ConnectorId], change: &Change, ports: &ScanPorts<'_, I, C, A, W>, errors: &mut Vec<String>)
+where
+    I: Inventory,
+{
+    for id in ids {
+        if let Err(e) = ports.inventory.release(id, &change.id).await {
+            errors.push(format!("release {id} from {}: {e}", change.id));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{AuditEvent, ChainHead, ChangeId};
+    use crate::inventory::{Location, RawRecord};
+    use crate::ports::{DueItems, StoredConnector};
+    use std::collections::{BTreeMap, HashMap, HashSet};
+    use std::sync::Mutex;
+    use time::macros::datetime;
+
+    const NOW: OffsetDateTime = datetime!(2026-11-24 06:00 UTC);
+
+    #[derive(Default)]
+    struct Mem {
+        items: Vec<StoredConnector>,
+        leases: Mutex<HashMap<ConnectorId, ChangeLease>>,
+        changes: Mutex<HashSet<ChangeId>>,
+        audit: Mutex<Vec<AuditEvent>>,
+        started: Mutex<HashSet<ChangeId>>,
+        fail_start: bool,
+    }
+
+    impl Inventory for Mem {
+        async fn due(&self, cutoff: OffsetDateTime) -> Result<DueItems, StoreError> {
+            let items: Vec<StoredConnector> = self
+                .items
+                .iter()
+                .filter(|s| s.record.get("expires_at").and_then(crate::domain::timefmt::parse_instant).is_none_or(|t| t <= cutoff))
+                .map(|s| StoredConnector { lease: self.leases.lock().unwrap().get(&s.id).cloned(), ..s.clone() })
+                .collect();
+            Ok(DueItems { items_read: items.len() as u64, pages: 1, items })
+        }
+        async fn claim(&self, id: &ConnectorId, lease: &ChangeLease, now: OffsetDateTime) -> Result<bool, StoreError> {
+            let mut leases = self.leases.lock().unwrap();
+            match leases.get(id) {
+                Some(l) if l.until > now && l.change_id != lease.change_id => Ok(false),
+                _ => {
+                    leases.insert(id.clone(), lease.clone());
+                    Ok(true)
+                }
+            }
+        }
+        async fn release(&self, id: &ConnectorId, change: &ChangeId) -> Result<(), StoreError> {
+            let mut leases = self.leases.lock().unwrap();
+            if leases.get(id).is_some_and(|l| &l.change_id == change) {
+                leases.remove(id);
+            }
+            Ok(())
+        }
+    }
+    impl ChangeStore for Mem {
+        async fn create(&self, change: &Change) -> Result<bool, StoreError> {
+            Ok(self.changes.lock().unwrap().insert(change.id.clone()))
+        }
+    }
+    impl AuditLog for Mem {
+        async fn append(&self, event: NewAuditEvent) -> Result<AuditEvent, StoreError> {
+            let mut log = self.audit.lock().unwrap();
+            let head: Option<ChainHead> = log.iter().filter(|e| e.connector_id == event.connector_id).last().map(AuditEvent::head);
+            let ev = event.seal(head.as_ref());
+            log.push(ev.clone());
+            Ok(ev)
+        }
+    }
+    impl Workflow for Mem {
+        async fn start(&self, change: &Change) -> Result<StartOutcome, StoreError> {
+            if self.fail_start {
+                return Err(StoreError { service: "sfn", operation: "StartExecution", message: "boom".into(), retryable: true });
+            }
+            if self.started.lock().unwrap().insert(change.id.clone()) {
+                Ok(StartOutcome::Started { execution_arn: format!("arn:exec:{}", change.id) })
+            } else {
+                Ok(StartOutcome::AlreadyRunning)
+            }
+        }
+    }
+
+    fn stored(id: &str, expires: &str, extra: &[(&str, &str)]) -> StoredConnector {
+        let mut fields: BTreeMap<String, String> = [
+            ("id", id),
+            ("kind", "atlassian-api-key"),
+            ("org", "acme"),
+            ("idp", "none"),
+            ("owner", "ann@acme.example"),
+            ("approver_group", "it-change"),
+            ("secret_arn", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:k"),
+            ("expires_at", expires),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        for (k, v) in extra {
+            fields.insert(k.to_string(), v.to_string());
+        }
+        StoredConnector {
+            id: ConnectorId::parse(id).unwrap(),
+            record: RawRecord { location: Location::Item, fields },
+            version: 1,
+            lease: None,
+        }
+    }
+
+    fn settings() -> ScanSettings {
+        ScanSettings { policy: DuePolicy::default(), grouping: Grouping::Org, lease: Duration::days(14) }
+    }
+
+    fn mem() -> Mem {
+        Mem {
+            items: vec![
+                stored("due-1", "2026-12-10T00:00:00Z", &[]),
+                stored("due-2", "2026-12-20T00:00:00Z", &[]),
+                stored("expired", "2026-11-01T00:00:00Z", &[]),
+                stored("busy", "2026-12-01T00:00:00Z", &[("status", "rotating")]),
+                stored("broken", "2026-12-01T00:00:00Z", &[("owner", "")]),
+                stored("later", "2027-06-01T00:00:00Z", &[]),
+            ],
+            ..Mem::default()
+        }
+    }
+
+    async fn run(m: &Mem) -> ScanReport {
+        let s = settings();
+        let p = plan(m, &s, NOW).await.unwrap();
+        execute(&p, ScanPorts { inventory: m, changes: m, audit: m, workflow: m }, &s).await
+    }
+
+    #[tokio::test]
+    async fn plans_without_writing() {
+        let m = mem();
+        let p = plan(&m, &settings(), NOW).await.unwrap();
+        let r = dry_run_report(&p);
+        assert_eq!((r.due, r.urgent, r.invalid, r.skipped), (3, 1, 1, 1));
+        assert_eq!(r.changes.len(), 2, "due ones together, the expired one apart");
+        assert!(r.changes.iter().all(|c| c.outcome == ChangeOutcome::Planned));
+        assert!(m.audit.lock().unwrap().is_empty());
+        assert!(m.changes.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_second_scan_starts_nothing_new_and_audits_nothing_twice() {
+        let m = mem();
+        let first = run(&m).await;
+        assert!(first.is_complete(), "{:?}", first.errors);
+        assert!(first.changes.iter().all(|c| c.outcome == ChangeOutcome::Started));
+        let audited = m.audit.lock().unwrap().len();
+        assert_eq!(audited, 3 + 1, "three detected, one invalid");
+
+        let second = run(&m).await;
+        assert!(second.changes.is_empty(), "leased connectors are skipped: {:?}", second.changes);
+        assert_eq!(second.skipped, 1 + 3);
+        assert_eq!(m.started.lock().unwrap().len(), 2);
+        assert_eq!(m.audit.lock().unwrap().len(), audited + 1, "only the invalid record is audited again");
+    }
+
+    #[tokio::test]
+    async fn a_failed_start_is_reported_and_retried_next_scan() {
+        let mut m = mem();
+        m.fail_start = true;
+        let r = run(&m).await;
+        assert!(!r.is_complete());
+        assert!(r.changes.iter().all(|c| c.outcome == ChangeOutcome::Failed && c.error.as_deref().unwrap().contains("boom")));
+        assert!(m.leases.lock().unwrap().is_empty(), "leases are given back");
+        // Same day, same change ids: the retry resumes the same changes.
+        m.fail_start = false;
+        let again = run(&m).await;
+        assert!(again.is_complete());
+        assert_eq!(again.changes.len(), 2);
+        assert!(again.changes.iter().all(|c| c.outcome == ChangeOutcome::Started));
+        let detected = m.audit.lock().unwrap().iter().filter(|e| e.event == "detected").count();
+        assert_eq!(detected, 3, "detected is audited once per change, not per attempt");
+    }
+}
