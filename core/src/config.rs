@@ -118,7 +118,8 @@ impl Config {
         if let Some(v) = non_empty("KEYTURN_CHANGE_LEASE_HOURS") {
             match v.parse::<i64>() {
                 Ok(h) if (1..=24 * 90).contains(&h) => cfg.change_lease = Duration::hours(h),
-                _ => problems.push(format!("KEYTURN_CHANGE_LEASE_HOURS={v:?}: expected a whole number of hours, 1 to 2160")),
+                _ => problems
+                    .push(format!("KEYTURN_CHANGE_LEASE_HOURS={v:?}: expected a whole number of hours, 1 to 2160")),
             }
         }
         if problems.is_empty() {
@@ -164,7 +165,12 @@ mod tests {
 
     #[test]
     fn values_are_applied() {
-        let cfg = from(&[("KEYTURN_DUE_WITHIN_DAYS", "30"), ("KEYTURN_GROUPING", "window"), ("KEYTURN_CHANGE_LEASE_HOURS", "48")]).unwrap();
+        let cfg = from(&[
+            ("KEYTURN_DUE_WITHIN_DAYS", "30"),
+            ("KEYTURN_GROUPING", "window"),
+            ("KEYTURN_CHANGE_LEASE_HOURS", "48"),
+        ])
+        .unwrap();
         assert_eq!(cfg.policy.due_within, Duration::days(30));
         assert_eq!(cfg.grouping, Grouping::Window);
         assert_eq!(cfg.change_lease, Duration::hours(48));

@@ -13,3 +13,4 @@ pub mod inventory;
 pub mod ports;
 pub mod procedures;
 pub mod scanner;
+pub mod service;

@@ -56,7 +56,11 @@ pub trait Inventory: Send + Sync {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Gives the connector back, if `change` still holds it.
-    fn release(&self, id: &ConnectorId, change: &crate::domain::ChangeId) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn release(
+        &self,
+        id: &ConnectorId,
+        change: &crate::domain::ChangeId,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 pub trait ChangeStore: Send + Sync {
@@ -73,7 +77,9 @@ pub trait AuditLog: Send + Sync {
 /// Outcome of asking the workflow engine to run a change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StartOutcome {
-    Started { execution_arn: String },
+    Started {
+        execution_arn: String,
+    },
     /// An execution with this change's name exists already.
     AlreadyRunning,
 }

@@ -59,7 +59,11 @@ pub struct Plan {
 }
 
 /// Reads the due connectors and decides everything, without writing.
-pub async fn plan<I: Inventory>(inventory: &I, settings: &ScanSettings, now: OffsetDateTime) -> Result<Plan, StoreError> {
+pub async fn plan<I: Inventory>(
+    inventory: &I,
+    settings: &ScanSettings,
+    now: OffsetDateTime,
+) -> Result<Plan, StoreError> {
     let found = inventory.due(settings.policy.cutoff(now)).await?;
     let ctx = ValidationContext::at(now);
     let mut due = Vec::new();
@@ -298,8 +302,12 @@ where
     }
 }
 
-async fn release_all<I, C, A, W>(ids: &[ConnectorId], change: &Change, ports: &ScanPorts<'_, I, C, A, W>, errors: &mut Vec<String>)
-where
+async fn release_all<I, C, A, W>(
+    ids: &[ConnectorId],
+    change: &Change,
+    ports: &ScanPorts<'_, I, C, A, W>,
+    errors: &mut Vec<String>,
+) where
     I: Inventory,
 {
     for id in ids {
@@ -336,7 +344,12 @@ mod tests {
             let items: Vec<StoredConnector> = self
                 .items
                 .iter()
-                .filter(|s| s.record.get("expires_at").and_then(crate::domain::timefmt::parse_instant).is_none_or(|t| t <= cutoff))
+                .filter(|s| {
+                    s.record
+                        .get("expires_at")
+                        .and_then(crate::domain::timefmt::parse_instant)
+                        .is_none_or(|t| t <= cutoff)
+                })
                 .map(|s| StoredConnector { lease: self.leases.lock().unwrap().get(&s.id).cloned(), ..s.clone() })
                 .collect();
             Ok(DueItems { items_read: items.len() as u64, pages: 1, items })
@@ -367,7 +380,8 @@ mod tests {
     impl AuditLog for Mem {
         async fn append(&self, event: NewAuditEvent) -> Result<AuditEvent, StoreError> {
             let mut log = self.audit.lock().unwrap();
-            let head: Option<ChainHead> = log.iter().filter(|e| e.connector_id == event.connector_id).last().map(AuditEvent::head);
+            let head: Option<ChainHead> =
+                log.iter().rfind(|e| e.connector_id == event.connector_id).map(AuditEvent::head);
             let ev = event.seal(head.as_ref());
             log.push(ev.clone());
             Ok(ev)
@@ -376,7 +390,12 @@ mod tests {
     impl Workflow for Mem {
         async fn start(&self, change: &Change) -> Result<StartOutcome, StoreError> {
             if self.fail_start {
-                return Err(StoreError { service: "sfn", operation: "StartExecution", message: "boom".into(), retryable: true });
+                return Err(StoreError {
+                    service: "sfn",
+                    operation: "StartExecution",
+                    message: "boom".into(),
+                    retryable: true,
+                });
             }
             if self.started.lock().unwrap().insert(change.id.clone()) {
                 Ok(StartOutcome::Started { execution_arn: format!("arn:exec:{}", change.id) })
@@ -469,7 +488,10 @@ mod tests {
         m.fail_start = true;
         let r = run(&m).await;
         assert!(!r.is_complete());
-        assert!(r.changes.iter().all(|c| c.outcome == ChangeOutcome::Failed && c.error.as_deref().unwrap().contains("boom")));
+        assert!(r
+            .changes
+            .iter()
+            .all(|c| c.outcome == ChangeOutcome::Failed && c.error.as_deref().unwrap().contains("boom")));
         assert!(m.leases.lock().unwrap().is_empty(), "leases are given back");
         // Same day, same change ids: the retry resumes the same changes.
         m.fail_start = false;

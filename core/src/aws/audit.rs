@@ -26,7 +26,9 @@ pub(crate) fn event_item(ev: &AuditEvent) -> Item {
     item.insert("at".into(), s(&ev.at));
     item.insert("event".into(), s(&ev.event));
     item.insert("actor".into(), s(&ev.actor));
-    for (k, v) in [("change_id", &ev.change_id), ("execution_arn", &ev.execution_arn), ("correlation_id", &ev.correlation_id)] {
+    for (k, v) in
+        [("change_id", &ev.change_id), ("execution_arn", &ev.execution_arn), ("correlation_id", &ev.correlation_id)]
+    {
         if let Some(v) = v {
             item.insert(k.into(), s(v));
         }
@@ -77,9 +79,10 @@ impl DynamoAuditLog {
             .send()
             .await
             .map_err(|e| store_error("dynamodb", "Query", e))?;
-        Ok(out.items().first().and_then(|item| {
-            Some(ChainHead { seq: get_n(item, "seq")?, hash: get_s(item, "hash")?.to_owned() })
-        }))
+        Ok(out
+            .items()
+            .first()
+            .and_then(|item| Some(ChainHead { seq: get_n(item, "seq")?, hash: get_s(item, "hash")?.to_owned() })))
     }
 
     /// One connector's events in order (for `keyturn` listings and tests).

@@ -30,10 +30,7 @@ fn change_item(change: &Change) -> Item {
     let mut item = Item::new();
     item.insert("change_id".into(), s(change.id.as_str()));
     item.insert("status".into(), s("detected"));
-    item.insert(
-        "connectors".into(),
-        AttributeValue::L(change.connectors.iter().map(|c| s(c.as_str())).collect()),
-    );
+    item.insert("connectors".into(), AttributeValue::L(change.connectors.iter().map(|c| s(c.as_str())).collect()));
     item.insert("urgent".into(), AttributeValue::Bool(change.urgent));
     if let Some(org) = &change.org {
         item.insert("org".into(), s(org));

@@ -95,10 +95,8 @@ fn inventory_fields(item: &Item) -> BTreeMap<&str, &str> {
 /// in the console, so a stored item is trusted no more than a file.
 fn stored(item: &Item) -> Option<StoredConnector> {
     let id = ConnectorId::parse(get_s(item, PK)?).ok()?;
-    let mut fields: BTreeMap<String, String> = FIELDS
-        .iter()
-        .filter_map(|f| get_s(item, f).map(|v| ((*f).to_owned(), v.to_owned())))
-        .collect();
+    let mut fields: BTreeMap<String, String> =
+        FIELDS.iter().filter_map(|f| get_s(item, f).map(|v| ((*f).to_owned(), v.to_owned()))).collect();
     fields.insert("id".into(), id.to_string());
     let lease = match (get_s(item, ACTIVE_CHANGE), get_s(item, LEASE_UNTIL).and_then(parse_instant)) {
         (Some(change), Some(until)) => Some(ChangeLease { change_id: ChangeId::from_trusted(change), until }),
@@ -141,10 +139,13 @@ impl DynamoInventory {
                 None => fresh.push(inventory_item(c, c.status, 1, now)),
                 Some(old) => {
                     let old_status = get_s(old, "status").and_then(ConnectorStatus::parse).unwrap_or_default();
-                    let status = if c.status == ConnectorStatus::Retired { ConnectorStatus::Retired } else { old_status };
+                    let status =
+                        if c.status == ConnectorStatus::Retired { ConnectorStatus::Retired } else { old_status };
                     let version = get_n(old, VERSION).unwrap_or(0);
                     let new = inventory_item(c, status, version + 1, now);
-                    if inventory_fields(&new) == inventory_fields(old) && old.contains_key(SCOPE) == new.contains_key(SCOPE) {
+                    if inventory_fields(&new) == inventory_fields(old)
+                        && old.contains_key(SCOPE) == new.contains_key(SCOPE)
+                    {
                         summary.unchanged += 1;
                     } else {
                         changed.push((new, version, old.clone()));
@@ -162,8 +163,10 @@ impl DynamoInventory {
             done += written;
             progress(done);
         }
-        let mut updates = futures::stream::iter(changed.into_iter().map(|(new, version, old)| self.update_inventory(new, version, old)))
-            .buffer_unordered(IMPORT_CONCURRENCY);
+        let mut updates = futures::stream::iter(
+            changed.into_iter().map(|(new, version, old)| self.update_inventory(new, version, old)),
+        )
+        .buffer_unordered(IMPORT_CONCURRENCY);
         while updates.try_next().await?.is_some() {
             summary.updated += 1;
             done += 1;
@@ -183,7 +186,12 @@ impl DynamoInventory {
                     .map(|p| WriteRequest::builder().put_request(p).build())
             })
             .collect::<Result<_, _>>()
-            .map_err(|e| StoreError { service: "dynamodb", operation: "BatchWriteItem", message: e.to_string(), retryable: false })?;
+            .map_err(|e| StoreError {
+                service: "dynamodb",
+                operation: "BatchWriteItem",
+                message: e.to_string(),
+                retryable: false,
+            })?;
         let mut attempt = 0u32;
         while !pending.is_empty() {
             let out = self
@@ -244,18 +252,23 @@ impl DynamoInventory {
     }
 
     /// Items by id, as a map from id to item.
-    async fn get_many<'a>(&self, ids: impl Iterator<Item = &'a ConnectorId>) -> Result<HashMap<String, Item>, StoreError> {
+    async fn get_many<'a>(
+        &self,
+        ids: impl Iterator<Item = &'a ConnectorId>,
+    ) -> Result<HashMap<String, Item>, StoreError> {
         let ids: Vec<&ConnectorId> = ids.collect();
         let mut found = HashMap::new();
         for chunk in ids.chunks(BATCH_GET) {
             let keys: Vec<Item> = chunk.iter().map(|id| HashMap::from([(PK.to_owned(), s(id.as_str()))])).collect();
-            let mut request = Some(
-                KeysAndAttributes::builder()
-                    .set_keys(Some(keys))
-                    .consistent_read(true)
-                    .build()
-                    .map_err(|e| StoreError { service: "dynamodb", operation: "BatchGetItem", message: e.to_string(), retryable: false })?,
-            );
+            let mut request =
+                Some(KeysAndAttributes::builder().set_keys(Some(keys)).consistent_read(true).build().map_err(|e| {
+                    StoreError {
+                        service: "dynamodb",
+                        operation: "BatchGetItem",
+                        message: e.to_string(),
+                        retryable: false,
+                    }
+                })?);
             let mut attempt = 0u32;
             while let Some(req) = request.take() {
                 let out = self
@@ -270,7 +283,8 @@ impl DynamoInventory {
                         found.insert(id.to_owned(), item.clone());
                     }
                 }
-                request = out.unprocessed_keys().and_then(|m| m.get(&self.table)).filter(|k| !k.keys().is_empty()).cloned();
+                request =
+                    out.unprocessed_keys().and_then(|m| m.get(&self.table)).filter(|k| !k.keys().is_empty()).cloned();
                 if request.is_some() {
                     attempt += 1;
                     tokio::time::sleep(StdDuration::from_millis(50 << attempt.min(6))).await;

@@ -6,6 +6,7 @@ mod audit;
 mod changes;
 mod connectors;
 mod item;
+pub mod local;
 mod sfn;
 pub mod tables;
 

@@ -38,7 +38,9 @@ impl Workflow for SfnWorkflow {
             .await;
         match result {
             Ok(out) => Ok(StartOutcome::Started { execution_arn: out.execution_arn().to_owned() }),
-            Err(e) if e.as_service_error().is_some_and(|se| se.is_execution_already_exists()) => Ok(StartOutcome::AlreadyRunning),
+            Err(e) if e.as_service_error().is_some_and(|se| se.is_execution_already_exists()) => {
+                Ok(StartOutcome::AlreadyRunning)
+            }
             Err(e) => Err(store_error("states", "StartExecution", e)),
         }
     }

@@ -78,9 +78,19 @@ fn attr_def(k: &KeyAttr) -> Result<AttributeDefinition, String> {
 }
 
 fn key_schema(pk: &KeyAttr, sk: Option<&KeyAttr>) -> Result<Vec<KeySchemaElement>, String> {
-    let mut out = vec![KeySchemaElement::builder().attribute_name(&pk.name).key_type(KeyType::Hash).build().map_err(|e| e.to_string())?];
+    let mut out = vec![KeySchemaElement::builder()
+        .attribute_name(&pk.name)
+        .key_type(KeyType::Hash)
+        .build()
+        .map_err(|e| e.to_string())?];
     if let Some(sk) = sk {
-        out.push(KeySchemaElement::builder().attribute_name(&sk.name).key_type(KeyType::Range).build().map_err(|e| e.to_string())?);
+        out.push(
+            KeySchemaElement::builder()
+                .attribute_name(&sk.name)
+                .key_type(KeyType::Range)
+                .build()
+                .map_err(|e| e.to_string())?,
+        );
     }
     Ok(out)
 }
@@ -88,7 +98,8 @@ fn key_schema(pk: &KeyAttr, sk: Option<&KeyAttr>) -> Result<Vec<KeySchemaElement
 /// Creates every table in the spec that does not exist yet. Returns each
 /// table's name and whether it was created now. Idempotent.
 pub async fn create_missing(client: &Client, names: &TableNames) -> Result<Vec<(String, bool)>, StoreError> {
-    let invalid = |message: String| StoreError { service: "dynamodb", operation: "CreateTable", message, retryable: false };
+    let invalid =
+        |message: String| StoreError { service: "dynamodb", operation: "CreateTable", message, retryable: false };
     let spec = spec().map_err(invalid)?;
     let mut out = Vec::new();
     for t in &spec.tables {
@@ -140,7 +151,11 @@ pub async fn create_missing(client: &Client, names: &TableNames) -> Result<Vec<(
                 .update_time_to_live()
                 .table_name(&name)
                 .time_to_live_specification(
-                    TimeToLiveSpecification::builder().attribute_name(ttl).enabled(true).build().map_err(|e| invalid(e.to_string()))?,
+                    TimeToLiveSpecification::builder()
+                        .attribute_name(ttl)
+                        .enabled(true)
+                        .build()
+                        .map_err(|e| invalid(e.to_string()))?,
                 )
                 .send()
                 .await

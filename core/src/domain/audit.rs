@@ -203,10 +203,7 @@ impl AuditEvent {
     }
 
     pub fn head(&self) -> ChainHead {
-        ChainHead {
-            seq: self.seq,
-            hash: self.hash.clone(),
-        }
+        ChainHead { seq: self.seq, hash: self.hash.clone() }
     }
 }
 
@@ -234,10 +231,7 @@ pub fn check_link(prev: Option<&AuditEvent>, ev: &AuditEvent) -> Vec<ChainProble
     }
     let want_prev = prev.map_or(GENESIS_HASH, |p| p.hash.as_str());
     if ev.prev_hash != want_prev {
-        problems.push(ChainProblem::BrokenLink {
-            seq: ev.seq,
-            prev: prev.map_or(0, |p| p.seq),
-        });
+        problems.push(ChainProblem::BrokenLink { seq: ev.seq, prev: prev.map_or(0, |p| p.seq) });
     }
     problems
 }

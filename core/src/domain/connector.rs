@@ -48,10 +48,7 @@ impl fmt::Display for ConnectorKind {
 pub enum IdpBinding {
     /// Microsoft Entra ID provisioning: the enterprise app's service principal
     /// and its synchronization job.
-    Entra {
-        service_principal_id: String,
-        job_id: String,
-    },
+    Entra { service_principal_id: String, job_id: String },
     /// Okta app provisioning connection.
     Okta { app_id: String },
     /// The key is only read from Secrets Manager by the team's own jobs.
@@ -80,12 +77,7 @@ pub enum ConnectorStatus {
 }
 
 impl ConnectorStatus {
-    pub const ALL: [ConnectorStatus; 4] = [
-        Self::Active,
-        Self::Rotating,
-        Self::NeedsManualIntervention,
-        Self::Retired,
-    ];
+    pub const ALL: [ConnectorStatus; 4] = [Self::Active, Self::Rotating, Self::NeedsManualIntervention, Self::Retired];
 
     pub fn as_str(self) -> &'static str {
         match self {

@@ -29,13 +29,8 @@ impl ConnectorId {
         if raw.len() > MAX_ID_LEN {
             return Err(format!("is longer than {MAX_ID_LEN} characters"));
         }
-        if let Some(bad) = raw
-            .chars()
-            .find(|c| !(c.is_ascii_alphanumeric() || "._:/@-".contains(*c)))
-        {
-            return Err(format!(
-                "contains {bad:?}; use letters, digits and . _ : / @ - only"
-            ));
+        if let Some(bad) = raw.chars().find(|c| !(c.is_ascii_alphanumeric() || "._:/@-".contains(*c))) {
+            return Err(format!("contains {bad:?}; use letters, digits and . _ : / @ - only"));
         }
         Ok(Self(raw.to_owned()))
     }
@@ -95,15 +90,8 @@ mod tests {
     fn rejects_bad_ids_with_a_reason() {
         assert_eq!(ConnectorId::parse("").unwrap_err(), "is empty");
         assert!(ConnectorId::parse("a b").unwrap_err().contains("' '"));
-        assert!(ConnectorId::parse(&"x".repeat(129))
-            .unwrap_err()
-            .contains("longer"));
+        assert!(ConnectorId::parse(&"x".repeat(129)).unwrap_err().contains("longer"));
         assert!(ConnectorId::parse("<script>").is_err());
-        assert_eq!(
-            ConnectorId::parse("atlassian/acme:scim@v1_2-x")
-                .unwrap()
-                .as_str(),
-            "atlassian/acme:scim@v1_2-x"
-        );
+        assert_eq!(ConnectorId::parse("atlassian/acme:scim@v1_2-x").unwrap().as_str(), "atlassian/acme:scim@v1_2-x");
     }
 }

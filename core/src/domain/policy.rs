@@ -19,9 +19,7 @@ pub struct DuePolicy {
 
 impl Default for DuePolicy {
     fn default() -> Self {
-        Self {
-            due_within: Duration::days(45),
-        }
+        Self { due_within: Duration::days(45) }
     }
 }
 
@@ -30,21 +28,21 @@ impl Default for DuePolicy {
 pub enum Urgency {
     NotDue,
     /// Expires within the due window.
-    Due { days_left: i64 },
+    Due {
+        days_left: i64,
+    },
     /// Already expired: provisioning is broken now.
-    Urgent { days_expired: i64 },
+    Urgent {
+        days_expired: i64,
+    },
 }
 
 impl DuePolicy {
     pub fn classify(&self, expires_at: OffsetDateTime, now: OffsetDateTime) -> Urgency {
         if expires_at <= now {
-            Urgency::Urgent {
-                days_expired: (now - expires_at).whole_days(),
-            }
+            Urgency::Urgent { days_expired: (now - expires_at).whole_days() }
         } else if expires_at - now <= self.due_within {
-            Urgency::Due {
-                days_left: (expires_at - now).whole_days(),
-            }
+            Urgency::Due { days_left: (expires_at - now).whole_days() }
         } else {
             Urgency::NotDue
         }
@@ -141,7 +139,9 @@ pub fn group_into_changes(due: &[DueConnector], grouping: Grouping, now: OffsetD
         let c = &d.connector;
         let window = if d.urgent { None } else { c.change_window };
         let key = match grouping {
-            Grouping::Connector => Key { urgent: d.urgent, org: Some(c.org.clone()), window, connector: Some(c.id.clone()) },
+            Grouping::Connector => {
+                Key { urgent: d.urgent, org: Some(c.org.clone()), window, connector: Some(c.id.clone()) }
+            }
             Grouping::Org => Key { urgent: d.urgent, org: Some(c.org.clone()), window, connector: None },
             Grouping::Window => Key { urgent: d.urgent, org: None, window, connector: None },
         };

@@ -72,26 +72,17 @@ impl std::str::FromStr for ChangeWindow {
         match parts.next() {
             None => {}
             Some(tz) if tz.eq_ignore_ascii_case("utc") && parts.next().is_none() => {}
-            Some(other) => {
-                return Err(format!(
-                    "{raw:?}: unexpected {other:?}; change windows are always UTC"
-                ))
-            }
+            Some(other) => return Err(format!("{raw:?}: unexpected {other:?}; change windows are always UTC")),
         }
         let days = parse_days(days).map_err(|e| format!("{raw:?}: {e}"))?;
-        let (start, end) = span
-            .split_once('-')
-            .ok_or_else(|| format!("{raw:?}: expected a time span like 02:00-04:00"))?;
+        let (start, end) =
+            span.split_once('-').ok_or_else(|| format!("{raw:?}: expected a time span like 02:00-04:00"))?;
         let start_min = parse_hhmm(start).map_err(|e| format!("{raw:?}: {e}"))?;
         let end_min = parse_hhmm(end).map_err(|e| format!("{raw:?}: {e}"))?;
         if start_min == end_min {
             return Err(format!("{raw:?}: the window is empty (start equals end)"));
         }
-        Ok(Self {
-            days,
-            start_min,
-            end_min,
-        })
+        Ok(Self { days, start_min, end_min })
     }
 }
 
@@ -143,10 +134,7 @@ impl fmt::Display for ChangeWindow {
         if self.days == ALL_DAYS {
             f.write_str("daily")?;
         } else {
-            let names: Vec<&str> = (0..7)
-                .filter(|d| self.days & (1 << d) != 0)
-                .map(|d| DAY_NAMES[d])
-                .collect();
+            let names: Vec<&str> = (0..7).filter(|d| self.days & (1 << d) != 0).map(|d| DAY_NAMES[d]).collect();
             f.write_str(&names.join(","))?;
         }
         write!(
@@ -220,18 +208,9 @@ mod tests {
     #[test]
     fn next_open_finds_the_next_start() {
         let win = w("sat 02:00-04:00");
-        assert_eq!(
-            win.next_open(datetime!(2026-11-24 06:40 UTC)),
-            datetime!(2026-11-28 02:00 UTC)
-        );
-        assert_eq!(
-            win.next_open(datetime!(2026-11-28 03:00 UTC)),
-            datetime!(2026-11-28 03:00 UTC)
-        );
-        assert_eq!(
-            win.next_open(datetime!(2026-11-28 04:00 UTC)),
-            datetime!(2026-12-05 02:00 UTC)
-        );
+        assert_eq!(win.next_open(datetime!(2026-11-24 06:40 UTC)), datetime!(2026-11-28 02:00 UTC));
+        assert_eq!(win.next_open(datetime!(2026-11-28 03:00 UTC)), datetime!(2026-11-28 03:00 UTC));
+        assert_eq!(win.next_open(datetime!(2026-11-28 04:00 UTC)), datetime!(2026-12-05 02:00 UTC));
     }
 
     proptest! {

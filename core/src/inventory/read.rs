@@ -62,7 +62,8 @@ pub fn read_str(text: &str, format: Format, source: &str) -> Result<Vec<RawRecor
         }
         Format::Yaml => {
             let value: Value = serde_yaml_ng::from_str(text).map_err(|e| {
-                let at = e.location().map(|l| format!(" at line {}, column {}", l.line(), l.column())).unwrap_or_default();
+                let at =
+                    e.location().map(|l| format!(" at line {}, column {}", l.line(), l.column())).unwrap_or_default();
                 malformed(format!("not valid YAML{at}: {e}"))
             })?;
             records_from_value(value, source)
@@ -202,7 +203,11 @@ mod tests {
     fn unknown_columns_and_fields_are_named() {
         let Err(InventoryError::Invalid(e)) = read_str("id,ownr\na,b\n", Format::Csv, "x.csv") else { panic!() };
         assert!(e[0].to_string().starts_with("x.csv row 1 (header): ownr: unknown field"));
-        let Err(InventoryError::Invalid(e)) = read_str(r#"[{"id":"a","ownr":"x"},{"id":"b","org":[1]}]"#, Format::Json, "x.json") else { panic!() };
+        let Err(InventoryError::Invalid(e)) =
+            read_str(r#"[{"id":"a","ownr":"x"},{"id":"b","org":[1]}]"#, Format::Json, "x.json")
+        else {
+            panic!()
+        };
         assert_eq!(e.len(), 2);
         assert!(e[1].to_string().contains("x.json record 2 (b): org: must be a single value"));
     }

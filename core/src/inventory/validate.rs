@@ -156,7 +156,8 @@ pub fn validate_record(rec: &RawRecord, ctx: &ValidationContext) -> Result<Conne
     let change_window = c.parsed("change_window", false, |raw| raw.parse::<ChangeWindow>());
     let secret_arn = c.parsed("secret_arn", true, SecretArn::parse);
     let expires_at = c.parsed("expires_at", true, |raw| {
-        let t = parse_instant(raw).ok_or_else(|| format!("{raw:?} is not a date (use 2026-05-01 or 2026-05-01T00:00:00Z)"))?;
+        let t = parse_instant(raw)
+            .ok_or_else(|| format!("{raw:?} is not a date (use 2026-05-01 or 2026-05-01T00:00:00Z)"))?;
         if t > ctx.now + ctx.max_expiry_ahead {
             return Err(format!(
                 "{raw:?} is more than {} days away; check the date",
@@ -173,9 +174,8 @@ pub fn validate_record(rec: &RawRecord, ctx: &ValidationContext) -> Result<Conne
             })
         })
         .unwrap_or_default();
-    let last_rotated_at = c.parsed("last_rotated_at", false, |raw| {
-        parse_instant(raw).ok_or_else(|| format!("{raw:?} is not a date"))
-    });
+    let last_rotated_at =
+        c.parsed("last_rotated_at", false, |raw| parse_instant(raw).ok_or_else(|| format!("{raw:?} is not a date")));
 
     let idp_name = c.required("idp");
     let idp_app_id = c.optional("idp_app_id").map(str::to_owned);
@@ -240,34 +240,43 @@ pub fn validate_record(rec: &RawRecord, ctx: &ValidationContext) -> Result<Conne
     }
 
     match (id, kind, org, owner, approver_group, secret_arn, expires_at, idp) {
-        (Some(id), Some(kind), Some(org), Some(owner), Some(approver_group), Some(secret_arn), Some(expires_at), Some(idp))
-            if c.errors.is_empty() =>
-        {
-            Ok(Connector {
-                id,
-                kind,
-                org,
-                directory_id,
-                app_id,
-                idp,
-                owner,
-                approver_group,
-                change_window,
-                secret_arn,
-                expires_at,
-                status,
-                version: 0,
-                last_rotated_at,
-                active_change: None,
-            })
-        }
+        (
+            Some(id),
+            Some(kind),
+            Some(org),
+            Some(owner),
+            Some(approver_group),
+            Some(secret_arn),
+            Some(expires_at),
+            Some(idp),
+        ) if c.errors.is_empty() => Ok(Connector {
+            id,
+            kind,
+            org,
+            directory_id,
+            app_id,
+            idp,
+            owner,
+            approver_group,
+            change_window,
+            secret_arn,
+            expires_at,
+            status,
+            version: 0,
+            last_rotated_at,
+            active_change: None,
+        }),
         _ => Err(c.errors),
     }
 }
 
 /// Validates a whole file's records: all or nothing. Duplicate ids are errors
 /// on every occurrence after the first, naming where the first one was.
-pub fn validate_all(records: &[RawRecord], source: &str, ctx: &ValidationContext) -> Result<Vec<Connector>, Vec<RecordError>> {
+pub fn validate_all(
+    records: &[RawRecord],
+    source: &str,
+    ctx: &ValidationContext,
+) -> Result<Vec<Connector>, Vec<RecordError>> {
     let mut seen: HashMap<&str, crate::inventory::Location> = HashMap::new();
     let mut good = Vec::with_capacity(records.len());
     let mut bad = Vec::new();
@@ -309,7 +318,8 @@ mod tests {
     use time::macros::datetime;
 
     const NOW: OffsetDateTime = datetime!(2026-11-24 06:00 UTC);
-    const HEADER: &str = "id,kind,org,directory_id,idp,idp_app_id,idp_job_id,owner,approver_group,change_window,secret_arn,expires_at";
+    const HEADER: &str =
+        "id,kind,org,directory_id,idp,idp_app_id,idp_job_id,owner,approver_group,change_window,secret_arn,expires_at";
     const GOOD: &str = "atlassian/acme/entra,atlassian-scim,acme,dir-1,entra,sp-1,job-1,ann@acme.example,it-change,sat 02:00-04:00,arn:aws:secretsmanager:eu-west-1:123456789012:secret:scim/acme,2026-12-01";
 
     fn check(csv: &str) -> Result<Vec<Connector>, Vec<RecordError>> {
@@ -347,7 +357,18 @@ mod tests {
         let rec = "x y,atlassian-scim,,,entra,,,nobody,,someday,arn:nope,2026-13-01";
         let errs = check(&format!("{HEADER}\n{rec}\n")).unwrap_err();
         let fields: Vec<&str> = errs[0].errors.iter().map(|e| e.field.as_str()).collect();
-        for f in ["id", "org", "owner", "approver_group", "change_window", "secret_arn", "expires_at", "idp_app_id", "idp_job_id", "directory_id"] {
+        for f in [
+            "id",
+            "org",
+            "owner",
+            "approver_group",
+            "change_window",
+            "secret_arn",
+            "expires_at",
+            "idp_app_id",
+            "idp_job_id",
+            "directory_id",
+        ] {
             assert!(fields.contains(&f), "{f} missing from {fields:?}");
         }
     }
@@ -381,7 +402,10 @@ mod tests {
     fn control_characters_are_refused() {
         let recs = vec![RawRecord {
             location: Location::Record(1),
-            fields: [("org", "acme\r\nBcc: evil@x.example")].iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            fields: [("org", "acme\r\nBcc: evil@x.example")]
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         }];
         let errs = validate_all(&recs, "x.json", &ValidationContext::at(NOW)).unwrap_err();
         assert!(errs[0].to_string().contains("org: contains control characters"));
