@@ -1,1 +1,69 @@
+//! What every keyturn Lambda main shares, so each `main.rs` is a few lines of
+//! the same shape: JSON tracing, and errors whose `errorType` is a stable name
+//! the state machine's `Retry`/`Catch` can match.
 
+use lambda_runtime::Diagnostic;
+
+/// A handler failure: `name` becomes the Lambda `errorType`.
+#[derive(Debug)]
+pub struct FunctionError {
+    pub name: &'static str,
+    pub message: String,
+}
+
+impl FunctionError {
+    pub fn new(name: &'static str, message: impl Into<String>) -> Self {
+        Self { name, message: message.into() }
+    }
+}
+
+impl std::fmt::Display for FunctionError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.name, self.message)
+    }
+}
+
+impl std::error::Error for FunctionError {}
+
+impl From<FunctionError> for Diagnostic {
+    fn from(e: FunctionError) -> Self {
+        Diagnostic { error_type: e.name.to_owned(), error_message: e.message }
+    }
+}
+
+impl From<keyturn_core::ports::StoreError> for FunctionError {
+    fn from(e: keyturn_core::ports::StoreError) -> Self {
+        let name = if e.retryable { "StoreThrottled" } else { "StoreUnavailable" };
+        Self::new(name, e.to_string())
+    }
+}
+
+impl From<keyturn_core::service::ScanError> for FunctionError {
+    fn from(e: keyturn_core::service::ScanError) -> Self {
+        match e {
+            keyturn_core::service::ScanError::Store(e) => e.into(),
+            other => Self::new("ConfigInvalid", other.to_string()),
+        }
+    }
+}
+
+impl From<keyturn_core::config::ConfigError> for FunctionError {
+    fn from(e: keyturn_core::config::ConfigError) -> Self {
+        Self::new("ConfigInvalid", e.to_string())
+    }
+}
+
+/// JSON logs on stdout (CloudWatch), level from `RUST_LOG` or
+/// `AWS_LAMBDA_LOG_LEVEL`, `info` by default.
+pub fn init_tracing() {
+    let level = std::env::var("RUST_LOG")
+        .or_else(|_| std::env::var("AWS_LAMBDA_LOG_LEVEL").map(|l| l.to_lowercase()))
+        .unwrap_or_else(|_| "info".into());
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(level))
+        .with_current_span(false)
+        .with_ansi(false)
+        .with_target(false)
+        .init();
+}
