@@ -1,1 +1,176 @@
-fn main() {}
+//! `keyturn`: the operator's and auditor's command line.
+//!
+//! Reads configuration from the environment (`KEYTURN_*`, and the standard
+//! `AWS_*` variables, `AWS_ENDPOINT_URL` included), exactly like the Lambdas.
+
+mod dev;
+mod inventory;
+mod render;
+mod scan;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use keyturn_core::domain::timefmt::parse_instant;
+use time::OffsetDateTime;
+
+#[derive(Parser)]
+#[command(
+    name = "keyturn",
+    version,
+    about = "Rotate expiring SCIM and API keys under change control",
+    long_about = "Rotate expiring SCIM and API keys under change control.\n\n\
+        keyturn reads its tables and state machine from the environment:\n  \
+        KEYTURN_CONNECTORS_TABLE, KEYTURN_CHANGES_TABLE, KEYTURN_AUDIT_TABLE (default keyturn-*),\n  \
+        KEYTURN_STATE_MACHINE_ARN, KEYTURN_DUE_WITHIN_DAYS (45), KEYTURN_GROUPING (org),\n  \
+        and the standard AWS_* variables (AWS_ENDPOINT_URL points it at the local stack).\n\n\
+        Against the local stack: `make up`, then `set -a; . dev/local.env; set +a`.",
+    propagate_version = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check, load and list the connector inventory
+    #[command(subcommand)]
+    Inventory(InventoryCommand),
+    /// Find due keys and start one approval workflow per change
+    ///
+    /// Reads only connectors expiring within the due window (sparse expiry
+    /// index), validates each, skips those already rotating, needing manual
+    /// intervention or held by a running change, groups the rest into changes
+    /// and starts one Step Functions execution per change, named after the
+    /// change id so a second scan never starts a duplicate.
+    Scan(ScanArgs),
+    /// Local development: set up the local stack, generate sample inventories
+    #[command(subcommand)]
+    Dev(dev::DevCommand),
+}
+
+#[derive(Subcommand)]
+enum InventoryCommand {
+    /// Check an inventory file (CSV, JSON or YAML) and write nothing
+    ///
+    /// Every problem is listed, each naming the file, the record (CSV row,
+    /// JSON/YAML record number) and the field. Exit status 1 if any record is bad.
+    Validate {
+        /// The inventory file: .csv, .json, .yaml or .yml
+        file: PathBuf,
+        #[command(flatten)]
+        out: OutputArgs,
+        #[command(flatten)]
+        clock: ClockArgs,
+    },
+    /// Validate a whole file, then write it to the connectors table
+    ///
+    /// If any record is bad, nothing is written. New connectors are created,
+    /// changed ones updated (keyturn keeps their status, lease and history),
+    /// unchanged ones left alone, so importing the same file twice is free.
+    Import {
+        file: PathBuf,
+        #[command(flatten)]
+        out: OutputArgs,
+        #[command(flatten)]
+        clock: ClockArgs,
+    },
+    /// List connectors, soonest expiry first
+    List {
+        /// Only connectors expiring within this many days (expired ones included)
+        #[arg(long, value_name = "DAYS")]
+        due_within: Option<u32>,
+        #[command(flatten)]
+        out: OutputArgs,
+        #[command(flatten)]
+        clock: ClockArgs,
+    },
+}
+
+#[derive(Args)]
+struct ScanArgs {
+    /// Decide everything, write nothing, start nothing
+    #[arg(long)]
+    dry_run: bool,
+    #[command(flatten)]
+    out: OutputArgs,
+    #[command(flatten)]
+    clock: ClockArgs,
+}
+
+#[derive(Args, Clone, Copy)]
+struct OutputArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Table,
+    Json,
+}
+
+#[derive(Args, Clone)]
+struct ClockArgs {
+    /// Act as if it were this time (RFC 3339, e.g. 2026-11-24T09:00:00Z): rehearse a future scan
+    #[arg(long, value_name = "RFC3339", value_parser = parse_now)]
+    now: Option<OffsetDateTime>,
+}
+
+impl ClockArgs {
+    fn now(&self) -> OffsetDateTime {
+        self.now.unwrap_or_else(OffsetDateTime::now_utc)
+    }
+}
+
+fn parse_now(raw: &str) -> Result<OffsetDateTime, String> {
+    parse_instant(raw).ok_or_else(|| format!("{raw:?} is not an RFC 3339 time such as 2026-11-24T09:00:00Z"))
+}
+
+/// A failure already explained to the user on stderr; exit non-zero quietly.
+#[derive(Debug)]
+pub struct Reported;
+
+impl std::fmt::Display for Reported {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("reported")
+    }
+}
+
+impl std::error::Error for Reported {}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("KEYTURN_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Inventory(InventoryCommand::Validate { file, out, clock }) => {
+            inventory::validate(&file, out.format, clock.now())
+        }
+        Command::Inventory(InventoryCommand::Import { file, out, clock }) => {
+            inventory::import(&file, out.format, clock.now()).await
+        }
+        Command::Inventory(InventoryCommand::List { due_within, out, clock }) => {
+            inventory::list(due_within, out.format, clock.now()).await
+        }
+        Command::Scan(args) => scan::run(args.dry_run, args.out.format, args.clock.now()).await,
+        Command::Dev(cmd) => dev::run(cmd).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.is::<Reported>() => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

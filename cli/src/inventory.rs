@@ -1,0 +1,171 @@
+//! `keyturn inventory validate|import|list`.
+
+use std::path::Path;
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+use keyturn_core::aws::{sdk_config, DynamoInventory};
+use keyturn_core::config::Config;
+use keyturn_core::domain::timefmt::{format_utc, parse_instant};
+use keyturn_core::domain::Connector;
+use keyturn_core::inventory::{read_file, validate_all, InventoryError, RecordError, ValidationContext};
+use keyturn_core::ports::{Inventory, StoredConnector};
+use serde::Serialize;
+use serde_json::json;
+use time::{Duration, OffsetDateTime};
+
+use crate::{render, Format, Reported};
+
+/// Reads and validates a whole file; prints every problem on failure.
+fn load(file: &Path, format: Format, now: OffsetDateTime) -> anyhow::Result<Vec<Connector>> {
+    let source = file.display().to_string();
+    let result = read_file(file).and_then(|records| {
+        validate_all(&records, &source, &ValidationContext::at(now)).map_err(InventoryError::Invalid)
+    });
+    match result {
+        Ok(connectors) => Ok(connectors),
+        Err(InventoryError::Invalid(errors)) => {
+            report_invalid(&source, &errors, format)?;
+            Err(Reported.into())
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+fn report_invalid(source: &str, errors: &[RecordError], format: Format) -> anyhow::Result<()> {
+    let problems: usize = errors.iter().map(|e| e.errors.len()).sum();
+    if format == Format::Json {
+        let items: Vec<_> = errors
+            .iter()
+            .flat_map(|r| {
+                r.errors.iter().map(move |e| {
+                    json!({"location": r.location.to_string(), "id": r.id, "field": e.field, "message": e.message})
+                })
+            })
+            .collect();
+        render::json(&json!({"file": source, "valid": false, "invalid_records": errors.len(), "errors": items}))?;
+    }
+    for e in errors {
+        eprintln!("{e}");
+    }
+    eprintln!("{source}: {problems} problem(s) in {} record(s); nothing was written", errors.len());
+    Ok(())
+}
+
+pub fn validate(file: &Path, format: Format, now: OffsetDateTime) -> anyhow::Result<()> {
+    let connectors = load(file, format, now)?;
+    let due = connectors.iter().filter(|c| c.expires_at <= now + Duration::days(45)).count();
+    match format {
+        Format::Json => {
+            render::json(&json!({"file": file.display().to_string(), "valid": true, "records": connectors.len()}))?
+        }
+        Format::Table => {
+            println!("{}: {} connector(s), all valid ({due} expire within 45 days)", file.display(), connectors.len())
+        }
+    }
+    Ok(())
+}
+
+pub async fn import(file: &Path, format: Format, now: OffsetDateTime) -> anyhow::Result<()> {
+    let connectors = load(file, format, now)?;
+    let cfg = Config::from_env()?;
+    let sdk = sdk_config().await;
+    let store = DynamoInventory::new(aws_sdk_dynamodb::Client::new(&sdk), &cfg.tables.connectors);
+
+    let bar = ProgressBar::new(connectors.len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ({per_sec}, eta {eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_message("importing");
+    let summary = store
+        .import(&connectors, now, &|done| bar.set_position(done as u64))
+        .await
+        .with_context(|| format!("importing {} into {}", file.display(), cfg.tables.connectors))?;
+    bar.finish_and_clear();
+    match format {
+        Format::Json => render::json(
+            &json!({"file": file.display().to_string(), "table": cfg.tables.connectors, "summary": summary}),
+        )?,
+        Format::Table => println!(
+            "{}: {} connector(s) imported into {}: {} created, {} updated, {} unchanged",
+            file.display(),
+            connectors.len(),
+            cfg.tables.connectors,
+            summary.created,
+            summary.updated,
+            summary.unchanged
+        ),
+    }
+    Ok(())
+}
+
+/// One row of `inventory list`.
+#[derive(Serialize)]
+struct Row<'a> {
+    id: &'a str,
+    kind: Option<&'a str>,
+    org: Option<&'a str>,
+    idp: Option<&'a str>,
+    owner: Option<&'a str>,
+    approver_group: Option<&'a str>,
+    change_window: Option<&'a str>,
+    expires_at: Option<&'a str>,
+    days_left: Option<i64>,
+    status: &'a str,
+    version: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    active_change: Option<String>,
+}
+
+fn row(s: &StoredConnector, now: OffsetDateTime) -> Row<'_> {
+    let r = &s.record;
+    Row {
+        id: s.id.as_str(),
+        kind: r.get("kind"),
+        org: r.get("org"),
+        idp: r.get("idp"),
+        owner: r.get("owner"),
+        approver_group: r.get("approver_group"),
+        change_window: r.get("change_window"),
+        expires_at: r.get("expires_at"),
+        days_left: r.get("expires_at").and_then(parse_instant).map(|t| (t - now).whole_days()),
+        status: r.get("status").unwrap_or("active"),
+        version: s.version,
+        active_change: s.lease.as_ref().filter(|l| l.until > now).map(|l| l.change_id.to_string()),
+    }
+}
+
+pub async fn list(due_within: Option<u32>, format: Format, now: OffsetDateTime) -> anyhow::Result<()> {
+    let cfg = Config::from_env()?;
+    let sdk = sdk_config().await;
+    let store = DynamoInventory::new(aws_sdk_dynamodb::Client::new(&sdk), &cfg.tables.connectors);
+    let mut items = match due_within {
+        Some(days) => store.due(now + Duration::days(i64::from(days))).await?.items,
+        None => store.list_all().await?,
+    };
+    items.sort_by(|a, b| (a.record.get("expires_at"), &a.id).cmp(&(b.record.get("expires_at"), &b.id)));
+    let rows: Vec<Row<'_>> = items.iter().map(|s| row(s, now)).collect();
+    if format == Format::Json {
+        return render::json(&rows);
+    }
+    let mut t = render::table(&["id", "kind", "org", "idp", "owner", "expires", "days", "status", "change"]);
+    for r in &rows {
+        t.add_row(vec![
+            r.id.to_owned(),
+            r.kind.unwrap_or("?").to_owned(),
+            r.org.unwrap_or("?").to_owned(),
+            r.idp.unwrap_or("?").to_owned(),
+            r.owner.unwrap_or("?").to_owned(),
+            r.expires_at.unwrap_or("?").to_owned(),
+            r.days_left.map_or("?".into(), |d| d.to_string()),
+            r.status.to_owned(),
+            r.active_change.clone().unwrap_or_default(),
+        ]);
+    }
+    println!("{t}");
+    let scope = due_within.map_or(String::new(), |d| format!(" expiring within {d} days of {}", format_utc(now)));
+    println!("{} connector(s){scope} in {}", rows.len(), cfg.tables.connectors);
+    Ok(())
+}
