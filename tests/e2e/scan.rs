@@ -1,0 +1,155 @@
+//! The scanner against the local stack: cost, idempotency, bad stored items.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use keyturn_core::aws::DynamoAuditLog;
+use keyturn_core::domain::{check_link, AuditEvent};
+use serde_json::Value;
+
+use crate::harness::{Stack, NOW, STATE_MACHINE_ARN};
+
+fn change_ids(report: &Value) -> Vec<String> {
+    report["changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .map(|c| c["change_id"].as_str().expect("id").to_owned())
+        .collect()
+}
+
+/// Executions of the shared local state machine, by name.
+async fn executions(s: &Stack) -> BTreeMap<String, usize> {
+    let sfn = aws_sdk_sfn::Client::new(&s.sdk().await);
+    let all = sfn
+        .list_executions()
+        .state_machine_arn(STATE_MACHINE_ARN)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .expect("list executions");
+    let mut by_name = BTreeMap::new();
+    for e in all {
+        *by_name.entry(e.name().to_owned()).or_insert(0) += 1;
+    }
+    by_name
+}
+
+async fn audit(s: &Stack) -> Vec<AuditEvent> {
+    DynamoAuditLog::new(aws_sdk_dynamodb::Client::new(&s.sdk().await), &s.tables.audit).all().await.expect("read audit")
+}
+
+fn assert_chains_intact(events: &[AuditEvent]) {
+    let mut prev: Option<&AuditEvent> = None;
+    for ev in events {
+        let before = prev.filter(|p| p.connector_id == ev.connector_id);
+        assert_eq!(check_link(before, ev), vec![], "chain broken at {} seq {}", ev.connector_id, ev.seq);
+        prev = Some(ev);
+    }
+}
+
+#[test]
+fn ten_thousand_connectors_cost_only_the_due_reads() {
+    let s = Stack::new("scale");
+    let inventory = s.sample(10_000, 12, 0);
+    let imported = s.json(&["inventory", "import", &inventory]);
+    assert_eq!(imported["summary"]["created"], 10_000);
+
+    let report = s.json(&["scan", "--dry-run", "--now", NOW]);
+    assert_eq!(report["due"], 12);
+    assert_eq!(report["urgent"], 0);
+    assert_eq!(report["invalid"], 0);
+    let items_read = report["items_read"].as_u64().expect("items_read");
+    let pages = report["pages"].as_u64().expect("pages");
+    assert!(
+        items_read >= 12 && items_read <= 12 + pages,
+        "read {items_read} items in {pages} pages for 12 due of 10,000"
+    );
+    let covered: usize =
+        report["changes"].as_array().unwrap().iter().map(|c| c["connector_ids"].as_array().unwrap().len()).sum();
+    assert_eq!(covered, 12);
+    assert!(report["changes"].as_array().unwrap().iter().all(|c| c["outcome"] == "planned"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dry_run_writes_nothing_and_a_second_scan_starts_nothing_new() {
+    let s = Stack::new("twice");
+    let inventory = s.sample(300, 8, 2);
+    s.ok(&["inventory", "import", &inventory]);
+
+    let dry = s.json(&["scan", "--dry-run", "--now", NOW]);
+    assert_eq!((dry["due"].as_u64(), dry["urgent"].as_u64()), (Some(10), Some(2)));
+    let planned = change_ids(&dry);
+    let before = executions(&s).await;
+    assert!(planned.iter().all(|id| !before.contains_key(id)), "a dry run starts nothing");
+    assert!(audit(&s).await.is_empty(), "a dry run audits nothing");
+
+    let first = s.json(&["scan", "--now", NOW]);
+    assert_eq!(change_ids(&first), planned, "the dry run planned exactly what the scan did");
+    assert!(first["changes"].as_array().unwrap().iter().all(|c| c["outcome"] == "started"), "{first}");
+    let urgent: Vec<&Value> = first["changes"].as_array().unwrap().iter().filter(|c| c["urgent"] == true).collect();
+    assert!(!urgent.is_empty());
+    assert!(urgent.iter().all(|c| c.get("window").is_none()), "urgent changes do not wait for a window");
+
+    let second = s.json(&["scan", "--now", NOW]);
+    assert_eq!(second["changes"], serde_json::json!([]), "{second}");
+    assert_eq!(second["skipped"], 10, "all ten are held by the first scan's changes");
+
+    let after = executions(&s).await;
+    for id in &planned {
+        assert_eq!(after.get(id), Some(&1), "exactly one execution for {id}");
+    }
+
+    let events = audit(&s).await;
+    let detected: Vec<&AuditEvent> = events.iter().filter(|e| e.event == "detected").collect();
+    assert_eq!(detected.len(), 10, "one detected event per due connector, not per scan");
+    let connectors: BTreeSet<&str> = detected.iter().map(|e| e.connector_id.as_str()).collect();
+    assert_eq!(connectors.len(), 10);
+    assert!(detected.iter().all(|e| e.change_id.as_ref().is_some_and(|c| planned.contains(c))));
+    assert_chains_intact(&events);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bad_stored_item_is_audited_as_invalid_and_the_rest_go_on() {
+    let s = Stack::new("baditem");
+    let inventory = s.sample(20, 3, 0);
+    s.ok(&["inventory", "import", &inventory]);
+    let listed = s.json(&["inventory", "list", "--due-within", "45", "--now", NOW]);
+    let victim = listed[0]["id"].as_str().expect("a due connector").to_owned();
+
+    // Someone edits the item in the console and breaks it.
+    let dynamodb = aws_sdk_dynamodb::Client::new(&s.sdk().await);
+    dynamodb
+        .update_item()
+        .table_name(&s.tables.connectors)
+        .key("connector_id", AttributeValue::S(victim.clone()))
+        .update_expression("SET #o = :o")
+        .expression_attribute_names("#o", "owner")
+        .expression_attribute_values(":o", AttributeValue::S("nobody".into()))
+        .send()
+        .await
+        .expect("corrupt item");
+
+    let report = s.json(&["scan", "--now", NOW]);
+    assert_eq!((report["due"].as_u64(), report["invalid"].as_u64()), (Some(2), Some(1)), "{report}");
+    assert_eq!(report["invalid_records"][0]["connector_id"], victim.as_str());
+    assert!(report["invalid_records"][0]["errors"][0].as_str().unwrap().contains("owner"));
+    assert!(report["changes"].as_array().unwrap().iter().all(|c| c["outcome"] == "started"));
+
+    let events = audit(&s).await;
+    let invalid: Vec<&AuditEvent> = events.iter().filter(|e| e.event == "invalid").collect();
+    assert_eq!(invalid.len(), 1);
+    assert_eq!(invalid[0].connector_id.as_str(), victim);
+    assert!(invalid[0].detail["errors"].contains("owner: \"nobody\" is not an email address"));
+    assert_chains_intact(&events);
+}
+
+#[test]
+fn a_real_scan_needs_a_state_machine_and_says_so() {
+    let s = Stack::new("nosm");
+    let out = s.keyturn_env(&["scan"], &[("KEYTURN_STATE_MACHINE_ARN", "")]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("KEYTURN_STATE_MACHINE_ARN is not set"));
+}
