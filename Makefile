@@ -6,11 +6,13 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 MAKEFLAGS += --no-print-directory
 
-MOTO_PORT := 4566
+MOTO_PORT ?= 4566
 VENV      := .venv
 PY        := $(VENV)/bin/python
 STATE     := .local
 KEYTURN   := target/debug/keyturn
+# The Lambda functions (binaries under functions/); the CLI is not one.
+FUNCTIONS := scanner
 # The demo runs on a fixed clock so it tells the same story whenever it runs.
 DEMO_NOW  ?= 2026-11-24T09:00:00Z
 
@@ -76,7 +78,7 @@ demo: $(VENV)/.installed build ## Run keyturn end to end on the local stack
 lambdas: ## Build the Lambda bootstraps with cargo-lambda (release, arm64 zips in target/lambda)
 	@test -x $(VENV)/bin/cargo-lambda || $(VENV)/bin/pip install --quiet cargo-lambda ziglang
 	@rustup target list --installed | grep -q aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda build --release --arm64 --output-format zip
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda build --release --arm64 --output-format zip $(addprefix -p ,$(FUNCTIONS))
 
 clean: down ## Stop the stack and remove build output and installs
 	cargo clean
