@@ -40,6 +40,47 @@ pub struct Config {
     /// How long a change holds its connectors before another change may take
     /// them (covers approval wait + change window + rotation).
     pub change_lease: Duration,
+    pub approval: ApprovalConfig,
+}
+
+/// Settings of the approval steps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovalConfig {
+    /// How long approvers have; the links expire with it.
+    pub timeout: Duration,
+    /// The same for urgent (already expired) keys: provisioning is broken now.
+    pub urgent_timeout: Duration,
+    /// The approval-callback Function URL (required by request-approval).
+    pub url: Option<String>,
+    /// Verified SES sender (required by request-approval when a group uses email).
+    pub email_from: Option<String>,
+    pub signing_key_secret: String,
+    pub routing_secret: String,
+    /// Where urgent changes open a ticket; `None`: no tickets.
+    pub jira: Option<JiraConfig>,
+}
+
+/// Jira for urgent changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JiraConfig {
+    pub url: String,
+    pub project: String,
+    /// Secret holding `{"user": "...", "token": "..."}` or `{"bearer": "..."}`.
+    pub credentials_secret: String,
+}
+
+impl Default for ApprovalConfig {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::hours(72),
+            urgent_timeout: Duration::hours(4),
+            url: None,
+            email_from: None,
+            signing_key_secret: "keyturn/link-signing-key".into(),
+            routing_secret: "keyturn/approver-routing".into(),
+            jira: None,
+        }
+    }
 }
 
 impl Default for Config {
@@ -50,6 +91,7 @@ impl Default for Config {
             policy: DuePolicy::default(),
             grouping: Grouping::default(),
             change_lease: Duration::days(14),
+            approval: ApprovalConfig::default(),
         }
     }
 }
@@ -62,7 +104,7 @@ pub struct ConfigError {
 }
 
 /// The variables keyturn reads, for `--help` texts and docs.
-pub const ENV_VARS: [(&str, &str); 7] = [
+pub const ENV_VARS: [(&str, &str); 16] = [
     ("KEYTURN_CONNECTORS_TABLE", "connectors table name (default keyturn-connectors)"),
     ("KEYTURN_CHANGES_TABLE", "changes table name (default keyturn-changes)"),
     ("KEYTURN_AUDIT_TABLE", "audit table name (default keyturn-audit)"),
@@ -70,6 +112,15 @@ pub const ENV_VARS: [(&str, &str); 7] = [
     ("KEYTURN_DUE_WITHIN_DAYS", "keys expiring within this many days are due (default 45)"),
     ("KEYTURN_GROUPING", "connector | org | window: how due keys are batched into changes (default org)"),
     ("KEYTURN_CHANGE_LEASE_HOURS", "how long a change holds its connectors (default 336 = 14 days)"),
+    ("KEYTURN_APPROVAL_TIMEOUT_HOURS", "how long approvers have (default 72)"),
+    ("KEYTURN_URGENT_APPROVAL_TIMEOUT_HOURS", "the same for already-expired keys (default 4)"),
+    ("KEYTURN_APPROVAL_URL", "the approval-callback Function URL that links point to"),
+    ("KEYTURN_EMAIL_FROM", "verified SES sender address for approval email"),
+    ("KEYTURN_SIGNING_KEY_SECRET", "secret holding the link-signing key (default keyturn/link-signing-key)"),
+    ("KEYTURN_ROUTING_SECRET", "secret holding the approver routing (default keyturn/approver-routing)"),
+    ("KEYTURN_JIRA_URL", "Jira base URL for urgent tickets (optional)"),
+    ("KEYTURN_JIRA_PROJECT", "Jira project key (required with KEYTURN_JIRA_URL)"),
+    ("KEYTURN_JIRA_SECRET", "secret with Jira credentials (required with KEYTURN_JIRA_URL)"),
 ];
 
 impl Config {
@@ -120,6 +171,59 @@ impl Config {
                 Ok(h) if (1..=24 * 90).contains(&h) => cfg.change_lease = Duration::hours(h),
                 _ => problems
                     .push(format!("KEYTURN_CHANGE_LEASE_HOURS={v:?}: expected a whole number of hours, 1 to 2160")),
+            }
+        }
+        for (var, slot, max) in [
+            ("KEYTURN_APPROVAL_TIMEOUT_HOURS", &mut cfg.approval.timeout, 24 * 30),
+            ("KEYTURN_URGENT_APPROVAL_TIMEOUT_HOURS", &mut cfg.approval.urgent_timeout, 24 * 7),
+        ] {
+            if let Some(v) = non_empty(var) {
+                match v.parse::<i64>() {
+                    Ok(h) if (1..=max).contains(&h) => *slot = Duration::hours(h),
+                    _ => problems.push(format!("{var}={v:?}: expected a whole number of hours, 1 to {max}")),
+                }
+            }
+        }
+        if cfg.approval.urgent_timeout > cfg.approval.timeout {
+            problems.push(
+                "KEYTURN_URGENT_APPROVAL_TIMEOUT_HOURS: must not be longer than KEYTURN_APPROVAL_TIMEOUT_HOURS".into(),
+            );
+        }
+        if let Some(v) = non_empty("KEYTURN_APPROVAL_URL") {
+            if v.starts_with("https://") || v.starts_with("http://127.0.0.1:") || v.starts_with("http://localhost:") {
+                cfg.approval.url = Some(v);
+            } else {
+                problems
+                    .push(format!("KEYTURN_APPROVAL_URL={v:?}: expected an https:// URL (http:// only to 127.0.0.1)"));
+            }
+        }
+        if let Some(v) = non_empty("KEYTURN_EMAIL_FROM") {
+            match crate::domain::approval::Approver::parse(&v) {
+                Ok(_) => cfg.approval.email_from = Some(v),
+                Err(e) => problems.push(format!("KEYTURN_EMAIL_FROM={v:?}: {e}")),
+            }
+        }
+        for (var, slot) in [
+            ("KEYTURN_SIGNING_KEY_SECRET", &mut cfg.approval.signing_key_secret),
+            ("KEYTURN_ROUTING_SECRET", &mut cfg.approval.routing_secret),
+        ] {
+            if let Some(v) = non_empty(var) {
+                *slot = v;
+            }
+        }
+        match (non_empty("KEYTURN_JIRA_URL"), non_empty("KEYTURN_JIRA_PROJECT"), non_empty("KEYTURN_JIRA_SECRET")) {
+            (None, None, None) => {}
+            (Some(url), Some(project), Some(credentials_secret)) => {
+                cfg.approval.jira = Some(JiraConfig { url, project, credentials_secret })
+            }
+            (url, project, secret) => {
+                let missing: Vec<&str> =
+                    [("KEYTURN_JIRA_URL", url), ("KEYTURN_JIRA_PROJECT", project), ("KEYTURN_JIRA_SECRET", secret)]
+                        .into_iter()
+                        .filter(|(_, v)| v.is_none())
+                        .map(|(k, _)| k)
+                        .collect();
+                problems.push(format!("Jira tickets need all three variables; missing {}", missing.join(", ")));
             }
         }
         if problems.is_empty() {

@@ -50,6 +50,8 @@ pub struct Procedure {
     pub requires: &'static [&'static str],
     /// One line for the approval message: what a human will have to do.
     pub summary: &'static str,
+    /// One line for the approval message: what happens if verification fails.
+    pub rollback: &'static str,
 }
 
 const ANY_IDP: Consumers = Consumers { entra: true, okta: true, none: true };
@@ -65,6 +67,9 @@ pub const PROCEDURES: [Procedure; 3] = [
         requires: &["directory_id"],
         summary: "owner regenerates the SCIM key in admin.atlassian.com and pastes it into keyturn; \
                   keyturn pushes it to the identity provider and verifies provisioning",
+        rollback: "none possible for the key itself: Atlassian revokes the old SCIM key the moment a new one is \
+                   generated. keyturn checks the new key against Atlassian before touching the identity provider; \
+                   if provisioning then fails, the connector is marked needs_manual_intervention and on-call is told",
     },
     Procedure {
         kind: ConnectorKind::AtlassianApiKey,
@@ -74,6 +79,8 @@ pub const PROCEDURES: [Procedure; 3] = [
         old_key_survives: true,
         requires: &[],
         summary: "keyturn creates a new organization API key, verifies it, then revokes the old one",
+        rollback: "the old key stays valid until the new one is verified; on failure keyturn revokes the new key, \
+                   keeps the old one current and tells on-call",
     },
     Procedure {
         kind: ConnectorKind::GenericHttp,
@@ -83,6 +90,8 @@ pub const PROCEDURES: [Procedure; 3] = [
         old_key_survives: true,
         requires: &[],
         summary: "keyturn creates a new key with the connector's HTTP template, verifies it, then revokes the old one",
+        rollback: "the old key stays valid until the new one is verified; on failure keyturn puts the identity \
+                   provider back on the old key, revokes the new one and tells on-call",
     },
 ];
 

@@ -13,7 +13,7 @@ use crate::domain::{
     group_into_changes, Change, ChangeLease, ConnectorId, ConnectorStatus, DueConnector, DuePolicy, EventKind,
     Grouping, NewAuditEvent, Urgency,
 };
-use crate::inventory::{validate_record, ValidationContext};
+use crate::inventory::validate_stored;
 use crate::ports::{AuditLog, ChangeStore, Inventory, StartOutcome, StoreError, Workflow};
 
 /// The audit actor for everything the scanner does.
@@ -24,11 +24,27 @@ pub struct ScanSettings {
     pub policy: DuePolicy,
     pub grouping: Grouping,
     pub lease: Duration,
+    /// How long approvers have, passed to the workflow with each change.
+    pub approval_timeout: Duration,
+    pub urgent_approval_timeout: Duration,
 }
 
 impl From<&crate::config::Config> for ScanSettings {
     fn from(cfg: &crate::config::Config) -> Self {
-        Self { policy: cfg.policy, grouping: cfg.grouping, lease: cfg.change_lease }
+        Self {
+            policy: cfg.policy,
+            grouping: cfg.grouping,
+            lease: cfg.change_lease,
+            approval_timeout: cfg.approval.timeout,
+            urgent_approval_timeout: cfg.approval.urgent_timeout,
+        }
+    }
+}
+
+impl ScanSettings {
+    fn approval_timeout_seconds(&self, urgent: bool) -> u32 {
+        let t = if urgent { self.urgent_approval_timeout } else { self.approval_timeout };
+        u32::try_from(t.whole_seconds()).unwrap_or(u32::MAX)
     }
 }
 
@@ -65,12 +81,11 @@ pub async fn plan<I: Inventory>(
     now: OffsetDateTime,
 ) -> Result<Plan, StoreError> {
     let found = inventory.due(settings.policy.cutoff(now)).await?;
-    let ctx = ValidationContext::at(now);
     let mut due = Vec::new();
     let mut invalid = Vec::new();
     let mut skipped = Vec::new();
     for stored in found.items {
-        let mut connector = match validate_record(&stored.record, &ctx) {
+        let connector = match validate_stored(&stored, now) {
             Ok(c) => c,
             Err(errors) => {
                 invalid.push(InvalidItem {
@@ -80,8 +95,6 @@ pub async fn plan<I: Inventory>(
                 continue;
             }
         };
-        connector.version = stored.version;
-        connector.active_change = stored.lease;
         let skip = |reason: String| SkippedItem { connector_id: connector.id.clone(), reason };
         match connector.status {
             ConnectorStatus::Active => {}
@@ -100,7 +113,10 @@ pub async fn plan<I: Inventory>(
             Urgency::Urgent { .. } => due.push(DueConnector { connector, urgent: true }),
         }
     }
-    let changes = group_into_changes(&due, settings.grouping, now);
+    let mut changes = group_into_changes(&due, settings.grouping, now);
+    for c in &mut changes {
+        c.approval_timeout_seconds = Some(settings.approval_timeout_seconds(c.urgent));
+    }
     Ok(Plan { now, items_read: found.items_read, pages: found.pages, due, invalid, skipped, changes })
 }
 
@@ -431,7 +447,13 @@ mod tests {
     }
 
     fn settings() -> ScanSettings {
-        ScanSettings { policy: DuePolicy::default(), grouping: Grouping::Org, lease: Duration::days(14) }
+        ScanSettings {
+            policy: DuePolicy::default(),
+            grouping: Grouping::Org,
+            lease: Duration::days(14),
+            approval_timeout: Duration::hours(72),
+            urgent_approval_timeout: Duration::hours(4),
+        }
     }
 
     fn mem() -> Mem {

@@ -31,6 +31,11 @@ pub enum EventKind {
     Detected,
     Invalid,
     ApprovalRequested,
+    /// One approver's vote, before the change is decided (N-of-M).
+    VoteRecorded,
+    /// A link that was authentic but could not be used: expired, wrong
+    /// approver, change no longer open.
+    ApprovalRefused,
     Approved,
     Rejected,
     Expired,
@@ -52,6 +57,8 @@ impl EventKind {
             Self::Detected => "detected",
             Self::Invalid => "invalid",
             Self::ApprovalRequested => "approval_requested",
+            Self::VoteRecorded => "vote_recorded",
+            Self::ApprovalRefused => "approval_refused",
             Self::Approved => "approved",
             Self::Rejected => "rejected",
             Self::Expired => "expired",

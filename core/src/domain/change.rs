@@ -13,6 +13,8 @@ pub struct Change {
     pub connectors: Vec<ConnectorId>,
     /// At least one key has already expired.
     pub urgent: bool,
+    /// Who approves it: every connector in a change shares its approver group.
+    pub approver_group: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub org: Option<String>,
     /// When the change may run; `None` means as soon as it is approved.
@@ -22,4 +24,68 @@ pub struct Change {
     pub earliest_expiry: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub detected_at: OffsetDateTime,
+    /// How long approvers have (the state machine's `TimeoutSecondsPath`);
+    /// set by the scanner from its settings, shorter for urgent changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval_timeout_seconds: Option<u32>,
+}
+
+impl Change {
+    pub fn approval_timeout(&self) -> Option<time::Duration> {
+        self.approval_timeout_seconds.map(|s| time::Duration::seconds(i64::from(s)))
+    }
+}
+
+/// Where a change stands. Only these transitions exist:
+/// `detected → awaiting_approval → approved | rejected | expired`, and
+/// `approved → completed | failed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeStatus {
+    Detected,
+    AwaitingApproval,
+    Approved,
+    Rejected,
+    Expired,
+    Completed,
+    Failed,
+}
+
+impl ChangeStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Detected => "detected",
+            Self::AwaitingApproval => "awaiting_approval",
+            Self::Approved => "approved",
+            Self::Rejected => "rejected",
+            Self::Expired => "expired",
+            Self::Completed => "completed",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        [
+            Self::Detected,
+            Self::AwaitingApproval,
+            Self::Approved,
+            Self::Rejected,
+            Self::Expired,
+            Self::Completed,
+            Self::Failed,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == raw)
+    }
+
+    /// Still waiting for approvers.
+    pub fn is_open(self) -> bool {
+        matches!(self, Self::Detected | Self::AwaitingApproval)
+    }
+}
+
+impl std::fmt::Display for ChangeStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }

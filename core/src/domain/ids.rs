@@ -71,6 +71,18 @@ impl ChangeId {
         Self(raw.into())
     }
 
+    /// Checks an id that came from outside (a link, a CLI argument): the
+    /// shape of an execution name, `[A-Za-z0-9_-]{1,80}`.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        if raw.is_empty() || raw.len() > 80 {
+            return Err("must be 1 to 80 characters".into());
+        }
+        if let Some(c) = raw.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_')) {
+            return Err(format!("{c:?} is not allowed in a change id"));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

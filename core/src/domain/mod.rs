@@ -1,18 +1,21 @@
 //! Plain data and pure logic: no I/O, no AWS. Everything here is unit-tested.
 
+pub mod approval;
 mod audit;
 mod change;
 mod connector;
 mod ids;
 mod policy;
+mod secret;
 pub mod timefmt;
 mod window;
 
 pub use audit::{check_link, AuditEvent, ChainHead, ChainProblem, EventKind, NewAuditEvent, GENESIS_HASH};
-pub use change::Change;
+pub use change::{Change, ChangeStatus};
 pub use connector::{ChangeLease, Connector, ConnectorKind, ConnectorStatus, IdpBinding, SecretArn};
 pub use ids::{ChangeId, ConnectorId, MAX_ID_LEN};
 pub use policy::{change_id, group_into_changes, DueConnector, DuePolicy, Grouping, Urgency};
+pub use secret::{fingerprint, SecretValue};
 pub use window::ChangeWindow;
 
 /// Builders for tests in this crate.

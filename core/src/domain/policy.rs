@@ -125,11 +125,13 @@ pub struct DueConnector {
 
 /// Groups due connectors into changes. Urgent (expired) connectors never share
 /// a change with merely due ones and ignore change windows: provisioning is
-/// already broken, so waiting for a window only prolongs the outage.
+/// already broken, so waiting for a window only prolongs the outage. A change
+/// never spans approver groups: one change, one body that approves it.
 pub fn group_into_changes(due: &[DueConnector], grouping: Grouping, now: OffsetDateTime) -> Vec<Change> {
     #[derive(PartialEq, Eq, PartialOrd, Ord)]
     struct Key {
         urgent: bool,
+        approver_group: String,
         org: Option<String>,
         window: Option<ChangeWindow>,
         connector: Option<ConnectorId>,
@@ -139,12 +141,12 @@ pub fn group_into_changes(due: &[DueConnector], grouping: Grouping, now: OffsetD
         let c = &d.connector;
         let window = if d.urgent { None } else { c.change_window };
         let key = match grouping {
-            Grouping::Connector => {
-                Key { urgent: d.urgent, org: Some(c.org.clone()), window, connector: Some(c.id.clone()) }
-            }
-            Grouping::Org => Key { urgent: d.urgent, org: Some(c.org.clone()), window, connector: None },
-            Grouping::Window => Key { urgent: d.urgent, org: None, window, connector: None },
+            Grouping::Connector => (Some(c.org.clone()), Some(c.id.clone())),
+            Grouping::Org => (Some(c.org.clone()), None),
+            Grouping::Window => (None, None),
         };
+        let (org, connector) = key;
+        let key = Key { urgent: d.urgent, approver_group: c.approver_group.clone(), org, window, connector };
         groups.entry(key).or_default().push(d);
     }
     let mut changes: Vec<Change> = groups
@@ -157,10 +159,12 @@ pub fn group_into_changes(due: &[DueConnector], grouping: Grouping, now: OffsetD
                 id: change_id(&ids, now),
                 connectors: ids,
                 urgent: key.urgent,
+                approver_group: key.approver_group,
                 org: key.org,
                 window: key.window,
                 earliest_expiry,
                 detected_at: now,
+                approval_timeout_seconds: None,
             })
         })
         .collect();

@@ -98,3 +98,15 @@ pub enum InventoryError {
 fn join_lines(errors: &[RecordError]) -> String {
     errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
 }
+
+/// A stored connector, re-validated (items can be edited behind keyturn's
+/// back), with the state keyturn keeps (version, lease) carried over.
+pub fn validate_stored(
+    stored: &crate::ports::StoredConnector,
+    now: time::OffsetDateTime,
+) -> Result<crate::domain::Connector, Vec<FieldError>> {
+    let mut connector = validate_record(&stored.record, &ValidationContext::at(now))?;
+    connector.version = stored.version;
+    connector.active_change = stored.lease.clone();
+    Ok(connector)
+}

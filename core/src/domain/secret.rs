@@ -1,0 +1,62 @@
+//! Key material and how it may be shown: never, only as a fingerprint.
+
+use std::fmt;
+
+use sha2::{Digest, Sha256};
+
+/// `hex(SHA-256(bytes))[..16]`: enough to tell two keys apart in an audit
+/// trail, useless for recovering either.
+///
+/// ```
+/// assert_eq!(keyturn_core::domain::fingerprint(b"abc"), "ba7816bf8f01cfea");
+/// ```
+pub fn fingerprint(bytes: &[u8]) -> String {
+    let digest = hex::encode(Sha256::digest(bytes));
+    digest[..16].to_owned()
+}
+
+/// A key value. It cannot be printed, serialised or compared by accident:
+/// `Debug` and `Display` show its fingerprint, and there is no `Serialize`.
+/// Reading the value takes an explicit [`SecretValue::expose`].
+#[derive(Clone)]
+pub struct SecretValue(String);
+
+impl SecretValue {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn fingerprint(&self) -> String {
+        fingerprint(self.0.as_bytes())
+    }
+}
+
+impl fmt::Debug for SecretValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SecretValue(sha256:{})", self.fingerprint())
+    }
+}
+
+impl fmt::Display for SecretValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "sha256:{}", self.fingerprint())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn never_prints_the_value() {
+        let s = SecretValue::new("canary-4f1d9a");
+        for shown in [format!("{s:?}"), format!("{s}"), format!("{:?}", Some(s.clone()))] {
+            assert!(!shown.contains("canary"), "{shown}");
+            assert!(shown.contains(&s.fingerprint()));
+        }
+    }
+}
