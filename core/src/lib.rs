@@ -6,10 +6,13 @@
 //! - [`ports`]: the small traits the logic needs; [`aws`] implements them.
 //! - [`scanner`]: the scheduled scan, shared by the Lambda and the CLI.
 
+pub mod approval;
 pub mod aws;
 pub mod config;
 pub mod domain;
+pub mod http;
 pub mod inventory;
+pub mod notify;
 pub mod ports;
 pub mod procedures;
 pub mod scanner;

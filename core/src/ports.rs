@@ -87,3 +87,118 @@ pub enum StartOutcome {
 pub trait Workflow: Send + Sync {
     fn start(&self, change: &Change) -> impl Future<Output = Result<StartOutcome, StoreError>> + Send;
 }
+
+// ---- approval ---------------------------------------------------------------
+
+use crate::approval::{ApprovalRequest, ChangeRecord, Email, Routing, SlackWebhook, TaskToken};
+use crate::domain::approval::{KeyRing, Vote};
+use crate::domain::ChangeId;
+
+/// Reads connectors by id (the approval message and the rotation steps need
+/// their details).
+pub trait ConnectorLookup: Send + Sync {
+    /// The connectors that exist, in no particular order.
+    fn get_many(&self, ids: &[ConnectorId]) -> impl Future<Output = Result<Vec<StoredConnector>, StoreError>> + Send;
+}
+
+/// What recording one vote did.
+#[derive(Debug, Clone)]
+pub enum VoteResult {
+    /// Counted; the record as it is now.
+    Recorded(ChangeRecord),
+    /// This approver had already voted (a replay, or a double click).
+    AlreadyVoted(ChangeRecord),
+    /// The change is no longer open (decided, expired, finished).
+    Closed(ChangeRecord),
+    UnknownChange,
+}
+
+/// The approval side of the changes table. The task token is written once
+/// per request and read only to deliver the decision.
+pub trait Approvals: Send + Sync {
+    fn get(&self, id: &ChangeId) -> impl Future<Output = Result<Option<ChangeRecord>, StoreError>> + Send;
+
+    /// Opens (or, on a retried request, re-opens) the change for approval.
+    /// `Ok(false)`: the change is already decided and stays as it is.
+    fn open(
+        &self,
+        id: &ChangeId,
+        request: &ApprovalRequest,
+        token: &TaskToken,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Records one approver's vote, once (conditional write).
+    fn vote(&self, id: &ChangeId, vote: &Vote) -> impl Future<Output = Result<VoteResult, StoreError>> + Send;
+
+    /// Moves an open change to its final decision. `Ok(false)`: someone else
+    /// closed it first.
+    fn close(
+        &self,
+        id: &ChangeId,
+        status: crate::domain::ChangeStatus,
+        at: OffsetDateTime,
+        rotate_at: Option<OffsetDateTime>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Records how the change ended (after its workflow). Never moves a
+    /// finished change back.
+    fn finish(
+        &self,
+        id: &ChangeId,
+        status: crate::domain::ChangeStatus,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn task_token(&self, id: &ChangeId) -> impl Future<Output = Result<Option<TaskToken>, StoreError>> + Send;
+
+    /// Remembers the ticket opened for an urgent change.
+    fn set_ticket(&self, id: &ChangeId, ticket: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// The link-signing keys (current and previous).
+pub trait SigningKeys: Send + Sync {
+    fn keyring(&self) -> impl Future<Output = Result<KeyRing, StoreError>> + Send;
+}
+
+/// The approver routing document.
+pub trait RoutingSource: Send + Sync {
+    fn routing(&self) -> impl Future<Output = Result<Routing, StoreError>> + Send;
+}
+
+/// What happened to a decision handed to the workflow engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    Delivered,
+    /// The task is gone: timed out, or the execution ended.
+    TaskGone,
+}
+
+pub trait TaskCallbacks: Send + Sync {
+    fn succeed(
+        &self,
+        token: &TaskToken,
+        output: &serde_json::Value,
+    ) -> impl Future<Output = Result<Delivery, StoreError>> + Send;
+}
+
+/// Email (SES).
+pub trait Mailer: Send + Sync {
+    /// The provider's message id.
+    fn send(&self, email: &Email) -> impl Future<Output = Result<String, StoreError>> + Send;
+}
+
+/// Slack incoming webhooks.
+pub trait Chat: Send + Sync {
+    fn post(
+        &self,
+        hook: &SlackWebhook,
+        payload: &serde_json::Value,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Issue tracker (Jira) for urgent changes.
+pub trait Tickets: Send + Sync {
+    /// Opens a ticket; returns its key (`OPS-123`).
+    fn open(&self, summary: &str, description: &str) -> impl Future<Output = Result<String, StoreError>> + Send;
+    fn comment(&self, key: &str, text: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+}

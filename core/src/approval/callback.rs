@@ -1,0 +1,408 @@
+//! The `approval-callback` page behind a signed link.
+//!
+//! `GET` only shows: mail scanners (Safe Links, Mimecast, Proofpoint) and
+//! Slack's unfurler fetch every link they see, so a GET must never decide.
+//! `POST` (the button on that page) verifies the link again, records the vote
+//! with a conditional write (so it counts once however often it arrives), and
+//! the vote that settles the change hands the decision to the workflow.
+
+use serde_json::json;
+use time::OffsetDateTime;
+
+use super::html::{change_details, esc, page};
+use super::request::{approver_list, load_connectors};
+use super::view::ChangeView;
+use super::ChangeRecord;
+use crate::domain::approval::{tally, Approver, Decision, LinkClaims, LinkError, Tally, Vote};
+use crate::domain::timefmt::format_utc;
+use crate::domain::{ChangeStatus, EventKind, NewAuditEvent};
+use crate::ports::{
+    Approvals, AuditLog, ConnectorLookup, Delivery, SigningKeys, StoreError, TaskCallbacks, VoteResult,
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+}
+
+/// The answer: an HTTP status and a complete HTML page. `outcome` is a stable
+/// name for logs, metrics and tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    pub status: u16,
+    pub outcome: &'static str,
+    pub html: String,
+}
+
+impl Page {
+    fn new(status: u16, outcome: &'static str, title: &str, body: &str) -> Self {
+        Self { status, outcome, html: page(title, &format!("<h1>{}</h1>{body}", esc(title))) }
+    }
+}
+
+/// Only store failures are errors; every user-facing outcome is a [`Page`].
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct CallbackError(#[from] pub StoreError);
+
+pub struct CallbackPorts<'a, A, L, K, T, Au> {
+    pub approvals: &'a A,
+    pub connectors: &'a L,
+    pub keys: &'a K,
+    pub tasks: &'a T,
+    pub audit: &'a Au,
+}
+
+/// How many times a decision is offered to Step Functions before giving up.
+const DELIVERY_ATTEMPTS: u32 = 3;
+
+pub async fn handle<A, L, K, T, Au>(
+    ports: &CallbackPorts<'_, A, L, K, T, Au>,
+    method: Method,
+    token: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<Page, CallbackError>
+where
+    A: Approvals,
+    L: ConnectorLookup,
+    K: SigningKeys,
+    T: TaskCallbacks,
+    Au: AuditLog,
+{
+    let Some(token) = token.filter(|t| !t.is_empty()) else {
+        return Ok(Page::new(
+            400,
+            "malformed",
+            "This link is incomplete",
+            "<p>The address is missing its signature. Open the link exactly as it arrived in the email or Slack \
+             message.</p>",
+        ));
+    };
+    let ring = ports.keys.keyring().await?;
+    let claims = match ring.verify(token, now) {
+        Ok(c) => c,
+        Err(e) => return Ok(link_error_page(&e)),
+    };
+    let Some(record) = ports.approvals.get(&claims.change_id).await? else {
+        return Ok(Page::new(
+            404,
+            "unknown_change",
+            "Unknown change",
+            &format!(
+                "<p>keyturn has no change <code>{}</code>. It may have been removed after its retention period.</p>",
+                esc(claims.change_id.as_str())
+            ),
+        ));
+    };
+    let Some(request) = &record.request else {
+        return Ok(Page::new(
+            409,
+            "not_open",
+            "Not awaiting approval",
+            "<p>This change is not waiting for approval.</p>",
+        ));
+    };
+    if !request.approvers.contains(&claims.approver) {
+        refuse(ports.audit, &record, &claims, "wrong_approver", now).await?;
+        return Ok(Page::new(
+            403,
+            "wrong_approver",
+            "You are not an approver of this change",
+            &format!(
+                "<p><strong>{}</strong> is not among the approvers of change <code>{}</code> ({}). Nothing was \
+                 recorded.</p>",
+                esc(claims.approver.as_str()),
+                esc(claims.change_id.as_str()),
+                esc(&approver_list(&request.approvers))
+            ),
+        ));
+    }
+    match method {
+        Method::Get => confirmation(ports, &record, &claims, token, now).await,
+        Method::Post => decide(ports, record, claims, now).await,
+    }
+}
+
+fn link_error_page(e: &LinkError) -> Page {
+    match e {
+        LinkError::Expired { .. } => Page::new(
+            410,
+            "expired",
+            "This link has expired",
+            "<p>The approval period for this link is over. If the key still needs rotating, keyturn's next scan \
+             opens a new change and sends new links.</p>",
+        ),
+        LinkError::Malformed => Page::new(
+            400,
+            "malformed",
+            "This link is damaged",
+            "<p>The address is not a complete keyturn link. Open it exactly as it arrived (some mail clients \
+             break long links).</p>",
+        ),
+        // Unknown key and bad signature look the same to the visitor: a forger
+        // learns nothing about which part failed.
+        _ => Page::new(
+            403,
+            "forged",
+            "This link is not valid",
+            "<p>The link's signature does not match. Nothing was recorded. If you did not alter the link, report \
+             it to your security team.</p>",
+        ),
+    }
+}
+
+fn already_page(record: &ChangeRecord, claims: &LinkClaims) -> Page {
+    if let Some(v) = record.votes.iter().find(|v| v.approver == claims.approver) {
+        if record.status.is_open() {
+            return Page::new(
+                409,
+                "already_voted",
+                "You have already answered",
+                &format!(
+                    "<p>You answered <strong>{}</strong> at {}. The change is waiting for the other approvers.</p>",
+                    v.decision.as_str(),
+                    esc(&format_utc(v.at))
+                ),
+            );
+        }
+    }
+    let said = match record.status {
+        ChangeStatus::Approved | ChangeStatus::Completed | ChangeStatus::Failed => "approved",
+        ChangeStatus::Rejected => "rejected",
+        ChangeStatus::Expired => "expired without a decision",
+        ChangeStatus::Detected | ChangeStatus::AwaitingApproval => "open",
+    };
+    Page::new(
+        409,
+        "already_decided",
+        "This change is already decided",
+        &format!(
+            "<p>Change <code>{}</code> was <strong>{said}</strong>{}. Your link changes nothing now.</p>",
+            esc(record.change.id.as_str()),
+            record.decided_at.map(|t| format!(" at {}", format_utc(t))).unwrap_or_default()
+        ),
+    )
+}
+
+async fn confirmation<A, L, K, T, Au>(
+    ports: &CallbackPorts<'_, A, L, K, T, Au>,
+    record: &ChangeRecord,
+    claims: &LinkClaims,
+    token: &str,
+    now: OffsetDateTime,
+) -> Result<Page, CallbackError>
+where
+    A: Approvals,
+    L: ConnectorLookup,
+    K: SigningKeys,
+    T: TaskCallbacks,
+    Au: AuditLog,
+{
+    if !record.status.is_open() || record.votes.iter().any(|v| v.approver == claims.approver) {
+        return Ok(already_page(record, claims));
+    }
+    let Some(request) = &record.request else { return Ok(already_page(record, claims)) };
+    // The page shows what the connectors are now; if they vanished the page
+    // still lets the approver reject.
+    let connectors = load_connectors(ports.connectors, &record.change, now).await.unwrap_or_default();
+    let view = ChangeView::new(
+        &record.change,
+        &connectors,
+        request.approvers.len(),
+        &request.rule,
+        request.links_expire_at,
+        now,
+    );
+    let (verb, class) = match claims.decision {
+        Decision::Approve => ("Approve", "approve"),
+        Decision::Reject => ("Reject", "reject"),
+    };
+    let title = format!("{verb} change {}?", record.change.id);
+    let body = format!(
+        "<p class=\"status\">You are <strong>{}</strong>. Nothing has been recorded yet.</p>{}\
+         <form method=\"post\"><input type=\"hidden\" name=\"t\" value=\"{}\">\
+         <button type=\"submit\" class=\"{class}\" name=\"decision\" value=\"{}\" data-decision=\"{}\">{verb} this change</button></form>\
+         <p class=\"note\">Your link expires at {}. Wrong decision? Close this page: only the button acts.</p>",
+        esc(claims.approver.as_str()),
+        change_details(&view),
+        esc(token),
+        claims.decision.as_str(),
+        claims.decision.as_str(),
+        esc(&view.links_expire_at),
+    );
+    Ok(Page::new(200, "confirm", &title, &body))
+}
+
+async fn decide<A, L, K, T, Au>(
+    ports: &CallbackPorts<'_, A, L, K, T, Au>,
+    record: ChangeRecord,
+    claims: LinkClaims,
+    now: OffsetDateTime,
+) -> Result<Page, CallbackError>
+where
+    A: Approvals,
+    L: ConnectorLookup,
+    K: SigningKeys,
+    T: TaskCallbacks,
+    Au: AuditLog,
+{
+    if !record.status.is_open() {
+        refuse(ports.audit, &record, &claims, "already_decided", now).await?;
+        return Ok(already_page(&record, &claims));
+    }
+    let vote = Vote { approver: claims.approver.clone(), decision: claims.decision, at: now };
+    let record = match ports.approvals.vote(&record.change.id, &vote).await? {
+        VoteResult::Recorded(r) => r,
+        VoteResult::AlreadyVoted(r) => return Ok(already_page(&r, &claims)),
+        VoteResult::Closed(r) => {
+            refuse(ports.audit, &r, &claims, "already_decided", now).await?;
+            return Ok(already_page(&r, &claims));
+        }
+        VoteResult::UnknownChange => {
+            return Ok(Page::new(404, "unknown_change", "Unknown change", "<p>This change no longer exists.</p>"))
+        }
+    };
+    let Some(request) = &record.request else { return Ok(already_page(&record, &claims)) };
+    audit_all(ports.audit, &record, EventKind::VoteRecorded, &claims.approver, now, |ev| {
+        ev.detail("decision", claims.decision.as_str())
+    })
+    .await?;
+
+    match tally(&request.rule, &request.owners, &record.votes) {
+        Tally::Pending { approvals, required, waiting_for_second_person } => {
+            let waiting = if waiting_for_second_person {
+                "The two-person rule needs an approver who does not own these keys.".to_owned()
+            } else {
+                format!("{approvals} of {required} approvals so far.")
+            };
+            Ok(Page::new(
+                200,
+                "vote_recorded",
+                "Your approval is recorded",
+                &format!("<p class=\"status\">Thank you. {}</p><p>The change goes ahead once enough approvers have answered.</p>", esc(&waiting)),
+            ))
+        }
+        Tally::Approved { approvers } => {
+            let rotate_at = record.change.window.map(|w| w.next_open(now)).filter(|t| *t > now);
+            if !ports.approvals.close(&record.change.id, ChangeStatus::Approved, now, rotate_at).await? {
+                let latest = ports.approvals.get(&record.change.id).await?.unwrap_or(record);
+                return Ok(already_page(&latest, &claims));
+            }
+            let mut output = json!({
+                "decision": "approved",
+                "approvers": approvers.iter().map(Approver::as_str).collect::<Vec<_>>(),
+                "decided_at": format_utc(now),
+            });
+            if let Some(t) = rotate_at {
+                output["rotate_at"] = json!(format_utc(t));
+            }
+            if deliver(ports, &record, &output).await? == Delivery::TaskGone {
+                return Ok(task_gone_page());
+            }
+            audit_all(ports.audit, &record, EventKind::Approved, &claims.approver, now, |ev| {
+                ev.detail("approvers", approver_list(&approvers))
+                    .detail("rotate_at", rotate_at.map(format_utc).unwrap_or_else(|| "now".into()))
+            })
+            .await?;
+            let when = rotate_at
+                .map(|t| format!("in its change window, at {}", format_utc(t)))
+                .unwrap_or_else(|| "now".to_owned());
+            Ok(Page::new(
+                200,
+                "approved",
+                "Approved",
+                &format!(
+                    "<p class=\"status\">Change <code>{}</code> is approved. Rotation starts {}.</p><p>You will be told \
+                     the outcome.</p>",
+                    esc(record.change.id.as_str()),
+                    esc(&when)
+                ),
+            ))
+        }
+        Tally::Rejected { by } => {
+            if !ports.approvals.close(&record.change.id, ChangeStatus::Rejected, now, None).await? {
+                let latest = ports.approvals.get(&record.change.id).await?.unwrap_or(record);
+                return Ok(already_page(&latest, &claims));
+            }
+            let output = json!({"decision": "rejected", "rejected_by": by.as_str(), "decided_at": format_utc(now)});
+            if deliver(ports, &record, &output).await? == Delivery::TaskGone {
+                return Ok(task_gone_page());
+            }
+            audit_all(ports.audit, &record, EventKind::Rejected, &by, now, |ev| ev).await?;
+            Ok(Page::new(
+                200,
+                "rejected",
+                "Rejected",
+                &format!(
+                    "<p class=\"status\">Change <code>{}</code> is rejected. Nothing will be changed.</p>",
+                    esc(record.change.id.as_str())
+                ),
+            ))
+        }
+    }
+}
+
+fn task_gone_page() -> Page {
+    Page::new(
+        410,
+        "expired",
+        "The approval period ended",
+        "<p>The workflow stopped waiting before your answer arrived. If the key still needs rotating, the next scan \
+         opens a new change.</p>",
+    )
+}
+
+async fn deliver<A, L, K, T, Au>(
+    ports: &CallbackPorts<'_, A, L, K, T, Au>,
+    record: &ChangeRecord,
+    output: &serde_json::Value,
+) -> Result<Delivery, CallbackError>
+where
+    A: Approvals,
+    T: TaskCallbacks,
+{
+    let Some(token) = ports.approvals.task_token(&record.change.id).await? else {
+        return Ok(Delivery::TaskGone);
+    };
+    let mut attempt = 1;
+    loop {
+        match ports.tasks.succeed(&token, output).await {
+            Ok(d) => return Ok(d),
+            Err(e) if e.retryable && attempt < DELIVERY_ATTEMPTS => {
+                attempt += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(200 * u64::from(attempt))).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+async fn refuse<Au: AuditLog>(
+    audit: &Au,
+    record: &ChangeRecord,
+    claims: &LinkClaims,
+    reason: &str,
+    now: OffsetDateTime,
+) -> Result<(), CallbackError> {
+    audit_all(audit, record, EventKind::ApprovalRefused, &claims.approver, now, |ev| {
+        ev.detail("reason", reason).detail("decision", claims.decision.as_str())
+    })
+    .await
+}
+
+async fn audit_all<Au: AuditLog>(
+    audit: &Au,
+    record: &ChangeRecord,
+    kind: EventKind,
+    actor: &Approver,
+    now: OffsetDateTime,
+    extra: impl Fn(NewAuditEvent) -> NewAuditEvent,
+) -> Result<(), CallbackError> {
+    for c in &record.change.connectors {
+        let mut ev = NewAuditEvent::new(c.clone(), kind, now, format!("approver:{actor}")).change(&record.change.id);
+        ev.execution_arn = record.request.as_ref().map(|r| r.execution_arn.clone());
+        audit.append(extra(ev)).await?;
+    }
+    Ok(())
+}

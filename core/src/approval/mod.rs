@@ -1,0 +1,91 @@
+//! Change approval: asking named humans, and taking their answer exactly once.
+//!
+//! - [`routing`]: who approves which approver group, and where they are told.
+//! - [`view`]: what the approver is shown (the same facts in email, Slack and
+//!   the confirmation page).
+//! - [`request`]: the `request-approval` step (stores the task token, sends
+//!   signed links).
+//! - [`callback`]: the `approval-callback` page (GET shows, POST decides).
+//!
+//! The primitives (signed links, votes, N-of-M and two-person rules) are pure
+//! and live in [`crate::domain::approval`].
+
+pub mod callback;
+mod html;
+pub mod request;
+pub mod routing;
+pub mod view;
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::domain::approval::{ApprovalRule, Approver, Vote};
+use crate::domain::{Change, ChangeStatus};
+
+/// A plain-text message as a minimal HTML email body.
+pub fn html_message(subject: &str, text: &str) -> String {
+    html::page(
+        subject,
+        &format!("<h1>{}</h1><pre style=\"white-space:pre-wrap\">{}</pre>", html::esc(subject), html::esc(text)),
+    )
+}
+
+pub use routing::{Escalation, Group, Routing, RoutingError, SlackWebhook};
+
+/// A Step Functions task token. Stored in the changes table only; never put in
+/// a link, a log line or an error (its `Debug` shows a fingerprint).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TaskToken(String);
+
+impl TaskToken {
+    pub fn new(raw: impl Into<String>) -> Self {
+        Self(raw.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for TaskToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TaskToken(sha256:{})", crate::domain::fingerprint(self.0.as_bytes()))
+    }
+}
+
+/// What `request-approval` decided to ask, kept on the change record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovalRequest {
+    pub approvers: Vec<Approver>,
+    pub rule: ApprovalRule,
+    /// Owners of the change's connectors (for the two-person rule).
+    pub owners: Vec<Approver>,
+    pub requested_at: OffsetDateTime,
+    pub links_expire_at: OffsetDateTime,
+    pub execution_arn: String,
+}
+
+/// A change as the changes table holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeRecord {
+    pub change: Change,
+    pub status: ChangeStatus,
+    pub request: Option<ApprovalRequest>,
+    /// In the order they were cast.
+    pub votes: Vec<Vote>,
+    pub decided_at: Option<OffsetDateTime>,
+    pub rotate_at: Option<OffsetDateTime>,
+    pub ticket: Option<String>,
+}
+
+/// One email, ready to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email {
+    pub to: Vec<Approver>,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}

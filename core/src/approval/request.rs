@@ -1,0 +1,325 @@
+//! The `request-approval` step: the workflow pauses on a task token; this
+//! stores the token with the change, sends every approver links of their own,
+//! and audits what was asked of whom.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use time::{Duration, OffsetDateTime};
+
+use super::html::{change_details, esc, page};
+use super::routing::Group;
+use super::view::ChangeView;
+use super::{ApprovalRequest, Email, TaskToken};
+use crate::domain::approval::{Approver, Decision, KeyRing, LinkClaims, Nonce};
+use crate::domain::timefmt::format_utc;
+use crate::domain::{Change, Connector, EventKind, NewAuditEvent};
+use crate::inventory::validate_stored;
+use crate::ports::{
+    Approvals, AuditLog, Chat, ConnectorLookup, Mailer, RoutingSource, SigningKeys, StoreError, Tickets,
+};
+
+/// What the state machine passes (`$$.Task.Token` arrives in the payload).
+#[derive(Debug, Clone, Deserialize)]
+pub struct RequestInput {
+    pub change: Change,
+    pub task_token: TaskToken,
+    pub execution_arn: String,
+}
+
+/// What happened, for the function's result and logs. No links, no token.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct RequestReport {
+    pub change_id: String,
+    pub approvers: usize,
+    pub emails_sent: usize,
+    pub slack_posted: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<String>,
+    pub links_expire_at: String,
+    /// False when the change was already decided (a late retry): nothing sent.
+    pub opened: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Routing(#[from] super::RoutingError),
+    #[error("change {change}: connector(s) {missing} no longer in the inventory")]
+    ConnectorsMissing { change: String, missing: String },
+    #[error("change {change}: connector {connector} is no longer valid: {problems}")]
+    InvalidConnector { change: String, connector: String, problems: String },
+    #[error("change {change}: no approver could be reached ({failures})")]
+    Unreachable { change: String, failures: String },
+}
+
+impl RequestError {
+    /// The stable error name the state machine sees.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Store(e) if e.retryable => "StoreThrottled",
+            Self::Store(_) => "StoreUnavailable",
+            Self::Routing(_) => "ApprovalRoutingInvalid",
+            Self::ConnectorsMissing { .. } | Self::InvalidConnector { .. } => "InvalidConnector",
+            Self::Unreachable { .. } => "NotifyUnavailable",
+        }
+    }
+}
+
+/// Settings of the step.
+#[derive(Debug, Clone)]
+pub struct RequestSettings {
+    /// The approval-callback Function URL.
+    pub approval_url: String,
+    /// Used when the change does not say how long approvers have.
+    pub default_timeout: Duration,
+}
+
+/// The ports the step uses.
+pub struct RequestPorts<'a, A, L, K, R, M, C, T, Au> {
+    pub approvals: &'a A,
+    pub connectors: &'a L,
+    pub keys: &'a K,
+    pub routing: &'a R,
+    pub mailer: &'a M,
+    pub chat: &'a C,
+    pub tickets: Option<&'a T>,
+    pub audit: &'a Au,
+}
+
+/// One approver's pair of links.
+struct Links {
+    approver: Approver,
+    approve: String,
+    reject: String,
+}
+
+pub(crate) fn link(base: &str, token: &str) -> String {
+    let sep = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{sep}t={token}")
+}
+
+fn links_for(
+    ring: &KeyRing,
+    base: &str,
+    change: &Change,
+    approvers: &[Approver],
+    expires: OffsetDateTime,
+) -> Vec<Links> {
+    let sign = |approver: &Approver, decision| {
+        let claims = LinkClaims {
+            change_id: change.id.clone(),
+            approver: approver.clone(),
+            decision,
+            expires_at: expires,
+            nonce: Nonce::random(),
+        };
+        link(base, ring.sign(&claims).as_str())
+    };
+    approvers
+        .iter()
+        .map(|a| Links { approver: a.clone(), approve: sign(a, Decision::Approve), reject: sign(a, Decision::Reject) })
+        .collect()
+}
+
+fn email_for(view: &ChangeView, links: &Links) -> Email {
+    let text = format!(
+        "{}\nYou ({}) are asked to approve this change.\n\nApprove: {}\nReject:  {}\n\n\
+         Each link opens a confirmation page first; nothing happens until you press the button there.\n\
+         The links are yours alone and expire at {}.\n",
+        view.text(),
+        links.approver,
+        links.approve,
+        links.reject,
+        view.links_expire_at
+    );
+    let body = format!(
+        "<h1>{}</h1>{}<p>You (<strong>{}</strong>) are asked to approve this change.</p>\
+         <p><a href=\"{}\">Review and approve</a> · <a href=\"{}\">Review and reject</a></p>\
+         <p class=\"note\">Each link opens a confirmation page first; nothing happens until you press the button \
+         there. The links are yours alone and expire at {}.</p>",
+        esc(&view.subject()),
+        change_details(view),
+        esc(links.approver.as_str()),
+        esc(&links.approve),
+        esc(&links.reject),
+        esc(&view.links_expire_at)
+    );
+    Email { to: vec![links.approver.clone()], subject: view.subject(), text, html: page(&view.subject(), &body) }
+}
+
+/// Slack Block Kit: the change, then one Approve/Reject pair per approver
+/// (incoming webhooks post to a channel, so each button says whose it is).
+fn slack_message(view: &ChangeView, links: &[Links]) -> serde_json::Value {
+    let mut lines = String::new();
+    for c in &view.connectors {
+        lines.push_str(&format!(
+            "• *{}* ({}) → {}; expires {}{}{}\n",
+            c.id,
+            c.kind,
+            c.consumer,
+            c.expires_at,
+            if c.expired { " *EXPIRED*" } else { "" },
+            if c.human_step { "; _a human pastes the new key_" } else { "" }
+        ));
+    }
+    let mut blocks = vec![
+        json!({"type": "header", "text": {"type": "plain_text", "text": view.subject()}}),
+        json!({"type": "section", "text": {"type": "mrkdwn", "text": format!(
+            "*When:* {}\n*Needs:* {}\n*Links expire:* {}\n{}", view.when, view.needs, view.links_expire_at, lines)}}),
+    ];
+    for l in links {
+        blocks.push(json!({"type": "actions", "elements": [
+            {"type": "button", "style": "primary", "text": {"type": "plain_text", "text": format!("Approve as {}", l.approver)},
+             "url": l.approve, "action_id": format!("approve-{}", l.approver)},
+            {"type": "button", "style": "danger", "text": {"type": "plain_text", "text": format!("Reject as {}", l.approver)},
+             "url": l.reject, "action_id": format!("reject-{}", l.approver)},
+        ]}));
+    }
+    blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn",
+        "text": "Buttons open a confirmation page; nothing happens until it is confirmed there."}]}));
+    json!({"text": view.subject(), "blocks": blocks})
+}
+
+/// Loads and re-validates the change's connectors: the inventory may have
+/// changed since the scan.
+pub(crate) async fn load_connectors<L: ConnectorLookup>(
+    lookup: &L,
+    change: &Change,
+    now: OffsetDateTime,
+) -> Result<Vec<Connector>, RequestError> {
+    let stored = lookup.get_many(&change.connectors).await?;
+    let missing: Vec<&str> =
+        change.connectors.iter().filter(|id| !stored.iter().any(|s| &s.id == *id)).map(|id| id.as_str()).collect();
+    if !missing.is_empty() {
+        return Err(RequestError::ConnectorsMissing { change: change.id.to_string(), missing: missing.join(", ") });
+    }
+    stored
+        .iter()
+        .map(|s| {
+            validate_stored(s, now).map_err(|problems| RequestError::InvalidConnector {
+                change: change.id.to_string(),
+                connector: s.id.to_string(),
+                problems: problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
+            })
+        })
+        .collect()
+}
+
+fn owners(connectors: &[Connector]) -> Vec<Approver> {
+    let mut owners: Vec<Approver> = connectors.iter().filter_map(|c| Approver::parse(&c.owner).ok()).collect();
+    owners.sort();
+    owners.dedup();
+    owners
+}
+
+pub async fn request_approval<A, L, K, R, M, C, T, Au>(
+    ports: &RequestPorts<'_, A, L, K, R, M, C, T, Au>,
+    settings: &RequestSettings,
+    input: &RequestInput,
+    now: OffsetDateTime,
+) -> Result<RequestReport, RequestError>
+where
+    A: Approvals,
+    L: ConnectorLookup,
+    K: SigningKeys,
+    R: RoutingSource,
+    M: Mailer,
+    C: Chat,
+    T: Tickets,
+    Au: AuditLog,
+{
+    let change = &input.change;
+    let routing = ports.routing.routing().await?;
+    let group: &Group = routing.group(&change.approver_group)?;
+    let connectors = load_connectors(ports.connectors, change, now).await?;
+    let ring = ports.keys.keyring().await?;
+
+    let timeout = change.approval_timeout().unwrap_or(settings.default_timeout);
+    let expires = now + timeout;
+    let request = ApprovalRequest {
+        approvers: group.approvers.clone(),
+        rule: group.rule(),
+        owners: owners(&connectors),
+        requested_at: now,
+        links_expire_at: expires,
+        execution_arn: input.execution_arn.clone(),
+    };
+    let mut report = RequestReport {
+        change_id: change.id.to_string(),
+        approvers: group.approvers.len(),
+        emails_sent: 0,
+        slack_posted: false,
+        ticket: None,
+        links_expire_at: format_utc(expires),
+        opened: false,
+    };
+    if !ports.approvals.open(&change.id, &request, &input.task_token).await? {
+        tracing::warn!(change_id = %change.id, "change already decided; not asking again");
+        return Ok(report);
+    }
+    report.opened = true;
+
+    let view = ChangeView::new(change, &connectors, group.approvers.len(), &group.rule(), expires, now);
+    let links = links_for(&ring, &settings.approval_url, change, &group.approvers, expires);
+    let mut failures = Vec::new();
+    if group.email {
+        for l in &links {
+            match ports.mailer.send(&email_for(&view, l)).await {
+                Ok(_) => report.emails_sent += 1,
+                Err(e) => failures.push(format!("email to {}: {e}", l.approver)),
+            }
+        }
+    }
+    if let Some(hook) = &group.slack_webhook {
+        match ports.chat.post(hook, &slack_message(&view, &links)).await {
+            Ok(()) => report.slack_posted = true,
+            Err(e) => failures.push(format!("slack {}: {e}", hook.redacted())),
+        }
+    }
+    if report.emails_sent == 0 && !report.slack_posted {
+        return Err(RequestError::Unreachable { change: change.id.to_string(), failures: failures.join("; ") });
+    }
+    for f in &failures {
+        tracing::warn!(change_id = %change.id, problem = %f, "an approval channel failed; others reached");
+    }
+
+    if change.urgent {
+        if let Some(tickets) = ports.tickets {
+            let description =
+                format!("{}\nApproval requested from: {}\n", view.text(), approver_list(&group.approvers));
+            match tickets.open(&view.subject(), &description).await {
+                Ok(key) => {
+                    ports.approvals.set_ticket(&change.id, &key).await?;
+                    report.ticket = Some(key);
+                }
+                // The approval matters more than the ticket: go on, but say so.
+                Err(e) => tracing::error!(change_id = %change.id, error = %e, "could not open the urgent ticket"),
+            }
+        }
+    }
+
+    for c in &change.connectors {
+        let mut ev = NewAuditEvent::new(c.clone(), EventKind::ApprovalRequested, now, "keyturn:request-approval")
+            .change(&change.id)
+            .detail("approvers", approver_list(&group.approvers))
+            .detail("required", group.required.to_string())
+            .detail("two_person", group.two_person.to_string())
+            .detail("emails_sent", report.emails_sent.to_string())
+            .detail("slack_posted", report.slack_posted.to_string())
+            .detail("links_expire_at", report.links_expire_at.clone());
+        ev.execution_arn = Some(input.execution_arn.clone());
+        if let Some(t) = &report.ticket {
+            ev = ev.detail("ticket", t.clone());
+        }
+        ports.audit.append(ev).await?;
+    }
+    tracing::info!(change_id = %change.id, approvers = report.approvers, emails = report.emails_sent,
+        slack = report.slack_posted, "approval requested");
+    Ok(report)
+}
+
+pub(crate) fn approver_list(approvers: &[Approver]) -> String {
+    approvers.iter().map(Approver::as_str).collect::<Vec<_>>().join(", ")
+}
