@@ -61,3 +61,136 @@ impl Scanner {
         Ok(scanner::dry_run_report(&plan))
     }
 }
+
+// ---- approval -----------------------------------------------------------------
+
+use crate::approval::callback::{self, CallbackError, CallbackPorts, Method, Page};
+use crate::approval::request::{self, RequestError, RequestInput, RequestPorts, RequestReport, RequestSettings};
+use crate::aws::{SecretsRouting, SecretsSigningKeys, SesMailer, SfnTasks};
+use crate::http::{Jira, JiraAuth, SlackChat};
+
+/// Reads Jira credentials from their secret: `{"user","token"}` or `{"bearer"}`.
+async fn jira_from(sdk: &aws_config::SdkConfig, cfg: &crate::config::JiraConfig) -> Result<Jira, ConfigError> {
+    let sm = aws_sdk_secretsmanager::Client::new(sdk);
+    let problem =
+        |m: String| ConfigError { problems: vec![format!("KEYTURN_JIRA_SECRET={}: {m}", cfg.credentials_secret)] };
+    let out = sm
+        .get_secret_value()
+        .secret_id(&cfg.credentials_secret)
+        .send()
+        .await
+        .map_err(|e| problem(crate::aws::store_error("secretsmanager", "GetSecretValue", e).message))?;
+    let v: serde_json::Value =
+        serde_json::from_str(out.secret_string().unwrap_or_default()).map_err(|_| problem("not JSON".into()))?;
+    let field = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_owned);
+    let auth = match (field("user"), field("token"), field("bearer")) {
+        (Some(user), Some(token), _) => JiraAuth::Basic { user, token },
+        (_, _, Some(b)) => JiraAuth::Bearer(b),
+        _ => return Err(problem("expected {\"user\",\"token\"} or {\"bearer\"}".into())),
+    };
+    Ok(Jira::new(crate::http::client(), &cfg.url, &cfg.project, auth))
+}
+
+/// The `request-approval` step with its adapters.
+pub struct ApprovalRequester {
+    changes: DynamoChangeStore,
+    inventory: DynamoInventory,
+    audit: DynamoAuditLog,
+    keys: SecretsSigningKeys,
+    routing: SecretsRouting,
+    mailer: SesMailer,
+    chat: SlackChat,
+    jira: Option<Jira>,
+    settings: RequestSettings,
+}
+
+impl ApprovalRequester {
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let cfg = Config::from_env()?;
+        let mut problems = Vec::new();
+        if cfg.approval.url.is_none() {
+            problems.push("KEYTURN_APPROVAL_URL: required by request-approval (the approval-callback URL)".to_owned());
+        }
+        if cfg.approval.email_from.is_none() {
+            problems.push("KEYTURN_EMAIL_FROM: required by request-approval (a verified SES sender)".to_owned());
+        }
+        if !problems.is_empty() {
+            return Err(ConfigError { problems });
+        }
+        let sdk = sdk_config().await;
+        let jira = match &cfg.approval.jira {
+            Some(j) => Some(jira_from(&sdk, j).await?),
+            None => None,
+        };
+        let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+        let sm = aws_sdk_secretsmanager::Client::new(&sdk);
+        Ok(Self {
+            changes: DynamoChangeStore::new(dynamodb.clone(), &cfg.tables.changes),
+            inventory: DynamoInventory::new(dynamodb.clone(), &cfg.tables.connectors),
+            audit: DynamoAuditLog::new(dynamodb, &cfg.tables.audit),
+            keys: SecretsSigningKeys::new(sm.clone(), &cfg.approval.signing_key_secret),
+            routing: SecretsRouting::new(sm, &cfg.approval.routing_secret),
+            mailer: SesMailer::new(aws_sdk_sesv2::Client::new(&sdk), cfg.approval.email_from.unwrap_or_default()),
+            chat: SlackChat::new(crate::http::client()),
+            jira,
+            settings: RequestSettings {
+                approval_url: cfg.approval.url.unwrap_or_default(),
+                default_timeout: cfg.approval.timeout,
+            },
+        })
+    }
+
+    pub async fn request(&self, input: &RequestInput, now: OffsetDateTime) -> Result<RequestReport, RequestError> {
+        let ports = RequestPorts {
+            approvals: &self.changes,
+            connectors: &self.inventory,
+            keys: &self.keys,
+            routing: &self.routing,
+            mailer: &self.mailer,
+            chat: &self.chat,
+            tickets: self.jira.as_ref(),
+            audit: &self.audit,
+        };
+        request::request_approval(&ports, &self.settings, input, now).await
+    }
+}
+
+/// The `approval-callback` page with its adapters.
+pub struct ApprovalCallback {
+    changes: DynamoChangeStore,
+    inventory: DynamoInventory,
+    audit: DynamoAuditLog,
+    keys: SecretsSigningKeys,
+    tasks: SfnTasks,
+}
+
+impl ApprovalCallback {
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let cfg = Config::from_env()?;
+        let sdk = sdk_config().await;
+        let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+        Ok(Self {
+            changes: DynamoChangeStore::new(dynamodb.clone(), &cfg.tables.changes),
+            inventory: DynamoInventory::new(dynamodb.clone(), &cfg.tables.connectors),
+            audit: DynamoAuditLog::new(dynamodb, &cfg.tables.audit),
+            keys: SecretsSigningKeys::new(aws_sdk_secretsmanager::Client::new(&sdk), &cfg.approval.signing_key_secret),
+            tasks: SfnTasks::new(aws_sdk_sfn::Client::new(&sdk)),
+        })
+    }
+
+    pub async fn handle(
+        &self,
+        method: Method,
+        token: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<Page, CallbackError> {
+        let ports = CallbackPorts {
+            approvals: &self.changes,
+            connectors: &self.inventory,
+            keys: &self.keys,
+            tasks: &self.tasks,
+            audit: &self.audit,
+        };
+        callback::handle(&ports, method, token, now).await
+    }
+}

@@ -32,6 +32,10 @@ fn change_item(change: &Change) -> Item {
     item.insert("status".into(), s("detected"));
     item.insert("connectors".into(), AttributeValue::L(change.connectors.iter().map(|c| s(c.as_str())).collect()));
     item.insert("urgent".into(), AttributeValue::Bool(change.urgent));
+    item.insert("approver_group".into(), s(&change.approver_group));
+    if let Some(secs) = change.approval_timeout_seconds {
+        item.insert("approval_timeout_seconds".into(), n(u64::from(secs)));
+    }
     if let Some(org) = &change.org {
         item.insert("org".into(), s(org));
     }
@@ -60,5 +64,262 @@ impl ChangeStore for DynamoChangeStore {
             Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => Ok(false),
             Err(e) => Err(store_error("dynamodb", "PutItem", e)),
         }
+    }
+}
+
+// ---- approval state ---------------------------------------------------------
+
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+
+use aws_sdk_dynamodb::types::ReturnValue;
+use time::OffsetDateTime;
+
+use super::item::{get_n, get_s};
+use crate::approval::{ApprovalRequest, ChangeRecord, TaskToken};
+use crate::domain::approval::{ApprovalRule, Approver, Decision, Vote};
+use crate::domain::timefmt::parse_instant;
+use crate::domain::{ChangeId, ChangeStatus, ChangeWindow, ConnectorId};
+use crate::ports::{Approvals, VoteResult};
+
+fn list(values: impl IntoIterator<Item = impl Into<String>>) -> AttributeValue {
+    AttributeValue::L(values.into_iter().map(|v| s(v)).collect())
+}
+
+fn get_list<'a>(item: &'a Item, key: &str) -> impl Iterator<Item = &'a str> {
+    item.get(key).and_then(|v| v.as_l().ok()).into_iter().flatten().filter_map(|v| v.as_s().ok()).map(String::as_str)
+}
+
+fn time_of(item: &Item, key: &str) -> Option<OffsetDateTime> {
+    get_s(item, key).and_then(parse_instant)
+}
+
+/// Reads a change item back. Items written by keyturn always parse; a damaged
+/// one yields `None` for the parts it lacks rather than an error, so a page
+/// can still say something useful.
+fn record(item: &Item) -> Option<ChangeRecord> {
+    let change = Change {
+        id: ChangeId::from_trusted(get_s(item, "change_id")?),
+        connectors: get_list(item, "connectors").filter_map(|c| ConnectorId::parse(c).ok()).collect(),
+        urgent: item.get("urgent").and_then(|v| v.as_bool().ok()).copied().unwrap_or(false),
+        approver_group: get_s(item, "approver_group").unwrap_or_default().to_owned(),
+        org: get_s(item, "org").map(str::to_owned),
+        window: get_s(item, "window").and_then(|w| w.parse::<ChangeWindow>().ok()),
+        earliest_expiry: time_of(item, "earliest_expiry")?,
+        detected_at: time_of(item, "detected_at")?,
+        approval_timeout_seconds: get_n(item, "approval_timeout_seconds").and_then(|v| u32::try_from(v).ok()),
+    };
+    let request = match (time_of(item, "requested_at"), time_of(item, "links_expire_at")) {
+        (Some(requested_at), Some(links_expire_at)) => Some(ApprovalRequest {
+            approvers: get_list(item, "approvers").filter_map(|a| Approver::parse(a).ok()).collect(),
+            rule: ApprovalRule {
+                required: get_n(item, "required")
+                    .and_then(|r| u32::try_from(r).ok())
+                    .and_then(NonZeroU32::new)
+                    .unwrap_or(NonZeroU32::MIN),
+                two_person: item.get("two_person").and_then(|v| v.as_bool().ok()).copied().unwrap_or(false),
+            },
+            owners: get_list(item, "owners").filter_map(|a| Approver::parse(a).ok()).collect(),
+            requested_at,
+            links_expire_at,
+            execution_arn: get_s(item, "execution_arn").unwrap_or_default().to_owned(),
+        }),
+        _ => None,
+    };
+    let mut votes: Vec<Vote> = item
+        .get("votes")
+        .and_then(|v| v.as_m().ok())
+        .into_iter()
+        .flatten()
+        .filter_map(|(approver, v)| {
+            let v = v.as_m().ok()?;
+            Some(Vote {
+                approver: Approver::parse(approver).ok()?,
+                decision: get_s(v, "decision")?.parse::<Decision>().ok()?,
+                at: time_of(v, "at")?,
+            })
+        })
+        .collect();
+    votes.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.approver.cmp(&b.approver)));
+    Some(ChangeRecord {
+        status: get_s(item, "status").and_then(ChangeStatus::parse).unwrap_or(ChangeStatus::Detected),
+        change,
+        request,
+        votes,
+        decided_at: time_of(item, "decided_at"),
+        rotate_at: time_of(item, "rotate_at"),
+        ticket: get_s(item, "ticket").map(str::to_owned),
+    })
+}
+
+fn is_condition_failure<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(e: &E) -> bool {
+    e.code() == Some("ConditionalCheckFailedException")
+}
+
+impl DynamoChangeStore {
+    async fn get_item(&self, id: &ChangeId) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("change_id", s(id.as_str()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| store_error("dynamodb", "GetItem", e))?;
+        Ok(out.item)
+    }
+}
+
+impl Approvals for DynamoChangeStore {
+    async fn get(&self, id: &ChangeId) -> Result<Option<ChangeRecord>, StoreError> {
+        Ok(self.get_item(id).await?.as_ref().and_then(record))
+    }
+
+    async fn open(&self, id: &ChangeId, request: &ApprovalRequest, token: &TaskToken) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("change_id", s(id.as_str()))
+            .update_expression(
+                "SET #status = :awaiting, approvers = :approvers, #required = :required, two_person = :two, \
+                 owners = :owners, requested_at = :requested, links_expire_at = :expires, execution_arn = :exec, \
+                 task_token = :token, votes = if_not_exists(votes, :empty)",
+            )
+            .condition_expression("attribute_exists(change_id) AND #status IN (:detected, :awaiting)")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#required", "required")
+            .expression_attribute_values(":awaiting", s(ChangeStatus::AwaitingApproval.as_str()))
+            .expression_attribute_values(":detected", s(ChangeStatus::Detected.as_str()))
+            .expression_attribute_values(":approvers", list(request.approvers.iter().map(|a| a.as_str())))
+            .expression_attribute_values(":required", n(u64::from(request.rule.required.get())))
+            .expression_attribute_values(":two", AttributeValue::Bool(request.rule.two_person))
+            .expression_attribute_values(":owners", list(request.owners.iter().map(|a| a.as_str())))
+            .expression_attribute_values(":requested", s(format_utc(request.requested_at)))
+            .expression_attribute_values(":expires", s(format_utc(request.links_expire_at)))
+            .expression_attribute_values(":exec", s(&request.execution_arn))
+            .expression_attribute_values(":token", s(token.expose()))
+            .expression_attribute_values(":empty", AttributeValue::M(HashMap::new()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => {
+                if self.get_item(id).await?.is_none() {
+                    return Err(StoreError {
+                        service: "dynamodb",
+                        operation: "UpdateItem",
+                        message: format!("change {id} has no record in {}", self.table),
+                        retryable: false,
+                    });
+                }
+                Ok(false)
+            }
+            Err(e) => Err(store_error("dynamodb", "UpdateItem", e)),
+        }
+    }
+
+    async fn vote(&self, id: &ChangeId, vote: &Vote) -> Result<VoteResult, StoreError> {
+        let value = AttributeValue::M(HashMap::from([
+            ("decision".to_owned(), s(vote.decision.as_str())),
+            ("at".to_owned(), s(format_utc(vote.at))),
+        ]));
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("change_id", s(id.as_str()))
+            .update_expression("SET votes.#approver = :vote")
+            .condition_expression("#status = :awaiting AND attribute_not_exists(votes.#approver)")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#approver", vote.approver.as_str())
+            .expression_attribute_values(":awaiting", s(ChangeStatus::AwaitingApproval.as_str()))
+            .expression_attribute_values(":vote", value)
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(out) => {
+                Ok(out.attributes.as_ref().and_then(record).map_or(VoteResult::UnknownChange, VoteResult::Recorded))
+            }
+            Err(e) if is_condition_failure(&e) => Ok(match self.get(id).await? {
+                None => VoteResult::UnknownChange,
+                Some(r) if !r.status.is_open() => VoteResult::Closed(r),
+                Some(r) => VoteResult::AlreadyVoted(r),
+            }),
+            Err(e) => Err(store_error("dynamodb", "UpdateItem", e)),
+        }
+    }
+
+    async fn close(
+        &self,
+        id: &ChangeId,
+        status: ChangeStatus,
+        at: OffsetDateTime,
+        rotate_at: Option<OffsetDateTime>,
+    ) -> Result<bool, StoreError> {
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("change_id", s(id.as_str()))
+            .condition_expression("#status = :awaiting")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":awaiting", s(ChangeStatus::AwaitingApproval.as_str()))
+            .expression_attribute_values(":status", s(status.as_str()))
+            .expression_attribute_values(":at", s(format_utc(at)));
+        update = match rotate_at {
+            Some(t) => update
+                .update_expression("SET #status = :status, decided_at = :at, rotate_at = :rotate")
+                .expression_attribute_values(":rotate", s(format_utc(t))),
+            None => update.update_expression("SET #status = :status, decided_at = :at"),
+        };
+        match update.send().await {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(store_error("dynamodb", "UpdateItem", e)),
+        }
+    }
+
+    async fn finish(&self, id: &ChangeId, status: ChangeStatus, at: OffsetDateTime) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("change_id", s(id.as_str()))
+            // The token is useless once the workflow moved on: drop it.
+            .update_expression("SET #status = :status, finished_at = :at REMOVE task_token")
+            .condition_expression("attribute_exists(change_id) AND NOT #status IN (:completed, :failed)")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":status", s(status.as_str()))
+            .expression_attribute_values(":at", s(format_utc(at)))
+            .expression_attribute_values(":completed", s(ChangeStatus::Completed.as_str()))
+            .expression_attribute_values(":failed", s(ChangeStatus::Failed.as_str()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_condition_failure(&e) => Ok(()),
+            Err(e) => Err(store_error("dynamodb", "UpdateItem", e)),
+        }
+    }
+
+    async fn task_token(&self, id: &ChangeId) -> Result<Option<TaskToken>, StoreError> {
+        Ok(self.get_item(id).await?.as_ref().and_then(|i| get_s(i, "task_token")).map(TaskToken::new))
+    }
+
+    async fn set_ticket(&self, id: &ChangeId, ticket: &str) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("change_id", s(id.as_str()))
+            .update_expression("SET ticket = :t")
+            .condition_expression("attribute_exists(change_id)")
+            .expression_attribute_values(":t", s(ticket))
+            .send()
+            .await
+            .map_err(|e| store_error("dynamodb", "UpdateItem", e))?;
+        Ok(())
     }
 }

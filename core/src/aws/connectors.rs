@@ -380,3 +380,10 @@ impl Inventory for DynamoInventory {
         }
     }
 }
+
+impl crate::ports::ConnectorLookup for DynamoInventory {
+    async fn get_many(&self, ids: &[ConnectorId]) -> Result<Vec<StoredConnector>, StoreError> {
+        let found = DynamoInventory::get_many(self, ids.iter()).await?;
+        Ok(found.values().filter_map(stored).collect())
+    }
+}

@@ -7,13 +7,17 @@ mod changes;
 mod connectors;
 mod item;
 pub mod local;
+mod secrets;
+mod ses;
 mod sfn;
 pub mod tables;
 
 pub use audit::DynamoAuditLog;
 pub use changes::DynamoChangeStore;
 pub use connectors::{DynamoInventory, ImportSummary};
-pub use sfn::SfnWorkflow;
+pub use secrets::{SecretsRouting, SecretsSigningKeys};
+pub use ses::SesMailer;
+pub use sfn::{SfnTasks, SfnWorkflow};
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 
@@ -36,7 +40,7 @@ const RETRYABLE_CODES: [&str; 6] = [
 
 /// Flattens an SDK error into a [`StoreError`] with the service's code and
 /// message (never the request body, which may hold item data).
-pub(crate) fn store_error<E, R>(service: &'static str, operation: &'static str, err: SdkError<E, R>) -> StoreError
+pub fn store_error<E, R>(service: &'static str, operation: &'static str, err: SdkError<E, R>) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,

@@ -45,3 +45,36 @@ impl Workflow for SfnWorkflow {
         }
     }
 }
+
+/// Hands decisions back to waiting `.waitForTaskToken` tasks.
+#[derive(Debug, Clone)]
+pub struct SfnTasks {
+    client: Client,
+}
+
+impl SfnTasks {
+    pub fn new(client: Client) -> Self {
+        Self { client }
+    }
+}
+
+impl crate::ports::TaskCallbacks for SfnTasks {
+    async fn succeed(
+        &self,
+        token: &crate::approval::TaskToken,
+        output: &serde_json::Value,
+    ) -> Result<crate::ports::Delivery, StoreError> {
+        let result = self.client.send_task_success().task_token(token.expose()).output(output.to_string()).send().await;
+        match result {
+            Ok(_) => Ok(crate::ports::Delivery::Delivered),
+            Err(e)
+                if e.as_service_error().is_some_and(|se| {
+                    se.is_task_timed_out() || se.is_task_does_not_exist() || se.is_invalid_token()
+                }) =>
+            {
+                Ok(crate::ports::Delivery::TaskGone)
+            }
+            Err(e) => Err(store_error("states", "SendTaskSuccess", e)),
+        }
+    }
+}

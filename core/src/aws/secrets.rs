@@ -1,0 +1,160 @@
+//! Secrets Manager: the link-signing keys and the approver routing.
+
+use aws_sdk_secretsmanager::Client;
+
+use super::store_error;
+use crate::approval::Routing;
+use crate::domain::approval::{KeyRing, SigningKey};
+use crate::ports::{RoutingSource, SigningKeys, StoreError};
+
+fn config_error(operation: &'static str, message: String) -> StoreError {
+    StoreError { service: "secretsmanager", operation, message, retryable: false }
+}
+
+/// Fresh key material, hex-encoded (the secret string).
+fn random_key_hex() -> Result<String, StoreError> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| config_error("CreateSecret", format!("no randomness: {e}")))?;
+    Ok(hex::encode(bytes))
+}
+
+/// The link-signing key: one secret whose `AWSCURRENT` version signs and
+/// whose `AWSPREVIOUS` version still verifies. The key id is the version id,
+/// so rotating is one `PutSecretValue` (`keyturn links rotate-key`) and links
+/// signed before it stay valid until they expire.
+#[derive(Debug, Clone)]
+pub struct SecretsSigningKeys {
+    client: Client,
+    secret_id: String,
+}
+
+impl SecretsSigningKeys {
+    pub fn new(client: Client, secret_id: impl Into<String>) -> Self {
+        Self { client, secret_id: secret_id.into() }
+    }
+
+    async fn version(&self, stage: &str) -> Result<Option<SigningKey>, StoreError> {
+        let out = self.client.get_secret_value().secret_id(&self.secret_id).version_stage(stage).send().await;
+        let out = match out {
+            Ok(o) => o,
+            Err(e) if e.as_service_error().is_some_and(|se| se.is_resource_not_found_exception()) => return Ok(None),
+            Err(e) => return Err(store_error("secretsmanager", "GetSecretValue", e)),
+        };
+        let kid = out.version_id().unwrap_or_default();
+        let bytes = out
+            .secret_string()
+            .and_then(|s| hex::decode(s.trim()).ok())
+            .ok_or_else(|| config_error("GetSecretValue", format!("{} ({stage}) is not a hex key", self.secret_id)))?;
+        SigningKey::from_parts(kid, bytes)
+            .map(Some)
+            .map_err(|e| config_error("GetSecretValue", format!("{} ({stage}): {e}", self.secret_id)))
+    }
+
+    /// Creates the secret with a first key, unless someone else just did.
+    async fn create(&self) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .create_secret()
+            .name(&self.secret_id)
+            .description("keyturn: HMAC key for signed approval links (rotate with `keyturn links rotate-key`)")
+            .secret_string(random_key_hex()?)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if e.as_service_error().is_some_and(|se| se.is_resource_exists_exception()) => Ok(()),
+            Err(e) => Err(store_error("secretsmanager", "CreateSecret", e)),
+        }
+    }
+
+    /// Makes a new current key; the old one becomes previous. Returns the new key id.
+    pub async fn rotate(&self) -> Result<String, StoreError> {
+        if self.version("AWSCURRENT").await?.is_none() {
+            self.create().await?;
+        }
+        let out = self
+            .client
+            .put_secret_value()
+            .secret_id(&self.secret_id)
+            .secret_string(random_key_hex()?)
+            .send()
+            .await
+            .map_err(|e| store_error("secretsmanager", "PutSecretValue", e))?;
+        Ok(out.version_id().unwrap_or_default().to_owned())
+    }
+}
+
+impl SigningKeys for SecretsSigningKeys {
+    async fn keyring(&self) -> Result<KeyRing, StoreError> {
+        let current = match self.version("AWSCURRENT").await? {
+            Some(k) => k,
+            None => {
+                self.create().await?;
+                self.version("AWSCURRENT").await?.ok_or_else(|| {
+                    config_error("GetSecretValue", format!("{} has no current version after creation", self.secret_id))
+                })?
+            }
+        };
+        let previous = self.version("AWSPREVIOUS").await?;
+        Ok(KeyRing { current, previous })
+    }
+}
+
+/// The approver routing document (JSON), kept as a secret because Slack
+/// webhook URLs are credentials.
+#[derive(Debug, Clone)]
+pub struct SecretsRouting {
+    client: Client,
+    secret_id: String,
+}
+
+impl SecretsRouting {
+    pub fn new(client: Client, secret_id: impl Into<String>) -> Self {
+        Self { client, secret_id: secret_id.into() }
+    }
+
+    pub fn secret_id(&self) -> &str {
+        &self.secret_id
+    }
+
+    /// Stores a (validated) routing document; creates the secret if needed.
+    pub async fn put(&self, routing: &Routing) -> Result<(), StoreError> {
+        let body = routing.to_json();
+        let put = self.client.put_secret_value().secret_id(&self.secret_id).secret_string(&body).send().await;
+        match put {
+            Ok(_) => Ok(()),
+            Err(e) if e.as_service_error().is_some_and(|se| se.is_resource_not_found_exception()) => {
+                self.client
+                    .create_secret()
+                    .name(&self.secret_id)
+                    .description("keyturn: approver routing (who approves, where they are told)")
+                    .secret_string(body)
+                    .send()
+                    .await
+                    .map_err(|e| store_error("secretsmanager", "CreateSecret", e))?;
+                Ok(())
+            }
+            Err(e) => Err(store_error("secretsmanager", "PutSecretValue", e)),
+        }
+    }
+}
+
+impl RoutingSource for SecretsRouting {
+    async fn routing(&self) -> Result<Routing, StoreError> {
+        let out = self.client.get_secret_value().secret_id(&self.secret_id).send().await.map_err(|e| {
+            if e.as_service_error().is_some_and(|se| se.is_resource_not_found_exception()) {
+                config_error(
+                    "GetSecretValue",
+                    format!(
+                        "approver routing secret {} does not exist: run `keyturn approvers set FILE`",
+                        self.secret_id
+                    ),
+                )
+            } else {
+                store_error("secretsmanager", "GetSecretValue", e)
+            }
+        })?;
+        let text = out.secret_string().unwrap_or_default();
+        Routing::from_json(text).map_err(|e| config_error("GetSecretValue", format!("{}: {e}", self.secret_id)))
+    }
+}

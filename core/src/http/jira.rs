@@ -1,0 +1,96 @@
+//! Jira Cloud / Data Center REST v2: open an issue, comment on it.
+
+use serde_json::json;
+
+use super::{http_error, transport};
+use crate::ports::{StoreError, Tickets};
+
+/// How keyturn authenticates to Jira.
+#[derive(Clone)]
+pub enum JiraAuth {
+    /// Jira Cloud: account email + API token.
+    Basic { user: String, token: String },
+    /// Data Center personal access token.
+    Bearer(String),
+}
+
+impl std::fmt::Debug for JiraAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Basic { user, .. } => write!(f, "Basic({user}, <redacted>)"),
+            Self::Bearer(_) => f.write_str("Bearer(<redacted>)"),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Jira {
+    http: reqwest::Client,
+    /// `https://acme.atlassian.net`
+    base: String,
+    project: String,
+    issue_type: String,
+    auth: JiraAuth,
+}
+
+impl Jira {
+    pub fn new(http: reqwest::Client, base: &str, project: &str, auth: JiraAuth) -> Self {
+        Self {
+            http,
+            base: base.trim_end_matches('/').to_owned(),
+            project: project.to_owned(),
+            issue_type: "Task".to_owned(),
+            auth,
+        }
+    }
+
+    fn request(&self, path: &str) -> reqwest::RequestBuilder {
+        let req = self.http.post(format!("{}/rest/api/2/{path}", self.base));
+        match &self.auth {
+            JiraAuth::Basic { user, token } => req.basic_auth(user, Some(token)),
+            JiraAuth::Bearer(t) => req.bearer_auth(t),
+        }
+    }
+}
+
+impl Tickets for Jira {
+    async fn open(&self, summary: &str, description: &str) -> Result<String, StoreError> {
+        let body = json!({"fields": {
+            "project": {"key": self.project},
+            "issuetype": {"name": self.issue_type},
+            "summary": summary,
+            "description": description,
+            "labels": ["keyturn", "urgent-rotation"],
+        }});
+        let resp = self
+            .request("issue")
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| http_error("jira", "CreateIssue", None, &transport(&e)))?;
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap_or_default();
+        if !(200..300).contains(&status) {
+            return Err(http_error("jira", "CreateIssue", Some(status), &text));
+        }
+        serde_json::from_str::<serde_json::Value>(&text)
+            .ok()
+            .and_then(|v| v.get("key").and_then(|k| k.as_str()).map(str::to_owned))
+            .ok_or_else(|| http_error("jira", "CreateIssue", Some(status), "answer has no issue key"))
+    }
+
+    async fn comment(&self, key: &str, text: &str) -> Result<(), StoreError> {
+        let resp = self
+            .request(&format!("issue/{key}/comment"))
+            .json(&json!({"body": text}))
+            .send()
+            .await
+            .map_err(|e| http_error("jira", "AddComment", None, &transport(&e)))?;
+        let status = resp.status().as_u16();
+        if (200..300).contains(&status) {
+            Ok(())
+        } else {
+            Err(http_error("jira", "AddComment", Some(status), &resp.text().await.unwrap_or_default()))
+        }
+    }
+}

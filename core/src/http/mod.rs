@@ -1,0 +1,53 @@
+//! Adapters on reqwest: Slack incoming webhooks and Jira (approval side);
+//! vendor key APIs, identity providers and the SCIM probe (rotation side).
+
+mod jira;
+mod slack;
+
+pub use jira::{Jira, JiraAuth};
+pub use slack::SlackChat;
+
+use std::time::Duration;
+
+use crate::ports::StoreError;
+
+/// One HTTP client per process: connection pools and TLS setup are not free.
+/// Timeouts are explicit; a hung vendor must not hold a Lambda until it dies.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(20))
+        .user_agent(concat!("keyturn/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .unwrap_or_default()
+}
+
+/// A failed HTTP exchange as a [`StoreError`]: 429 and 5xx (and network
+/// trouble) are retryable. Never includes the request body or URL path,
+/// which may carry credentials.
+pub(crate) fn http_error(
+    service: &'static str,
+    operation: &'static str,
+    status: Option<u16>,
+    detail: &str,
+) -> StoreError {
+    let retryable = status.is_none_or(|s| s == 429 || s >= 500);
+    let message = match status {
+        Some(s) => format!("HTTP {s}: {}", detail.chars().take(200).collect::<String>()),
+        None => detail.to_owned(),
+    };
+    StoreError { service, operation, message, retryable }
+}
+
+/// Describes a transport error without its URL (which may hold a webhook secret).
+pub(crate) fn transport(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else {
+        "request failed"
+    };
+    let host = e.url().and_then(|u| u.host_str()).unwrap_or("?");
+    format!("{kind} ({host})")
+}

@@ -1,0 +1,37 @@
+//! Slack incoming webhooks.
+
+use super::{http_error, transport};
+use crate::approval::SlackWebhook;
+use crate::ports::{Chat, StoreError};
+
+#[derive(Debug, Clone)]
+pub struct SlackChat {
+    http: reqwest::Client,
+}
+
+impl SlackChat {
+    pub fn new(http: reqwest::Client) -> Self {
+        Self { http }
+    }
+}
+
+impl Chat for SlackChat {
+    async fn post(&self, hook: &SlackWebhook, payload: &serde_json::Value) -> Result<(), StoreError> {
+        let resp = self
+            .http
+            .post(hook.url())
+            .json(payload)
+            .send()
+            .await
+            .map_err(|e| http_error("slack", "webhook", None, &transport(&e)))?;
+        let status = resp.status().as_u16();
+        // Slack answers `200 ok`; errors come as 4xx with a short reason
+        // (`invalid_blocks`, `no_service`), which is safe to report.
+        if status == 200 {
+            Ok(())
+        } else {
+            let body = resp.text().await.unwrap_or_default();
+            Err(http_error("slack", "webhook", Some(status), &body))
+        }
+    }
+}
