@@ -67,3 +67,38 @@ pub fn init_tracing() {
         .with_target(false)
         .init();
 }
+
+/// One field of an `application/x-www-form-urlencoded` body, percent-decoded.
+///
+/// ```
+/// assert_eq!(keyturn_lambda::form_field(b"a=1&t=v1.k%2Ex&d=approve", "t").as_deref(), Some("v1.k.x"));
+/// assert_eq!(keyturn_lambda::form_field(b"a=1", "t"), None);
+/// ```
+pub fn form_field(body: &[u8], name: &str) -> Option<String> {
+    let body = std::str::from_utf8(body).ok()?;
+    body.split('&').filter_map(|pair| pair.split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| percent_decode(v))
+}
+
+fn percent_decode(v: &str) -> String {
+    let bytes = v.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b'+', _) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}

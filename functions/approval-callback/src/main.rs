@@ -1,0 +1,59 @@
+//! approval-callback: the page behind every signed link (Lambda Function URL).
+//! GET shows the change and a button; POST (the button) records the decision.
+//! The link token is never logged.
+
+use keyturn_core::approval::callback::{Method, Page};
+use keyturn_core::service::ApprovalCallback;
+use keyturn_lambda::{init_tracing, FunctionError};
+use lambda_http::http::{header, Method as HttpMethod};
+use lambda_http::{run, service_fn, Body, Error, Request, RequestExt, Response};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    init_tracing();
+    let callback = ApprovalCallback::from_env().await.map_err(FunctionError::from)?;
+    run(service_fn(|req: Request| handle(&callback, req))).await
+}
+
+async fn handle(callback: &ApprovalCallback, req: Request) -> Result<Response<Body>, Error> {
+    let method = match *req.method() {
+        HttpMethod::GET | HttpMethod::HEAD => Method::Get,
+        HttpMethod::POST => Method::Post,
+        _ => return respond(405, "<!doctype html><title>Method not allowed</title><p>Use the link or its button."),
+    };
+    let from_query = req.query_string_parameters_ref().and_then(|q| q.first("t")).map(str::to_owned);
+    let token = match method {
+        Method::Post => keyturn_lambda::form_field(req.body().as_ref(), "t").or(from_query),
+        Method::Get => from_query,
+    };
+    match callback.handle(method, token.as_deref(), time::OffsetDateTime::now_utc()).await {
+        Ok(Page { status, outcome, html }) => {
+            tracing::info!(outcome, status, method = ?method, "approval link");
+            respond(status, &html)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "approval link could not be handled");
+            respond(
+                503,
+                "<!doctype html><html lang=\"en\"><title>Try again</title><main><h1>keyturn is briefly unavailable</h1>\
+                 <p>Nothing was recorded. Please try again in a minute.</p></main></html>",
+            )
+        }
+    }
+}
+
+/// Every page: not cached, not framed, no referrer (the URL carries the link token).
+fn respond(status: u16, html: &str) -> Result<Response<Body>, Error> {
+    Ok(Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "text/html; charset=utf-8")
+        .header(header::CACHE_CONTROL, "no-store")
+        .header(header::REFERRER_POLICY, "no-referrer")
+        .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
+        .header(header::X_FRAME_OPTIONS, "DENY")
+        .header(
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+        )
+        .body(Body::from(html.to_owned()))?)
+}
