@@ -14,6 +14,40 @@ pub const ROTATION_ASL: &str = include_str!("../../../statemachine/rotation.asl.
 pub const LOCAL_STATE_MACHINE: &str = "keyturn-rotation";
 /// moto accepts any role; this one only exists there.
 const LOCAL_ROLE: &str = "arn:aws:iam::123456789012:role/keyturn-local-states";
+/// The sender the local functions use (`KEYTURN_EMAIL_FROM` in the Makefile).
+pub const LOCAL_SENDER: &str = "keyturn@keyturn.example";
+/// Fake Jira credentials for the local simulator (`KEYTURN_JIRA_SECRET`).
+pub const LOCAL_JIRA_SECRET: &str = "keyturn/jira";
+
+/// The Lambda functions the state machine calls, by placeholder. Locally each
+/// is the binary of that name under `cargo lambda watch`.
+pub const FUNCTION_PLACEHOLDERS: [(&str, &str); 2] =
+    [("RequestApprovalFunctionArn", "request-approval"), ("NotifyFunctionArn", "notify")];
+
+/// Fills `${Name}` placeholders; every placeholder must be known, so a typo
+/// in the definition fails here rather than at run time.
+pub fn substitute(definition: &str, values: &[(&str, String)]) -> Result<String, String> {
+    let mut out = definition.to_owned();
+    for (name, value) in values {
+        out = out.replace(&format!("${{{name}}}"), value);
+    }
+    match out.find("${") {
+        Some(at) => {
+            let name: String = out[at..].chars().take_while(|c| *c != '}').collect();
+            Err(format!("state machine placeholder {name}}} has no value"))
+        }
+        None => Ok(out),
+    }
+}
+
+/// The definition as the local stack runs it.
+pub fn local_definition(region: &str) -> Result<String, String> {
+    let values: Vec<(&str, String)> = FUNCTION_PLACEHOLDERS
+        .iter()
+        .map(|(p, f)| (*p, format!("arn:aws:lambda:{region}:123456789012:function:{f}")))
+        .collect();
+    substitute(ROTATION_ASL, &values)
+}
 
 /// What `setup` did.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -44,6 +78,10 @@ pub async fn setup(config: &aws_config::SdkConfig, tables: &TableNames) -> Resul
         )));
     }
     let created = super::tables::create_missing(&aws_sdk_dynamodb::Client::new(config), tables).await?;
+    let region = config.region().map_or("us-east-1".to_owned(), ToString::to_string);
+    let definition = local_definition(&region).map_err(refuse)?;
+    verify_sender(config).await?;
+    jira_secret(config).await?;
     let sfn = SfnClient::new(config);
     let machines = sfn
         .list_state_machines()
@@ -57,7 +95,7 @@ pub async fn setup(config: &aws_config::SdkConfig, tables: &TableNames) -> Resul
         Some(m) => {
             sfn.update_state_machine()
                 .state_machine_arn(m.state_machine_arn())
-                .definition(ROTATION_ASL)
+                .definition(&definition)
                 .send()
                 .await
                 .map_err(|e| store_error("states", "UpdateStateMachine", e))?;
@@ -66,7 +104,7 @@ pub async fn setup(config: &aws_config::SdkConfig, tables: &TableNames) -> Resul
         None => sfn
             .create_state_machine()
             .name(LOCAL_STATE_MACHINE)
-            .definition(ROTATION_ASL)
+            .definition(&definition)
             .role_arn(LOCAL_ROLE)
             .send()
             .await
@@ -75,6 +113,32 @@ pub async fn setup(config: &aws_config::SdkConfig, tables: &TableNames) -> Resul
             .to_owned(),
     };
     Ok(SetupReport { tables: created, state_machine_arn: arn })
+}
+
+/// SES only sends from verified identities; moto checks that too.
+async fn verify_sender(config: &aws_config::SdkConfig) -> Result<(), StoreError> {
+    let ses = aws_sdk_sesv2::Client::new(config);
+    match ses.create_email_identity().email_identity(LOCAL_SENDER).send().await {
+        Ok(_) => Ok(()),
+        Err(e) if e.as_service_error().is_some_and(|se| se.is_already_exists_exception()) => Ok(()),
+        Err(e) => Err(store_error("sesv2", "CreateEmailIdentity", e)),
+    }
+}
+
+/// Credentials for the local Jira simulator (it accepts any).
+async fn jira_secret(config: &aws_config::SdkConfig) -> Result<(), StoreError> {
+    let sm = aws_sdk_secretsmanager::Client::new(config);
+    let result = sm
+        .create_secret()
+        .name(LOCAL_JIRA_SECRET)
+        .secret_string(r#"{"user":"keyturn@keyturn.example","token":"local-fake-token"}"#)
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) if e.as_service_error().is_some_and(|se| se.is_resource_exists_exception()) => Ok(()),
+        Err(e) => Err(store_error("secretsmanager", "CreateSecret", e)),
+    }
 }
 
 #[cfg(test)]
@@ -96,5 +160,16 @@ mod tests {
             assert!(!is_loopback(bad), "{bad}");
         }
         assert!(serde_json::from_str::<serde_json::Value>(ROTATION_ASL).is_ok());
+    }
+
+    #[test]
+    fn every_placeholder_is_filled() {
+        let def = local_definition("eu-west-1").unwrap();
+        assert!(def.contains("arn:aws:lambda:eu-west-1:123456789012:function:request-approval"));
+        assert!(serde_json::from_str::<serde_json::Value>(&def).is_ok());
+        assert_eq!(
+            substitute("a ${X} ${Y}", &[("X", "1".into())]).unwrap_err(),
+            "state machine placeholder ${Y} has no value"
+        );
     }
 }
