@@ -202,3 +202,18 @@ pub trait Tickets: Send + Sync {
     fn open(&self, summary: &str, description: &str) -> impl Future<Output = Result<String, StoreError>> + Send;
     fn comment(&self, key: &str, text: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
+
+/// No mailer configured: sending fails with a clear reason, other channels go on.
+impl<M: Mailer> Mailer for Option<M> {
+    async fn send(&self, email: &Email) -> Result<String, StoreError> {
+        match self {
+            Some(m) => m.send(email).await,
+            None => Err(StoreError {
+                service: "sesv2",
+                operation: "SendEmail",
+                message: "no sender configured (KEYTURN_EMAIL_FROM)".into(),
+                retryable: false,
+            }),
+        }
+    }
+}

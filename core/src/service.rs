@@ -194,3 +194,52 @@ impl ApprovalCallback {
         callback::handle(&ports, method, token, now).await
     }
 }
+
+/// The `notify` step with its adapters.
+pub struct Notifier {
+    changes: DynamoChangeStore,
+    inventory: DynamoInventory,
+    audit: DynamoAuditLog,
+    routing: SecretsRouting,
+    mailer: Option<SesMailer>,
+    chat: SlackChat,
+    jira: Option<Jira>,
+}
+
+impl Notifier {
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let cfg = Config::from_env()?;
+        let sdk = sdk_config().await;
+        let jira = match &cfg.approval.jira {
+            Some(j) => Some(jira_from(&sdk, j).await?),
+            None => None,
+        };
+        let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+        Ok(Self {
+            changes: DynamoChangeStore::new(dynamodb.clone(), &cfg.tables.changes),
+            inventory: DynamoInventory::new(dynamodb.clone(), &cfg.tables.connectors),
+            audit: DynamoAuditLog::new(dynamodb, &cfg.tables.audit),
+            routing: SecretsRouting::new(aws_sdk_secretsmanager::Client::new(&sdk), &cfg.approval.routing_secret),
+            mailer: cfg.approval.email_from.map(|from| SesMailer::new(aws_sdk_sesv2::Client::new(&sdk), from)),
+            chat: SlackChat::new(crate::http::client()),
+            jira,
+        })
+    }
+
+    pub async fn notify(
+        &self,
+        input: &crate::notify::NotifyInput,
+        now: OffsetDateTime,
+    ) -> Result<crate::notify::NotifyReport, StoreError> {
+        let ports = crate::notify::NotifyPorts {
+            approvals: &self.changes,
+            inventory: &self.inventory,
+            routing: &self.routing,
+            mailer: &self.mailer,
+            chat: &self.chat,
+            tickets: self.jira.as_ref(),
+            audit: &self.audit,
+        };
+        crate::notify::notify(&ports, input, now).await
+    }
+}

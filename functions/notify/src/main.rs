@@ -1,0 +1,19 @@
+//! notify: every end of a change (rejected, approval expired, completed,
+//! failed) is told to the right people, audited, and its connectors released.
+//! Input: `{event, change: <execution state>, execution_arn}` (see the ASL).
+
+use keyturn_core::notify::{NotifyInput, NotifyReport};
+use keyturn_core::service::Notifier;
+use keyturn_lambda::{init_tracing, FunctionError};
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    init_tracing();
+    let notifier = Notifier::from_env().await.map_err(FunctionError::from)?;
+    run(service_fn(|event: LambdaEvent<NotifyInput>| handle(&notifier, event))).await
+}
+
+async fn handle(notifier: &Notifier, event: LambdaEvent<NotifyInput>) -> Result<NotifyReport, FunctionError> {
+    Ok(notifier.notify(&event.payload, time::OffsetDateTime::now_utc()).await?)
+}
