@@ -10,6 +10,17 @@ exist only as in-process configuration:
 
 MOTO_PORT must equal the server's port: moto's Step Functions engine calls
 Lambda through boto3 at http://localhost:$MOTO_PORT.
+
+Lambda: with use_docker off, moto's LambdaSimpleBackend answers every Invoke
+itself (the function need not even exist in moto). Its `invoke` is replaced
+here by an HTTP forward to the real Rust binaries under `cargo lambda watch`
+(127.0.0.1:9000). cargo lambda watch reports a handler error as HTTP 500 with
+{"errorType", "errorMessage"} and no X-Amz-Function-Error header (real Lambda:
+200 + header); both become `x-amz-function-error: Unhandled`, so the engine
+takes the error name from errorType and ASL Retry/Catch on keyturn's error
+names work as on AWS.
+
+sim.py serves Slack/Jira simulators and the captured email on --sim-port.
 """
 
 import argparse
@@ -18,42 +29,114 @@ import signal
 import threading
 
 
-def wait_ready(host: str, port: int, seconds: float) -> bool:
+def wait_ready(host: str, port: int, seconds: float, path: str) -> bool:
+    """True once anything answers HTTP on host:port (any status counts)."""
     import time
+    import urllib.error
     import urllib.request
 
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(f"http://{host}:{port}/moto-api/data.json", timeout=2):
+            with urllib.request.urlopen(f"http://{host}:{port}{path}", timeout=2):
                 return True
+        except urllib.error.HTTPError:
+            return True
         except OSError:
             time.sleep(0.2)
     return False
+
+
+def lambda_name(function_name: str) -> str:
+    """NAME, NAME:QUALIFIER or arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER] -> NAME."""
+    if function_name.startswith("arn:"):
+        return function_name.split(":")[6]
+    return function_name.split(":")[0]
+
+
+def forward_lambda(endpoint: str):
+    """An `invoke` for LambdaSimpleBackend that runs the real function."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    def invoke(self, function_name, qualifier, body, headers, response_headers):
+        name = lambda_name(function_name)
+        url = f"{endpoint}/2015-03-31/functions/{name}/invocations"
+        data = body if isinstance(body, bytes) else (body or "{}").encode()
+        request = urllib.request.Request(url, data=data, method="POST", headers={"Content-Type": "application/json"})
+        try:
+            # Generous: cargo lambda watch compiles a function on its first invoke.
+            with urllib.request.urlopen(request, timeout=300) as resp:
+                payload = resp.read()
+                if resp.headers.get("X-Amz-Function-Error"):
+                    response_headers["x-amz-function-error"] = "Unhandled"
+                return payload
+        except urllib.error.HTTPError as e:
+            payload = e.read()
+            response_headers["x-amz-function-error"] = "Unhandled"
+            return payload
+        except OSError as e:
+            response_headers["x-amz-function-error"] = "Unhandled"
+            return json.dumps({
+                "errorType": "Lambda.ServiceException",
+                "errorMessage": f"cannot reach {name} at {endpoint} ({e}); is `cargo lambda watch` running? (make up starts it)",
+            }).encode()
+
+    return invoke
+
+
+def sent_emails():
+    """moto's captured SES messages (SESv2 stores the HTML body when there is one)."""
+    from moto.ses.models import ses_backends
+
+    out = []
+    for account, regions in ses_backends.items():
+        for region, backend in regions.items():
+            for m in backend.sent_messages:
+                out.append({
+                    "id": m.id,
+                    "region": region,
+                    "source": getattr(m, "source", None),
+                    "destinations": getattr(m, "destinations", None),
+                    "subject": getattr(m, "subject", None),
+                    "body": getattr(m, "body", None) or getattr(m, "raw_data", None),
+                })
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=4566)
+    parser.add_argument("--sim-port", type=int, default=4567)
+    parser.add_argument("--lambda-endpoint", default="http://127.0.0.1:9000",
+                        help="where `cargo lambda watch` serves the function binaries")
+    parser.add_argument("--path", default="/moto-api/data.json", help="with --wait-ready: the path to poll")
     parser.add_argument("--wait-ready", type=float, metavar="SECONDS",
                         help="do not start anything: wait until the stack answers, exit 1 if it does not in time")
     args = parser.parse_args()
     if args.wait_ready is not None:
-        raise SystemExit(0 if wait_ready(args.host, args.port, args.wait_ready) else 1)
+        raise SystemExit(0 if wait_ready(args.host, args.port, args.wait_ready, args.path) else 1)
 
     os.environ["MOTO_PORT"] = str(args.port)
 
     # Imported after MOTO_PORT is set: moto reads it at import time.
     from moto.core.config import default_user_config
+    from moto.awslambda_simple.models import LambdaSimpleBackend
     from moto.server import ThreadedMotoServer
+
+    import sim
 
     default_user_config["stepfunctions"]["execute_state_machine"] = True
     default_user_config["lambda"]["use_docker"] = False
+    LambdaSimpleBackend.invoke = forward_lambda(args.lambda_endpoint.rstrip("/"))
 
     server = ThreadedMotoServer(ip_address=args.host, port=args.port, verbose=False)
     server.start()
-    print(f"keyturn local stack: moto on http://{args.host}:{args.port}", flush=True)
+    sim.start(args.host, args.sim_port, sent_emails)
+    print(f"keyturn local stack: moto on http://{args.host}:{args.port}, simulators on "
+          f"http://{args.host}:{args.sim_port}, Lambda -> {args.lambda_endpoint}", flush=True)
 
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
