@@ -7,12 +7,14 @@ SHELL := /bin/bash
 MAKEFLAGS += --no-print-directory
 
 MOTO_PORT ?= 4566
+SIM_PORT  ?= 4567
+LAMBDA_PORT ?= 9000
 VENV      := .venv
 PY        := $(VENV)/bin/python
 STATE     := .local
 KEYTURN   := target/debug/keyturn
 # The Lambda functions (binaries under functions/); the CLI is not one.
-FUNCTIONS := scanner
+FUNCTIONS := scanner request-approval approval-callback notify
 # The demo runs on a fixed clock so it tells the same story whenever it runs.
 DEMO_NOW  ?= 2026-11-24T09:00:00Z
 
@@ -25,6 +27,14 @@ export AWS_ACCESS_KEY_ID     := testing
 export AWS_SECRET_ACCESS_KEY := testing
 unexport AWS_PROFILE AWS_SESSION_TOKEN AWS_DEFAULT_PROFILE
 export KEYTURN_STATE_MACHINE_ARN := arn:aws:states:us-east-1:123456789012:stateMachine:keyturn-rotation
+# What the functions under `cargo lambda watch` need (they inherit this env).
+export KEYTURN_APPROVAL_URL := http://127.0.0.1:$(LAMBDA_PORT)/lambda-url/approval-callback
+export KEYTURN_EMAIL_FROM   := keyturn@keyturn.example
+export KEYTURN_JIRA_URL     := http://127.0.0.1:$(SIM_PORT)/jira
+export KEYTURN_JIRA_PROJECT := KT
+export KEYTURN_JIRA_SECRET  := keyturn/jira
+export KEYTURN_SIM_URL      := http://127.0.0.1:$(SIM_PORT)
+export RUST_LOG             ?= info
 
 .PHONY: help demo test lint build up down lambdas clean
 
@@ -40,28 +50,38 @@ $(VENV)/.installed: tests/localstack/requirements.txt
 build: ## Build every crate (dev profile)
 	cargo build --workspace
 
-up: $(VENV)/.installed build ## Start the local stack (moto on 127.0.0.1:4566) and create tables
-	@mkdir -p $(STATE)
-	@if [ -f $(STATE)/moto.pid ] && kill -0 "$$(cat $(STATE)/moto.pid)" 2>/dev/null; then \
-	  echo "==> local stack already running (pid $$(cat $(STATE)/moto.pid))"; \
+# Starts `$(1)` in the background unless its pid file names a live process.
+define start_bg
+	@if [ -f $(STATE)/$(1).pid ] && kill -0 "$$(cat $(STATE)/$(1).pid)" 2>/dev/null; then \
+	  echo "==> $(1) already running (pid $$(cat $(STATE)/$(1).pid))"; \
 	else \
-	  echo "==> starting the local stack on 127.0.0.1:$(MOTO_PORT) (log: $(STATE)/moto.log)"; \
-	  setsid nohup $(PY) tests/localstack/launcher.py --port $(MOTO_PORT) >$(STATE)/moto.log 2>&1 </dev/null & \
-	  echo $$! > $(STATE)/moto.pid; \
+	  echo "==> starting $(1) (log: $(STATE)/$(1).log)"; \
+	  setsid nohup $(2) >$(STATE)/$(1).log 2>&1 </dev/null & \
+	  echo $$! > $(STATE)/$(1).pid; \
 	fi
+endef
+
+up: $(VENV)/.installed build ## Start the local stack: moto (4566), simulators (4567), functions (9000)
+	@mkdir -p $(STATE)
+	$(call start_bg,moto,$(PY) tests/localstack/launcher.py --port $(MOTO_PORT) --sim-port $(SIM_PORT) --lambda-endpoint http://127.0.0.1:$(LAMBDA_PORT))
+	$(call start_bg,functions,env PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda watch -A 127.0.0.1 -P $(LAMBDA_PORT) --ignore-changes)
 	@$(PY) tests/localstack/launcher.py --port $(MOTO_PORT) --wait-ready 30 \
 	  || { echo "local stack did not answer in 30 s; see $(STATE)/moto.log"; tail -20 $(STATE)/moto.log; exit 1; }
+	@$(PY) tests/localstack/launcher.py --port $(LAMBDA_PORT) --wait-ready 60 --path / \
+	  || { echo "cargo lambda watch did not answer in 60 s; see $(STATE)/functions.log"; tail -20 $(STATE)/functions.log; exit 1; }
 	@$(KEYTURN) dev setup
 
 down: ## Stop the local stack
-	@if [ -f $(STATE)/moto.pid ]; then \
-	  pid=$$(cat $(STATE)/moto.pid); \
-	  if kill "$$pid" 2>/dev/null; then \
-	    for _ in $$(seq 50); do kill -0 "$$pid" 2>/dev/null || break; sleep 0.1; done; \
-	    echo "==> local stack stopped"; \
+	@for svc in functions moto; do \
+	  if [ -f $(STATE)/$$svc.pid ]; then \
+	    pid=$$(cat $(STATE)/$$svc.pid); \
+	    if kill -- -"$$pid" 2>/dev/null || kill "$$pid" 2>/dev/null; then \
+	      for _ in $$(seq 50); do kill -0 "$$pid" 2>/dev/null || break; sleep 0.1; done; \
+	      echo "==> $$svc stopped"; \
+	    fi; \
+	    rm -f $(STATE)/$$svc.pid; \
 	  fi; \
-	  rm -f $(STATE)/moto.pid; \
-	else echo "==> local stack not running"; fi
+	done
 
 lint: ## cargo fmt --check and clippy -D warnings
 	cargo fmt --all -- --check

@@ -37,6 +37,81 @@ pub enum DevCommand {
         #[arg(long, short)]
         out: Option<PathBuf>,
     },
+    /// Show the email keyturn sent on the local stack (captured by moto's SES), with its links
+    ///
+    /// Nothing leaves this machine locally: approval email lands here. Each
+    /// message is listed with its recipients and the approval links it holds,
+    /// ready to open in a browser.
+    Outbox {
+        /// Only messages to this address
+        #[arg(long)]
+        to: Option<String>,
+        /// Only messages whose subject contains this text (e.g. a change id)
+        #[arg(long)]
+        subject: Option<String>,
+        /// Print only the links, one per line: `<approve|reject> <approver> <url>`
+        #[arg(long)]
+        links: bool,
+        /// The local simulator (tests/localstack/sim.py)
+        #[arg(long, env = "KEYTURN_SIM_URL", default_value = "http://127.0.0.1:4567")]
+        sim: String,
+    },
+}
+
+/// Approval links in an HTML body: `href="…?t=…"`, `&amp;` undone.
+pub fn links_in(html: &str) -> Vec<String> {
+    html.split("href=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .map(|l| l.replace("&amp;", "&"))
+        .filter(|l| l.contains("t=v1."))
+        .collect()
+}
+
+async fn outbox(to: Option<String>, subject: Option<String>, links_only: bool, sim: &str) -> anyhow::Result<()> {
+    let url = format!("{}/_sim/ses", sim.trim_end_matches('/'));
+    anyhow::ensure!(keyturn_core::aws::local::is_loopback(&url), "--sim must be a local address, not {url}");
+    let messages: Vec<serde_json::Value> = reqwest::get(&url)
+        .await
+        .with_context(|| format!("reading {url} (is the local stack up? `make up`)"))?
+        .json()
+        .await
+        .context("the simulator's answer is not JSON")?;
+    let field = |m: &serde_json::Value, k: &str| m.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+    let mut shown = 0;
+    for m in &messages {
+        let recipients: Vec<String> = m
+            .pointer("/destinations/ToAddresses")
+            .and_then(|v| v.as_array())
+            .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect())
+            .unwrap_or_default();
+        if to.as_ref().is_some_and(|t| !recipients.iter().any(|r| r.eq_ignore_ascii_case(t))) {
+            continue;
+        }
+        let subj = field(m, "subject");
+        if subject.as_ref().is_some_and(|s| !subj.contains(s.as_str())) {
+            continue;
+        }
+        shown += 1;
+        let links = links_in(&field(m, "body"));
+        if links_only {
+            // The approve link comes first in every approval email.
+            for (i, l) in links.iter().enumerate() {
+                let kind = if i % 2 == 0 { "approve" } else { "reject" };
+                println!("{kind} {} {l}", recipients.join(","));
+            }
+            continue;
+        }
+        println!("to: {}\nsubject: {subj}", recipients.join(", "));
+        for l in &links {
+            println!("  {l}");
+        }
+        println!();
+    }
+    if shown == 0 && !links_only {
+        println!("no matching email ({} captured in total)", messages.len());
+    }
+    Ok(())
 }
 
 pub async fn run(cmd: DevCommand) -> anyhow::Result<()> {
@@ -51,6 +126,7 @@ pub async fn run(cmd: DevCommand) -> anyhow::Result<()> {
             println!("state machine: {}", report.state_machine_arn);
             Ok(())
         }
+        DevCommand::Outbox { to, subject, links, sim } => outbox(to, subject, links, &sim).await,
         DevCommand::SampleInventory { total, due, expired, prefix, now, out } => {
             anyhow::ensure!(
                 due + expired <= total,

@@ -3,6 +3,7 @@
 //! Reads configuration from the environment (`KEYTURN_*`, and the standard
 //! `AWS_*` variables, `AWS_ENDPOINT_URL` included), exactly like the Lambdas.
 
+mod approvers;
 mod dev;
 mod inventory;
 mod render;
@@ -46,7 +47,13 @@ enum Command {
     /// and starts one Step Functions execution per change, named after the
     /// change id so a second scan never starts a duplicate.
     Scan(ScanArgs),
-    /// Local development: set up the local stack, generate sample inventories
+    /// Who approves which approver group, and where they are told
+    #[command(subcommand)]
+    Approvers(approvers::ApproversCommand),
+    /// The key that signs approval links
+    #[command(subcommand)]
+    Links(approvers::LinksCommand),
+    /// Local development: set up the local stack, generate sample inventories, read captured email
     #[command(subcommand)]
     Dev(dev::DevCommand),
 }
@@ -163,6 +170,8 @@ async fn main() -> ExitCode {
             inventory::list(due_within, out.format, clock.now()).await
         }
         Command::Scan(args) => scan::run(args.dry_run, args.out.format, args.clock.now()).await,
+        Command::Approvers(cmd) => approvers::run(cmd).await,
+        Command::Links(cmd) => approvers::run_links(cmd).await,
         Command::Dev(cmd) => dev::run(cmd).await,
     };
     match result {
