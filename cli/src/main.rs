@@ -101,6 +101,9 @@ struct ScanArgs {
     /// Decide everything, write nothing, start nothing
     #[arg(long)]
     dry_run: bool,
+    /// Only connectors whose id starts with this, e.g. `atlassian/acme/` (a targeted run)
+    #[arg(long, value_name = "ID_PREFIX")]
+    only: Option<String>,
     #[command(flatten)]
     out: OutputArgs,
     #[command(flatten)]
@@ -169,7 +172,7 @@ async fn main() -> ExitCode {
         Command::Inventory(InventoryCommand::List { due_within, out, clock }) => {
             inventory::list(due_within, out.format, clock.now()).await
         }
-        Command::Scan(args) => scan::run(args.dry_run, args.out.format, args.clock.now()).await,
+        Command::Scan(args) => scan::run(args.dry_run, args.only, args.out.format, args.clock.now()).await,
         Command::Approvers(cmd) => approvers::run(cmd).await,
         Command::Links(cmd) => approvers::run_links(cmd).await,
         Command::Dev(cmd) => dev::run(cmd).await,

@@ -9,9 +9,9 @@ use time::OffsetDateTime;
 
 use crate::{render, Format, Reported};
 
-pub async fn run(dry_run: bool, format: Format, now: OffsetDateTime) -> anyhow::Result<()> {
+pub async fn run(dry_run: bool, only: Option<String>, format: Format, now: OffsetDateTime) -> anyhow::Result<()> {
     let cfg = Config::from_env()?;
-    let scanner = Scanner::new(&sdk_config().await, &cfg);
+    let scanner = Scanner::new(&sdk_config().await, &cfg).only(only);
     let report = if dry_run { scanner.dry_run(now).await } else { scanner.scan(now).await }.context("scan failed")?;
     match format {
         Format::Json => render::json(&report)?,

@@ -112,8 +112,8 @@ pub const ENV_VARS: [(&str, &str); 16] = [
     ("KEYTURN_DUE_WITHIN_DAYS", "keys expiring within this many days are due (default 45)"),
     ("KEYTURN_GROUPING", "connector | org | window: how due keys are batched into changes (default org)"),
     ("KEYTURN_CHANGE_LEASE_HOURS", "how long a change holds its connectors (default 336 = 14 days)"),
-    ("KEYTURN_APPROVAL_TIMEOUT_HOURS", "how long approvers have (default 72)"),
-    ("KEYTURN_URGENT_APPROVAL_TIMEOUT_HOURS", "the same for already-expired keys (default 4)"),
+    ("KEYTURN_APPROVAL_TIMEOUT", "how long approvers have, e.g. 72h (default), 30m, 2d"),
+    ("KEYTURN_URGENT_APPROVAL_TIMEOUT", "the same for already-expired keys (default 4h)"),
     ("KEYTURN_APPROVAL_URL", "the approval-callback Function URL that links point to"),
     ("KEYTURN_EMAIL_FROM", "verified SES sender address for approval email"),
     ("KEYTURN_SIGNING_KEY_SECRET", "secret holding the link-signing key (default keyturn/link-signing-key)"),
@@ -122,6 +122,26 @@ pub const ENV_VARS: [(&str, &str); 16] = [
     ("KEYTURN_JIRA_PROJECT", "Jira project key (required with KEYTURN_JIRA_URL)"),
     ("KEYTURN_JIRA_SECRET", "secret with Jira credentials (required with KEYTURN_JIRA_URL)"),
 ];
+
+/// `90s`, `30m`, `72h`, `2d`.
+///
+/// ```
+/// use keyturn_core::config::parse_duration;
+/// assert_eq!(parse_duration("72h"), Some(time::Duration::hours(72)));
+/// assert_eq!(parse_duration("72"), None);
+/// ```
+pub fn parse_duration(raw: &str) -> Option<Duration> {
+    let raw = raw.trim();
+    let unit = raw.chars().last()?;
+    let n: i64 = raw[..raw.len() - unit.len_utf8()].parse().ok()?;
+    match unit {
+        's' => Some(Duration::seconds(n)),
+        'm' => Some(Duration::minutes(n)),
+        'h' => Some(Duration::hours(n)),
+        'd' => Some(Duration::days(n)),
+        _ => None,
+    }
+}
 
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -173,21 +193,20 @@ impl Config {
                     .push(format!("KEYTURN_CHANGE_LEASE_HOURS={v:?}: expected a whole number of hours, 1 to 2160")),
             }
         }
-        for (var, slot, max) in [
-            ("KEYTURN_APPROVAL_TIMEOUT_HOURS", &mut cfg.approval.timeout, 24 * 30),
-            ("KEYTURN_URGENT_APPROVAL_TIMEOUT_HOURS", &mut cfg.approval.urgent_timeout, 24 * 7),
+        for (var, slot) in [
+            ("KEYTURN_APPROVAL_TIMEOUT", &mut cfg.approval.timeout),
+            ("KEYTURN_URGENT_APPROVAL_TIMEOUT", &mut cfg.approval.urgent_timeout),
         ] {
             if let Some(v) = non_empty(var) {
-                match v.parse::<i64>() {
-                    Ok(h) if (1..=max).contains(&h) => *slot = Duration::hours(h),
-                    _ => problems.push(format!("{var}={v:?}: expected a whole number of hours, 1 to {max}")),
+                match parse_duration(&v) {
+                    // A month is plenty for a human; Step Functions allows up to a year.
+                    Some(d) if d >= Duration::seconds(1) && d <= Duration::days(30) => *slot = d,
+                    _ => problems.push(format!("{var}={v:?}: expected a duration such as 72h, 30m or 2d (1s to 30d)")),
                 }
             }
         }
         if cfg.approval.urgent_timeout > cfg.approval.timeout {
-            problems.push(
-                "KEYTURN_URGENT_APPROVAL_TIMEOUT_HOURS: must not be longer than KEYTURN_APPROVAL_TIMEOUT_HOURS".into(),
-            );
+            problems.push("KEYTURN_URGENT_APPROVAL_TIMEOUT: must not be longer than KEYTURN_APPROVAL_TIMEOUT".into());
         }
         if let Some(v) = non_empty("KEYTURN_APPROVAL_URL") {
             if v.starts_with("https://") || v.starts_with("http://127.0.0.1:") || v.starts_with("http://localhost:") {
@@ -265,6 +284,19 @@ mod tests {
         for var in ["KEYTURN_DUE_WITHIN_DAYS", "KEYTURN_GROUPING", "KEYTURN_AUDIT_TABLE", "KEYTURN_STATE_MACHINE_ARN"] {
             assert!(err.to_string().contains(var));
         }
+    }
+
+    #[test]
+    fn approval_timeouts_take_units_and_stay_sane() {
+        let cfg = from(&[("KEYTURN_APPROVAL_TIMEOUT", "90m"), ("KEYTURN_URGENT_APPROVAL_TIMEOUT", "4s")]).unwrap();
+        assert_eq!(cfg.approval.timeout, Duration::minutes(90));
+        assert_eq!(cfg.approval.urgent_timeout, Duration::seconds(4));
+        let err = from(&[("KEYTURN_APPROVAL_TIMEOUT", "72"), ("KEYTURN_URGENT_APPROVAL_TIMEOUT", "31d")]).unwrap_err();
+        assert_eq!(err.problems.len(), 2, "{err}");
+        let err = from(&[("KEYTURN_APPROVAL_TIMEOUT", "1h"), ("KEYTURN_URGENT_APPROVAL_TIMEOUT", "2h")]).unwrap_err();
+        assert!(err.to_string().contains("must not be longer"), "{err}");
+        let err = from(&[("KEYTURN_JIRA_URL", "https://acme.atlassian.net")]).unwrap_err();
+        assert!(err.to_string().contains("KEYTURN_JIRA_PROJECT, KEYTURN_JIRA_SECRET"), "{err}");
     }
 
     #[test]

@@ -19,7 +19,7 @@ use crate::ports::{AuditLog, ChangeStore, Inventory, StartOutcome, StoreError, W
 /// The audit actor for everything the scanner does.
 pub const ACTOR: &str = "scanner";
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ScanSettings {
     pub policy: DuePolicy,
     pub grouping: Grouping,
@@ -27,6 +27,8 @@ pub struct ScanSettings {
     /// How long approvers have, passed to the workflow with each change.
     pub approval_timeout: Duration,
     pub urgent_approval_timeout: Duration,
+    /// Only connectors whose id starts with this (a targeted scan, e.g. one org).
+    pub only: Option<String>,
 }
 
 impl From<&crate::config::Config> for ScanSettings {
@@ -37,6 +39,7 @@ impl From<&crate::config::Config> for ScanSettings {
             lease: cfg.change_lease,
             approval_timeout: cfg.approval.timeout,
             urgent_approval_timeout: cfg.approval.urgent_timeout,
+            only: None,
         }
     }
 }
@@ -84,7 +87,8 @@ pub async fn plan<I: Inventory>(
     let mut due = Vec::new();
     let mut invalid = Vec::new();
     let mut skipped = Vec::new();
-    for stored in found.items {
+    let wanted = |id: &ConnectorId| settings.only.as_ref().is_none_or(|p| id.as_str().starts_with(p.as_str()));
+    for stored in found.items.into_iter().filter(|s| wanted(&s.id)) {
         let connector = match validate_stored(&stored, now) {
             Ok(c) => c,
             Err(errors) => {
@@ -453,6 +457,7 @@ mod tests {
             lease: Duration::days(14),
             approval_timeout: Duration::hours(72),
             urgent_approval_timeout: Duration::hours(4),
+            only: None,
         }
     }
 

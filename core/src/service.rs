@@ -27,6 +27,12 @@ pub enum ScanError {
 }
 
 impl Scanner {
+    /// Restricts scans to connectors whose id starts with `prefix`.
+    pub fn only(mut self, prefix: Option<String>) -> Self {
+        self.settings.only = prefix;
+        self
+    }
+
     pub fn new(sdk: &aws_config::SdkConfig, cfg: &Config) -> Self {
         let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
         Self {
