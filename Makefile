@@ -36,7 +36,7 @@ export KEYTURN_JIRA_SECRET  := keyturn/jira
 export KEYTURN_SIM_URL      := http://127.0.0.1:$(SIM_PORT)
 export RUST_LOG             ?= info
 
-.PHONY: help demo test lint build up down lambdas clean
+.PHONY: help demo test lint build up down lambdas clean browser
 
 help: ## Show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -87,7 +87,10 @@ lint: ## cargo fmt --check and clippy -D warnings
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
-test: lint up ## Everything CI runs: lint, unit tests, end-to-end tests on the local stack
+browser: ## Install headless Chromium + playwright-core for the approval-page tests
+	@tests/browser/install.sh
+
+test: lint up browser ## Everything CI runs: lint, unit tests, end-to-end tests on the local stack
 	cargo test --workspace --no-fail-fast
 
 demo: $(VENV)/.installed build ## Run keyturn end to end on the local stack

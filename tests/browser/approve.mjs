@@ -1,0 +1,78 @@
+// Opens a keyturn approval link in a real headless Chromium, reports the page,
+// optionally presses its Approve/Reject button and reports the result page.
+//
+//   node tests/browser/approve.mjs --url URL [--click approve|reject|none] [--screenshot FILE]
+//
+// Prints one JSON object: {"before": PAGE, "after": PAGE|null}, where PAGE is
+// {status, title, heading, text, buttons, a11y}. Exit 0 when the browser did
+// its job (whatever the HTTP statuses), 2 (with {"error"} on stderr) when not.
+import { chromium } from 'playwright-core';
+
+function args(argv) {
+  const out = { click: 'none', timeoutMs: 15000 };
+  for (let i = 2; i < argv.length; i += 2) {
+    const [k, v] = [argv[i], argv[i + 1]];
+    if (k === '--url') out.url = v;
+    else if (k === '--click') out.click = v;
+    else if (k === '--screenshot') out.screenshot = v;
+    else if (k === '--timeout-ms') out.timeoutMs = Number(v);
+    else throw new Error(`unknown argument ${k}`);
+  }
+  if (!out.url) throw new Error('--url is required');
+  if (!['approve', 'reject', 'none'].includes(out.click)) throw new Error('--click must be approve, reject or none');
+  return out;
+}
+
+async function describe(page, response) {
+  return page.evaluate((status) => {
+    const visible = (el) => !!(el.offsetWidth || el.offsetHeight || el.getClientRects().length);
+    const buttons = [...document.querySelectorAll('button, input[type=submit]')].filter(visible);
+    return {
+      status,
+      title: document.title,
+      heading: document.querySelector('h1')?.innerText.trim() ?? null,
+      text: (document.body?.innerText ?? '').trim().slice(0, 4000),
+      buttons: buttons.map((b) => (b.innerText || b.value || '').trim()),
+      a11y: {
+        lang: document.documentElement.getAttribute('lang'),
+        buttons_have_names: buttons.every((b) => (b.innerText || b.value || b.getAttribute('aria-label') || '').trim() !== ''),
+        images_have_alt: [...document.images].every((img) => img.hasAttribute('alt')),
+        has_main_landmark: !!document.querySelector('main, [role=main]'),
+      },
+    };
+  }, response ? response.status() : null);
+}
+
+async function main() {
+  const opts = args(process.argv);
+  const browser = await chromium.launch({
+    executablePath: process.env.KEYTURN_CHROMIUM || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--no-first-run'],
+  });
+  try {
+    const page = await (await browser.newContext()).newPage();
+    page.setDefaultTimeout(opts.timeoutMs);
+    const before = await describe(page, await page.goto(opts.url, { waitUntil: 'load' }));
+    let after = null;
+    if (opts.click !== 'none') {
+      let button = page.locator(`button[value="${opts.click}"], button[data-decision="${opts.click}"]`).first();
+      if (await button.count() === 0) {
+        button = page.getByRole('button', { name: new RegExp(opts.click, 'i') }).first();
+      }
+      if (await button.count() === 0) throw new Error(`no ${opts.click} button on the page (${before.heading})`);
+      // A classic form POST: the click navigates.
+      const [response] = await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), button.click()]);
+      after = await describe(page, response);
+    }
+    if (opts.screenshot) await page.screenshot({ path: opts.screenshot, fullPage: true });
+    process.stdout.write(JSON.stringify({ before, after }) + '\n');
+  } finally {
+    await browser.close();
+  }
+}
+
+main().catch((e) => {
+  process.stderr.write(JSON.stringify({ error: String(e?.message ?? e) }) + '\n');
+  process.exit(2);
+});
