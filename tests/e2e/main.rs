@@ -5,6 +5,8 @@
 // Tests say what they expect by panicking; the no-unwrap rule is for shipped code.
 #![allow(clippy::unwrap_used)]
 
+mod approval;
 mod harness;
 mod inventory;
 mod scan;
+mod workflow;

@@ -1,0 +1,368 @@
+//! The approval workflow for real: scanner → state machine on moto → the real
+//! request-approval / approval-callback / notify binaries → email (moto SES)
+//! and Slack (simulator) → a real headless Chromium on the approval page.
+
+use keyturn_core::domain::approval::{Approver, Decision, KeyRing, LinkClaims, Nonce, SigningKey};
+use keyturn_core::domain::{check_link, ChangeId};
+use time::{Duration, OffsetDateTime};
+
+use crate::workflow::*;
+
+fn in_days(d: i64) -> String {
+    let t = OffsetDateTime::now_utc() + Duration::days(d);
+    format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day())
+}
+
+async fn status(f: &Flow, change: &str) -> String {
+    let d = f.sfn().await.describe_execution().execution_arn(execution_arn(change)).send().await.unwrap();
+    d.status().as_str().to_owned()
+}
+
+fn change_status(item: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>) -> String {
+    item.get("status").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default()
+}
+
+/// The link-signing key as the functions use it (read from the local Secrets Manager).
+async fn keyring(f: &Flow) -> KeyRing {
+    let sm = aws_sdk_secretsmanager::Client::new(&f.stack.sdk().await);
+    let out = sm.get_secret_value().secret_id("keyturn/link-signing-key").send().await.unwrap();
+    let key = hex::decode(out.secret_string().unwrap()).unwrap();
+    KeyRing { current: SigningKey::from_parts(out.version_id().unwrap(), key).unwrap(), previous: None }
+}
+
+fn claims(change: &str, approver: &str, expires_at: OffsetDateTime) -> LinkClaims {
+    LinkClaims {
+        change_id: ChangeId::parse(change).unwrap(),
+        approver: Approver::parse(approver).unwrap(),
+        decision: Decision::Approve,
+        expires_at,
+        nonce: Nonce::random(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_approver_approves_in_a_real_browser_and_the_workflow_moves_on() {
+    let f = Flow::new("approve");
+    f.import(&[("k1", "e2e-one", "owner@e2e.example", &in_days(10), "")]);
+    let change = f.scan_one(&[]);
+
+    let mails = emails_for(&change, 2).await;
+    let mut to: Vec<&str> = mails.iter().map(|(t, _)| t.as_str()).collect();
+    to.sort();
+    assert_eq!(to, ["ana@e2e.example", "bo@e2e.example"], "each approver gets their own email");
+    let (_, ana_mail) = mails.iter().find(|(t, _)| t == "ana@e2e.example").unwrap();
+    for fact in [f.id("k1").as_str(), "atlassian-scim", "Entra ID", "paste", "needs_manual_intervention"] {
+        assert!(ana_mail.contains(fact), "the email says what will change: {fact:?} missing");
+    }
+    let slack = sim("/_sim/slack").await;
+    let message = slack
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["body"]["text"].as_str().is_some_and(|t| t.contains(&change)))
+        .expect("a Slack message about the change");
+    let buttons: Vec<&str> = message["body"]["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["type"] == "actions")
+        .flat_map(|b| b["elements"].as_array().unwrap().iter().map(|e| e["url"].as_str().unwrap()))
+        .collect();
+    assert_eq!(buttons.len(), 4, "Approve and Reject for each of two approvers");
+    assert!(buttons.iter().all(|u| u.starts_with(CALLBACK)));
+
+    // Paused, and the task token is only in the changes table.
+    assert_eq!(status(&f, &change).await, "RUNNING");
+    let item = f.change_item(&change).await;
+    assert_eq!(change_status(&item), "awaiting_approval");
+    let task_token = item["task_token"].as_s().unwrap().clone();
+    assert!(task_token.len() > 20);
+    for (_, body) in &mails {
+        assert!(!body.contains(&task_token), "the task token never goes into a link or an email");
+    }
+    assert!(!message.to_string().contains(&task_token));
+
+    // Opening the link (as a mail scanner or Slack unfurler would) changes nothing.
+    let approve = link(ana_mail, "approve");
+    let seen = browser(&approve, "none");
+    assert_eq!(seen["before"]["status"], 200);
+    assert!(seen["before"]["heading"].as_str().unwrap().starts_with("Approve change"), "{seen:#}");
+    assert_eq!(seen["before"]["buttons"][0], "Approve this change");
+    for check in ["buttons_have_names", "images_have_alt", "has_main_landmark"] {
+        assert_eq!(seen["before"]["a11y"][check], true, "{check}");
+    }
+    assert_eq!(seen["before"]["a11y"]["lang"], "en");
+    assert_eq!(status(&f, &change).await, "RUNNING");
+    assert!(!f.events("k1").await.contains(&"vote_recorded".to_owned()));
+
+    let clicked = browser(&approve, "approve");
+    assert_eq!(clicked["after"]["status"], 200, "{clicked:#}");
+    assert_eq!(clicked["after"]["heading"], "Approved");
+
+    let done = finished(&f.sfn().await, &change).await;
+    assert_eq!(done.status().as_str(), "SUCCEEDED");
+    let states = states_entered(&f.sfn().await, &change).await;
+    assert!(states.contains(&"RotateEach".to_owned()) && states.contains(&"NotifyDone".to_owned()), "{states:?}");
+    assert!(!states.contains(&"WaitForWindow".to_owned()), "no change window: no wait");
+
+    let events = eventually("the notified event", || async {
+        let e = f.events("k1").await;
+        e.contains(&"notified".to_owned()).then_some(e)
+    })
+    .await;
+    assert_eq!(events, ["detected", "approval_requested", "vote_recorded", "approved", "notified"]);
+    let chain = f.audit("k1").await;
+    assert_eq!(chain[3].actor, "approver:ana@e2e.example");
+    for (i, ev) in chain.iter().enumerate() {
+        assert_eq!(check_link(i.checked_sub(1).map(|p| &chain[p]), ev), vec![]);
+    }
+
+    // Bo's link is now spent: a clear page, nothing recorded.
+    let (_, bo_mail) = mails.iter().find(|(t, _)| t == "bo@e2e.example").unwrap();
+    let (code, page) = get(&link(bo_mail, "approve")).await;
+    assert_eq!(code, 409);
+    assert!(page.contains("already decided"), "{page}");
+
+    let log =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../.local/functions.log")).unwrap_or_default();
+    assert!(!log.contains(&task_token), "the task token is never logged");
+    assert!(!log.contains(&token(&approve)), "link tokens are never logged");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rejection_ends_the_change_and_gives_the_key_back() {
+    let f = Flow::new("reject");
+    f.import(&[("k1", "e2e-one", "owner@e2e.example", &in_days(10), "")]);
+    let change = f.scan_one(&[]);
+    let mails = emails_for(&change, 2).await;
+
+    let clicked = browser(&link(&mails[0].1, "reject"), "reject");
+    assert_eq!(clicked["before"]["buttons"][0], "Reject this change");
+    assert_eq!(clicked["after"]["heading"], "Rejected");
+
+    let done = finished(&f.sfn().await, &change).await;
+    assert_eq!(done.status().as_str(), "SUCCEEDED", "a rejection is a normal outcome");
+    let states = states_entered(&f.sfn().await, &change).await;
+    assert!(states.contains(&"NotifyRejected".to_owned()), "{states:?}");
+    assert!(!states.contains(&"RotateEach".to_owned()), "nothing is rotated after a rejection");
+    assert_eq!(change_status(&f.change_item(&change).await), "rejected");
+    let events = eventually("notified", || async {
+        let e = f.events("k1").await;
+        e.contains(&"notified".to_owned()).then_some(e)
+    })
+    .await;
+    assert_eq!(events, ["detected", "approval_requested", "vote_recorded", "rejected", "notified"]);
+
+    let ddb = aws_sdk_dynamodb::Client::new(&f.stack.sdk().await);
+    let item = ddb
+        .get_item()
+        .table_name("keyturn-connectors")
+        .key("connector_id", aws_sdk_dynamodb::types::AttributeValue::S(f.id("k1")))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    assert!(!item.contains_key("active_change"), "the connector is released for the next change");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn forged_expired_misaddressed_and_replayed_links_change_nothing() {
+    let f = Flow::new("links");
+    f.import(&[("k1", "e2e-one", "owner@e2e.example", &in_days(10), "")]);
+    let change = f.scan_one(&[]);
+    let mails = emails_for(&change, 2).await;
+    let good = token(&link(&mails[0].1, "approve"));
+    let ring = keyring(&f).await;
+    let now = OffsetDateTime::now_utc();
+
+    // A flipped character in the signature.
+    let last = good.chars().last().unwrap();
+    let forged = format!("{}{}", &good[..good.len() - 1], if last == 'A' { 'B' } else { 'A' });
+    for (method, (code, page)) in [("GET", get(&format!("{CALLBACK}?t={forged}")).await), ("POST", post(&forged).await)]
+    {
+        assert_eq!(code, 403, "{method} forged");
+        assert!(page.contains("not valid"), "{page}");
+    }
+    let (code, _) = get(&format!("{CALLBACK}?t=not-a-token")).await;
+    assert_eq!(code, 400);
+    let (code, _) = get(CALLBACK).await;
+    assert_eq!(code, 400, "no token at all");
+
+    // Authentic links that must still be refused.
+    let outsider = ring.sign(&claims(&change, "mallory@e2e.example", now + Duration::hours(1)));
+    let (code, page) = post(outsider.as_str()).await;
+    assert_eq!(code, 403);
+    assert!(page.contains("not an approver"), "{page}");
+    let stale = ring.sign(&claims(&change, "ana@e2e.example", now - Duration::minutes(1)));
+    let (code, page) = post(stale.as_str()).await;
+    assert_eq!(code, 410);
+    assert!(page.contains("expired"), "{page}");
+    let unknown = ring.sign(&claims("chg-20000101-0000000000000000", "ana@e2e.example", now + Duration::hours(1)));
+    assert_eq!(post(unknown.as_str()).await.0, 404);
+
+    assert_eq!(status(&f, &change).await, "RUNNING", "nothing above decided anything");
+    let events = f.events("k1").await;
+    assert_eq!(events, ["detected", "approval_requested", "approval_refused"], "the outsider is audited");
+    assert_eq!(f.audit("k1").await[2].actor, "approver:mallory@e2e.example");
+
+    let (code, page) = post(&good).await;
+    assert_eq!(code, 200, "{page}");
+    let (code, page) = post(&good).await;
+    assert_eq!(code, 409, "a replay is refused");
+    assert!(page.contains("already decided"));
+    assert_eq!(finished(&f.sfn().await, &change).await.status().as_str(), "SUCCEEDED");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn twenty_concurrent_posts_of_one_approval_record_one_decision() {
+    let f = Flow::new("burst");
+    f.import(&[("k1", "e2e-one", "owner@e2e.example", &in_days(10), "")]);
+    let change = f.scan_one(&[]);
+    let mails = emails_for(&change, 2).await;
+    let t = token(&link(&mails[0].1, "approve"));
+
+    let posts: Vec<_> = (0..20)
+        .map(|_| {
+            tokio::spawn({
+                let t = t.clone();
+                async move { post(&t).await.0 }
+            })
+        })
+        .collect();
+    let mut codes = Vec::new();
+    for p in posts {
+        codes.push(p.await.unwrap());
+    }
+    assert_eq!(codes.iter().filter(|c| **c == 200).count(), 1, "{codes:?}");
+    assert_eq!(codes.iter().filter(|c| **c == 409).count(), 19, "{codes:?}");
+
+    assert_eq!(finished(&f.sfn().await, &change).await.status().as_str(), "SUCCEEDED");
+    let history = f.sfn().await.get_execution_history().execution_arn(execution_arn(&change)).send().await.unwrap();
+    let decisions = history
+        .events()
+        .iter()
+        .filter_map(|e| e.task_succeeded_event_details())
+        .filter(|d| d.resource() == "invoke.waitForTaskToken")
+        .count();
+    assert_eq!(decisions, 1, "the workflow received exactly one decision");
+    let events = f.events("k1").await;
+    assert_eq!(events.iter().filter(|e| *e == "vote_recorded").count(), 1, "{events:?}");
+    assert_eq!(events.iter().filter(|e| *e == "approved").count(), 1, "{events:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unanswered_approval_expires_and_escalates() {
+    let f = Flow::new("timeout");
+    f.import(&[("k1", "e2e-one", "owner@e2e.example", &in_days(10), "")]);
+    let change = f.scan_one(&[("KEYTURN_APPROVAL_TIMEOUT", "4s"), ("KEYTURN_URGENT_APPROVAL_TIMEOUT", "4s")]);
+    let mails = emails_for(&change, 2).await;
+
+    let done = finished(&f.sfn().await, &change).await;
+    assert_eq!(done.status().as_str(), "FAILED");
+    assert_eq!(done.error(), Some("ApprovalExpired"));
+    assert!(states_entered(&f.sfn().await, &change).await.contains(&"ApprovalExpired".to_owned()));
+    assert_eq!(change_status(&f.change_item(&change).await), "expired");
+    let events = eventually("notified", || async {
+        let e = f.events("k1").await;
+        e.contains(&"notified".to_owned()).then_some(e)
+    })
+    .await;
+    assert_eq!(events, ["detected", "approval_requested", "expired", "notified"]);
+
+    let escalation = eventually("the escalation email", || async {
+        let all = sim("/_sim/ses").await;
+        all.as_array()?
+            .iter()
+            .find(|m| m["subject"].as_str().is_some_and(|s| s.starts_with("Approval expired") && s.contains(&change)))
+            .cloned()
+    })
+    .await;
+    assert_eq!(escalation["destinations"]["ToAddresses"][0], "oncall@e2e.example");
+
+    let (code, page) = get(&link(&mails[0].1, "approve")).await;
+    assert_eq!(code, 410, "{page}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_of_three_approvers_are_needed() {
+    let f = Flow::new("quorum");
+    f.import(&[("k1", "e2e-two-of-three", "owner@e2e.example", &in_days(10), "")]);
+    let change = f.scan_one(&[]);
+    let mails = emails_for(&change, 3).await;
+    let mail = |who: &str| mails.iter().find(|(t, _)| t == who).unwrap().1.clone();
+
+    let (code, page) = post(&token(&link(&mail("ana@e2e.example"), "approve"))).await;
+    assert_eq!(code, 200);
+    assert!(page.contains("1 of 2 approvals"), "{page}");
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(status(&f, &change).await, "RUNNING", "one approval is not enough");
+
+    let (code, page) = post(&token(&link(&mail("cy@e2e.example"), "approve"))).await;
+    assert_eq!(code, 200);
+    assert!(page.contains("is approved"), "{page}");
+    assert_eq!(finished(&f.sfn().await, &change).await.status().as_str(), "SUCCEEDED");
+    let events = f.events("k1").await;
+    assert_eq!(&events[..5], ["detected", "approval_requested", "vote_recorded", "vote_recorded", "approved"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_owner_cannot_be_the_only_approver_under_the_two_person_rule() {
+    let f = Flow::new("twoperson");
+    f.import(&[("k1", "e2e-two-person", "owner@e2e.example", &in_days(10), "")]);
+    let change = f.scan_one(&[]);
+    let mails = emails_for(&change, 2).await;
+    let mail = |who: &str| mails.iter().find(|(t, _)| t == who).unwrap().1.clone();
+
+    let (code, page) = post(&token(&link(&mail("owner@e2e.example"), "approve"))).await;
+    assert_eq!(code, 200);
+    assert!(page.contains("two-person rule"), "{page}");
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(status(&f, &change).await, "RUNNING");
+
+    let (code, _) = post(&token(&link(&mail("bo@e2e.example"), "approve"))).await;
+    assert_eq!(code, 200);
+    assert_eq!(finished(&f.sfn().await, &change).await.status().as_str(), "SUCCEEDED");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_expired_key_opens_an_urgent_ticket_that_hears_the_outcome() {
+    let f = Flow::new("urgent");
+    f.import(&[("k1", "e2e-one", "owner@e2e.example", &in_days(-1), "sat 02:00-04:00")]);
+    let report = f.scan(&[]);
+    assert_eq!(report["urgent"], 1);
+    let change = report["changes"][0]["change_id"].as_str().unwrap().to_owned();
+    let mails = emails_for(&change, 2).await;
+    assert!(mails[0].1.contains("URGENT"));
+
+    let ticket = eventually("the Jira ticket", || async {
+        let issues = sim("/_sim/jira").await;
+        issues
+            .as_array()?
+            .iter()
+            .find(|i| i["fields"]["summary"].as_str().is_some_and(|s| s.contains(&change)))
+            .cloned()
+    })
+    .await;
+    let key = ticket["key"].as_str().unwrap().to_owned();
+    assert!(ticket["fields"]["summary"].as_str().unwrap().starts_with("[URGENT]"));
+
+    let (code, page) = post(&token(&link(&mails[0].1, "approve"))).await;
+    assert_eq!(code, 200);
+    assert!(page.contains("Rotation starts now"), "urgent changes ignore the change window: {page}");
+    assert_eq!(finished(&f.sfn().await, &change).await.status().as_str(), "SUCCEEDED");
+    let states = states_entered(&f.sfn().await, &change).await;
+    assert!(!states.contains(&"WaitForWindow".to_owned()), "{states:?}");
+
+    let comments = eventually("the final comment", || async {
+        let issues = sim("/_sim/jira").await;
+        let issue = issues.as_array()?.iter().find(|i| i["key"] == key.as_str())?.clone();
+        let comments = issue["comments"].as_array()?.clone();
+        (!comments.is_empty()).then_some(comments)
+    })
+    .await;
+    assert!(comments[0].as_str().unwrap().contains(&change));
+    let events = f.audit("k1").await;
+    assert_eq!(events[1].detail.get("ticket").map(String::as_str), Some(key.as_str()));
+}

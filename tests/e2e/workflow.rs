@@ -1,0 +1,211 @@
+//! Shared setup for tests that run the real workflow: the state machine on
+//! moto calls the real function binaries under `cargo lambda watch`, which use
+//! the default tables. So these tests share the default tables and keep apart
+//! by connector id prefix (`keyturn scan --only`).
+
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use keyturn_core::aws::DynamoAuditLog;
+use keyturn_core::config::TableNames;
+use keyturn_core::domain::{AuditEvent, ConnectorId};
+use serde_json::Value;
+
+use crate::harness::{Stack, STATE_MACHINE_ARN};
+
+pub const SIM: &str = "http://127.0.0.1:4567";
+pub const CALLBACK: &str = "http://127.0.0.1:9000/lambda-url/approval-callback";
+/// Long enough that only a hang fails a test, never a slow machine.
+pub const PATIENCE: Duration = Duration::from_secs(240);
+
+/// One workflow test's connectors in the shared default tables.
+pub struct Flow {
+    pub stack: Stack,
+    /// Connector ids of this test start with it.
+    pub ids: String,
+}
+
+static ROUTING: OnceLock<()> = OnceLock::new();
+
+impl Flow {
+    pub fn new(test: &str) -> Self {
+        let mut stack = Stack::new(test);
+        stack.tables = TableNames::default();
+        ROUTING.get_or_init(|| {
+            let file = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/e2e/approvers.yaml");
+            stack.ok(&["approvers", "set", file]);
+        });
+        let ids = format!("e2e/{}", stack.prefix.trim_end_matches('-'));
+        Self { stack, ids }
+    }
+
+    /// A connector id of this test.
+    pub fn id(&self, name: &str) -> String {
+        format!("{}/{name}", self.ids)
+    }
+
+    /// Imports connectors given as (name, group, owner, expires_at, change_window).
+    pub fn import(&self, rows: &[(&str, &str, &str, &str, &str)]) {
+        let mut csv = String::from("id,kind,org,directory_id,idp,idp_app_id,idp_job_id,owner,approver_group,change_window,secret_arn,expires_at\n");
+        for (name, group, owner, expires, window) in rows {
+            csv.push_str(&format!(
+                "{},atlassian-scim,e2e,dir-1,entra,sp-1,job-1,{owner},{group},{window},arn:aws:secretsmanager:us-east-1:123456789012:secret:e2e/{name},{expires}\n",
+                self.id(name)
+            ));
+        }
+        let file = self.stack.file("inventory.csv", &csv);
+        self.stack.ok(&["inventory", "import", &file]);
+    }
+
+    /// Scans this test's connectors (real clock) with extra env; returns the report.
+    pub fn scan(&self, env: &[(&str, &str)]) -> Value {
+        let out = self.stack.keyturn_env(&["scan", "--only", &self.ids, "--format", "json"], env);
+        assert!(out.status.success(), "scan failed: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    /// The single change a scan started.
+    pub fn scan_one(&self, env: &[(&str, &str)]) -> String {
+        let report = self.scan(env);
+        let changes = report["changes"].as_array().unwrap();
+        assert_eq!(changes.len(), 1, "{report:#}");
+        assert_eq!(changes[0]["outcome"], "started", "{report:#}");
+        changes[0]["change_id"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn audit(&self, name: &str) -> Vec<AuditEvent> {
+        let log = DynamoAuditLog::new(aws_sdk_dynamodb::Client::new(&self.stack.sdk().await), "keyturn-audit");
+        log.chain(&ConnectorId::parse(&self.id(name)).unwrap()).await.unwrap()
+    }
+
+    pub async fn events(&self, name: &str) -> Vec<String> {
+        self.audit(name).await.into_iter().map(|e| e.event).collect()
+    }
+
+    pub async fn sfn(&self) -> aws_sdk_sfn::Client {
+        aws_sdk_sfn::Client::new(&self.stack.sdk().await)
+    }
+
+    pub async fn change_item(
+        &self,
+        change: &str,
+    ) -> std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
+        let ddb = aws_sdk_dynamodb::Client::new(&self.stack.sdk().await);
+        let out = ddb
+            .get_item()
+            .table_name("keyturn-changes")
+            .key("change_id", aws_sdk_dynamodb::types::AttributeValue::S(change.into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap();
+        out.item.unwrap_or_default()
+    }
+}
+
+pub fn execution_arn(change: &str) -> String {
+    format!("{}:{change}", STATE_MACHINE_ARN.replace(":stateMachine:", ":execution:"))
+}
+
+/// Waits until `check` returns Some, polling.
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let start = Instant::now();
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(start.elapsed() < PATIENCE, "gave up waiting for {what} after {PATIENCE:?}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// The execution's status once it is no longer RUNNING.
+pub async fn finished(
+    sfn: &aws_sdk_sfn::Client,
+    change: &str,
+) -> aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput {
+    let arn = execution_arn(change);
+    eventually(&format!("execution {change} to finish"), || async {
+        let d = sfn.describe_execution().execution_arn(&arn).send().await.ok()?;
+        (d.status().as_str() != "RUNNING").then_some(d)
+    })
+    .await
+}
+
+/// Names of the states the execution entered, in order.
+pub async fn states_entered(sfn: &aws_sdk_sfn::Client, change: &str) -> Vec<String> {
+    let history =
+        sfn.get_execution_history().execution_arn(execution_arn(change)).max_results(1000).send().await.unwrap();
+    history.events().iter().filter_map(|e| e.state_entered_event_details().map(|d| d.name().to_owned())).collect()
+}
+
+pub async fn sim(path: &str) -> Value {
+    reqwest::get(format!("{SIM}{path}")).await.unwrap().json().await.unwrap()
+}
+
+/// The approval email(s) for `change`, once request-approval sent them: (to, body).
+pub async fn emails_for(change: &str, expected: usize) -> Vec<(String, String)> {
+    eventually(&format!("{expected} email(s) about {change}"), || async {
+        let all = sim("/_sim/ses").await;
+        let found: Vec<(String, String)> = all
+            .as_array()?
+            .iter()
+            .filter(|m| m["subject"].as_str().is_some_and(|s| s.contains(change)))
+            .map(|m| {
+                (
+                    m["destinations"]["ToAddresses"][0].as_str().unwrap_or("").to_owned(),
+                    m["body"].as_str().unwrap_or("").to_owned(),
+                )
+            })
+            .collect();
+        (found.len() >= expected).then_some(found)
+    })
+    .await
+}
+
+/// The approve / reject link in an approval email body.
+pub fn link(body: &str, decision: &str) -> String {
+    let links: Vec<String> = body
+        .split("href=\"")
+        .skip(1)
+        .filter_map(|r| r.split('"').next())
+        .map(|l| l.replace("&amp;", "&"))
+        .filter(|l| l.starts_with(CALLBACK))
+        .collect();
+    assert_eq!(links.len(), 2, "an approval email holds one approve and one reject link");
+    links[if decision == "approve" { 0 } else { 1 }].clone()
+}
+
+pub fn token(link: &str) -> String {
+    link.split("t=").nth(1).unwrap().to_owned()
+}
+
+/// POSTs the form the confirmation page's button sends: (status, body).
+pub async fn post(token: &str) -> (u16, String) {
+    let resp = reqwest::Client::new()
+        .post(CALLBACK)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("t={token}&decision=x"))
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.text().await.unwrap())
+}
+
+pub async fn get(link: &str) -> (u16, String) {
+    let resp = reqwest::get(link).await.unwrap();
+    (resp.status().as_u16(), resp.text().await.unwrap())
+}
+
+/// Opens `url` in headless Chromium (tests/browser/approve.mjs) and clicks.
+pub fn browser(url: &str, click: &str) -> Value {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/browser/approve.mjs");
+    let out = Command::new("node").args([script, "--url", url, "--click", click]).output().expect("run node");
+    assert!(out.status.success(), "browser failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
