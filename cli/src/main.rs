@@ -4,6 +4,7 @@
 //! `AWS_*` variables, `AWS_ENDPOINT_URL` included), exactly like the Lambdas.
 
 mod approvers;
+mod audit;
 mod dev;
 mod inventory;
 mod render;
@@ -47,6 +48,9 @@ enum Command {
     /// and starts one Step Functions execution per change, named after the
     /// change id so a second scan never starts a duplicate.
     Scan(ScanArgs),
+    /// Read a connector's audit trail and check its tamper-evident hash chain
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
     /// Who approves which approver group, and where they are told
     #[command(subcommand)]
     Approvers(approvers::ApproversCommand),
@@ -173,6 +177,7 @@ async fn main() -> ExitCode {
             inventory::list(due_within, out.format, clock.now()).await
         }
         Command::Scan(args) => scan::run(args.dry_run, args.only, args.out.format, args.clock.now()).await,
+        Command::Audit(cmd) => audit::run(cmd).await,
         Command::Approvers(cmd) => approvers::run(cmd).await,
         Command::Links(cmd) => approvers::run_links(cmd).await,
         Command::Dev(cmd) => dev::run(cmd).await,

@@ -45,6 +45,7 @@ fn print_table(r: &ScanReport) {
                 ChangeOutcome::Planned => "would start".to_owned(),
                 ChangeOutcome::Started => "started".to_owned(),
                 ChangeOutcome::AlreadyRunning => "already running".to_owned(),
+                ChangeOutcome::EndedToday => "ended today".to_owned(),
                 ChangeOutcome::Failed => format!("FAILED: {}", c.error.as_deref().unwrap_or("?")),
             };
             t.add_row(vec![

@@ -67,6 +67,12 @@ pub trait ChangeStore: Send + Sync {
     /// Records a new change. `Ok(false)` when it already existed (a second scan
     /// on the same day found the same change).
     fn create(&self, change: &Change) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Where a recorded change stands (`None`: no record).
+    fn status(
+        &self,
+        id: &crate::domain::ChangeId,
+    ) -> impl Future<Output = Result<Option<crate::domain::ChangeStatus>, StoreError>> + Send;
 }
 
 pub trait AuditLog: Send + Sync {
@@ -82,6 +88,9 @@ pub enum StartOutcome {
     },
     /// An execution with this change's name exists already.
     AlreadyRunning,
+    /// The change ran to its end already (decided by the scanner, never by a
+    /// workflow engine).
+    Ended,
 }
 
 pub trait Workflow: Send + Sync {

@@ -133,6 +133,9 @@ pub enum ChangeOutcome {
     Started,
     /// Its workflow was started by an earlier scan.
     AlreadyRunning,
+    /// The same change already ran to its end today (rejected, expired,
+    /// finished); tomorrow's scan opens a new one if the key is still due.
+    EndedToday,
     Failed,
 }
 
@@ -258,6 +261,7 @@ where
                 tracing::info!(change_id = %change.id, "change already running");
                 entry.outcome = ChangeOutcome::AlreadyRunning;
             }
+            Ok(StartOutcome::Ended) => entry.outcome = ChangeOutcome::EndedToday,
             Err(e) => {
                 tracing::error!(change_id = %change.id, error = %e, "change not started");
                 entry.error = Some(e);
@@ -282,6 +286,14 @@ where
     W: Workflow,
 {
     let created = ports.changes.create(change).await.map_err(|e| e.to_string())?;
+    if !created {
+        // Claiming again would hold the keys for a whole lease with no workflow
+        // left to release them.
+        let status = ports.changes.status(&change.id).await.map_err(|e| e.to_string())?;
+        if status.is_some_and(|s| !s.is_open() && s != crate::domain::ChangeStatus::Approved) {
+            return Ok(StartOutcome::Ended);
+        }
+    }
     let lease = ChangeLease { change_id: change.id.clone(), until: plan.now + settings.lease };
     for (i, id) in change.connectors.iter().enumerate() {
         let why = match ports.inventory.claim(id, &lease, plan.now).await {
@@ -395,6 +407,9 @@ mod tests {
     impl ChangeStore for Mem {
         async fn create(&self, change: &Change) -> Result<bool, StoreError> {
             Ok(self.changes.lock().unwrap().insert(change.id.clone()))
+        }
+        async fn status(&self, id: &ChangeId) -> Result<Option<crate::domain::ChangeStatus>, StoreError> {
+            Ok(self.changes.lock().unwrap().contains(id).then_some(crate::domain::ChangeStatus::Detected))
         }
     }
     impl AuditLog for Mem {

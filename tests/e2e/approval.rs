@@ -165,6 +165,21 @@ async fn a_rejection_ends_the_change_and_gives_the_key_back() {
         .item
         .unwrap();
     assert!(!item.contains_key("active_change"), "the connector is released for the next change");
+
+    // The same change ran to its end today: a rescan neither restarts nor re-holds it.
+    let again = f.scan(&[]);
+    assert_eq!(again["changes"][0]["outcome"], "ended_today", "{again:#}");
+    let item = ddb
+        .get_item()
+        .table_name("keyturn-connectors")
+        .key("connector_id", aws_sdk_dynamodb::types::AttributeValue::S(f.id("k1")))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    assert!(!item.contains_key("active_change"));
 }
 
 #[tokio::test(flavor = "multi_thread")]

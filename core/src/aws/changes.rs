@@ -65,6 +65,10 @@ impl ChangeStore for DynamoChangeStore {
             Err(e) => Err(store_error("dynamodb", "PutItem", e)),
         }
     }
+
+    async fn status(&self, id: &ChangeId) -> Result<Option<ChangeStatus>, StoreError> {
+        Ok(self.get_item(id).await?.as_ref().and_then(|i| get_s(i, "status")).and_then(ChangeStatus::parse))
+    }
 }
 
 // ---- approval state ---------------------------------------------------------
