@@ -15,8 +15,6 @@ STATE     := .local
 KEYTURN   := target/debug/keyturn
 # The Lambda functions (binaries under functions/); the CLI is not one.
 FUNCTIONS := scanner request-approval approval-callback notify
-# The demo runs on a fixed clock so it tells the same story whenever it runs.
-DEMO_NOW  ?= 2026-11-24T09:00:00Z
 
 # Every target talks to the local stack only, whatever the calling shell has
 # set: fake credentials, loopback endpoint, no profile.
@@ -93,10 +91,10 @@ browser: ## Install headless Chromium + playwright-core for the approval-page te
 test: lint up browser ## Everything CI runs: lint, unit tests, end-to-end tests on the local stack
 	cargo test --workspace --no-fail-fast
 
-demo: $(VENV)/.installed build ## Run keyturn end to end on the local stack
+demo: $(VENV)/.installed build browser ## Run keyturn end to end on the local stack
 	@$(MAKE) down >/dev/null
 	@$(MAKE) up
-	@DEMO_NOW=$(DEMO_NOW) KEYTURN=$(KEYTURN) bash dev/demo.sh
+	@KEYTURN=$(KEYTURN) bash dev/demo.sh
 
 lambdas: ## Build the Lambda bootstraps with cargo-lambda (release, arm64 zips in target/lambda)
 	@test -x $(VENV)/bin/cargo-lambda || $(VENV)/bin/pip install --quiet cargo-lambda ziglang
