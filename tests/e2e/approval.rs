@@ -69,7 +69,7 @@ async fn an_approver_approves_in_a_real_browser_and_the_workflow_moves_on() {
         .flat_map(|b| b["elements"].as_array().unwrap().iter().map(|e| e["url"].as_str().unwrap()))
         .collect();
     assert_eq!(buttons.len(), 4, "Approve and Reject for each of two approvers");
-    assert!(buttons.iter().all(|u| u.starts_with(CALLBACK)));
+    assert!(buttons.iter().all(|u| u.starts_with(&callback())));
 
     // Paused, and the task token is only in the changes table.
     assert_eq!(status(&f, &change).await, "RUNNING");
@@ -195,14 +195,15 @@ async fn forged_expired_misaddressed_and_replayed_links_change_nothing() {
     // A flipped character in the signature.
     let last = good.chars().last().unwrap();
     let forged = format!("{}{}", &good[..good.len() - 1], if last == 'A' { 'B' } else { 'A' });
-    for (method, (code, page)) in [("GET", get(&format!("{CALLBACK}?t={forged}")).await), ("POST", post(&forged).await)]
+    for (method, (code, page)) in
+        [("GET", get(&format!("{}?t={forged}", callback())).await), ("POST", post(&forged).await)]
     {
         assert_eq!(code, 403, "{method} forged");
         assert!(page.contains("not valid"), "{page}");
     }
-    let (code, _) = get(&format!("{CALLBACK}?t=not-a-token")).await;
+    let (code, _) = get(&format!("{}?t=not-a-token", callback())).await;
     assert_eq!(code, 400);
-    let (code, _) = get(CALLBACK).await;
+    let (code, _) = get(&callback()).await;
     assert_eq!(code, 400, "no token at all");
 
     // Authentic links that must still be refused.

@@ -9,7 +9,11 @@ use std::time::Duration;
 use keyturn_core::config::TableNames;
 use serde_json::Value;
 
-pub const ENDPOINT: &str = "http://127.0.0.1:4566";
+/// The local stack's endpoint: `AWS_ENDPOINT_URL` as `make test` exports it
+/// (so a second checkout can run its stack on other ports), else the default.
+pub fn endpoint() -> String {
+    std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| "http://127.0.0.1:4566".into())
+}
 pub const STATE_MACHINE_ARN: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:keyturn-rotation";
 /// The clock every scenario runs on (a Tuesday).
 pub const NOW: &str = "2026-11-24T09:00:00Z";
@@ -28,10 +32,12 @@ static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 impl Stack {
     pub fn new(test: &str) -> Self {
-        let addr: SocketAddr = ([127, 0, 0, 1], 4566).into();
+        let endpoint = endpoint();
+        let port: u16 = endpoint.rsplit(':').next().and_then(|p| p.trim_end_matches('/').parse().ok()).unwrap_or(4566);
+        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
         assert!(
             TcpStream::connect_timeout(&addr, Duration::from_secs(2)).is_ok(),
-            "the local stack is not running on {ENDPOINT}: start it with `make up` (make test does)"
+            "the local stack is not running on {endpoint}: start it with `make up` (make test does)"
         );
         let nanos =
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
@@ -57,7 +63,7 @@ impl Stack {
         cmd.args(args)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("AWS_ENDPOINT_URL", ENDPOINT)
+            .env("AWS_ENDPOINT_URL", endpoint())
             .env("AWS_REGION", "us-east-1")
             .env("AWS_ACCESS_KEY_ID", "testing")
             .env("AWS_SECRET_ACCESS_KEY", "testing")
@@ -126,7 +132,7 @@ impl Stack {
     pub async fn sdk(&self) -> aws_config::SdkConfig {
         // Same variables the binary gets, for direct checks on the stores.
         aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(ENDPOINT)
+            .endpoint_url(endpoint())
             .region(aws_config::Region::new("us-east-1"))
             .credentials_provider(aws_sdk_sfn::config::Credentials::new("testing", "testing", None, None, "e2e"))
             .load()

@@ -14,8 +14,16 @@ use serde_json::Value;
 
 use crate::harness::{Stack, STATE_MACHINE_ARN};
 
-pub const SIM: &str = "http://127.0.0.1:4567";
-pub const CALLBACK: &str = "http://127.0.0.1:9000/lambda-url/approval-callback";
+/// The simulators (`KEYTURN_SIM_URL`, exported by the Makefile).
+pub fn sim_url() -> String {
+    std::env::var("KEYTURN_SIM_URL").unwrap_or_else(|_| "http://127.0.0.1:4567".into())
+}
+
+/// The approval-callback Function URL under `cargo lambda watch`.
+pub fn callback() -> String {
+    std::env::var("KEYTURN_APPROVAL_URL")
+        .unwrap_or_else(|_| "http://127.0.0.1:9000/lambda-url/approval-callback".into())
+}
 /// Long enough that only a hang fails a test, never a slow machine.
 pub const PATIENCE: Duration = Duration::from_secs(240);
 
@@ -145,7 +153,7 @@ pub async fn states_entered(sfn: &aws_sdk_sfn::Client, change: &str) -> Vec<Stri
 }
 
 pub async fn sim(path: &str) -> Value {
-    reqwest::get(format!("{SIM}{path}")).await.unwrap().json().await.unwrap()
+    reqwest::get(format!("{}{path}", sim_url())).await.unwrap().json().await.unwrap()
 }
 
 /// The approval email(s) for `change`, once request-approval sent them: (to, body).
@@ -175,7 +183,7 @@ pub fn link(body: &str, decision: &str) -> String {
         .skip(1)
         .filter_map(|r| r.split('"').next())
         .map(|l| l.replace("&amp;", "&"))
-        .filter(|l| l.starts_with(CALLBACK))
+        .filter(|l| l.starts_with(&callback()))
         .collect();
     assert_eq!(links.len(), 2, "an approval email holds one approve and one reject link");
     links[if decision == "approve" { 0 } else { 1 }].clone()
@@ -188,7 +196,7 @@ pub fn token(link: &str) -> String {
 /// POSTs the form the confirmation page's button sends: (status, body).
 pub async fn post(token: &str) -> (u16, String) {
     let resp = reqwest::Client::new()
-        .post(CALLBACK)
+        .post(callback())
         .header("content-type", "application/x-www-form-urlencoded")
         .body(format!("t={token}&decision=x"))
         .send()
