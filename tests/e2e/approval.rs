@@ -54,13 +54,11 @@ async fn an_approver_approves_in_a_real_browser_and_the_workflow_moves_on() {
     for fact in [f.id("k1").as_str(), "atlassian-scim", "Entra ID", "paste", "needs_manual_intervention"] {
         assert!(ana_mail.contains(fact), "the email says what will change: {fact:?} missing");
     }
-    let slack = sim("/_sim/slack").await;
-    let message = slack
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["body"]["text"].as_str().is_some_and(|t| t.contains(&change)))
-        .expect("a Slack message about the change");
+    let message = eventually("a Slack message about the change", || async {
+        let slack = sim("/_sim/slack").await;
+        slack.as_array()?.iter().find(|m| m["body"]["text"].as_str().is_some_and(|t| t.contains(&change))).cloned()
+    })
+    .await;
     let buttons: Vec<&str> = message["body"]["blocks"]
         .as_array()
         .unwrap()
