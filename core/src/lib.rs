@@ -15,5 +15,6 @@ pub mod inventory;
 pub mod notify;
 pub mod ports;
 pub mod procedures;
+pub mod rotation;
 pub mod scanner;
 pub mod service;

@@ -226,3 +226,89 @@ impl<M: Mailer> Mailer for Option<M> {
         }
     }
 }
+
+// ---- rotation -----------------------------------------------------------------
+
+use crate::domain::{Connector, SecretArn};
+use crate::rotation::{StoredKey, VendorError};
+
+/// Secrets Manager, as rotation uses it: versions and staging labels.
+pub trait SecretStore: Send + Sync {
+    /// The `AWSCURRENT` version: (version id, key).
+    fn current(&self, arn: &SecretArn) -> impl Future<Output = Result<(String, StoredKey), StoreError>> + Send;
+    /// A version by id; `Ok(None)` when it does not exist.
+    fn version(&self, arn: &SecretArn, id: &str) -> impl Future<Output = Result<Option<StoredKey>, StoreError>> + Send;
+    /// Version ids carrying `AWSPENDING`.
+    fn pending(&self, arn: &SecretArn) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+    /// Writes `key` as `AWSPENDING` with `token` as its version id; writing
+    /// the same token again is a no-op (a retried step).
+    fn put_pending(
+        &self,
+        arn: &SecretArn,
+        token: &str,
+        key: &StoredKey,
+    ) -> impl Future<Output = Result<String, StoreError>> + Send;
+    /// Moves `AWSCURRENT` from `old` to `new` (old becomes `AWSPREVIOUS`) and
+    /// takes `AWSPENDING` off `new`.
+    fn promote(&self, arn: &SecretArn, new: &str, old: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Takes `AWSPENDING` off a version.
+    fn drop_pending(&self, arn: &SecretArn, id: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// The vendor side of a key: create, revoke, prove it works.
+pub trait KeyVendor: Send + Sync {
+    /// A new key, created with `auth` (the current key) where the vendor allows.
+    fn create(
+        &self,
+        c: &Connector,
+        auth: &StoredKey,
+        label: &str,
+    ) -> impl Future<Output = Result<StoredKey, VendorError>> + Send;
+    fn revoke(
+        &self,
+        c: &Connector,
+        auth: &StoredKey,
+        key_id: &str,
+    ) -> impl Future<Output = Result<(), VendorError>> + Send;
+    /// An authenticated read with `key` (SCIM list users, admin read).
+    fn probe(&self, c: &Connector, key: &StoredKey) -> impl Future<Output = Result<(), VendorError>> + Send;
+}
+
+/// Where the key is used: the identity provider's provisioning connection.
+pub trait Consumer: Send + Sync {
+    /// Tests a candidate key without saving it (Entra `validateCredentials`).
+    fn validate_candidate(
+        &self,
+        c: &Connector,
+        key: &StoredKey,
+    ) -> impl Future<Output = Result<(), VendorError>> + Send;
+    /// Saves the key as the connection's credential.
+    fn push(&self, c: &Connector, key: &StoredKey) -> impl Future<Output = Result<(), VendorError>> + Send;
+    /// Checks the saved credential / connection status (restarting a
+    /// quarantined job where the provider has one).
+    fn check(&self, c: &Connector) -> impl Future<Output = Result<(), VendorError>> + Send;
+}
+
+/// The connector states rotation moves through.
+pub trait ConnectorStates: Send + Sync {
+    fn mark_rotating(
+        &self,
+        id: &ConnectorId,
+        change: &ChangeId,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Active again with its new expiry; the change's lease is released.
+    fn mark_rotated(
+        &self,
+        id: &ConnectorId,
+        change: &ChangeId,
+        expires_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn mark_manual(
+        &self,
+        id: &ConnectorId,
+        change: &ChangeId,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}

@@ -217,6 +217,9 @@ where
     let (verb, class) = match claims.decision {
         Decision::Approve => ("Approve", "approve"),
         Decision::Reject => ("Reject", "reject"),
+        Decision::Intake => {
+            return Ok(Page::new(400, "malformed", "Wrong kind of link", "<p>This is a key intake link.</p>"))
+        }
     };
     let title = format!("{verb} change {}?", record.change.id);
     let body = format!(

@@ -114,6 +114,7 @@ fn links_for(
             decision,
             expires_at: expires,
             nonce: Nonce::random(),
+            connector: None,
         };
         link(base, ring.sign(&claims).as_str())
     };

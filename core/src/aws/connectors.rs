@@ -387,3 +387,68 @@ impl crate::ports::ConnectorLookup for DynamoInventory {
         Ok(found.values().filter_map(stored).collect())
     }
 }
+
+impl DynamoInventory {
+    /// Sets a rotation state, only while `change` holds the connector (or
+    /// nobody does). `release` also gives the lease back.
+    async fn set_state(
+        &self,
+        id: &ConnectorId,
+        change: &ChangeId,
+        status: ConnectorStatus,
+        extra: &[(&str, String)],
+        release: bool,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let mut sets = vec!["#st = :st".to_owned(), "#v = #v + :one".to_owned(), "#up = :now".to_owned()];
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(id.as_str()))
+            .condition_expression("attribute_exists(#pk) AND (attribute_not_exists(#c) OR #c = :chg)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_names("#v", VERSION)
+            .expression_attribute_names("#up", UPDATED_AT)
+            .expression_attribute_names("#c", ACTIVE_CHANGE)
+            .expression_attribute_values(":st", s(status.as_str()))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":now", s(format_utc(now)))
+            .expression_attribute_values(":chg", s(change.as_str()));
+        for (i, (field, value)) in extra.iter().enumerate() {
+            sets.push(format!("#x{i} = :x{i}"));
+            update = update
+                .expression_attribute_names(format!("#x{i}"), *field)
+                .expression_attribute_values(format!(":x{i}"), s(value.clone()));
+        }
+        let mut expr = format!("SET {}", sets.join(", "));
+        if release {
+            expr.push_str(" REMOVE #c, #lu");
+            update = update.expression_attribute_names("#lu", LEASE_UNTIL);
+        }
+        update.update_expression(expr).send().await.map_err(|e| store_error("dynamodb", "UpdateItem", e))?;
+        Ok(())
+    }
+}
+
+impl crate::ports::ConnectorStates for DynamoInventory {
+    async fn mark_rotating(&self, id: &ConnectorId, change: &ChangeId, now: OffsetDateTime) -> Result<(), StoreError> {
+        self.set_state(id, change, ConnectorStatus::Rotating, &[], false, now).await
+    }
+
+    async fn mark_rotated(
+        &self,
+        id: &ConnectorId,
+        change: &ChangeId,
+        expires_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let extra = [("expires_at", format_utc(expires_at)), ("last_rotated_at", format_utc(now))];
+        self.set_state(id, change, ConnectorStatus::Active, &extra, true, now).await
+    }
+
+    async fn mark_manual(&self, id: &ConnectorId, change: &ChangeId, now: OffsetDateTime) -> Result<(), StoreError> {
+        self.set_state(id, change, ConnectorStatus::NeedsManualIntervention, &[], true, now).await
+    }
+}

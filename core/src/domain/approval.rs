@@ -3,11 +3,12 @@
 //!
 //! A link token is `v1.<kid>.<claims>.<mac>`:
 //! - `kid`: which signing key (`[A-Za-z0-9-]{1,64}`; the Secrets Manager version id);
-//! - `claims`: base64url (no padding) of `change_id \n approver \n decision \n expires_unix \n nonce`;
+//! - `claims`: base64url (no padding) of
+//!   `change_id \n approver \n decision \n expires_unix \n nonce \n connector_id-or-empty`;
 //! - `mac`: base64url of HMAC-SHA256 over `"keyturn-link-v1\n" + kid + "\n" + claims-bytes`.
 //!
 //! The claims encoding is unambiguous because no field can contain `\n`:
-//! change ids and nonces are `[a-z0-9-]`, approvers are validated email
+//! change ids and nonces are `[a-z0-9-]`, connector ids exclude it, approvers are validated email
 //! addresses without whitespace, decisions and numbers are fixed words and
 //! digits. Every character of a token is URL-safe (`[A-Za-z0-9_.-]`), so it
 //! goes into a query string or a form field unescaped.
@@ -23,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use time::OffsetDateTime;
 
-use super::ChangeId;
+use super::{ChangeId, ConnectorId};
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -32,12 +33,14 @@ const MAC_CONTEXT: &[u8] = b"keyturn-link-v1\n";
 /// Shortest signing key accepted (bytes): the HMAC-SHA256 block of security.
 pub const MIN_KEY_BYTES: usize = 32;
 
-/// What an approver answers.
+/// What a link lets its holder do: answer a change, or (the key's owner)
+/// hand over a new key the vendor only shows in its console.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Decision {
     Approve,
     Reject,
+    Intake,
 }
 
 impl Decision {
@@ -45,6 +48,7 @@ impl Decision {
         match self {
             Self::Approve => "approve",
             Self::Reject => "reject",
+            Self::Intake => "intake",
         }
     }
 }
@@ -55,6 +59,7 @@ impl FromStr for Decision {
         match s {
             "approve" => Ok(Self::Approve),
             "reject" => Ok(Self::Reject),
+            "intake" => Ok(Self::Intake),
             other => Err(format!("{other:?} is not a decision (approve, reject)")),
         }
     }
@@ -140,17 +145,20 @@ pub struct LinkClaims {
     pub decision: Decision,
     pub expires_at: OffsetDateTime,
     pub nonce: Nonce,
+    /// Intake links name the one connector whose key they take.
+    pub connector: Option<ConnectorId>,
 }
 
 impl LinkClaims {
     fn encode(&self) -> String {
         format!(
-            "{}\n{}\n{}\n{}\n{}",
+            "{}\n{}\n{}\n{}\n{}\n{}",
             self.change_id,
             self.approver,
             self.decision.as_str(),
             self.expires_at.unix_timestamp(),
-            self.nonce.as_str()
+            self.nonce.as_str(),
+            self.connector.as_ref().map(ConnectorId::as_str).unwrap_or_default()
         )
     }
 
@@ -163,6 +171,10 @@ impl LinkClaims {
             decision: parts.next()?.parse().ok()?,
             expires_at: OffsetDateTime::from_unix_timestamp(parts.next()?.parse().ok()?).ok()?,
             nonce: Nonce::parse(parts.next()?)?,
+            connector: match parts.next()? {
+                "" => None,
+                id => Some(ConnectorId::parse(id).ok()?),
+            },
         };
         parts.next().is_none().then_some(claims)
     }
@@ -367,6 +379,8 @@ pub fn tally(rule: &ApprovalRule, owners: &[Approver], votes: &[Vote]) -> Tally 
         match v.decision {
             Decision::Reject => return Tally::Rejected { by: v.approver.clone() },
             Decision::Approve => approvers.push(v.approver.clone()),
+            // Handing over a key is not an opinion on the change.
+            Decision::Intake => {}
         }
     }
     let count = u32::try_from(approvers.len()).unwrap_or(u32::MAX);
@@ -403,6 +417,7 @@ mod tests {
             decision: Decision::Approve,
             expires_at: NOW + Duration::hours(72),
             nonce: Nonce::random(),
+            connector: None,
         }
     }
 
@@ -467,6 +482,19 @@ mod tests {
         let mut other_kid = p.clone();
         other_kid[1] = "k1".into();
         assert_eq!(ring().verify(&reassemble(&other_kid), NOW), Err(LinkError::BadSignature), "kid is under the MAC");
+    }
+
+    #[test]
+    fn intake_links_carry_their_connector_under_the_mac() {
+        let c = LinkClaims {
+            decision: Decision::Intake,
+            connector: Some(ConnectorId::parse("atlassian/acme/entra").unwrap()),
+            ..claims()
+        };
+        let t = ring().sign(&c);
+        assert_eq!(ring().verify(t.as_str(), NOW).unwrap(), c);
+        let swapped = tampered(&t, |f| f[5] = "atlassian/acme/okta".into());
+        assert_eq!(ring().verify(&swapped, NOW), Err(LinkError::BadSignature));
     }
 
     #[test]

@@ -49,6 +49,12 @@ pub enum EventKind {
     NeedsManualIntervention,
     Notified,
     Imported,
+    /// The owner was asked for a key only the vendor console can make.
+    KeyRequested,
+    /// A stale `AWSPENDING` from an earlier, unfinished rotation was removed.
+    PendingRepaired,
+    /// Rollback could not put everything back; a human was told.
+    RollbackFailed,
 }
 
 impl EventKind {
@@ -72,6 +78,9 @@ impl EventKind {
             Self::NeedsManualIntervention => "needs_manual_intervention",
             Self::Notified => "notified",
             Self::Imported => "imported",
+            Self::KeyRequested => "key_requested",
+            Self::PendingRepaired => "pending_repaired",
+            Self::RollbackFailed => "rollback_failed",
         }
     }
 }

@@ -1,0 +1,58 @@
+//! Rotation errors and their stable names (what the state machine matches).
+
+use crate::ports::StoreError;
+
+/// A failed call to a vendor or identity provider, classified for retry.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VendorError {
+    /// 401/403: the key (or keyturn's own credential) is not accepted.
+    #[error("{service} {operation}: not authorised (HTTP {status})")]
+    Unauthorized { service: &'static str, operation: &'static str, status: u16 },
+    /// 429, with the server's `Retry-After` in seconds if it sent one.
+    #[error("{service} {operation}: throttled (HTTP 429)")]
+    Throttled { service: &'static str, operation: &'static str, retry_after: Option<u64> },
+    /// 5xx, timeouts, connection failures.
+    #[error("{service} {operation}: unavailable ({detail})")]
+    Unavailable { service: &'static str, operation: &'static str, detail: String },
+    /// An answer keyturn cannot use (malformed JSON, unexpected shape, 4xx).
+    #[error("{service} {operation}: {detail}")]
+    Rejected { service: &'static str, operation: &'static str, detail: String },
+}
+
+impl VendorError {
+    pub fn retryable(&self) -> bool {
+        matches!(self, Self::Throttled { .. } | Self::Unavailable { .. })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RotationError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("connector {connector}: {problem}")]
+    InvalidConnector { connector: String, problem: String },
+    /// The new key does not work (pre-flight or verification): roll back.
+    #[error("verification failed for {connector}: {detail}")]
+    VerificationFailed { connector: String, detail: String },
+    /// The consumer refused the new key (or cannot take one by API).
+    #[error("{connector}: the identity provider refused the new key: {detail}")]
+    ConsumerRejected { connector: String, detail: String },
+    #[error(transparent)]
+    Vendor(#[from] VendorError),
+}
+
+impl RotationError {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Store(e) if e.retryable => "StoreThrottled",
+            Self::Store(_) => "StoreUnavailable",
+            Self::InvalidConnector { .. } => "InvalidConnector",
+            Self::VerificationFailed { .. } => "VerificationFailed",
+            Self::ConsumerRejected { .. } => "ConsumerRejected",
+            Self::Vendor(VendorError::Throttled { .. }) => "VendorThrottled",
+            Self::Vendor(VendorError::Unavailable { .. }) => "VendorUnavailable",
+            Self::Vendor(VendorError::Unauthorized { .. }) => "VerificationFailed",
+            Self::Vendor(VendorError::Rejected { .. }) => "VendorRejected",
+        }
+    }
+}

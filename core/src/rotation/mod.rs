@@ -1,0 +1,167 @@
+//! Rotation: the four steps of a Secrets Manager rotation (create → set →
+//! test → finish), shaped by where the key comes from (the procedure table)
+//! and who consumes it (the identity provider).
+//!
+//! - [`rotate`](steps::rotate): obtain the new key (vendor API, or the one a
+//!   human pasted), stage it as `AWSPENDING` idempotently, **pre-flight** it
+//!   against the vendor, then push it to the consumer (recording the prior state).
+//! - [`verify`](steps::verify): prove provisioning works through the consumer,
+//!   retrying throttling and outages with backoff until a deadline.
+//! - [`finalize`](steps::finalize): move `AWSCURRENT`, revoke the old key where
+//!   the vendor allows, record the new expiry.
+//! - [`rollback`](steps::rollback): put back what can be put back, say what
+//!   could not, mark the connector `needs_manual_intervention`.
+//!
+//! Step inputs and outputs travel through Step Functions: they hold ids,
+//! version ids and fingerprints, never key material ([`SecretValue`] has no
+//! `Serialize`).
+
+pub mod error;
+pub mod retry;
+pub mod steps;
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{ChangeId, ConnectorId, SecretValue};
+
+pub use error::{RotationError, VendorError};
+
+/// A key as stored in its secret: `{"key": "...", "key_id": "..."}`. A secret
+/// that holds just the key as plain text is read as `{"key": <text>}`.
+#[derive(Clone, Debug)]
+pub struct StoredKey {
+    pub value: SecretValue,
+    /// The vendor's id for the key, where it has one (needed to revoke it).
+    pub key_id: Option<String>,
+    /// When the vendor says it expires (RFC 3339), if it says.
+    pub expires_at: Option<String>,
+}
+
+impl StoredKey {
+    pub fn new(value: SecretValue) -> Self {
+        Self { value, key_id: None, expires_at: None }
+    }
+
+    /// The secret string.
+    pub fn to_secret_string(&self) -> String {
+        let mut m = serde_json::Map::new();
+        m.insert("key".into(), self.value.expose().into());
+        if let Some(id) = &self.key_id {
+            m.insert("key_id".into(), id.clone().into());
+        }
+        if let Some(e) = &self.expires_at {
+            m.insert("expires_at".into(), e.clone().into());
+        }
+        serde_json::Value::Object(m).to_string()
+    }
+
+    pub fn from_secret_string(s: &str) -> Self {
+        match serde_json::from_str::<serde_json::Value>(s) {
+            Ok(serde_json::Value::Object(m)) if m.get("key").is_some_and(|k| k.is_string()) => {
+                let text = |k: &str| m.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+                Self {
+                    value: SecretValue::new(text("key").unwrap_or_default()),
+                    key_id: text("key_id"),
+                    expires_at: text("expires_at"),
+                }
+            }
+            _ => Self::new(SecretValue::new(s.trim())),
+        }
+    }
+
+    pub fn fingerprint(&self) -> String {
+        self.value.fingerprint()
+    }
+}
+
+/// What `rotate` did, carried to the later steps (and into rollback).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rotation {
+    pub old_version: String,
+    pub old_fingerprint: String,
+    pub new_version: String,
+    pub new_fingerprint: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub old_key_id: Option<String>,
+    /// Set when keyturn created the new key at the vendor (so it can revoke it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_key_id: Option<String>,
+    /// `entra`, `okta` or `none`.
+    pub consumer: String,
+    /// The consumer was switched to the new key.
+    pub pushed: bool,
+    pub started_at: String,
+}
+
+/// A human's pasted key, stored by the intake page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Intake {
+    pub pending_version: String,
+}
+
+/// A Step Functions error caught into `$.error`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaughtError {
+    #[serde(rename = "Error", default)]
+    pub error: String,
+    #[serde(rename = "Cause", default)]
+    pub cause: String,
+}
+
+/// The Map iteration's state, as each step receives it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StepInput {
+    pub connector_id: ConnectorId,
+    pub change_id: ChangeId,
+    pub execution_arn: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intake: Option<Intake>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotation: Option<Rotation>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<CaughtError>,
+}
+
+/// One connector's end result (the Map's item output, read by notify).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outcome {
+    pub connector_id: String,
+    /// `rotated`, `rolled_back`, `rollback_failed`.
+    pub outcome: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// The `ClientRequestToken` of the new secret version: derived from the change
+/// and connector, so a retried step finds the version it already wrote instead
+/// of writing a second one. Secrets Manager wants 32-64 characters.
+pub fn version_token(change: &ChangeId, connector: &ConnectorId) -> String {
+    let digest = crate::domain::fingerprint(format!("{change}\n{connector}").as_bytes());
+    let more = crate::domain::fingerprint(format!("{connector}\n{change}").as_bytes());
+    format!("keyturn-{digest}{more}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_keys_round_trip_and_plain_text_is_accepted() {
+        let k = StoredKey { value: SecretValue::new("abc"), key_id: Some("id-1".into()), expires_at: None };
+        let back = StoredKey::from_secret_string(&k.to_secret_string());
+        assert_eq!(back.value.expose(), "abc");
+        assert_eq!(back.key_id.as_deref(), Some("id-1"));
+        assert_eq!(StoredKey::from_secret_string(" raw-token \n").value.expose(), "raw-token");
+        assert!(!format!("{k:?}").contains("abc"));
+    }
+
+    #[test]
+    fn version_tokens_are_stable_and_sized_for_secrets_manager() {
+        let c = ChangeId::parse("chg-20261124-0123456789abcdef").unwrap();
+        let a = ConnectorId::parse("atlassian/acme/entra").unwrap();
+        let b = ConnectorId::parse("atlassian/acme/okta").unwrap();
+        assert_eq!(version_token(&c, &a), version_token(&c, &a));
+        assert_ne!(version_token(&c, &a), version_token(&c, &b));
+        assert!((32..=64).contains(&version_token(&c, &a).len()));
+    }
+}

@@ -1,0 +1,500 @@
+//! The rotation steps, one function each, over small ports. Each step is
+//! safe to run twice (Lambda and Step Functions retry): it finds what an
+//! earlier attempt did instead of doing it again.
+
+use time::{Duration, OffsetDateTime};
+
+use super::retry::{retry, Attempts, RetryPolicy};
+use super::{version_token, Outcome, Rotation, RotationError, StepInput, VendorError};
+use crate::approval::Routing;
+use crate::approval::{html_message, Email};
+use crate::domain::timefmt::{format_utc, parse_instant};
+use crate::domain::{Connector, EventKind, IdpBinding, NewAuditEvent};
+use crate::inventory::validate_stored;
+use crate::ports::{
+    AuditLog, Chat, ConnectorLookup, ConnectorStates, Consumer, KeyVendor, Mailer, RoutingSource, SecretStore,
+};
+use crate::procedures::{procedure, KeySource};
+
+/// Atlassian SCIM keys (and most vendor keys) last a year when the vendor
+/// does not say.
+const DEFAULT_KEY_LIFETIME: Duration = Duration::days(365);
+
+/// Everything the steps talk to.
+pub struct RotationPorts<'a, L, St, S, V, C, Au, R, M, Ch> {
+    pub connectors: &'a L,
+    pub states: &'a St,
+    pub secrets: &'a S,
+    pub vendor: &'a V,
+    pub consumer: &'a C,
+    pub audit: &'a Au,
+    pub routing: &'a R,
+    pub mailer: &'a M,
+    pub chat: &'a Ch,
+    pub retry: RetryPolicy,
+}
+
+/// The bounds every step's generic parameters share.
+pub trait Ports {
+    type L: ConnectorLookup;
+    type St: ConnectorStates;
+    type S: SecretStore;
+    type V: KeyVendor;
+    type C: Consumer;
+    type Au: AuditLog;
+    type R: RoutingSource;
+    type M: Mailer;
+    type Ch: Chat;
+    fn get(&self) -> PortsOf<'_, Self>;
+}
+
+/// The ports of a [`Ports`] implementation.
+pub type PortsOf<'a, P> = RotationPorts<
+    'a,
+    <P as Ports>::L,
+    <P as Ports>::St,
+    <P as Ports>::S,
+    <P as Ports>::V,
+    <P as Ports>::C,
+    <P as Ports>::Au,
+    <P as Ports>::R,
+    <P as Ports>::M,
+    <P as Ports>::Ch,
+>;
+
+async fn load<L: ConnectorLookup>(
+    lookup: &L,
+    input: &StepInput,
+    now: OffsetDateTime,
+) -> Result<Connector, RotationError> {
+    let found = lookup.get_many(std::slice::from_ref(&input.connector_id)).await?;
+    let stored = found.first().ok_or_else(|| RotationError::InvalidConnector {
+        connector: input.connector_id.to_string(),
+        problem: "no longer in the inventory".into(),
+    })?;
+    validate_stored(stored, now).map_err(|errors| RotationError::InvalidConnector {
+        connector: input.connector_id.to_string(),
+        problem: errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
+    })
+}
+
+fn event(input: &StepInput, kind: EventKind, now: OffsetDateTime, actor: &str) -> NewAuditEvent {
+    let mut ev = NewAuditEvent::new(input.connector_id.clone(), kind, now, actor).change(&input.change_id);
+    ev.execution_arn = Some(input.execution_arn.clone());
+    ev.correlation_id = Some(format!("{}/{}", input.change_id, input.connector_id));
+    ev
+}
+
+fn attempts(ev: NewAuditEvent, a: Attempts) -> NewAuditEvent {
+    ev.detail("attempts", a.attempts.to_string()).detail("throttled", a.throttled.to_string())
+}
+
+/// An authorisation failure of the new key is a verification failure; anything
+/// else keeps its own name (throttled and unavailable, once retries are spent).
+fn as_verification(connector: &Connector, stage: &str, e: VendorError) -> RotationError {
+    match e {
+        VendorError::Unauthorized { .. } | VendorError::Rejected { .. } => {
+            RotationError::VerificationFailed { connector: connector.id.to_string(), detail: format!("{stage}: {e}") }
+        }
+        other => other.into(),
+    }
+}
+
+fn consumer_name(c: &Connector) -> &'static str {
+    c.idp.name()
+}
+
+/// Step 1: stage the new key, pre-flight it, switch the consumer.
+pub async fn rotate<P: Ports>(p: &P, input: &StepInput, now: OffsetDateTime) -> Result<Rotation, RotationError> {
+    let p = p.get();
+    let c = load(p.connectors, input, now).await?;
+    let proc = procedure(c.kind);
+    let (old_version, old) = p.secrets.current(&c.secret_arn).await?;
+    let token = version_token(&input.change_id, &input.connector_id);
+    let ours = |v: &str| v == token || input.intake.as_ref().is_some_and(|i| i.pending_version == v);
+
+    p.states.mark_rotating(&c.id, &input.change_id, now).await?;
+    p.audit
+        .append(
+            event(input, EventKind::RotationStarted, now, "keyturn:rotate")
+                .detail("kind", c.kind.as_str())
+                .detail("key_source", format!("{:?}", proc.key_source))
+                .detail("consumer", consumer_name(&c))
+                .detail("old_version", old_version.clone())
+                .detail("old_fingerprint", old.fingerprint()),
+        )
+        .await?;
+
+    // A pending version left by an earlier, unfinished rotation blocks every
+    // later one ("a previous rotation isn't complete"): repair it, say so.
+    for stale in p.secrets.pending(&c.secret_arn).await?.into_iter().filter(|v| !ours(v)) {
+        p.secrets.drop_pending(&c.secret_arn, &stale).await?;
+        p.audit
+            .append(event(input, EventKind::PendingRepaired, now, "keyturn:rotate").detail("version", stale))
+            .await?;
+    }
+
+    let (new_version, new, created) = match proc.key_source {
+        KeySource::HumanIntake => {
+            let v = input.intake.as_ref().map(|i| i.pending_version.clone()).ok_or_else(|| {
+                RotationError::InvalidConnector {
+                    connector: c.id.to_string(),
+                    problem: "no key was handed over".into(),
+                }
+            })?;
+            let key = p.secrets.version(&c.secret_arn, &v).await?.ok_or_else(|| RotationError::InvalidConnector {
+                connector: c.id.to_string(),
+                problem: format!("the handed-over key (version {v}) is not in Secrets Manager"),
+            })?;
+            (v, key, false)
+        }
+        KeySource::VendorApi => match p.secrets.version(&c.secret_arn, &token).await? {
+            // A retried step: the key was created and stored already.
+            Some(key) => (token.clone(), key, false),
+            None => {
+                let label = format!("keyturn {}", input.change_id);
+                let (key, a) = retry(&p.retry, || p.vendor.create(&c, &old, &label)).await;
+                let key = key.map_err(|e| as_verification(&c, "creating the new key", e))?;
+                let v = p.secrets.put_pending(&c.secret_arn, &token, &key).await?;
+                tracing::info!(attempts = a.attempts, "new key created at the vendor");
+                (v, key, true)
+            }
+        },
+    };
+    if created || proc.key_source == KeySource::HumanIntake {
+        let mut ev = event(input, EventKind::PendingStored, now, "keyturn:rotate")
+            .detail("new_version", new_version.clone())
+            .detail("new_fingerprint", new.fingerprint())
+            .detail("source", if created { "vendor_api" } else { "human_intake" });
+        if let Some(id) = &new.key_id {
+            ev = ev.detail("new_key_id", id.clone());
+        }
+        p.audit.append(ev).await?;
+    }
+
+    // Pre-flight: the new key must work at the vendor before any consumer sees it.
+    let (probe, a) = retry(&p.retry, || p.vendor.probe(&c, &new)).await;
+    probe.map_err(|e| as_verification(&c, &format!("pre-flight after {} attempt(s)", a.attempts), e))?;
+
+    let mut rotation = Rotation {
+        old_version,
+        old_fingerprint: old.fingerprint(),
+        new_version,
+        new_fingerprint: new.fingerprint(),
+        old_key_id: old.key_id.clone(),
+        new_key_id: if proc.key_source == KeySource::VendorApi { new.key_id.clone() } else { None },
+        consumer: consumer_name(&c).to_owned(),
+        pushed: false,
+        started_at: format_utc(now),
+    };
+    if c.idp != IdpBinding::None {
+        let (valid, a) = retry(&p.retry, || p.consumer.validate_candidate(&c, &new)).await;
+        valid.map_err(|e| RotationError::ConsumerRejected {
+            connector: c.id.to_string(),
+            detail: format!("candidate check after {} attempt(s): {e}", a.attempts),
+        })?;
+        let (pushed, a) = retry(&p.retry, || p.consumer.push(&c, &new)).await;
+        pushed.map_err(|e| RotationError::ConsumerRejected { connector: c.id.to_string(), detail: e.to_string() })?;
+        rotation.pushed = true;
+        p.audit
+            .append(attempts(
+                event(input, EventKind::IdpUpdated, now, "keyturn:rotate")
+                    .detail("consumer", consumer_name(&c))
+                    .detail("before_fingerprint", rotation.old_fingerprint.clone())
+                    .detail("after_fingerprint", rotation.new_fingerprint.clone()),
+                a,
+            ))
+            .await?;
+    }
+    Ok(rotation)
+}
+
+/// Step 2: provisioning works with the new key, through the consumer.
+pub async fn verify<P: Ports>(
+    p: &P,
+    input: &StepInput,
+    now: OffsetDateTime,
+) -> Result<serde_json::Value, RotationError> {
+    let p = p.get();
+    let c = load(p.connectors, input, now).await?;
+    let r = input.rotation.as_ref().ok_or_else(|| RotationError::InvalidConnector {
+        connector: c.id.to_string(),
+        problem: "verify ran without a rotation".into(),
+    })?;
+    let new =
+        p.secrets.version(&c.secret_arn, &r.new_version).await?.ok_or_else(|| RotationError::VerificationFailed {
+            connector: c.id.to_string(),
+            detail: format!("version {} vanished from Secrets Manager", r.new_version),
+        })?;
+    let (probe, probe_attempts) = retry(&p.retry, || p.vendor.probe(&c, &new)).await;
+    if let Err(e) = probe {
+        p.audit
+            .append(attempts(
+                event(input, EventKind::VerificationFailed, now, "keyturn:verify")
+                    .detail("check", "vendor")
+                    .detail("error", e.to_string()),
+                probe_attempts,
+            ))
+            .await?;
+        return Err(as_verification(&c, "verification", e));
+    }
+    if r.pushed {
+        let (check, a) = retry(&p.retry, || p.consumer.check(&c)).await;
+        if let Err(e) = check {
+            p.audit
+                .append(attempts(
+                    event(input, EventKind::VerificationFailed, now, "keyturn:verify")
+                        .detail("check", consumer_name(&c))
+                        .detail("error", e.to_string()),
+                    a,
+                ))
+                .await?;
+            return Err(as_verification(&c, "identity provider check", e));
+        }
+    }
+    p.audit
+        .append(attempts(
+            event(input, EventKind::Verified, now, "keyturn:verify")
+                .detail("new_version", r.new_version.clone())
+                .detail("consumer", r.consumer.clone()),
+            probe_attempts,
+        ))
+        .await?;
+    Ok(serde_json::json!({"verified_at": format_utc(now), "attempts": probe_attempts.attempts}))
+}
+
+/// Step 3: the new key becomes current; the old one is revoked where possible.
+pub async fn finalize<P: Ports>(p: &P, input: &StepInput, now: OffsetDateTime) -> Result<Outcome, RotationError> {
+    let p = p.get();
+    let c = load(p.connectors, input, now).await?;
+    let r = input.rotation.as_ref().ok_or_else(|| RotationError::InvalidConnector {
+        connector: c.id.to_string(),
+        problem: "finalize ran without a rotation".into(),
+    })?;
+    let new = p.secrets.version(&c.secret_arn, &r.new_version).await?;
+    let (current, _) = p.secrets.current(&c.secret_arn).await?;
+    if current != r.new_version {
+        p.secrets.promote(&c.secret_arn, &r.new_version, &r.old_version).await?;
+    }
+    let mut revoked = "not applicable".to_owned();
+    if let (Some(old_id), true) = (&r.old_key_id, procedure(c.kind).key_source == KeySource::VendorApi) {
+        if let Some(new) = &new {
+            let (res, _) = retry(&p.retry, || p.vendor.revoke(&c, new, old_id)).await;
+            revoked = match res {
+                Ok(()) => format!("revoked {old_id}"),
+                // The rotation stands; a lingering old key is reported, not hidden.
+                Err(e) => format!("NOT revoked {old_id}: {e}"),
+            };
+        }
+    }
+    let expires_at = new
+        .as_ref()
+        .and_then(|k| k.expires_at.as_deref())
+        .and_then(parse_instant)
+        .unwrap_or(now + DEFAULT_KEY_LIFETIME);
+    p.states.mark_rotated(&c.id, &input.change_id, expires_at, now).await?;
+    p.audit
+        .append(
+            event(input, EventKind::Finalized, now, "keyturn:finalize")
+                .detail("current_version", r.new_version.clone())
+                .detail("previous_version", r.old_version.clone())
+                .detail("current_fingerprint", r.new_fingerprint.clone())
+                .detail("old_key", revoked.clone())
+                .detail("expires_at", format_utc(expires_at)),
+        )
+        .await?;
+    Ok(Outcome {
+        connector_id: c.id.to_string(),
+        outcome: "rotated".into(),
+        detail: Some(format!(
+            "new key {} current, expires {}; old key {revoked}",
+            r.new_fingerprint,
+            format_utc(expires_at)
+        )),
+    })
+}
+
+/// Step 4 (on any failure): put back what can be put back, say exactly what
+/// could not, hand the connector to a human. Never fails quietly: a rollback
+/// that cannot finish is audited and escalated as `rollback_failed`.
+pub async fn rollback<P: Ports>(p: &P, input: &StepInput, now: OffsetDateTime) -> Result<Outcome, RotationError> {
+    let p = p.get();
+    let cause = input.error.as_ref().map(|e| format!("{}: {}", e.error, e.cause.chars().take(300).collect::<String>()));
+    let cause = cause.unwrap_or_else(|| "unknown failure".into());
+    p.audit
+        .append(event(input, EventKind::VerificationFailed, now, "keyturn:rollback").detail("error", cause.clone()))
+        .await?;
+
+    let mut restored: Vec<String> = Vec::new();
+    let mut not_restored: Vec<String> = Vec::new();
+    let c = match load(p.connectors, input, now).await {
+        Ok(c) => c,
+        Err(e) => {
+            not_restored.push(format!("everything: {e}"));
+            return finish_rollback(&p, input, None, &cause, restored, not_restored, now).await;
+        }
+    };
+    let r = input.rotation.as_ref();
+    let token = version_token(&input.change_id, &input.connector_id);
+
+    match p.secrets.current(&c.secret_arn).await {
+        Ok((current_version, old)) => {
+            if r.is_some_and(|r| r.new_version == current_version) {
+                not_restored.push("AWSCURRENT already points at the new key (finalize had started)".into());
+            } else {
+                restored.push(format!("AWSCURRENT unchanged (version {current_version})"));
+            }
+            // The consumer: back on the old key, if the old key still works.
+            let touched = r.map_or(c.idp != IdpBinding::None, |r| r.pushed) && c.idp != IdpBinding::None;
+            if touched {
+                let (alive, _) = retry(&p.retry, || p.vendor.probe(&c, &old)).await;
+                match alive {
+                    Ok(()) => {
+                        let (pushed, _) = retry(&p.retry, || p.consumer.push(&c, &old)).await;
+                        match pushed {
+                            Ok(()) => restored.push(format!("{} back on the old key", c.idp.name())),
+                            Err(e) => not_restored.push(format!("{} still on the new key: {e}", c.idp.name())),
+                        }
+                    }
+                    Err(e) => not_restored.push(format!(
+                        "{} not restored: the old key no longer works ({e}); it needs a new key by hand",
+                        c.idp.name()
+                    )),
+                }
+            }
+        }
+        Err(e) => not_restored.push(format!("could not read AWSCURRENT: {e}")),
+    }
+
+    // AWSPENDING: ours (this change's token or the handed-over key) comes off.
+    match p.secrets.pending(&c.secret_arn).await {
+        Ok(pending) => {
+            for v in pending {
+                let ours = v == token || input.intake.as_ref().is_some_and(|i| i.pending_version == v);
+                if !ours {
+                    continue;
+                }
+                // A key keyturn created at the vendor is revoked.
+                if let (KeySource::VendorApi, Ok(Some(new))) =
+                    (procedure(c.kind).key_source, p.secrets.version(&c.secret_arn, &v).await)
+                {
+                    if let Some(id) = new.key_id.clone() {
+                        let auth =
+                            p.secrets.current(&c.secret_arn).await.map(|(_, k)| k).unwrap_or_else(|_| new.clone());
+                        let (res, _) = retry(&p.retry, || p.vendor.revoke(&c, &auth, &id)).await;
+                        match res {
+                            Ok(()) => restored.push(format!("new vendor key {id} revoked")),
+                            Err(e) => not_restored.push(format!("new vendor key {id} NOT revoked: {e}")),
+                        }
+                    }
+                }
+                match p.secrets.drop_pending(&c.secret_arn, &v).await {
+                    Ok(()) => restored.push(format!("AWSPENDING removed from {v}")),
+                    Err(e) => not_restored.push(format!("AWSPENDING left on {v}: {e}")),
+                }
+            }
+        }
+        Err(e) => not_restored.push(format!("could not list pending versions: {e}")),
+    }
+    finish_rollback(&p, input, Some(&c), &cause, restored, not_restored, now).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn finish_rollback<L, St, S, V, C, Au, R, M, Ch>(
+    p: &RotationPorts<'_, L, St, S, V, C, Au, R, M, Ch>,
+    input: &StepInput,
+    c: Option<&Connector>,
+    cause: &str,
+    restored: Vec<String>,
+    mut not_restored: Vec<String>,
+    now: OffsetDateTime,
+) -> Result<Outcome, RotationError>
+where
+    L: ConnectorLookup,
+    St: ConnectorStates,
+    Au: AuditLog,
+    R: RoutingSource,
+    M: Mailer,
+    Ch: Chat,
+{
+    if let Err(e) = p.states.mark_manual(&input.connector_id, &input.change_id, now).await {
+        not_restored.push(format!("connector status not set to needs_manual_intervention: {e}"));
+    }
+    let failed = !not_restored.is_empty();
+    let kind = if failed { EventKind::RollbackFailed } else { EventKind::RolledBack };
+    p.audit
+        .append(
+            event(input, kind, now, "keyturn:rollback")
+                .detail("restored", restored.join("; "))
+                .detail("not_restored", not_restored.join("; ")),
+        )
+        .await?;
+    p.audit
+        .append(
+            event(input, EventKind::NeedsManualIntervention, now, "keyturn:rollback")
+                .detail("reason", cause.to_owned()),
+        )
+        .await?;
+
+    let subject = format!(
+        "{}: {} needs manual intervention ({})",
+        if failed { "ROLLBACK INCOMPLETE" } else { "Rotation rolled back" },
+        input.connector_id,
+        input.change_id
+    );
+    let mut text = format!("{subject}\n\nWhat failed: {cause}\n\nRestored:\n");
+    for r in &restored {
+        text.push_str(&format!("  - {r}\n"));
+    }
+    text.push_str("\nNOT restored:\n");
+    if not_restored.is_empty() {
+        text.push_str("  (nothing: the old key is live and current)\n");
+    }
+    for r in &not_restored {
+        text.push_str(&format!("  - {r}\n"));
+    }
+    text.push_str(&format!("\nExecution: {}\n", input.execution_arn));
+    let told = escalate(p, c, &subject, &text).await;
+    p.audit
+        .append(event(input, EventKind::Notified, now, "keyturn:rollback").detail("notified", told.join(", ")))
+        .await?;
+    Ok(Outcome {
+        connector_id: input.connector_id.to_string(),
+        outcome: if failed { "rollback_failed" } else { "rolled_back" }.into(),
+        detail: Some(if failed { not_restored.join("; ") } else { restored.join("; ") }),
+    })
+}
+
+/// Tells the connector's escalation contacts (falling back to its approvers).
+async fn escalate<L, St, S, V, C, Au, R, M, Ch>(
+    p: &RotationPorts<'_, L, St, S, V, C, Au, R, M, Ch>,
+    c: Option<&Connector>,
+    subject: &str,
+    text: &str,
+) -> Vec<String>
+where
+    R: RoutingSource,
+    M: Mailer,
+    Ch: Chat,
+{
+    let mut told = Vec::new();
+    let routing: Option<Routing> = p.routing.routing().await.ok();
+    let Some(group) = c.and_then(|c| routing.as_ref().and_then(|r| r.group(&c.approver_group).ok())) else {
+        tracing::error!(subject, "no escalation route; the audit trail and the execution carry the failure");
+        return told;
+    };
+    let to = if group.escalation.email.is_empty() { group.approvers.clone() } else { group.escalation.email.clone() };
+    let email =
+        Email { to: to.clone(), subject: subject.to_owned(), text: text.to_owned(), html: html_message(subject, text) };
+    match p.mailer.send(&email).await {
+        Ok(_) => told.extend(to.iter().map(|a| format!("email:{a}"))),
+        Err(e) => tracing::error!(error = %e, "escalation email failed"),
+    }
+    if let Some(hook) = group.escalation.slack_webhook.as_ref().or(group.slack_webhook.as_ref()) {
+        match p.chat.post(hook, &serde_json::json!({"text": format!("*{subject}*\n{text}")})).await {
+            Ok(()) => told.push("slack".into()),
+            Err(e) => tracing::error!(error = %e, "escalation Slack post failed"),
+        }
+    }
+    told
+}
