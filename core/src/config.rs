@@ -41,6 +41,32 @@ pub struct Config {
     /// them (covers approval wait + change window + rotation).
     pub change_lease: Duration,
     pub approval: ApprovalConfig,
+    pub vendors: VendorConfig,
+}
+
+/// Where the vendor and identity-provider APIs are, and keyturn's own
+/// credentials for the identity providers (names of secrets, never values).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VendorConfig {
+    pub atlassian_url: String,
+    pub graph_url: String,
+    pub entra_login_url: String,
+    /// Secret with `{"tenant_id","client_id","client_secret"}`.
+    pub entra_secret: Option<String>,
+    /// Secret with `{"domain","api_token"}`.
+    pub okta_secret: Option<String>,
+}
+
+impl Default for VendorConfig {
+    fn default() -> Self {
+        Self {
+            atlassian_url: "https://api.atlassian.com".into(),
+            graph_url: "https://graph.microsoft.com/v1.0".into(),
+            entra_login_url: "https://login.microsoftonline.com".into(),
+            entra_secret: None,
+            okta_secret: None,
+        }
+    }
 }
 
 /// Settings of the approval steps.
@@ -92,6 +118,7 @@ impl Default for Config {
             grouping: Grouping::default(),
             change_lease: Duration::days(14),
             approval: ApprovalConfig::default(),
+            vendors: VendorConfig::default(),
         }
     }
 }
@@ -104,7 +131,7 @@ pub struct ConfigError {
 }
 
 /// The variables keyturn reads, for `--help` texts and docs.
-pub const ENV_VARS: [(&str, &str); 16] = [
+pub const ENV_VARS: [(&str, &str); 21] = [
     ("KEYTURN_CONNECTORS_TABLE", "connectors table name (default keyturn-connectors)"),
     ("KEYTURN_CHANGES_TABLE", "changes table name (default keyturn-changes)"),
     ("KEYTURN_AUDIT_TABLE", "audit table name (default keyturn-audit)"),
@@ -121,6 +148,11 @@ pub const ENV_VARS: [(&str, &str); 16] = [
     ("KEYTURN_JIRA_URL", "Jira base URL for urgent tickets (optional)"),
     ("KEYTURN_JIRA_PROJECT", "Jira project key (required with KEYTURN_JIRA_URL)"),
     ("KEYTURN_JIRA_SECRET", "secret with Jira credentials (required with KEYTURN_JIRA_URL)"),
+    ("KEYTURN_ATLASSIAN_URL", "Atlassian API base (default https://api.atlassian.com)"),
+    ("KEYTURN_GRAPH_URL", "Microsoft Graph base (default https://graph.microsoft.com/v1.0)"),
+    ("KEYTURN_ENTRA_LOGIN_URL", "Entra token endpoint base (default https://login.microsoftonline.com)"),
+    ("KEYTURN_ENTRA_SECRET", "secret with keyturn's Graph app credentials {tenant_id, client_id, client_secret}"),
+    ("KEYTURN_OKTA_SECRET", "secret with keyturn's Okta API access {domain, api_token}"),
 ];
 
 /// `90s`, `30m`, `72h`, `2d`.
@@ -245,6 +277,22 @@ impl Config {
                 problems.push(format!("Jira tickets need all three variables; missing {}", missing.join(", ")));
             }
         }
+        for (var, slot) in [
+            ("KEYTURN_ATLASSIAN_URL", &mut cfg.vendors.atlassian_url),
+            ("KEYTURN_GRAPH_URL", &mut cfg.vendors.graph_url),
+            ("KEYTURN_ENTRA_LOGIN_URL", &mut cfg.vendors.entra_login_url),
+        ] {
+            if let Some(v) = non_empty(var) {
+                // Keys travel in these requests: TLS, except to this machine.
+                if v.starts_with("https://") || crate::aws::local::is_loopback(&v) && v.starts_with("http://") {
+                    *slot = v;
+                } else {
+                    problems.push(format!("{var}={v:?}: expected an https:// URL (http:// only to 127.0.0.1)"));
+                }
+            }
+        }
+        cfg.vendors.entra_secret = non_empty("KEYTURN_ENTRA_SECRET");
+        cfg.vendors.okta_secret = non_empty("KEYTURN_OKTA_SECRET");
         if problems.is_empty() {
             Ok(cfg)
         } else {

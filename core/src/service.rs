@@ -249,3 +249,167 @@ impl Notifier {
         crate::notify::notify(&ports, input, now).await
     }
 }
+
+// ---- rotation -----------------------------------------------------------------
+
+use crate::aws::SecretsStore;
+use crate::http::{Atlassian, Entra, EntraCredentials, HttpConsumer, HttpVendor, Okta};
+use crate::rotation::retry::RetryPolicy;
+use crate::rotation::steps::{self, PortsOf, RotationPorts};
+use crate::rotation::{Outcome, Rotation, RotationError, StepInput};
+
+/// Reads a JSON secret of keyturn's own credentials.
+async fn json_secret(sdk: &aws_config::SdkConfig, var: &str, id: &str) -> Result<serde_json::Value, ConfigError> {
+    let problem = |m: String| ConfigError { problems: vec![format!("{var}={id}: {m}")] };
+    let out = aws_sdk_secretsmanager::Client::new(sdk)
+        .get_secret_value()
+        .secret_id(id)
+        .send()
+        .await
+        .map_err(|e| problem(crate::aws::store_error("secretsmanager", "GetSecretValue", e).message))?;
+    serde_json::from_str(out.secret_string().unwrap_or_default()).map_err(|_| problem("not JSON".into()))
+}
+
+fn field(v: &serde_json::Value, var: &str, k: &str) -> Result<String, ConfigError> {
+    v.get(k)
+        .and_then(|x| x.as_str())
+        .map(str::to_owned)
+        .ok_or_else(|| ConfigError { problems: vec![format!("{var}: the secret has no {k:?}")] })
+}
+
+/// The rotation steps with their adapters, built once per sandbox.
+pub struct Rotator {
+    inventory: DynamoInventory,
+    secrets: SecretsStore,
+    vendor: HttpVendor,
+    consumer: HttpConsumer,
+    audit: DynamoAuditLog,
+    routing: SecretsRouting,
+    mailer: Option<SesMailer>,
+    chat: SlackChat,
+    retry: RetryPolicy,
+}
+
+impl steps::Ports for Rotator {
+    type L = DynamoInventory;
+    type St = DynamoInventory;
+    type S = SecretsStore;
+    type V = HttpVendor;
+    type C = HttpConsumer;
+    type Au = DynamoAuditLog;
+    type R = SecretsRouting;
+    type M = Option<SesMailer>;
+    type Ch = SlackChat;
+
+    fn get(&self) -> PortsOf<'_, Self> {
+        RotationPorts {
+            connectors: &self.inventory,
+            states: &self.inventory,
+            secrets: &self.secrets,
+            vendor: &self.vendor,
+            consumer: &self.consumer,
+            audit: &self.audit,
+            routing: &self.routing,
+            mailer: &self.mailer,
+            chat: &self.chat,
+            retry: self.retry,
+        }
+    }
+}
+
+impl Rotator {
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let cfg = Config::from_env()?;
+        let sdk = sdk_config().await;
+        let http = crate::http::client();
+        let atlassian = Atlassian::new(http.clone(), &cfg.vendors.atlassian_url);
+        let entra = match &cfg.vendors.entra_secret {
+            Some(id) => {
+                let v = json_secret(&sdk, "KEYTURN_ENTRA_SECRET", id).await?;
+                let creds = EntraCredentials {
+                    tenant_id: field(&v, "KEYTURN_ENTRA_SECRET", "tenant_id")?,
+                    client_id: field(&v, "KEYTURN_ENTRA_SECRET", "client_id")?,
+                    client_secret: crate::domain::SecretValue::new(field(&v, "KEYTURN_ENTRA_SECRET", "client_secret")?),
+                };
+                Some(Entra::new(http.clone(), &cfg.vendors.entra_login_url, &cfg.vendors.graph_url, creds))
+            }
+            None => None,
+        };
+        let okta = match &cfg.vendors.okta_secret {
+            Some(id) => {
+                let v = json_secret(&sdk, "KEYTURN_OKTA_SECRET", id).await?;
+                let token = crate::domain::SecretValue::new(field(&v, "KEYTURN_OKTA_SECRET", "api_token")?);
+                Some(Okta::new(http.clone(), &field(&v, "KEYTURN_OKTA_SECRET", "domain")?, token))
+            }
+            None => None,
+        };
+        let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+        let sm = aws_sdk_secretsmanager::Client::new(&sdk);
+        Ok(Self {
+            inventory: DynamoInventory::new(dynamodb.clone(), &cfg.tables.connectors),
+            secrets: SecretsStore::new(sm.clone()),
+            vendor: HttpVendor { atlassian: atlassian.clone() },
+            consumer: HttpConsumer { atlassian, entra, okta },
+            audit: DynamoAuditLog::new(dynamodb, &cfg.tables.audit),
+            routing: SecretsRouting::new(sm, &cfg.approval.routing_secret),
+            mailer: cfg.approval.email_from.map(|from| SesMailer::new(aws_sdk_sesv2::Client::new(&sdk), from)),
+            chat: SlackChat::new(http),
+            retry: RetryPolicy::default(),
+        })
+    }
+
+    pub async fn rotate(&self, input: &StepInput, now: OffsetDateTime) -> Result<Rotation, RotationError> {
+        steps::rotate(self, input, now).await
+    }
+
+    pub async fn verify(&self, input: &StepInput, now: OffsetDateTime) -> Result<serde_json::Value, RotationError> {
+        steps::verify(self, input, now).await
+    }
+
+    pub async fn finalize(&self, input: &StepInput, now: OffsetDateTime) -> Result<Outcome, RotationError> {
+        steps::finalize(self, input, now).await
+    }
+
+    pub async fn rollback(&self, input: &StepInput, now: OffsetDateTime) -> Result<Outcome, RotationError> {
+        steps::rollback(self, input, now).await
+    }
+}
+
+/// Which rotation step a function runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Rotate,
+    Verify,
+    Finalize,
+    Rollback,
+}
+
+impl Step {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Rotate => "rotate",
+            Self::Verify => "verify",
+            Self::Finalize => "finalize",
+            Self::Rollback => "rollback",
+        }
+    }
+}
+
+impl Rotator {
+    /// Runs one step; its output as the state machine receives it.
+    pub async fn run(
+        &self,
+        step: Step,
+        input: &StepInput,
+        now: OffsetDateTime,
+    ) -> Result<serde_json::Value, RotationError> {
+        let out = match step {
+            Step::Rotate => serde_json::to_value(self.rotate(input, now).await?),
+            Step::Verify => Ok(self.verify(input, now).await?),
+            Step::Finalize => serde_json::to_value(self.finalize(input, now).await?),
+            Step::Rollback => serde_json::to_value(self.rollback(input, now).await?),
+        };
+        // Plain structs of strings always serialise.
+        Ok(out.unwrap_or_default())
+    }
+}

@@ -15,7 +15,7 @@ pub mod tables;
 pub use audit::DynamoAuditLog;
 pub use changes::DynamoChangeStore;
 pub use connectors::{DynamoInventory, ImportSummary};
-pub use secrets::{SecretsRouting, SecretsSigningKeys};
+pub use secrets::{SecretsRouting, SecretsSigningKeys, SecretsStore};
 pub use ses::SesMailer;
 pub use sfn::{SfnTasks, SfnWorkflow};
 

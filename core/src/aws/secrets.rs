@@ -158,3 +158,121 @@ impl RoutingSource for SecretsRouting {
         Routing::from_json(text).map_err(|e| config_error("GetSecretValue", format!("{}: {e}", self.secret_id)))
     }
 }
+
+// ---- the connectors' own secrets ------------------------------------------------
+
+use crate::domain::SecretArn;
+use crate::rotation::StoredKey;
+
+const CURRENT: &str = "AWSCURRENT";
+const PENDING: &str = "AWSPENDING";
+
+/// The secrets that hold the connectors' keys, as rotation sees them.
+#[derive(Debug, Clone)]
+pub struct SecretsStore {
+    client: Client,
+}
+
+impl SecretsStore {
+    pub fn new(client: Client) -> Self {
+        Self { client }
+    }
+
+    async fn get(
+        &self,
+        arn: &SecretArn,
+        stage: Option<&str>,
+        id: Option<&str>,
+    ) -> Result<Option<(String, StoredKey)>, StoreError> {
+        let out = self
+            .client
+            .get_secret_value()
+            .secret_id(arn.as_str())
+            .set_version_stage(stage.map(str::to_owned))
+            .set_version_id(id.map(str::to_owned))
+            .send()
+            .await;
+        match out {
+            Ok(o) => Ok(Some((
+                o.version_id().unwrap_or_default().to_owned(),
+                StoredKey::from_secret_string(o.secret_string().unwrap_or_default()),
+            ))),
+            Err(e) if e.as_service_error().is_some_and(|se| se.is_resource_not_found_exception()) => Ok(None),
+            Err(e) => Err(store_error("secretsmanager", "GetSecretValue", e)),
+        }
+    }
+
+    async fn stage(
+        &self,
+        arn: &SecretArn,
+        stage: &str,
+        to: Option<&str>,
+        from: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.client
+            .update_secret_version_stage()
+            .secret_id(arn.as_str())
+            .version_stage(stage)
+            .set_move_to_version_id(to.map(str::to_owned))
+            .set_remove_from_version_id(from.map(str::to_owned))
+            .send()
+            .await
+            .map_err(|e| store_error("secretsmanager", "UpdateSecretVersionStage", e))?;
+        Ok(())
+    }
+}
+
+impl crate::ports::SecretStore for SecretsStore {
+    async fn current(&self, arn: &SecretArn) -> Result<(String, StoredKey), StoreError> {
+        self.get(arn, Some(CURRENT), None)
+            .await?
+            .ok_or_else(|| config_error("GetSecretValue", format!("{arn} has no current version: store the key first")))
+    }
+
+    async fn version(&self, arn: &SecretArn, id: &str) -> Result<Option<StoredKey>, StoreError> {
+        Ok(self.get(arn, None, Some(id)).await?.map(|(_, k)| k))
+    }
+
+    async fn pending(&self, arn: &SecretArn) -> Result<Vec<String>, StoreError> {
+        let out = self
+            .client
+            .list_secret_version_ids()
+            .secret_id(arn.as_str())
+            .send()
+            .await
+            .map_err(|e| store_error("secretsmanager", "ListSecretVersionIds", e))?;
+        Ok(out
+            .versions()
+            .iter()
+            .filter(|v| v.version_stages().iter().any(|s| s == PENDING))
+            .filter_map(|v| v.version_id().map(str::to_owned))
+            .collect())
+    }
+
+    async fn put_pending(&self, arn: &SecretArn, token: &str, key: &StoredKey) -> Result<String, StoreError> {
+        let result = self
+            .client
+            .put_secret_value()
+            .secret_id(arn.as_str())
+            .client_request_token(token)
+            .secret_string(key.to_secret_string())
+            .version_stages(PENDING)
+            .send()
+            .await;
+        match result {
+            Ok(o) => Ok(o.version_id().unwrap_or(token).to_owned()),
+            // The same token again: an earlier attempt wrote it.
+            Err(e) if e.as_service_error().is_some_and(|se| se.is_resource_exists_exception()) => Ok(token.to_owned()),
+            Err(e) => Err(store_error("secretsmanager", "PutSecretValue", e)),
+        }
+    }
+
+    async fn promote(&self, arn: &SecretArn, new: &str, old: &str) -> Result<(), StoreError> {
+        self.stage(arn, CURRENT, Some(new), Some(old)).await?;
+        self.stage(arn, PENDING, None, Some(new)).await
+    }
+
+    async fn drop_pending(&self, arn: &SecretArn, id: &str) -> Result<(), StoreError> {
+        self.stage(arn, PENDING, None, Some(id)).await
+    }
+}

@@ -1,10 +1,19 @@
 //! Adapters on reqwest: Slack incoming webhooks and Jira (approval side);
 //! vendor key APIs, identity providers and the SCIM probe (rotation side).
 
+mod atlassian;
+mod entra;
 mod jira;
+mod okta;
+mod ports;
 mod slack;
+mod vendor;
 
+pub use atlassian::Atlassian;
+pub use entra::{Entra, EntraCredentials};
 pub use jira::{Jira, JiraAuth};
+pub use okta::Okta;
+pub use ports::{HttpConsumer, HttpVendor};
 pub use slack::SlackChat;
 
 use std::time::Duration;

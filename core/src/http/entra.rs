@@ -1,0 +1,160 @@
+//! Microsoft Entra ID provisioning through Microsoft Graph: save the SCIM
+//! secret token, validate candidate and saved credentials, restart a
+//! quarantined job.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use super::vendor::{json, send, CALL_TIMEOUT};
+use crate::domain::SecretValue;
+use crate::rotation::VendorError;
+
+const SERVICE: &str = "entra";
+
+/// App registration keyturn uses for Graph (client credentials).
+#[derive(Clone)]
+pub struct EntraCredentials {
+    pub tenant_id: String,
+    pub client_id: String,
+    pub client_secret: SecretValue,
+}
+
+impl std::fmt::Debug for EntraCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "EntraCredentials({}, {}, <redacted>)", self.tenant_id, self.client_id)
+    }
+}
+
+#[derive(Debug)]
+pub struct Entra {
+    http: reqwest::Client,
+    /// `https://login.microsoftonline.com`
+    login: String,
+    /// `https://graph.microsoft.com/v1.0`
+    graph: String,
+    creds: EntraCredentials,
+    /// Graph tokens live an hour; one per sandbox is plenty.
+    token: Mutex<Option<(SecretValue, Instant)>>,
+}
+
+impl Entra {
+    pub fn new(http: reqwest::Client, login: &str, graph: &str, creds: EntraCredentials) -> Self {
+        Self {
+            http,
+            login: login.trim_end_matches('/').to_owned(),
+            graph: graph.trim_end_matches('/').to_owned(),
+            creds,
+            token: Mutex::new(None),
+        }
+    }
+
+    async fn token(&self) -> Result<SecretValue, VendorError> {
+        if let Ok(guard) = self.token.lock() {
+            if let Some((t, until)) = guard.as_ref() {
+                if Instant::now() < *until {
+                    return Ok(t.clone());
+                }
+            }
+        }
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("client_id", self.creds.client_id.as_str()),
+            ("client_secret", self.creds.client_secret.expose()),
+            ("scope", "https://graph.microsoft.com/.default"),
+        ];
+        let body = form.iter().map(|(k, v)| format!("{k}={}", urlencode(v))).collect::<Vec<_>>().join("&");
+        let req = self
+            .http
+            .post(format!("{}/{}/oauth2/v2.0/token", self.login, self.creds.tenant_id))
+            .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(body)
+            .timeout(CALL_TIMEOUT);
+        let (_, body) = send(SERVICE, "GetToken", req).await?;
+        let v = json(SERVICE, "GetToken", &body)?;
+        let token = v["access_token"].as_str().map(SecretValue::new).ok_or(VendorError::Rejected {
+            service: SERVICE,
+            operation: "GetToken",
+            detail: "answer without access_token".into(),
+        })?;
+        let life = v["expires_in"].as_u64().unwrap_or(3600).saturating_sub(120);
+        if let Ok(mut guard) = self.token.lock() {
+            *guard = Some((token.clone(), Instant::now() + Duration::from_secs(life)));
+        }
+        Ok(token)
+    }
+
+    fn credentials(base_address: &str, key: &SecretValue) -> serde_json::Value {
+        json!([{"key": "BaseAddress", "value": base_address}, {"key": "SecretToken", "value": key.expose()}])
+    }
+
+    /// `validateCredentials`: a candidate (`key`) or the saved credentials (`None`).
+    pub async fn validate(
+        &self,
+        sp: &str,
+        job: &str,
+        base_address: &str,
+        key: Option<&SecretValue>,
+    ) -> Result<(), VendorError> {
+        let token = self.token().await?;
+        let mut body = json!({"useSavedCredentials": key.is_none()});
+        if let Some(k) = key {
+            body["credentials"] = Self::credentials(base_address, k);
+        }
+        let req = self
+            .http
+            .post(format!("{}/servicePrincipals/{sp}/synchronization/jobs/{job}/validateCredentials", self.graph))
+            .bearer_auth(token.expose())
+            .json(&body)
+            .timeout(CALL_TIMEOUT);
+        match send(SERVICE, "ValidateCredentials", req).await {
+            Ok(_) => Ok(()),
+            // Graph says "these credentials do not work" with a 400.
+            Err(VendorError::Rejected { detail, .. }) if detail == "HTTP 400" => {
+                Err(VendorError::Unauthorized { service: SERVICE, operation: "ValidateCredentials", status: 400 })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `PUT synchronization/secrets`: the job provisions with this key from now on.
+    pub async fn save(&self, sp: &str, base_address: &str, key: &SecretValue) -> Result<(), VendorError> {
+        let token = self.token().await?;
+        let req = self
+            .http
+            .put(format!("{}/servicePrincipals/{sp}/synchronization/secrets", self.graph))
+            .bearer_auth(token.expose())
+            .json(&json!({"value": Self::credentials(base_address, key)}))
+            .timeout(CALL_TIMEOUT);
+        send(SERVICE, "SaveSecrets", req).await.map(|_| ())
+    }
+
+    /// Restarts the job if it is quarantined (an expired key quarantines it).
+    pub async fn unquarantine(&self, sp: &str, job: &str) -> Result<bool, VendorError> {
+        let token = self.token().await?;
+        let url = format!("{}/servicePrincipals/{sp}/synchronization/jobs/{job}", self.graph);
+        let (_, body) =
+            send(SERVICE, "GetJob", self.http.get(&url).bearer_auth(token.expose()).timeout(CALL_TIMEOUT)).await?;
+        let v = json(SERVICE, "GetJob", &body)?;
+        if v["status"]["code"].as_str() != Some("Quarantine") {
+            return Ok(false);
+        }
+        let req = self
+            .http
+            .post(format!("{url}/restart"))
+            .bearer_auth(token.expose())
+            .json(&json!({"criteria": {"resetScope": "Full"}}))
+            .timeout(CALL_TIMEOUT);
+        send(SERVICE, "RestartJob", req).await.map(|_| true)
+    }
+}
+
+fn urlencode(v: &str) -> String {
+    v.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

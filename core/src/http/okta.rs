@@ -1,0 +1,70 @@
+//! Okta app provisioning connection (`authScheme: TOKEN`). Only some apps
+//! accept a token through the API; an `UNKNOWN` answer means this one does
+//! not, and the push becomes a human step.
+
+use serde_json::json;
+
+use super::vendor::{json, send, CALL_TIMEOUT};
+use crate::domain::SecretValue;
+use crate::rotation::VendorError;
+
+const SERVICE: &str = "okta";
+
+#[derive(Clone)]
+pub struct Okta {
+    http: reqwest::Client,
+    /// `https://acme.okta.com`
+    domain: String,
+    api_token: SecretValue,
+}
+
+impl std::fmt::Debug for Okta {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Okta({}, <redacted>)", self.domain)
+    }
+}
+
+fn status_ok(v: &serde_json::Value, operation: &'static str) -> Result<(), VendorError> {
+    match v["status"].as_str() {
+        Some("ENABLED") => Ok(()),
+        other => Err(VendorError::Rejected {
+            service: SERVICE,
+            operation,
+            detail: format!(
+                "connection status {} (an UNKNOWN status means this app cannot take a token by API: set it in the Okta admin console)",
+                other.unwrap_or("missing")
+            ),
+        }),
+    }
+}
+
+impl Okta {
+    pub fn new(http: reqwest::Client, domain: &str, api_token: SecretValue) -> Self {
+        Self { http, domain: domain.trim_end_matches('/').to_owned(), api_token }
+    }
+
+    fn url(&self, app: &str) -> String {
+        format!("{}/api/v1/apps/{app}/connections/default", self.domain)
+    }
+
+    pub async fn push(&self, app: &str, key: &SecretValue) -> Result<(), VendorError> {
+        let req = self
+            .http
+            .post(format!("{}?activate=true", self.url(app)))
+            .header(reqwest::header::AUTHORIZATION, format!("SSWS {}", self.api_token.expose()))
+            .json(&json!({"authScheme": "TOKEN", "profile": {"authScheme": "TOKEN", "token": key.expose()}}))
+            .timeout(CALL_TIMEOUT);
+        let (_, body) = send(SERVICE, "SetConnection", req).await?;
+        status_ok(&json(SERVICE, "SetConnection", &body)?, "SetConnection")
+    }
+
+    pub async fn check(&self, app: &str) -> Result<(), VendorError> {
+        let req = self
+            .http
+            .get(self.url(app))
+            .header(reqwest::header::AUTHORIZATION, format!("SSWS {}", self.api_token.expose()))
+            .timeout(CALL_TIMEOUT);
+        let (_, body) = send(SERVICE, "GetConnection", req).await?;
+        status_ok(&json(SERVICE, "GetConnection", &body)?, "GetConnection")
+    }
+}

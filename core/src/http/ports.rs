@@ -1,0 +1,106 @@
+//! The rotation ports on HTTP: which vendor API and which identity provider
+//! a connector uses follows from its kind and binding, nothing else.
+
+use super::{Atlassian, Entra, Okta};
+use crate::domain::{Connector, ConnectorKind, IdpBinding};
+use crate::ports::{Consumer, KeyVendor};
+use crate::rotation::{StoredKey, VendorError};
+
+fn unsupported(operation: &'static str, detail: String) -> VendorError {
+    VendorError::Rejected { service: "keyturn", operation, detail }
+}
+
+/// Vendor key APIs by connector kind.
+#[derive(Debug, Clone)]
+pub struct HttpVendor {
+    pub atlassian: Atlassian,
+}
+
+impl KeyVendor for HttpVendor {
+    async fn create(&self, c: &Connector, auth: &StoredKey, label: &str) -> Result<StoredKey, VendorError> {
+        match c.kind {
+            ConnectorKind::AtlassianApiKey => self.atlassian.create_org_key(&c.org, &auth.value, label).await,
+            // The procedure table never asks: these keys come from a human.
+            ConnectorKind::AtlassianScim => Err(unsupported("CreateKey", "Atlassian SCIM keys have no API".into())),
+            ConnectorKind::GenericHttp => {
+                Err(unsupported("CreateKey", "generic-http templates are not supported yet".into()))
+            }
+        }
+    }
+
+    async fn revoke(&self, c: &Connector, auth: &StoredKey, key_id: &str) -> Result<(), VendorError> {
+        match c.kind {
+            ConnectorKind::AtlassianApiKey => self.atlassian.revoke_org_key(&c.org, &auth.value, key_id).await,
+            _ => Err(unsupported("RevokeKey", format!("{} keys cannot be revoked by API", c.kind))),
+        }
+    }
+
+    async fn probe(&self, c: &Connector, key: &StoredKey) -> Result<(), VendorError> {
+        match (c.kind, &c.directory_id) {
+            (ConnectorKind::AtlassianScim, Some(dir)) => self.atlassian.scim_probe(dir, &key.value).await,
+            (ConnectorKind::AtlassianApiKey, _) => self.atlassian.org_probe(&c.org, &key.value).await,
+            _ => Err(unsupported("Probe", format!("no probe for {}", c.kind))),
+        }
+    }
+}
+
+/// Identity providers by binding. A binding whose provider keyturn has no
+/// credentials for is refused with the variable that is missing.
+#[derive(Debug)]
+pub struct HttpConsumer {
+    pub atlassian: Atlassian,
+    pub entra: Option<Entra>,
+    pub okta: Option<Okta>,
+}
+
+impl HttpConsumer {
+    fn entra(&self) -> Result<&Entra, VendorError> {
+        self.entra
+            .as_ref()
+            .ok_or_else(|| unsupported("Entra", "no Entra credentials configured (KEYTURN_ENTRA_SECRET)".into()))
+    }
+
+    fn okta(&self) -> Result<&Okta, VendorError> {
+        self.okta
+            .as_ref()
+            .ok_or_else(|| unsupported("Okta", "no Okta credentials configured (KEYTURN_OKTA_SECRET)".into()))
+    }
+
+    fn base(&self, c: &Connector) -> String {
+        self.atlassian.scim_base(c.directory_id.as_deref().unwrap_or_default())
+    }
+}
+
+impl Consumer for HttpConsumer {
+    async fn validate_candidate(&self, c: &Connector, key: &StoredKey) -> Result<(), VendorError> {
+        match &c.idp {
+            IdpBinding::Entra { service_principal_id, job_id } => {
+                self.entra()?.validate(service_principal_id, job_id, &self.base(c), Some(&key.value)).await
+            }
+            // Okta has no candidate test; the vendor pre-flight covered the key.
+            IdpBinding::Okta { .. } | IdpBinding::None => Ok(()),
+        }
+    }
+
+    async fn push(&self, c: &Connector, key: &StoredKey) -> Result<(), VendorError> {
+        match &c.idp {
+            IdpBinding::Entra { service_principal_id, .. } => {
+                self.entra()?.save(service_principal_id, &self.base(c), &key.value).await
+            }
+            IdpBinding::Okta { app_id } => self.okta()?.push(app_id, &key.value).await,
+            IdpBinding::None => Ok(()),
+        }
+    }
+
+    async fn check(&self, c: &Connector) -> Result<(), VendorError> {
+        match &c.idp {
+            IdpBinding::Entra { service_principal_id, job_id } => {
+                let entra = self.entra()?;
+                entra.validate(service_principal_id, job_id, &self.base(c), None).await?;
+                entra.unquarantine(service_principal_id, job_id).await.map(|_| ())
+            }
+            IdpBinding::Okta { app_id } => self.okta()?.check(app_id).await,
+            IdpBinding::None => Ok(()),
+        }
+    }
+}
