@@ -102,3 +102,82 @@ fn percent_decode(v: &str) -> String {
     }
     String::from_utf8_lossy(&out).into_owned()
 }
+
+impl From<keyturn_core::rotation::RotationError> for FunctionError {
+    fn from(e: keyturn_core::rotation::RotationError) -> Self {
+        Self::new(e.name(), e.to_string())
+    }
+}
+
+/// A CloudWatch Embedded Metric Format line (CloudWatch turns it into metrics;
+/// no API call, no extra latency). Names follow the SCIM SLIs.
+pub fn emit_metrics(dimensions: &[(&str, &str)], metrics: &[(&str, f64, &str)]) {
+    let now_ms =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+    let mut line = serde_json::Map::new();
+    let dims: Vec<&str> = dimensions.iter().map(|(k, _)| *k).collect();
+    line.insert(
+        "_aws".into(),
+        serde_json::json!({
+            "Timestamp": now_ms,
+            "CloudWatchMetrics": [{
+                "Namespace": "keyturn",
+                "Dimensions": [dims],
+                "Metrics": metrics.iter().map(|(n, _, u)| serde_json::json!({"Name": n, "Unit": u})).collect::<Vec<_>>(),
+            }],
+        }),
+    );
+    for (k, v) in dimensions {
+        line.insert((*k).into(), (*v).into());
+    }
+    for (n, v, _) in metrics {
+        line.insert((*n).into(), (*v).into());
+    }
+    println!("{}", serde_json::Value::Object(line));
+}
+
+/// The whole `main` of a rotation step function: state built once, every log
+/// line inside the handler carrying the change and connector ids, errors by
+/// their stable names, metrics per outcome.
+pub async fn rotation_step(step: keyturn_core::service::Step) -> Result<(), lambda_runtime::Error> {
+    use keyturn_core::rotation::StepInput;
+    use tracing::Instrument;
+
+    init_tracing();
+    let rotator = keyturn_core::service::Rotator::from_env().await.map_err(FunctionError::from)?;
+    let rotator = &rotator;
+    lambda_runtime::run(lambda_runtime::service_fn(move |event: lambda_runtime::LambdaEvent<StepInput>| async move {
+        let input = event.payload;
+        let span = tracing::info_span!("step", step = step.name(), change_id = %input.change_id, connector_id = %input.connector_id);
+        let started = std::time::Instant::now();
+        let result = rotator.run(step, &input, time::OffsetDateTime::now_utc()).instrument(span.clone()).await;
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        let _entered = span.enter();
+        match &result {
+            Ok(out) => {
+                let outcome = out.get("outcome").and_then(|o| o.as_str()).unwrap_or("ok");
+                tracing::info!(outcome, "step done");
+                let mut metrics = vec![("StepLatency", ms, "Milliseconds")];
+                match (step, outcome) {
+                    (keyturn_core::service::Step::Finalize, "rotated") => metrics.push(("RotationSucceeded", 1.0, "Count")),
+                    (keyturn_core::service::Step::Rollback, "rolled_back") => metrics.push(("RotationRolledBack", 1.0, "Count")),
+                    (keyturn_core::service::Step::Rollback, _) => metrics.push(("RollbackFailed", 1.0, "Count")),
+                    _ => {}
+                }
+                emit_metrics(&[("Step", step.name())], &metrics);
+            }
+            Err(e) => {
+                tracing::error!(error = %e, error_type = e.name(), "step failed");
+                let mut metrics = vec![("StepFailed", 1.0, "Count")];
+                match e.name() {
+                    "VerificationFailed" => metrics.push(("AuthFailures", 1.0, "Count")),
+                    "VendorThrottled" => metrics.push(("Throttles", 1.0, "Count")),
+                    _ => {}
+                }
+                emit_metrics(&[("Step", step.name())], &metrics);
+            }
+        }
+        result.map_err(FunctionError::from)
+    }))
+    .await
+}
