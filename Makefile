@@ -14,7 +14,7 @@ PY        := $(VENV)/bin/python
 STATE     := .local
 KEYTURN   := target/debug/keyturn
 # The Lambda functions (binaries under functions/); the CLI is not one.
-FUNCTIONS := scanner request-approval approval-callback notify rotate verify finalize rollback
+FUNCTIONS := scanner request-approval approval-callback notify rotate verify finalize rollback request-key
 
 # Every target talks to the local stack only, whatever the calling shell has
 # set: fake credentials, loopback endpoint, no profile.

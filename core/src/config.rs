@@ -76,6 +76,8 @@ pub struct ApprovalConfig {
     pub timeout: Duration,
     /// The same for urgent (already expired) keys: provisioning is broken now.
     pub urgent_timeout: Duration,
+    /// How long a key's owner has to paste a key only the vendor console makes.
+    pub intake_timeout: Duration,
     /// The approval-callback Function URL (required by request-approval).
     pub url: Option<String>,
     /// Verified SES sender (required by request-approval when a group uses email).
@@ -100,6 +102,7 @@ impl Default for ApprovalConfig {
         Self {
             timeout: Duration::hours(72),
             urgent_timeout: Duration::hours(4),
+            intake_timeout: Duration::hours(24),
             url: None,
             email_from: None,
             signing_key_secret: "keyturn/link-signing-key".into(),
@@ -131,7 +134,7 @@ pub struct ConfigError {
 }
 
 /// The variables keyturn reads, for `--help` texts and docs.
-pub const ENV_VARS: [(&str, &str); 21] = [
+pub const ENV_VARS: [(&str, &str); 22] = [
     ("KEYTURN_CONNECTORS_TABLE", "connectors table name (default keyturn-connectors)"),
     ("KEYTURN_CHANGES_TABLE", "changes table name (default keyturn-changes)"),
     ("KEYTURN_AUDIT_TABLE", "audit table name (default keyturn-audit)"),
@@ -141,6 +144,7 @@ pub const ENV_VARS: [(&str, &str); 21] = [
     ("KEYTURN_CHANGE_LEASE_HOURS", "how long a change holds its connectors (default 336 = 14 days)"),
     ("KEYTURN_APPROVAL_TIMEOUT", "how long approvers have, e.g. 72h (default), 30m, 2d"),
     ("KEYTURN_URGENT_APPROVAL_TIMEOUT", "the same for already-expired keys (default 4h)"),
+    ("KEYTURN_INTAKE_TIMEOUT", "how long an owner has to paste a vendor-console key (default 24h)"),
     ("KEYTURN_APPROVAL_URL", "the approval-callback Function URL that links point to"),
     ("KEYTURN_EMAIL_FROM", "verified SES sender address for approval email"),
     ("KEYTURN_SIGNING_KEY_SECRET", "secret holding the link-signing key (default keyturn/link-signing-key)"),
@@ -228,6 +232,7 @@ impl Config {
         for (var, slot) in [
             ("KEYTURN_APPROVAL_TIMEOUT", &mut cfg.approval.timeout),
             ("KEYTURN_URGENT_APPROVAL_TIMEOUT", &mut cfg.approval.urgent_timeout),
+            ("KEYTURN_INTAKE_TIMEOUT", &mut cfg.approval.intake_timeout),
         ] {
             if let Some(v) = non_empty(var) {
                 match parse_duration(&v) {

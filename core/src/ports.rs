@@ -312,3 +312,27 @@ pub trait ConnectorStates: Send + Sync {
         now: OffsetDateTime,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
+
+/// Task tokens of owners' key hand-overs (one per change and connector).
+pub trait IntakeTokens: Send + Sync {
+    fn put_intake(
+        &self,
+        change: &ChangeId,
+        connector: &ConnectorId,
+        token: &TaskToken,
+        expires: OffsetDateTime,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The token, while the hand-over is still open.
+    fn intake_token(
+        &self,
+        change: &ChangeId,
+        connector: &ConnectorId,
+    ) -> impl Future<Output = Result<Option<TaskToken>, StoreError>> + Send;
+    /// Closes the hand-over; `Ok(false)` if it was closed already (first wins).
+    fn close_intake(
+        &self,
+        change: &ChangeId,
+        connector: &ConnectorId,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}

@@ -27,6 +27,7 @@ pub struct ScanSettings {
     /// How long approvers have, passed to the workflow with each change.
     pub approval_timeout: Duration,
     pub urgent_approval_timeout: Duration,
+    pub intake_timeout: Duration,
     /// Only connectors whose id starts with this (a targeted scan, e.g. one org).
     pub only: Option<String>,
 }
@@ -39,6 +40,7 @@ impl From<&crate::config::Config> for ScanSettings {
             lease: cfg.change_lease,
             approval_timeout: cfg.approval.timeout,
             urgent_approval_timeout: cfg.approval.urgent_timeout,
+            intake_timeout: cfg.approval.intake_timeout,
             only: None,
         }
     }
@@ -120,6 +122,7 @@ pub async fn plan<I: Inventory>(
     let mut changes = group_into_changes(&due, settings.grouping, now);
     for c in &mut changes {
         c.approval_timeout_seconds = Some(settings.approval_timeout_seconds(c.urgent));
+        c.intake_timeout_seconds = Some(u32::try_from(settings.intake_timeout.whole_seconds()).unwrap_or(u32::MAX));
     }
     Ok(Plan { now, items_read: found.items_read, pages: found.pages, due, invalid, skipped, changes })
 }
@@ -472,6 +475,7 @@ mod tests {
             lease: Duration::days(14),
             approval_timeout: Duration::hours(72),
             urgent_approval_timeout: Duration::hours(4),
+            intake_timeout: Duration::hours(24),
             only: None,
         }
     }

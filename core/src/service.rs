@@ -168,6 +168,7 @@ pub struct ApprovalCallback {
     audit: DynamoAuditLog,
     keys: SecretsSigningKeys,
     tasks: SfnTasks,
+    secrets: crate::aws::SecretsStore,
 }
 
 impl ApprovalCallback {
@@ -181,13 +182,16 @@ impl ApprovalCallback {
             audit: DynamoAuditLog::new(dynamodb, &cfg.tables.audit),
             keys: SecretsSigningKeys::new(aws_sdk_secretsmanager::Client::new(&sdk), &cfg.approval.signing_key_secret),
             tasks: SfnTasks::new(aws_sdk_sfn::Client::new(&sdk)),
+            secrets: crate::aws::SecretsStore::new(aws_sdk_secretsmanager::Client::new(&sdk)),
         })
     }
 
+    /// `key`: the pasted key of an intake form's POST.
     pub async fn handle(
         &self,
         method: Method,
         token: Option<&str>,
+        key: Option<&crate::domain::SecretValue>,
         now: OffsetDateTime,
     ) -> Result<Page, CallbackError> {
         let ports = CallbackPorts {
@@ -196,8 +200,10 @@ impl ApprovalCallback {
             keys: &self.keys,
             tasks: &self.tasks,
             audit: &self.audit,
+            intake: &self.changes,
+            secrets: &self.secrets,
         };
-        callback::handle(&ports, method, token, now).await
+        callback::handle(&ports, method, token, key, now).await
     }
 }
 
@@ -411,5 +417,53 @@ impl Rotator {
         };
         // Plain structs of strings always serialise.
         Ok(out.unwrap_or_default())
+    }
+}
+
+/// The `request-key` step (owner hands over a vendor-console key).
+pub struct KeyRequester {
+    changes: DynamoChangeStore,
+    inventory: DynamoInventory,
+    audit: DynamoAuditLog,
+    keys: SecretsSigningKeys,
+    mailer: SesMailer,
+    approval_url: String,
+    timeout: time::Duration,
+}
+
+impl KeyRequester {
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let cfg = Config::from_env()?;
+        let (Some(url), Some(from)) = (cfg.approval.url.clone(), cfg.approval.email_from.clone()) else {
+            return Err(ConfigError {
+                problems: vec!["KEYTURN_APPROVAL_URL and KEYTURN_EMAIL_FROM: both required by request-key".into()],
+            });
+        };
+        let sdk = sdk_config().await;
+        let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+        Ok(Self {
+            changes: DynamoChangeStore::new(dynamodb.clone(), &cfg.tables.changes),
+            inventory: DynamoInventory::new(dynamodb.clone(), &cfg.tables.connectors),
+            audit: DynamoAuditLog::new(dynamodb, &cfg.tables.audit),
+            keys: SecretsSigningKeys::new(aws_sdk_secretsmanager::Client::new(&sdk), &cfg.approval.signing_key_secret),
+            mailer: SesMailer::new(aws_sdk_sesv2::Client::new(&sdk), from),
+            approval_url: url,
+            timeout: cfg.approval.intake_timeout,
+        })
+    }
+
+    pub async fn request(
+        &self,
+        input: &crate::approval::intake::KeyRequest,
+        now: OffsetDateTime,
+    ) -> Result<crate::approval::intake::KeyRequestReport, crate::approval::intake::KeyRequestError> {
+        let ports = crate::approval::intake::KeyRequestPorts {
+            connectors: &self.inventory,
+            intake: &self.changes,
+            keys: &self.keys,
+            mailer: &self.mailer,
+            audit: &self.audit,
+        };
+        crate::approval::intake::request_key(&ports, &self.approval_url, self.timeout, input, now).await
     }
 }

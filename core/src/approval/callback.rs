@@ -10,14 +10,17 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use super::html::{change_details, esc, page};
+use super::intake::IntakePorts;
 use super::request::{approver_list, load_connectors};
 use super::view::ChangeView;
 use super::ChangeRecord;
 use crate::domain::approval::{tally, Approver, Decision, LinkClaims, LinkError, Tally, Vote};
 use crate::domain::timefmt::format_utc;
+use crate::domain::SecretValue;
 use crate::domain::{ChangeStatus, EventKind, NewAuditEvent};
 use crate::ports::{
-    Approvals, AuditLog, ConnectorLookup, Delivery, SigningKeys, StoreError, TaskCallbacks, VoteResult,
+    Approvals, AuditLog, ConnectorLookup, Delivery, IntakeTokens, SecretStore, SigningKeys, StoreError, TaskCallbacks,
+    VoteResult,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,7 +39,7 @@ pub struct Page {
 }
 
 impl Page {
-    fn new(status: u16, outcome: &'static str, title: &str, body: &str) -> Self {
+    pub(crate) fn new(status: u16, outcome: &'static str, title: &str, body: &str) -> Self {
         Self { status, outcome, html: page(title, &format!("<h1>{}</h1>{body}", esc(title))) }
     }
 }
@@ -46,21 +49,25 @@ impl Page {
 #[error(transparent)]
 pub struct CallbackError(#[from] pub StoreError);
 
-pub struct CallbackPorts<'a, A, L, K, T, Au> {
+pub struct CallbackPorts<'a, A, L, K, T, Au, I, S> {
     pub approvals: &'a A,
     pub connectors: &'a L,
     pub keys: &'a K,
     pub tasks: &'a T,
     pub audit: &'a Au,
+    /// Key hand-overs (intake links).
+    pub intake: &'a I,
+    pub secrets: &'a S,
 }
 
 /// How many times a decision is offered to Step Functions before giving up.
 const DELIVERY_ATTEMPTS: u32 = 3;
 
-pub async fn handle<A, L, K, T, Au>(
-    ports: &CallbackPorts<'_, A, L, K, T, Au>,
+pub async fn handle<A, L, K, T, Au, I, S>(
+    ports: &CallbackPorts<'_, A, L, K, T, Au, I, S>,
     method: Method,
     token: Option<&str>,
+    key: Option<&SecretValue>,
     now: OffsetDateTime,
 ) -> Result<Page, CallbackError>
 where
@@ -69,6 +76,8 @@ where
     K: SigningKeys,
     T: TaskCallbacks,
     Au: AuditLog,
+    I: IntakeTokens,
+    S: SecretStore,
 {
     let Some(token) = token.filter(|t| !t.is_empty()) else {
         return Ok(Page::new(
@@ -84,6 +93,17 @@ where
         Ok(c) => c,
         Err(e) => return Ok(link_error_page(&e)),
     };
+    if claims.decision == Decision::Intake {
+        let intake = IntakePorts {
+            connectors: ports.connectors,
+            intake: ports.intake,
+            secrets: ports.secrets,
+            tasks: ports.tasks,
+            audit: ports.audit,
+        };
+        let post = (method == Method::Post).then_some(key);
+        return Ok(super::intake::handle(&intake, &claims, post, token, now).await?);
+    }
     let Some(record) = ports.approvals.get(&claims.change_id).await? else {
         return Ok(Page::new(
             404,
@@ -185,8 +205,8 @@ fn already_page(record: &ChangeRecord, claims: &LinkClaims) -> Page {
     )
 }
 
-async fn confirmation<A, L, K, T, Au>(
-    ports: &CallbackPorts<'_, A, L, K, T, Au>,
+async fn confirmation<A, L, K, T, Au, I, S>(
+    ports: &CallbackPorts<'_, A, L, K, T, Au, I, S>,
     record: &ChangeRecord,
     claims: &LinkClaims,
     token: &str,
@@ -198,6 +218,8 @@ where
     K: SigningKeys,
     T: TaskCallbacks,
     Au: AuditLog,
+    I: IntakeTokens,
+    S: SecretStore,
 {
     if !record.status.is_open() || record.votes.iter().any(|v| v.approver == claims.approver) {
         return Ok(already_page(record, claims));
@@ -237,8 +259,8 @@ where
     Ok(Page::new(200, "confirm", &title, &body))
 }
 
-async fn decide<A, L, K, T, Au>(
-    ports: &CallbackPorts<'_, A, L, K, T, Au>,
+async fn decide<A, L, K, T, Au, I, S>(
+    ports: &CallbackPorts<'_, A, L, K, T, Au, I, S>,
     record: ChangeRecord,
     claims: LinkClaims,
     now: OffsetDateTime,
@@ -249,6 +271,8 @@ where
     K: SigningKeys,
     T: TaskCallbacks,
     Au: AuditLog,
+    I: IntakeTokens,
+    S: SecretStore,
 {
     if !record.status.is_open() {
         refuse(ports.audit, &record, &claims, "already_decided", now).await?;
@@ -356,8 +380,8 @@ fn task_gone_page() -> Page {
     )
 }
 
-async fn deliver<A, L, K, T, Au>(
-    ports: &CallbackPorts<'_, A, L, K, T, Au>,
+async fn deliver<A, L, K, T, Au, I, S>(
+    ports: &CallbackPorts<'_, A, L, K, T, Au, I, S>,
     record: &ChangeRecord,
     output: &serde_json::Value,
 ) -> Result<Delivery, CallbackError>

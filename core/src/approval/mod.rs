@@ -12,6 +12,7 @@
 
 pub mod callback;
 mod html;
+pub mod intake;
 pub mod request;
 pub mod routing;
 pub mod view;

@@ -112,6 +112,9 @@ fn record(item: &Item) -> Option<ChangeRecord> {
         earliest_expiry: time_of(item, "earliest_expiry")?,
         detected_at: time_of(item, "detected_at")?,
         approval_timeout_seconds: get_n(item, "approval_timeout_seconds").and_then(|v| u32::try_from(v).ok()),
+        // The workflow's own input carries these; the record does not need them.
+        intake_timeout_seconds: None,
+        items: Vec::new(),
     };
     let request = match (time_of(item, "requested_at"), time_of(item, "links_expire_at")) {
         (Some(requested_at), Some(links_expire_at)) => Some(ApprovalRequest {
@@ -325,5 +328,78 @@ impl Approvals for DynamoChangeStore {
             .await
             .map_err(|e| store_error("dynamodb", "UpdateItem", e))?;
         Ok(())
+    }
+}
+
+/// Intake hand-overs live in the changes table under their own key.
+fn intake_key(change: &ChangeId, connector: &ConnectorId) -> AttributeValue {
+    s(format!("{change}#intake#{connector}"))
+}
+
+impl crate::ports::IntakeTokens for DynamoChangeStore {
+    async fn put_intake(
+        &self,
+        change: &ChangeId,
+        connector: &ConnectorId,
+        token: &TaskToken,
+        expires: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let ttl = u64::try_from((expires + RETENTION).unix_timestamp()).unwrap_or(0);
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("change_id", intake_key(change, connector))
+            .item("status", s("open"))
+            .item("task_token", s(token.expose()))
+            .item("expires_at", s(format_utc(expires)))
+            .item("expires_ttl", n(ttl))
+            .send()
+            .await
+            .map_err(|e| store_error("dynamodb", "PutItem", e))?;
+        Ok(())
+    }
+
+    async fn intake_token(&self, change: &ChangeId, connector: &ConnectorId) -> Result<Option<TaskToken>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("change_id", intake_key(change, connector))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| store_error("dynamodb", "GetItem", e))?;
+        Ok(out
+            .item
+            .as_ref()
+            .filter(|i| get_s(i, "status") == Some("open"))
+            .and_then(|i| get_s(i, "task_token"))
+            .map(TaskToken::new))
+    }
+
+    async fn close_intake(
+        &self,
+        change: &ChangeId,
+        connector: &ConnectorId,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("change_id", intake_key(change, connector))
+            .update_expression("SET #status = :closed, closed_at = :at")
+            .condition_expression("#status = :open")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":open", s("open"))
+            .expression_attribute_values(":closed", s("closed"))
+            .expression_attribute_values(":at", s(format_utc(at)))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(store_error("dynamodb", "UpdateItem", e)),
+        }
     }
 }

@@ -21,8 +21,15 @@ pub const LOCAL_JIRA_SECRET: &str = "keyturn/jira";
 
 /// The Lambda functions the state machine calls, by placeholder. Locally each
 /// is the binary of that name under `cargo lambda watch`.
-pub const FUNCTION_PLACEHOLDERS: [(&str, &str); 2] =
-    [("RequestApprovalFunctionArn", "request-approval"), ("NotifyFunctionArn", "notify")];
+pub const FUNCTION_PLACEHOLDERS: [(&str, &str); 7] = [
+    ("RequestApprovalFunctionArn", "request-approval"),
+    ("NotifyFunctionArn", "notify"),
+    ("RequestKeyFunctionArn", "request-key"),
+    ("RotateFunctionArn", "rotate"),
+    ("VerifyFunctionArn", "verify"),
+    ("FinalizeFunctionArn", "finalize"),
+    ("RollbackFunctionArn", "rollback"),
+];
 
 /// Fills `${Name}` placeholders; every placeholder must be known, so a typo
 /// in the definition fails here rather than at run time.

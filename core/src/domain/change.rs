@@ -28,6 +28,20 @@ pub struct Change {
     /// set by the scanner from its settings, shorter for urgent changes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approval_timeout_seconds: Option<u32>,
+    /// How long a key's owner has to hand over a vendor-console key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intake_timeout_seconds: Option<u32>,
+    /// One entry per connector, for the workflow's per-connector map.
+    #[serde(default)]
+    pub items: Vec<ChangeItem>,
+}
+
+/// What the workflow needs to know per connector before it starts on it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeItem {
+    pub connector_id: ConnectorId,
+    /// The new key must come from a human (procedure table: `human_intake`).
+    pub human_intake: bool,
 }
 
 impl Change {

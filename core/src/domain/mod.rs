@@ -11,7 +11,7 @@ pub mod timefmt;
 mod window;
 
 pub use audit::{check_link, AuditEvent, ChainHead, ChainProblem, EventKind, NewAuditEvent, GENESIS_HASH};
-pub use change::{Change, ChangeStatus};
+pub use change::{Change, ChangeItem, ChangeStatus};
 pub use connector::{ChangeLease, Connector, ConnectorKind, ConnectorStatus, IdpBinding, SecretArn};
 pub use ids::{ChangeId, ConnectorId, MAX_ID_LEN};
 pub use policy::{change_id, group_into_changes, DueConnector, DuePolicy, Grouping, Urgency};

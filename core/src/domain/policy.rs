@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 
 use super::timefmt::day_stamp;
-use super::{Change, ChangeId, ChangeWindow, Connector, ConnectorId};
+use super::{Change, ChangeId, ChangeItem, ChangeWindow, Connector, ConnectorId};
 
 /// How close to expiry a key must be before keyturn acts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,6 +155,15 @@ pub fn group_into_changes(due: &[DueConnector], grouping: Grouping, now: OffsetD
             let mut ids: Vec<ConnectorId> = members.iter().map(|d| d.connector.id.clone()).collect();
             ids.sort();
             let earliest_expiry = members.iter().map(|d| d.connector.expires_at).min()?;
+            let mut items: Vec<ChangeItem> = members
+                .iter()
+                .map(|d| ChangeItem {
+                    connector_id: d.connector.id.clone(),
+                    human_intake: crate::procedures::procedure(d.connector.kind).key_source
+                        == crate::procedures::KeySource::HumanIntake,
+                })
+                .collect();
+            items.sort_by(|a, b| a.connector_id.cmp(&b.connector_id));
             Some(Change {
                 id: change_id(&ids, now),
                 connectors: ids,
@@ -165,6 +174,8 @@ pub fn group_into_changes(due: &[DueConnector], grouping: Grouping, now: OffsetD
                 earliest_expiry,
                 detected_at: now,
                 approval_timeout_seconds: None,
+                intake_timeout_seconds: None,
+                items,
             })
         })
         .collect();

@@ -161,11 +161,11 @@ pub async fn rotate<P: Ports>(p: &P, input: &StepInput, now: OffsetDateTime) -> 
             }
         },
     };
-    if created || proc.key_source == KeySource::HumanIntake {
+    if created {
         let mut ev = event(input, EventKind::PendingStored, now, "keyturn:rotate")
             .detail("new_version", new_version.clone())
             .detail("new_fingerprint", new.fingerprint())
-            .detail("source", if created { "vendor_api" } else { "human_intake" });
+            .detail("source", "vendor_api");
         if let Some(id) = &new.key_id {
             ev = ev.detail("new_key_id", id.clone());
         }

@@ -3,6 +3,7 @@
 //! The link token is never logged.
 
 use keyturn_core::approval::callback::{Method, Page};
+use keyturn_core::domain::SecretValue;
 use keyturn_core::service::ApprovalCallback;
 use keyturn_lambda::{init_tracing, FunctionError};
 use lambda_http::http::{header, Method as HttpMethod};
@@ -26,7 +27,12 @@ async fn handle(callback: &ApprovalCallback, req: Request) -> Result<Response<Bo
         Method::Post => keyturn_lambda::form_field(req.body().as_ref(), "t").or(from_query),
         Method::Get => from_query,
     };
-    match callback.handle(method, token.as_deref(), time::OffsetDateTime::now_utc()).await {
+    // An intake form's pasted key: wrapped at once so it cannot be printed.
+    let key = match method {
+        Method::Post => keyturn_lambda::form_field(req.body().as_ref(), "key").map(SecretValue::new),
+        Method::Get => None,
+    };
+    match callback.handle(method, token.as_deref(), key.as_ref(), time::OffsetDateTime::now_utc()).await {
         Ok(Page { status, outcome, html }) => {
             tracing::info!(outcome, status, method = ?method, "approval link");
             respond(status, &html)

@@ -1,0 +1,295 @@
+//! Key hand-over for vendors without a key API (Atlassian SCIM directories).
+//!
+//! After approval the workflow waits on a second task token (`request-key`)
+//! while the key's owner regenerates the key in the vendor console and pastes
+//! it into keyturn's intake form, reached by a signed link of their own. The
+//! form's POST writes the key straight into Secrets Manager as `AWSPENDING`
+//! and resumes the workflow with the version id only: the key never enters
+//! the workflow's state, a log line or a page.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use time::{Duration, OffsetDateTime};
+
+use super::callback::Page;
+use super::html::{esc, page};
+use super::request::link;
+use super::{Email, TaskToken};
+use crate::domain::approval::{Approver, Decision, LinkClaims, Nonce};
+use crate::domain::timefmt::format_utc;
+use crate::domain::{Connector, EventKind, NewAuditEvent, SecretValue};
+use crate::inventory::validate_stored;
+use crate::ports::{
+    AuditLog, ConnectorLookup, Delivery, IntakeTokens, Mailer, SecretStore, SigningKeys, StoreError, TaskCallbacks,
+};
+use crate::rotation::{version_token, StepInput, StoredKey};
+
+/// What the state machine passes to `request-key`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct KeyRequest {
+    pub item: StepInput,
+    pub task_token: TaskToken,
+    #[serde(default)]
+    pub intake_timeout_seconds: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct KeyRequestReport {
+    pub connector_id: String,
+    pub owner: String,
+    pub link_expires_at: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyRequestError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("connector {0}: {1}")]
+    InvalidConnector(String, String),
+}
+
+impl KeyRequestError {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Store(e) if e.retryable => "StoreThrottled",
+            Self::Store(_) => "StoreUnavailable",
+            Self::InvalidConnector(..) => "InvalidConnector",
+        }
+    }
+}
+
+pub struct KeyRequestPorts<'a, L, I, K, M, Au> {
+    pub connectors: &'a L,
+    pub intake: &'a I,
+    pub keys: &'a K,
+    pub mailer: &'a M,
+    pub audit: &'a Au,
+}
+
+async fn connector<L: ConnectorLookup>(
+    lookup: &L,
+    item: &StepInput,
+    now: OffsetDateTime,
+) -> Result<Connector, KeyRequestError> {
+    let found = lookup.get_many(std::slice::from_ref(&item.connector_id)).await?;
+    let stored = found.first().ok_or_else(|| {
+        KeyRequestError::InvalidConnector(item.connector_id.to_string(), "not in the inventory".into())
+    })?;
+    validate_stored(stored, now).map_err(|e| {
+        KeyRequestError::InvalidConnector(
+            item.connector_id.to_string(),
+            e.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
+        )
+    })
+}
+
+fn instructions(c: &Connector) -> String {
+    format!(
+        "1. Be ready: regenerating the key stops provisioning with the old one at once.\n\
+         2. In admin.atlassian.com, open Security > Identity providers, the directory {} (org {}), and regenerate \
+         the SCIM API key.\n\
+         3. Paste the new key into keyturn's form (the link below) right away. keyturn stores it in Secrets Manager, \
+         checks it against Atlassian, pushes it to {} and verifies provisioning.\n",
+        c.directory_id.as_deref().unwrap_or("?"),
+        c.org,
+        c.idp.name()
+    )
+}
+
+/// `request-key`: asks the owner for the new key.
+pub async fn request_key<L, I, K, M, Au>(
+    ports: &KeyRequestPorts<'_, L, I, K, M, Au>,
+    approval_url: &str,
+    default_timeout: Duration,
+    input: &KeyRequest,
+    now: OffsetDateTime,
+) -> Result<KeyRequestReport, KeyRequestError>
+where
+    L: ConnectorLookup,
+    I: IntakeTokens,
+    K: SigningKeys,
+    M: Mailer,
+    Au: AuditLog,
+{
+    let item = &input.item;
+    let c = connector(ports.connectors, item, now).await?;
+    let owner = Approver::parse(&c.owner)
+        .map_err(|e| KeyRequestError::InvalidConnector(c.id.to_string(), format!("owner: {e}")))?;
+    let expires = now + input.intake_timeout_seconds.map_or(default_timeout, |s| Duration::seconds(i64::from(s)));
+    ports.intake.put_intake(&item.change_id, &item.connector_id, &input.task_token, expires).await?;
+    let claims = LinkClaims {
+        change_id: item.change_id.clone(),
+        approver: owner.clone(),
+        decision: Decision::Intake,
+        expires_at: expires,
+        nonce: Nonce::random(),
+        connector: Some(item.connector_id.clone()),
+    };
+    let url = link(approval_url, ports.keys.keyring().await?.sign(&claims).as_str());
+    let subject = format!("Action needed: a new SCIM key for {} ({})", c.id, item.change_id);
+    let text = format!(
+        "Change {} was approved. The key of {} can only be regenerated in the Atlassian admin console, and you own it.\n\n{}\n\
+         Hand over the key here: {url}\n\nThe link is yours alone and expires at {}.\n",
+        item.change_id,
+        c.id,
+        instructions(&c),
+        format_utc(expires)
+    );
+    let html = page(
+        &subject,
+        &format!(
+            "<h1>{}</h1><p>Change <code>{}</code> was approved. The key of <strong>{}</strong> can only be regenerated \
+             in the Atlassian admin console, and you own it.</p><pre style=\"white-space:pre-wrap\">{}</pre>\
+             <p><a href=\"{}\">Hand over the new key</a></p><p class=\"note\">The link is yours alone and expires at {}.</p>",
+            esc(&subject),
+            esc(item.change_id.as_str()),
+            esc(c.id.as_str()),
+            esc(&instructions(&c)),
+            esc(&url),
+            esc(&format_utc(expires))
+        ),
+    );
+    ports.mailer.send(&Email { to: vec![owner.clone()], subject, text, html }).await?;
+    let mut ev = NewAuditEvent::new(c.id.clone(), EventKind::KeyRequested, now, "keyturn:request-key")
+        .change(&item.change_id)
+        .detail("owner", owner.to_string())
+        .detail("link_expires_at", format_utc(expires));
+    ev.execution_arn = Some(item.execution_arn.clone());
+    ports.audit.append(ev).await?;
+    Ok(KeyRequestReport {
+        connector_id: c.id.to_string(),
+        owner: owner.to_string(),
+        link_expires_at: format_utc(expires),
+    })
+}
+
+/// Shortest and longest key accepted: anything else is a paste gone wrong.
+const KEY_LEN: std::ops::RangeInclusive<usize> = 16..=4096;
+
+fn plausible(key: &str) -> bool {
+    KEY_LEN.contains(&key.len()) && !key.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+pub struct IntakePorts<'a, L, I, S, T, Au> {
+    pub connectors: &'a L,
+    pub intake: &'a I,
+    pub secrets: &'a S,
+    pub tasks: &'a T,
+    pub audit: &'a Au,
+}
+
+/// The intake form (GET) and the hand-over (POST). `claims` are verified.
+pub async fn handle<L, I, S, T, Au>(
+    ports: &IntakePorts<'_, L, I, S, T, Au>,
+    claims: &LinkClaims,
+    post: Option<Option<&SecretValue>>,
+    token: &str,
+    now: OffsetDateTime,
+) -> Result<Page, StoreError>
+where
+    L: ConnectorLookup,
+    I: IntakeTokens,
+    S: SecretStore,
+    T: TaskCallbacks,
+    Au: AuditLog,
+{
+    let Some(connector_id) = &claims.connector else {
+        return Ok(Page::new(400, "malformed", "This link is damaged", "<p>The link names no connector.</p>"));
+    };
+    let Some(task) = ports.intake.intake_token(&claims.change_id, connector_id).await? else {
+        return Ok(Page::new(
+            409,
+            "already_decided",
+            "Nothing to hand over",
+            "<p>keyturn is not waiting for this key (it was handed over already, or the change ended). Nothing was \
+             stored.</p>",
+        ));
+    };
+    let item = StepInput {
+        connector_id: connector_id.clone(),
+        change_id: claims.change_id.clone(),
+        execution_arn: String::new(),
+        intake: None,
+        rotation: None,
+        error: None,
+    };
+    let c = match connector(ports.connectors, &item, now).await {
+        Ok(c) => c,
+        Err(KeyRequestError::Store(e)) => return Err(e),
+        Err(e) => {
+            return Ok(Page::new(
+                409,
+                "invalid_connector",
+                "This connector changed",
+                &format!("<p>{}</p>", esc(&e.to_string())),
+            ))
+        }
+    };
+    let Some(key) = post else {
+        let body = format!(
+            "<p>You are <strong>{}</strong>, owner of <strong>{}</strong> (change <code>{}</code>).</p>\
+             <pre style=\"white-space:pre-wrap\">{}</pre>\
+             <form method=\"post\" autocomplete=\"off\"><input type=\"hidden\" name=\"t\" value=\"{}\">\
+             <p><label for=\"key\">New SCIM API key</label><br>\
+             <input type=\"password\" id=\"key\" name=\"key\" required minlength=\"16\" maxlength=\"4096\" \
+             autocomplete=\"off\" spellcheck=\"false\" style=\"width:100%;font-size:1rem;padding:.4rem\"></p>\
+             <button type=\"submit\" class=\"approve\" name=\"decision\" value=\"intake\" data-decision=\"intake\">Hand over the key</button></form>\
+             <p class=\"note\">The key goes straight into Secrets Manager; keyturn never shows or logs it.</p>",
+            esc(claims.approver.as_str()),
+            esc(c.id.as_str()),
+            esc(claims.change_id.as_str()),
+            esc(&instructions(&c)),
+            esc(token)
+        );
+        return Ok(Page::new(200, "intake_form", &format!("Hand over the new key for {}", c.id), &body));
+    };
+    let Some(key) = key.filter(|k| plausible(k.expose())) else {
+        // Never echo what was pasted.
+        return Ok(Page::new(
+            400,
+            "bad_key",
+            "That does not look like an API key",
+            "<p>Paste the whole key, without spaces or line breaks (16 to 4096 characters). Nothing was stored; use \
+             your link again.</p>",
+        ));
+    };
+    if !ports.intake.close_intake(&claims.change_id, connector_id, now).await? {
+        return Ok(Page::new(
+            409,
+            "already_decided",
+            "Already handed over",
+            "<p>This key was handed over already.</p>",
+        ));
+    }
+    let version = ports
+        .secrets
+        .put_pending(&c.secret_arn, &version_token(&claims.change_id, connector_id), &StoredKey::new(key.clone()))
+        .await?;
+    let mut ev = NewAuditEvent::new(c.id.clone(), EventKind::PendingStored, now, format!("owner:{}", claims.approver))
+        .change(&claims.change_id)
+        .detail("new_version", version.clone())
+        .detail("new_fingerprint", key.fingerprint())
+        .detail("source", "human_intake");
+    ev.correlation_id = Some(format!("{}/{}", claims.change_id, c.id));
+    ports.audit.append(ev).await?;
+    match ports.tasks.succeed(&task, &json!({"pending_version": version})).await? {
+        Delivery::Delivered => Ok(Page::new(
+            200,
+            "key_received",
+            "Key received",
+            &format!(
+                "<p class=\"status\">Thank you. The new key for <strong>{}</strong> is stored (fingerprint {}). keyturn is \
+                 now checking it and switching provisioning over; you will hear the outcome.</p>",
+                esc(c.id.as_str()),
+                esc(&key.fingerprint())
+            ),
+        )),
+        Delivery::TaskGone => Ok(Page::new(
+            410,
+            "expired",
+            "The hand-over period ended",
+            "<p>The workflow stopped waiting before the key arrived; the key was stored but will not be used. On-call \
+             has been told about the change.</p>",
+        )),
+    }
+}

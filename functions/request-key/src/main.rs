@@ -1,0 +1,20 @@
+//! request-key: for keys only a vendor console can make (Atlassian SCIM), the
+//! workflow waits on a task token while the owner gets a signed intake link.
+//! Input: `{item, task_token, intake_timeout_seconds}` (see the ASL).
+
+use keyturn_core::approval::intake::{KeyRequest, KeyRequestReport};
+use keyturn_core::service::KeyRequester;
+use keyturn_lambda::{init_tracing, FunctionError};
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    init_tracing();
+    let requester = KeyRequester::from_env().await.map_err(FunctionError::from)?;
+    run(service_fn(|event: LambdaEvent<KeyRequest>| handle(&requester, event))).await
+}
+
+async fn handle(requester: &KeyRequester, event: LambdaEvent<KeyRequest>) -> Result<KeyRequestReport, FunctionError> {
+    let now = time::OffsetDateTime::now_utc();
+    requester.request(&event.payload, now).await.map_err(|e| FunctionError::new(e.name(), e.to_string()))
+}
