@@ -9,6 +9,7 @@ MAKEFLAGS += --no-print-directory
 MOTO_PORT ?= 4566
 SIM_PORT  ?= 4567
 LAMBDA_PORT ?= 9000
+VENDOR_PORT ?= 4568
 VENV      := .venv
 PY        := $(VENV)/bin/python
 STATE     := .local
@@ -32,6 +33,13 @@ export KEYTURN_JIRA_URL     := http://127.0.0.1:$(SIM_PORT)/jira
 export KEYTURN_JIRA_PROJECT := KT
 export KEYTURN_JIRA_SECRET  := keyturn/jira
 export KEYTURN_SIM_URL      := http://127.0.0.1:$(SIM_PORT)
+# Vendors and identity providers: the Rust simulators (tests/simulators).
+export KEYTURN_DEV_VENDOR_URL  := http://127.0.0.1:$(VENDOR_PORT)
+export KEYTURN_ATLASSIAN_URL   := http://127.0.0.1:$(VENDOR_PORT)
+export KEYTURN_GRAPH_URL       := http://127.0.0.1:$(VENDOR_PORT)/graph/v1.0
+export KEYTURN_ENTRA_LOGIN_URL := http://127.0.0.1:$(VENDOR_PORT)/login
+export KEYTURN_ENTRA_SECRET    := keyturn/entra
+export KEYTURN_OKTA_SECRET     := keyturn/okta
 export RUST_LOG             ?= info
 
 .PHONY: help demo test lint build up down lambdas clean browser
@@ -62,6 +70,7 @@ endef
 up: $(VENV)/.installed build ## Start the local stack: moto (4566), simulators (4567), functions (9000)
 	@mkdir -p $(STATE)
 	$(call start_bg,moto,$(PY) tests/localstack/launcher.py --port $(MOTO_PORT) --sim-port $(SIM_PORT) --lambda-endpoint http://127.0.0.1:$(LAMBDA_PORT))
+	$(call start_bg,vendors,target/debug/keyturn-sim --port $(VENDOR_PORT))
 	$(call start_bg,functions,env PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda watch -A 127.0.0.1 -P $(LAMBDA_PORT) --ignore-changes)
 	@$(PY) tests/localstack/launcher.py --port $(MOTO_PORT) --wait-ready 30 \
 	  || { echo "local stack did not answer in 30 s; see $(STATE)/moto.log"; tail -20 $(STATE)/moto.log; exit 1; }
@@ -70,7 +79,7 @@ up: $(VENV)/.installed build ## Start the local stack: moto (4566), simulators (
 	@$(KEYTURN) dev setup
 
 down: ## Stop the local stack
-	@for svc in functions moto; do \
+	@for svc in functions vendors moto; do \
 	  if [ -f $(STATE)/$$svc.pid ]; then \
 	    pid=$$(cat $(STATE)/$$svc.pid); \
 	    if kill -- -"$$pid" 2>/dev/null || kill "$$pid" 2>/dev/null; then \

@@ -37,6 +37,7 @@ fn claims(change: &str, approver: &str, expires_at: OffsetDateTime) -> LinkClaim
         decision: Decision::Approve,
         expires_at,
         nonce: Nonce::random(),
+        connector: None,
     }
 }
 

@@ -8,5 +8,6 @@
 mod approval;
 mod harness;
 mod inventory;
+mod rotation;
 mod scan;
 mod workflow;

@@ -219,3 +219,120 @@ pub fn browser(url: &str, click: &str) -> Value {
     assert!(out.status.success(), "browser failed: {}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap()
 }
+
+/// The vendor simulators (`KEYTURN_DEV_VENDOR_URL`).
+pub fn vendor_url() -> String {
+    std::env::var("KEYTURN_DEV_VENDOR_URL").unwrap_or_else(|_| "http://127.0.0.1:4568".into())
+}
+
+pub async fn vendor(method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    let mut req = reqwest::Client::new().request(method, format!("{}{path}", vendor_url()));
+    if path.starts_with("/graph/") {
+        req = req.bearer_auth("sim-graph-token");
+    }
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+/// A fault at the vendor simulator for the next `times` matching requests.
+pub async fn fault(path_prefix: &str, kind: &str, status: u16, times: u32, retry_after: Option<u64>) {
+    let mut f = serde_json::json!({"path_prefix": path_prefix, "kind": kind, "status": status, "times": times});
+    if let Some(r) = retry_after {
+        f["retry_after"] = r.into();
+    }
+    vendor(reqwest::Method::POST, "/_sim/faults", Some(f)).await;
+}
+
+/// A key value nobody could mistake for anything else, to grep for.
+pub fn canary(tag: &str) -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    format!("canary-{tag}-{nanos:x}-do-not-log")
+}
+
+pub fn sha(v: &str) -> String {
+    keyturn_core::domain::fingerprint(v.as_bytes())
+}
+
+impl Flow {
+    /// Creates the connector's secret with `value` as its current key; returns its ARN.
+    pub async fn secret(&self, name: &str, value: &str) -> String {
+        let sm = aws_sdk_secretsmanager::Client::new(&self.stack.sdk().await);
+        let out = sm.create_secret().name(format!("{}/{name}", self.ids)).secret_string(value).send().await.unwrap();
+        out.arn().unwrap().to_owned()
+    }
+
+    /// Imports one connector row with full control over its fields.
+    pub fn import_row(&self, row: &str) {
+        let csv = format!(
+            "id,kind,org,directory_id,idp,idp_app_id,idp_job_id,owner,approver_group,change_window,secret_arn,expires_at\n{row}\n"
+        );
+        let file = self.stack.file("rows.csv", &csv);
+        self.stack.ok(&["inventory", "import", &file]);
+    }
+
+    /// Approves the single change through Ana's approve link.
+    pub async fn approve(&self, change: &str) {
+        let mails = emails_for(change, 1).await;
+        let (_, body) = mails.iter().find(|(t, _)| t == "ana@e2e.example").unwrap();
+        let (code, page) = post(&token(&link(body, "approve"))).await;
+        assert_eq!(code, 200, "{page}");
+    }
+
+    /// The secret's value at a staging label.
+    pub async fn secret_at(&self, arn: &str, stage: &str) -> Option<String> {
+        let sm = aws_sdk_secretsmanager::Client::new(&self.stack.sdk().await);
+        let out = sm.get_secret_value().secret_id(arn).version_stage(stage).send().await.ok()?;
+        out.secret_string().map(str::to_owned)
+    }
+
+    pub async fn versions(&self, arn: &str) -> Vec<(String, Vec<String>)> {
+        let sm = aws_sdk_secretsmanager::Client::new(&self.stack.sdk().await);
+        let out = sm.list_secret_version_ids().secret_id(arn).send().await.unwrap();
+        out.versions().iter().map(|v| (v.version_id().unwrap_or("").to_owned(), v.version_stages().to_vec())).collect()
+    }
+
+    pub async fn connector_field(&self, name: &str, field: &str) -> Option<String> {
+        let ddb = aws_sdk_dynamodb::Client::new(&self.stack.sdk().await);
+        let item = ddb
+            .get_item()
+            .table_name("keyturn-connectors")
+            .key("connector_id", aws_sdk_dynamodb::types::AttributeValue::S(self.id(name)))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap()
+            .item?;
+        item.get(field).and_then(|v| v.as_s().ok()).cloned()
+    }
+}
+
+/// The map's per-connector outcomes in the execution output.
+pub async fn outcomes(sfn: &aws_sdk_sfn::Client, change: &str) -> Vec<Value> {
+    let d = sfn.describe_execution().execution_arn(execution_arn(change)).send().await.unwrap();
+    let out: Value = serde_json::from_str(d.output().unwrap_or("{}")).unwrap();
+    out["outcomes"].as_array().cloned().unwrap_or_default()
+}
+
+/// Everything keyturn wrote or said about `change`, as text: execution
+/// history, audit items, captured email/Slack/Jira, function logs.
+pub async fn every_output(f: &Flow, change: &str, names: &[&str]) -> String {
+    let sfn = f.sfn().await;
+    let history =
+        sfn.get_execution_history().execution_arn(execution_arn(change)).max_results(1000).send().await.unwrap();
+    let mut all = format!("{history:?}");
+    for name in names {
+        all.push_str(&format!("{:?}", f.audit(name).await));
+    }
+    for path in ["/_sim/ses", "/_sim/slack", "/_sim/jira"] {
+        all.push_str(&sim(path).await.to_string());
+    }
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../.local/");
+    for log in ["functions.log", "moto.log", "vendors.log"] {
+        all.push_str(&std::fs::read_to_string(format!("{root}{log}")).unwrap_or_default());
+    }
+    all
+}

@@ -18,6 +18,9 @@ const LOCAL_ROLE: &str = "arn:aws:iam::123456789012:role/keyturn-local-states";
 pub const LOCAL_SENDER: &str = "keyturn@keyturn.example";
 /// Fake Jira credentials for the local simulator (`KEYTURN_JIRA_SECRET`).
 pub const LOCAL_JIRA_SECRET: &str = "keyturn/jira";
+/// Fake identity-provider credentials for the vendor simulator.
+pub const LOCAL_ENTRA_SECRET: &str = "keyturn/entra";
+pub const LOCAL_OKTA_SECRET: &str = "keyturn/okta";
 
 /// The Lambda functions the state machine calls, by placeholder. Locally each
 /// is the binary of that name under `cargo lambda watch`.
@@ -88,7 +91,15 @@ pub async fn setup(config: &aws_config::SdkConfig, tables: &TableNames) -> Resul
     let region = config.region().map_or("us-east-1".to_owned(), ToString::to_string);
     let definition = local_definition(&region).map_err(refuse)?;
     verify_sender(config).await?;
-    jira_secret(config).await?;
+    let vendor = std::env::var("KEYTURN_DEV_VENDOR_URL").unwrap_or_else(|_| "http://127.0.0.1:4568".into());
+    let okta = format!(r#"{{"domain":"{vendor}/okta","api_token":"local-fake-okta-token"}}"#);
+    for (name, value) in [
+        (LOCAL_JIRA_SECRET, r#"{"user":"keyturn@keyturn.example","token":"local-fake-token"}"#),
+        (LOCAL_ENTRA_SECRET, r#"{"tenant_id":"sim-tenant","client_id":"keyturn","client_secret":"local-fake-secret"}"#),
+        (LOCAL_OKTA_SECRET, okta.as_str()),
+    ] {
+        local_secret(config, name, value).await?;
+    }
     let sfn = SfnClient::new(config);
     let machines = sfn
         .list_state_machines()
@@ -132,15 +143,10 @@ async fn verify_sender(config: &aws_config::SdkConfig) -> Result<(), StoreError>
     }
 }
 
-/// Credentials for the local Jira simulator (it accepts any).
-async fn jira_secret(config: &aws_config::SdkConfig) -> Result<(), StoreError> {
+/// Fake credentials for a local simulator (they accept any).
+async fn local_secret(config: &aws_config::SdkConfig, name: &str, value: &str) -> Result<(), StoreError> {
     let sm = aws_sdk_secretsmanager::Client::new(config);
-    let result = sm
-        .create_secret()
-        .name(LOCAL_JIRA_SECRET)
-        .secret_string(r#"{"user":"keyturn@keyturn.example","token":"local-fake-token"}"#)
-        .send()
-        .await;
+    let result = sm.create_secret().name(name).secret_string(value).send().await;
     match result {
         Ok(_) => Ok(()),
         Err(e) if e.as_service_error().is_some_and(|se| se.is_resource_exists_exception()) => Ok(()),

@@ -1,0 +1,318 @@
+//! Rotation for real: approved changes run rotate → verify → finalize (or
+//! rollback) in the real functions against the vendor simulators, with the
+//! key values planted as canaries that must never show up anywhere.
+
+use reqwest::Method;
+use time::{Duration, OffsetDateTime};
+
+use crate::workflow::*;
+
+fn in_days(d: i64) -> String {
+    let t = OffsetDateTime::now_utc() + Duration::days(d);
+    format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day())
+}
+
+/// A unique, path-safe name for this test's vendor objects.
+fn unique(f: &Flow, what: &str) -> String {
+    format!("{what}-{}", f.stack.prefix.trim_end_matches('-').replace('/', "-"))
+}
+
+async fn run_to_end(f: &Flow, change: &str) -> (String, Vec<serde_json::Value>) {
+    let sfn = f.sfn().await;
+    let done = finished(&sfn, change).await;
+    (done.status().as_str().to_owned(), outcomes(&sfn, change).await)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_scim_key_handed_over_by_its_owner_reaches_entra_and_never_leaks() {
+    let f = Flow::new("scim");
+    let dir = unique(&f, "dir");
+    let sp = unique(&f, "sp");
+    let old = canary("old");
+    vendor(Method::PUT, &format!("/_sim/atlassian/directories/{dir}"), Some(serde_json::json!({"key": old}))).await;
+    let base = format!("{}/scim/directory/{dir}", vendor_url());
+    let saved =
+        serde_json::json!({"value": [{"key": "BaseAddress", "value": base}, {"key": "SecretToken", "value": old}]});
+    vendor(Method::PUT, &format!("/graph/v1.0/servicePrincipals/{sp}/synchronization/secrets"), Some(saved)).await;
+    let arn = f.secret("k1", &old).await;
+    f.import_row(&format!(
+        "{},atlassian-scim,e2e,{dir},entra,{sp},job-1,owner@e2e.example,e2e-one,,{arn},{}",
+        f.id("k1"),
+        in_days(10)
+    ));
+
+    let change = f.scan_one(&[]);
+    f.approve(&change).await;
+
+    // The owner is asked for the key, by a link of their own.
+    let intake = eventually("the key request", || async {
+        let all = sim("/_sim/ses").await;
+        all.as_array()?
+            .iter()
+            .find(|m| {
+                m["subject"].as_str().is_some_and(|s| s.starts_with("Action needed") && s.contains(&change))
+                    && m["destinations"]["ToAddresses"][0] == "owner@e2e.example"
+            })
+            .and_then(|m| m["body"].as_str().map(str::to_owned))
+    })
+    .await;
+    let url = intake
+        .split("href=\"")
+        .skip(1)
+        .filter_map(|r| r.split('"').next())
+        .map(|l| l.replace("&amp;", "&"))
+        .find(|l| l.starts_with(&callback()))
+        .expect("an intake link");
+    let form = browser(&url, "none");
+    assert_eq!(form["before"]["status"], 200);
+    assert!(form["before"]["heading"].as_str().unwrap().starts_with("Hand over the new key"), "{form:#}");
+
+    // The owner regenerates the key in the (simulated) Atlassian console: the old one dies at once.
+    let (_, regenerated) = vendor(Method::POST, &format!("/_sim/atlassian/directories/{dir}/regenerate"), None).await;
+    let fresh = regenerated["key"].as_str().unwrap().to_owned();
+    let (code, _) = reqwest::Client::new()
+        .post(callback())
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("t={}&key=short", token(&url)))
+        .send()
+        .await
+        .map(|r| (r.status().as_u16(), ()))
+        .unwrap();
+    assert_eq!(code, 400, "a paste gone wrong is refused and nothing is stored");
+    let resp = reqwest::Client::new()
+        .post(callback())
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("t={}&key={fresh}", token(&url)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let page = resp.text().await.unwrap();
+    assert!(page.contains("Key received") && !page.contains(&fresh), "the page never shows the key");
+
+    let (status, outcomes) = run_to_end(&f, &change).await;
+    assert_eq!(status, "SUCCEEDED");
+    assert_eq!(outcomes[0]["outcome"], "rotated", "{outcomes:?}");
+
+    let current = f.secret_at(&arn, "AWSCURRENT").await.unwrap();
+    assert!(current.contains(&fresh), "AWSCURRENT moved to the handed-over key");
+    assert_eq!(f.secret_at(&arn, "AWSPREVIOUS").await.as_deref(), Some(old.as_str()));
+    assert!(f.versions(&arn).await.iter().all(|(_, stages)| !stages.contains(&"AWSPENDING".to_owned())));
+    let (_, entra) = vendor(Method::GET, &format!("/_sim/entra/{sp}"), None).await;
+    assert_eq!(entra["fingerprint"], sha(&fresh), "Entra provisions with the new key");
+    assert_eq!(f.connector_field("k1", "status").await.as_deref(), Some("active"));
+    let expires = f.connector_field("k1", "expires_at").await.unwrap();
+    assert!(expires > in_days(300), "the new expiry is recorded: {expires}");
+
+    let events = eventually("notified", || async {
+        let e = f.events("k1").await;
+        (e.last().map(String::as_str) == Some("notified")).then_some(e)
+    })
+    .await;
+    for step in
+        ["approved", "key_requested", "pending_stored", "rotation_started", "idp_updated", "verified", "finalized"]
+    {
+        assert!(events.contains(&step.to_owned()), "{step} missing from {events:?}");
+    }
+    let chain = f.audit("k1").await;
+    let stored = chain.iter().find(|e| e.event == "pending_stored").unwrap();
+    assert_eq!(stored.detail["new_fingerprint"], sha(&fresh));
+    assert_eq!(stored.actor, "owner:owner@e2e.example");
+
+    let everything = every_output(&f, &change, &["k1"]).await;
+    for (what, key) in [("old key", &old), ("new key", &fresh)] {
+        assert!(!everything.contains(key.as_str()), "the {what} leaked into logs, history, audit or messages");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_org_api_key_is_created_verified_and_the_old_one_revoked() {
+    let f = Flow::new("apikey");
+    let org = unique(&f, "org");
+    let old = canary("old-org");
+    vendor(Method::PUT, &format!("/_sim/atlassian/orgs/{org}/keys/k-old"), Some(serde_json::json!({"key": old}))).await;
+    let arn = f.secret("k1", &serde_json::json!({"key": old, "key_id": "k-old"}).to_string()).await;
+    f.import_row(&format!(
+        "{},atlassian-api-key,{org},,none,,,owner@e2e.example,e2e-one,,{arn},{}",
+        f.id("k1"),
+        in_days(5)
+    ));
+    // The vendor is busy at first: two 429s with Retry-After, then a 503.
+    fault(&format!("/admin/v1/orgs/{org}"), "status", 429, 2, Some(1)).await;
+    fault(&format!("/admin/api-access/v1/orgs/{org}/api-keys"), "status", 503, 1, None).await;
+
+    let change = f.scan_one(&[]);
+    f.approve(&change).await;
+    let (status, outcomes) = run_to_end(&f, &change).await;
+    assert_eq!(status, "SUCCEEDED");
+    assert_eq!(outcomes[0]["outcome"], "rotated", "{outcomes:?}");
+
+    let (_, keys) = vendor(Method::GET, &format!("/_sim/atlassian/orgs/{org}/keys"), None).await;
+    let keys = keys.as_array().unwrap();
+    assert_eq!(keys.len(), 2, "exactly one new key, even with retries: {keys:?}");
+    assert!(keys.iter().any(|k| k["id"] == "k-old" && k["revoked"] == true), "the old key is revoked");
+    let current: serde_json::Value = serde_json::from_str(&f.secret_at(&arn, "AWSCURRENT").await.unwrap()).unwrap();
+    let new_id = current["key_id"].as_str().unwrap();
+    assert!(keys.iter().any(|k| k["id"] == new_id && k["revoked"] == false));
+    assert_eq!(f.versions(&arn).await.len(), 2, "one new secret version");
+
+    let events = f.events("k1").await;
+    let verified = f.audit("k1").await.into_iter().find(|e| e.event == "verified").unwrap();
+    assert!(events.contains(&"finalized".to_owned()), "{events:?}");
+    assert_eq!(verified.detail["attempts"], "1", "verification itself met no fault");
+    let everything = every_output(&f, &change, &["k1"]).await;
+    assert!(!everything.contains(&old), "the old key leaked");
+    assert!(!everything.contains(current["key"].as_str().unwrap()), "the new key leaked");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_key_that_fails_verification_is_rolled_back_and_on_call_told() {
+    let f = Flow::new("rollback");
+    let org = unique(&f, "org");
+    let old = canary("old-rb");
+    vendor(Method::PUT, &format!("/_sim/atlassian/orgs/{org}/keys/k-old"), Some(serde_json::json!({"key": old}))).await;
+    let arn = f.secret("k1", &serde_json::json!({"key": old, "key_id": "k-old"}).to_string()).await;
+    f.import_row(&format!(
+        "{},atlassian-api-key,{org},,none,,,owner@e2e.example,e2e-one,,{arn},{}",
+        f.id("k1"),
+        in_days(5)
+    ));
+    // Every read with any key is refused from now on: the new key cannot be proven.
+    fault(&format!("/admin/v1/orgs/{org}"), "status", 401, 50, None).await;
+
+    let change = f.scan_one(&[]);
+    f.approve(&change).await;
+    let (status, outcomes) = run_to_end(&f, &change).await;
+    assert_eq!(status, "SUCCEEDED", "a rollback is an outcome, reported by notify");
+    assert_eq!(outcomes[0]["outcome"], "rolled_back", "{outcomes:?}");
+
+    assert_eq!(
+        f.secret_at(&arn, "AWSCURRENT").await.as_deref(),
+        Some(serde_json::json!({"key": old, "key_id": "k-old"}).to_string().as_str()),
+        "AWSCURRENT never moved"
+    );
+    assert!(f.versions(&arn).await.iter().all(|(_, s)| !s.contains(&"AWSPENDING".to_owned())), "AWSPENDING removed");
+    let (_, keys) = vendor(Method::GET, &format!("/_sim/atlassian/orgs/{org}/keys"), None).await;
+    for k in keys.as_array().unwrap() {
+        let revoked = k["revoked"] == true;
+        assert_eq!(revoked, k["id"] != "k-old", "old key live, new key revoked: {k}");
+    }
+    assert_eq!(f.connector_field("k1", "status").await.as_deref(), Some("needs_manual_intervention"));
+    assert_eq!(f.connector_field("k1", "active_change").await, None, "released");
+
+    let events = f.events("k1").await;
+    for e in ["verification_failed", "rolled_back", "needs_manual_intervention"] {
+        assert!(events.contains(&e.to_owned()), "{e} missing: {events:?}");
+    }
+    let told = eventually("the on-call email", || async {
+        let all = sim("/_sim/ses").await;
+        all.as_array()?
+            .iter()
+            .find(|m| {
+                m["subject"].as_str().is_some_and(|s| s.starts_with("Rotation rolled back") && s.contains(&f.id("k1")))
+            })
+            .cloned()
+    })
+    .await;
+    assert_eq!(told["destinations"]["ToAddresses"][0], "oncall@e2e.example");
+    let body = told["body"].as_str().unwrap();
+    assert!(body.contains("AWSCURRENT unchanged") && body.contains("revoked"), "says what was restored: {body}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_scim_rotation_that_fails_after_the_push_cannot_bring_back_the_dead_key_and_says_so() {
+    let f = Flow::new("scimfail");
+    let dir = unique(&f, "dir");
+    let sp = unique(&f, "sp");
+    let old = canary("old-scim");
+    vendor(Method::PUT, &format!("/_sim/atlassian/directories/{dir}"), Some(serde_json::json!({"key": old}))).await;
+    let arn = f.secret("k1", &old).await;
+    f.import_row(&format!(
+        "{},atlassian-scim,e2e,{dir},entra,{sp},job-1,owner@e2e.example,e2e-one,,{arn},{}",
+        f.id("k1"),
+        in_days(10)
+    ));
+    // The provisioning job check fails for good after the new key was pushed.
+    fault(&format!("/graph/v1.0/servicePrincipals/{sp}/synchronization/jobs/job-1"), "status", 403, 100, None).await;
+
+    let change = f.scan_one(&[]);
+    f.approve(&change).await;
+    let (_, regenerated) = vendor(Method::POST, &format!("/_sim/atlassian/directories/{dir}/regenerate"), None).await;
+    let fresh = regenerated["key"].as_str().unwrap().to_owned();
+    let url = eventually("the key request", || async {
+        let all = sim("/_sim/ses").await;
+        let body =
+            all.as_array()?.iter().find(|m| {
+                m["subject"].as_str().is_some_and(|s| s.starts_with("Action needed") && s.contains(&change))
+            })?["body"]
+                .as_str()?
+                .to_owned();
+        body.split("href=\"")
+            .skip(1)
+            .filter_map(|r| r.split('"').next())
+            .map(|l| l.replace("&amp;", "&"))
+            .find(|l| l.starts_with(&callback()))
+    })
+    .await;
+    let resp = reqwest::Client::new()
+        .post(callback())
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("t={}&key={fresh}", token(&url)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+
+    let (status, outcomes) = run_to_end(&f, &change).await;
+    assert_eq!(status, "SUCCEEDED");
+    assert_eq!(outcomes[0]["outcome"], "rollback_failed", "{outcomes:?}");
+    assert!(outcomes[0]["detail"].as_str().unwrap().contains("old key no longer works"), "{outcomes:?}");
+    assert_eq!(
+        f.secret_at(&arn, "AWSCURRENT").await.as_deref(),
+        Some(old.as_str()),
+        "AWSCURRENT only moves after verification"
+    );
+    assert_eq!(f.connector_field("k1", "status").await.as_deref(), Some("needs_manual_intervention"));
+    let events = f.events("k1").await;
+    assert!(events.contains(&"rollback_failed".to_owned()), "{events:?}");
+    eventually("the escalation", || async {
+        let all = sim("/_sim/ses").await;
+        all.as_array()?
+            .iter()
+            .find(|m| {
+                m["subject"].as_str().is_some_and(|s| s.starts_with("ROLLBACK INCOMPLETE") && s.contains(&f.id("k1")))
+            })
+            .cloned()
+    })
+    .await;
+    let everything = every_output(&f, &change, &["k1"]).await;
+    assert!(!everything.contains(&old) && !everything.contains(&fresh), "no key value anywhere");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_retried_rotate_writes_no_second_secret_version() {
+    let f = Flow::new("idem");
+    let org = unique(&f, "org");
+    let old = canary("old-idem");
+    vendor(Method::PUT, &format!("/_sim/atlassian/orgs/{org}/keys/k-old"), Some(serde_json::json!({"key": old}))).await;
+    let arn = f.secret("k1", &serde_json::json!({"key": old, "key_id": "k-old"}).to_string()).await;
+    f.import_row(&format!(
+        "{},atlassian-api-key,{org},,none,,,owner@e2e.example,e2e-one,,{arn},{}",
+        f.id("k1"),
+        in_days(5)
+    ));
+    // The rotate step invoked twice with the same input, as a Lambda retry would.
+    let input = serde_json::json!({
+        "connector_id": f.id("k1"),
+        "change_id": format!("chg-20990101-{:016x}", f.stack.prefix.len() as u64 * 7919),
+        "execution_arn": "arn:aws:states:us-east-1:123456789012:execution:keyturn-rotation:manual",
+    });
+    let lambda = callback().replace("/lambda-url/approval-callback", "/2015-03-31/functions/rotate/invocations");
+    for _ in 0..2 {
+        let resp = reqwest::Client::new().post(&lambda).json(&input).send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), 200, "{}", resp.text().await.unwrap());
+    }
+    assert_eq!(f.versions(&arn).await.len(), 2, "the old version and one pending version");
+    let (_, keys) = vendor(Method::GET, &format!("/_sim/atlassian/orgs/{org}/keys"), None).await;
+    assert_eq!(keys.as_array().unwrap().len(), 2, "one key created at the vendor");
+}

@@ -1,0 +1,519 @@
+//! Simulators of the APIs keyturn rotates keys through, faithful where it
+//! matters to keyturn and nowhere else:
+//!
+//! | API | paths | behaviour that matters |
+//! |---|---|---|
+//! | Atlassian SCIM | `GET /scim/directory/{dir}/Users` | bearer = the directory's key; regenerating kills the old key at once |
+//! | Atlassian org API keys | `POST/GET /admin/api-access/v1/orgs/{org}/api-keys`, `DELETE …/{id}`, `GET /admin/v1/orgs/{org}` | new key usable at once; revoked keys stop at once |
+//! | Entra token | `POST /login/{tenant}/oauth2/v2.0/token` | client credentials → `sim-graph-token` |
+//! | Entra Graph | `PUT /graph/v1.0/servicePrincipals/{sp}/synchronization/secrets`, `POST …/jobs/{job}/validateCredentials`, `GET …/jobs/{job}`, `POST …/jobs/{job}/restart` | validation checks the token against the simulated SCIM directory |
+//! | Okta | `POST/GET /okta/api/v1/apps/{app}/connections/default` | an app can be set to answer `UNKNOWN` |
+//!
+//! Control (never faulted): `PUT /_sim/atlassian/directories/{dir}` `{"key"}`,
+//! `POST /_sim/atlassian/directories/{dir}/regenerate` → `{"key"}`,
+//! `PUT /_sim/atlassian/orgs/{org}/keys/{id}` `{"key"}`,
+//! `PUT /_sim/entra/jobs/{sp}/{job}` `{"status"}`, `GET /_sim/entra/{sp}` → saved key fingerprint,
+//! `PUT /_sim/okta/apps/{app}` `{"status"}`, `GET /_sim/okta/{app}`,
+//! `POST /_sim/faults` `{"method"?, "path_prefix", "times", "kind": "status"|"hang"|"garbage", "status"?, "retry_after"?}`,
+//! `DELETE /_sim/faults`, `GET /_sim/requests` (method, path, status; never bodies or headers),
+//! `POST /_sim/reset`, `GET /_sim/health`.
+//!
+//! Key values never appear in the request log or any control answer except
+//! where the real API returns a newly created key; state is shown as
+//! SHA-256 fingerprints (the first 16 hex digits, like keyturn's audit trail).
+
+#![forbid(unsafe_code)]
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post, put};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+/// What a matching request gets instead of its answer.
+#[derive(Debug, Clone)]
+struct Fault {
+    method: Option<String>,
+    path_prefix: String,
+    times: u32,
+    kind: String,
+    status: u16,
+    retry_after: Option<u64>,
+}
+
+#[derive(Debug, Clone)]
+struct OrgKey {
+    id: String,
+    name: String,
+    key: String,
+    revoked: bool,
+}
+
+#[derive(Debug, Default)]
+struct Sim {
+    /// SCIM directory → its one live key.
+    scim: HashMap<String, String>,
+    org_keys: HashMap<String, Vec<OrgKey>>,
+    /// Service principal → (base address, saved token).
+    entra_saved: HashMap<String, (String, String)>,
+    /// (service principal, job) → status code.
+    entra_jobs: HashMap<(String, String), String>,
+    /// Okta app → saved token.
+    okta_tokens: HashMap<String, String>,
+    okta_status: HashMap<String, String>,
+    faults: Vec<Fault>,
+    requests: Vec<Value>,
+    counter: u64,
+}
+
+type Shared = Arc<Mutex<Sim>>;
+
+fn lock(s: &Shared) -> MutexGuard<'_, Sim> {
+    // A panic while holding the lock poisons it; the data is still usable.
+    s.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn fingerprint(v: &str) -> String {
+    hex::encode(Sha256::digest(v.as_bytes()))[..16].to_owned()
+}
+
+fn random_hex(bytes: usize) -> String {
+    let mut b = vec![0u8; bytes];
+    let _ = getrandom::fill(&mut b);
+    hex::encode(b)
+}
+
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    headers.get("authorization")?.to_str().ok()?.strip_prefix("Bearer ").map(str::to_owned)
+}
+
+fn err(status: StatusCode, body: Value) -> Response {
+    (status, Json(body)).into_response()
+}
+
+fn scim_error(status: StatusCode, detail: &str) -> Response {
+    err(
+        status,
+        json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": status.as_u16().to_string(), "detail": detail}),
+    )
+}
+
+// ---- Atlassian SCIM -----------------------------------------------------------
+
+async fn scim_users(State(s): State<Shared>, Path(dir): Path<String>, headers: HeaderMap) -> Response {
+    let sim = lock(&s);
+    let Some(live) = sim.scim.get(&dir) else { return scim_error(StatusCode::NOT_FOUND, "no such directory") };
+    if bearer(&headers).as_deref() != Some(live.as_str()) {
+        return scim_error(StatusCode::UNAUTHORIZED, "invalid API key");
+    }
+    Json(json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+        "totalResults": 1, "startIndex": 1, "itemsPerPage": 1,
+        "Resources": [{"id": "u-1", "userName": "ada@example.com", "active": true}],
+    }))
+    .into_response()
+}
+
+async fn sim_set_directory(State(s): State<Shared>, Path(dir): Path<String>, Json(b): Json<Value>) -> Response {
+    let Some(key) = b["key"].as_str() else { return err(StatusCode::BAD_REQUEST, json!({"error": "key required"})) };
+    lock(&s).scim.insert(dir, key.to_owned());
+    Json(json!({"fingerprint": fingerprint(key)})).into_response()
+}
+
+/// Like admin.atlassian.com: a new key, and the old one dies at once.
+async fn sim_regenerate(State(s): State<Shared>, Path(dir): Path<String>) -> Response {
+    let key = format!("atst-{}", random_hex(20));
+    lock(&s).scim.insert(dir, key.clone());
+    Json(json!({"key": key})).into_response()
+}
+
+// ---- Atlassian organization API keys --------------------------------------------
+
+fn org_key_ok(sim: &Sim, org: &str, headers: &HeaderMap) -> bool {
+    let Some(token) = bearer(headers) else { return false };
+    sim.org_keys.get(org).is_some_and(|keys| keys.iter().any(|k| !k.revoked && k.key == token))
+}
+
+async fn org_keys_create(
+    State(s): State<Shared>,
+    Path(org): Path<String>,
+    headers: HeaderMap,
+    Json(b): Json<Value>,
+) -> Response {
+    let mut sim = lock(&s);
+    if !org_key_ok(&sim, &org, &headers) {
+        return err(StatusCode::UNAUTHORIZED, json!({"message": "Unauthorized"}));
+    }
+    sim.counter += 1;
+    let k = OrgKey {
+        id: format!("key-{}-{}", sim.counter, random_hex(4)),
+        name: b["name"].as_str().unwrap_or("unnamed").to_owned(),
+        key: format!("atok-{}", random_hex(24)),
+        revoked: false,
+    };
+    let answer = json!({"id": k.id, "name": k.name, "key": k.key, "createdAt": "2026-11-24T00:00:00Z", "expiresAt": "2027-11-24T00:00:00Z"});
+    sim.org_keys.entry(org).or_default().push(k);
+    (StatusCode::CREATED, Json(answer)).into_response()
+}
+
+async fn org_keys_list(State(s): State<Shared>, Path(org): Path<String>, headers: HeaderMap) -> Response {
+    let sim = lock(&s);
+    if !org_key_ok(&sim, &org, &headers) {
+        return err(StatusCode::UNAUTHORIZED, json!({"message": "Unauthorized"}));
+    }
+    let data: Vec<Value> = sim.org_keys.get(&org).into_iter().flatten().map(|k| {
+        json!({"id": k.id, "name": k.name, "status": if k.revoked { "REVOKED" } else { "ACTIVE" }, "fingerprint": fingerprint(&k.key)})
+    }).collect();
+    Json(json!({"data": data})).into_response()
+}
+
+async fn org_keys_revoke(
+    State(s): State<Shared>,
+    Path((org, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let mut sim = lock(&s);
+    if !org_key_ok(&sim, &org, &headers) {
+        return err(StatusCode::UNAUTHORIZED, json!({"message": "Unauthorized"}));
+    }
+    match sim.org_keys.get_mut(&org).and_then(|keys| keys.iter_mut().find(|k| k.id == id)) {
+        Some(k) => {
+            k.revoked = true;
+            StatusCode::NO_CONTENT.into_response()
+        }
+        None => err(StatusCode::NOT_FOUND, json!({"message": "no such key"})),
+    }
+}
+
+async fn org_get(State(s): State<Shared>, Path(org): Path<String>, headers: HeaderMap) -> Response {
+    if !org_key_ok(&lock(&s), &org, &headers) {
+        return err(StatusCode::UNAUTHORIZED, json!({"message": "Unauthorized"}));
+    }
+    Json(json!({"data": {"id": org, "type": "orgs"}})).into_response()
+}
+
+async fn sim_seed_org_key(
+    State(s): State<Shared>,
+    Path((org, id)): Path<(String, String)>,
+    Json(b): Json<Value>,
+) -> Response {
+    let Some(key) = b["key"].as_str() else { return err(StatusCode::BAD_REQUEST, json!({"error": "key required"})) };
+    let mut sim = lock(&s);
+    let keys = sim.org_keys.entry(org).or_default();
+    keys.retain(|k| k.id != id);
+    keys.push(OrgKey { id, name: "seeded".into(), key: key.to_owned(), revoked: false });
+    Json(json!({"fingerprint": fingerprint(key)})).into_response()
+}
+
+async fn sim_org_keys(State(s): State<Shared>, Path(org): Path<String>) -> Response {
+    let sim = lock(&s);
+    let keys: Vec<Value> = sim
+        .org_keys
+        .get(&org)
+        .into_iter()
+        .flatten()
+        .map(|k| json!({"id": k.id, "revoked": k.revoked, "fingerprint": fingerprint(&k.key)}))
+        .collect();
+    Json(json!(keys)).into_response()
+}
+
+// ---- Microsoft Entra ID ---------------------------------------------------------
+
+const GRAPH_TOKEN: &str = "sim-graph-token";
+
+async fn entra_token(body: String) -> Response {
+    if body.split('&').any(|p| p == "grant_type=client_credentials") {
+        Json(json!({"access_token": GRAPH_TOKEN, "token_type": "Bearer", "expires_in": 3600})).into_response()
+    } else {
+        err(StatusCode::BAD_REQUEST, json!({"error": "unsupported_grant_type"}))
+    }
+}
+
+fn graph_auth(headers: &HeaderMap) -> Result<(), Response> {
+    if bearer(headers).as_deref() == Some(GRAPH_TOKEN) {
+        Ok(())
+    } else {
+        Err(err(StatusCode::UNAUTHORIZED, json!({"error": {"code": "InvalidAuthenticationToken"}})))
+    }
+}
+
+fn credential<'a>(list: &'a Value, key: &str) -> Option<&'a str> {
+    list.as_array()?.iter().find(|c| c["key"] == key)?["value"].as_str()
+}
+
+/// Does `token` work against the directory named in `base` (`…/scim/directory/{dir}`)?
+fn token_works(sim: &Sim, base: &str, token: &str) -> bool {
+    let dir = base.rsplit("/scim/directory/").next().unwrap_or_default().trim_end_matches('/');
+    sim.scim.get(dir).is_some_and(|k| k == token)
+}
+
+async fn entra_save(
+    State(s): State<Shared>,
+    Path(sp): Path<String>,
+    headers: HeaderMap,
+    Json(b): Json<Value>,
+) -> Response {
+    if let Err(r) = graph_auth(&headers) {
+        return r;
+    }
+    let (Some(base), Some(token)) = (credential(&b["value"], "BaseAddress"), credential(&b["value"], "SecretToken"))
+    else {
+        return err(
+            StatusCode::BAD_REQUEST,
+            json!({"error": {"code": "BadRequest", "message": "BaseAddress and SecretToken required"}}),
+        );
+    };
+    lock(&s).entra_saved.insert(sp, (base.to_owned(), token.to_owned()));
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn entra_validate(
+    State(s): State<Shared>,
+    Path((sp, _job)): Path<(String, String)>,
+    headers: HeaderMap,
+    Json(b): Json<Value>,
+) -> Response {
+    if let Err(r) = graph_auth(&headers) {
+        return r;
+    }
+    let sim = lock(&s);
+    let candidate = if b["useSavedCredentials"] == true {
+        sim.entra_saved.get(&sp).cloned()
+    } else {
+        credential(&b["credentials"], "BaseAddress")
+            .zip(credential(&b["credentials"], "SecretToken"))
+            .map(|(a, t)| (a.to_owned(), t.to_owned()))
+    };
+    match candidate {
+        Some((base, token)) if token_works(&sim, &base, &token) => StatusCode::NO_CONTENT.into_response(),
+        _ => err(
+            StatusCode::BAD_REQUEST,
+            json!({"error": {"code": "CredentialValidationUnavailable", "message": "The SCIM endpoint rejected the credentials."}}),
+        ),
+    }
+}
+
+async fn entra_job(State(s): State<Shared>, Path((sp, job)): Path<(String, String)>, headers: HeaderMap) -> Response {
+    if let Err(r) = graph_auth(&headers) {
+        return r;
+    }
+    let code = lock(&s).entra_jobs.get(&(sp, job.clone())).cloned().unwrap_or_else(|| "Active".into());
+    Json(json!({"id": job, "status": {"code": code}})).into_response()
+}
+
+async fn entra_restart(
+    State(s): State<Shared>,
+    Path((sp, job)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = graph_auth(&headers) {
+        return r;
+    }
+    lock(&s).entra_jobs.insert((sp, job), "Active".into());
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn sim_entra_job(
+    State(s): State<Shared>,
+    Path((sp, job)): Path<(String, String)>,
+    Json(b): Json<Value>,
+) -> Response {
+    let status = b["status"].as_str().unwrap_or("Active").to_owned();
+    lock(&s).entra_jobs.insert((sp, job), status);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn sim_entra(State(s): State<Shared>, Path(sp): Path<String>) -> Response {
+    let sim = lock(&s);
+    match sim.entra_saved.get(&sp) {
+        Some((base, token)) => Json(json!({"base_address": base, "fingerprint": fingerprint(token)})).into_response(),
+        None => err(StatusCode::NOT_FOUND, json!({"error": "nothing saved"})),
+    }
+}
+
+// ---- Okta -------------------------------------------------------------------------
+
+fn okta_auth(headers: &HeaderMap) -> Result<(), Response> {
+    match headers.get("authorization").and_then(|v| v.to_str().ok()) {
+        Some(v) if v.starts_with("SSWS ") && v.len() > 5 => Ok(()),
+        _ => Err(err(
+            StatusCode::UNAUTHORIZED,
+            json!({"errorCode": "E0000011", "errorSummary": "Invalid token provided"}),
+        )),
+    }
+}
+
+async fn okta_set(
+    State(s): State<Shared>,
+    Path(app): Path<String>,
+    headers: HeaderMap,
+    Json(b): Json<Value>,
+) -> Response {
+    if let Err(r) = okta_auth(&headers) {
+        return r;
+    }
+    let mut sim = lock(&s);
+    if let Some(status) = sim.okta_status.get(&app) {
+        return Json(json!({"authScheme": "UNKNOWN", "status": status})).into_response();
+    }
+    let Some(token) = b["profile"]["token"].as_str() else {
+        return err(StatusCode::BAD_REQUEST, json!({"errorSummary": "profile.token required"}));
+    };
+    sim.okta_tokens.insert(app, token.to_owned());
+    Json(json!({"authScheme": "TOKEN", "status": "ENABLED", "_links": {}})).into_response()
+}
+
+async fn okta_get(State(s): State<Shared>, Path(app): Path<String>, headers: HeaderMap) -> Response {
+    if let Err(r) = okta_auth(&headers) {
+        return r;
+    }
+    let sim = lock(&s);
+    let status = sim.okta_status.get(&app).cloned().unwrap_or_else(|| {
+        if sim.okta_tokens.contains_key(&app) {
+            "ENABLED".into()
+        } else {
+            "DISABLED".into()
+        }
+    });
+    Json(json!({"authScheme": "TOKEN", "status": status})).into_response()
+}
+
+async fn sim_okta_app(State(s): State<Shared>, Path(app): Path<String>, Json(b): Json<Value>) -> Response {
+    match b["status"].as_str() {
+        Some(st) => lock(&s).okta_status.insert(app, st.to_owned()),
+        None => lock(&s).okta_status.remove(&app),
+    };
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn sim_okta(State(s): State<Shared>, Path(app): Path<String>) -> Response {
+    match lock(&s).okta_tokens.get(&app) {
+        Some(t) => Json(json!({"fingerprint": fingerprint(t)})).into_response(),
+        None => err(StatusCode::NOT_FOUND, json!({"error": "nothing saved"})),
+    }
+}
+
+// ---- control: faults, request log ------------------------------------------------------
+
+async fn add_fault(State(s): State<Shared>, Json(b): Json<Value>) -> Response {
+    let Some(prefix) = b["path_prefix"].as_str() else {
+        return err(StatusCode::BAD_REQUEST, json!({"error": "path_prefix required"}));
+    };
+    let fault = Fault {
+        method: b["method"].as_str().map(str::to_uppercase),
+        path_prefix: prefix.to_owned(),
+        times: b["times"].as_u64().and_then(|t| u32::try_from(t).ok()).unwrap_or(1),
+        kind: b["kind"].as_str().unwrap_or("status").to_owned(),
+        status: b["status"].as_u64().and_then(|t| u16::try_from(t).ok()).unwrap_or(500),
+        retry_after: b["retry_after"].as_u64(),
+    };
+    lock(&s).faults.push(fault);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn clear_faults(State(s): State<Shared>) -> Response {
+    lock(&s).faults.clear();
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn requests(State(s): State<Shared>) -> Response {
+    Json(json!(lock(&s).requests)).into_response()
+}
+
+async fn reset(State(s): State<Shared>) -> Response {
+    *lock(&s) = Sim::default();
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// How long a hung request hangs: longer than any client timeout keyturn uses.
+const HANG: Duration = Duration::from_secs(120);
+
+/// Applies faults and records every non-control request (method, path, status).
+async fn faults_and_log(State(s): State<Shared>, req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_owned();
+    if path.starts_with("/_sim/") {
+        return next.run(req).await;
+    }
+    let method = req.method().clone();
+    let fault = {
+        let mut sim = lock(&s);
+        let found = sim.faults.iter_mut().find(|f| {
+            f.times > 0 && path.starts_with(&f.path_prefix) && f.method.as_deref().is_none_or(|m| m == method.as_str())
+        });
+        found.map(|f| {
+            f.times -= 1;
+            f.clone()
+        })
+    };
+    let response = match fault {
+        Some(f) if f.kind == "hang" => {
+            tokio::time::sleep(HANG).await;
+            StatusCode::GATEWAY_TIMEOUT.into_response()
+        }
+        Some(f) if f.kind == "garbage" => Response::builder()
+            .status(200)
+            .header("content-type", "application/json")
+            .body(Body::from("{not json"))
+            .unwrap_or_default(),
+        Some(f) => {
+            let mut r = err(
+                StatusCode::from_u16(f.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                json!({"error": "injected fault"}),
+            );
+            if let Some(after) = f.retry_after {
+                if let Ok(v) = after.to_string().parse() {
+                    r.headers_mut().insert("retry-after", v);
+                }
+            }
+            r
+        }
+        None => next.run(req).await,
+    };
+    lock(&s).requests.push(json!({"method": method.as_str(), "path": path, "status": response.status().as_u16()}));
+    response
+}
+
+/// The whole simulator as a router (tests can serve it in-process).
+pub fn app() -> Router {
+    let state: Shared = Arc::default();
+    Router::new()
+        .route("/scim/directory/{dir}/Users", get(scim_users))
+        .route("/admin/api-access/v1/orgs/{org}/api-keys", post(org_keys_create).get(org_keys_list))
+        .route("/admin/api-access/v1/orgs/{org}/api-keys/{id}", delete(org_keys_revoke))
+        .route("/admin/v1/orgs/{org}", get(org_get))
+        .route("/login/{tenant}/oauth2/v2.0/token", post(entra_token))
+        .route("/graph/v1.0/servicePrincipals/{sp}/synchronization/secrets", put(entra_save))
+        .route(
+            "/graph/v1.0/servicePrincipals/{sp}/synchronization/jobs/{job}/validateCredentials",
+            post(entra_validate),
+        )
+        .route("/graph/v1.0/servicePrincipals/{sp}/synchronization/jobs/{job}", get(entra_job))
+        .route("/graph/v1.0/servicePrincipals/{sp}/synchronization/jobs/{job}/restart", post(entra_restart))
+        .route("/okta/api/v1/apps/{app}/connections/default", post(okta_set).get(okta_get))
+        .route("/_sim/atlassian/directories/{dir}", put(sim_set_directory))
+        .route("/_sim/atlassian/directories/{dir}/regenerate", post(sim_regenerate))
+        .route("/_sim/atlassian/orgs/{org}/keys/{id}", put(sim_seed_org_key))
+        .route("/_sim/atlassian/orgs/{org}/keys", get(sim_org_keys))
+        .route("/_sim/entra/jobs/{sp}/{job}", put(sim_entra_job))
+        .route("/_sim/entra/{sp}", get(sim_entra))
+        .route("/_sim/okta/apps/{app}", put(sim_okta_app))
+        .route("/_sim/okta/{app}", get(sim_okta))
+        .route("/_sim/faults", post(add_fault).delete(clear_faults))
+        .route("/_sim/requests", get(requests))
+        .route("/_sim/reset", post(reset))
+        .route("/_sim/health", get(|| async { Json(json!({"ok": true})) }))
+        .layer(middleware::from_fn_with_state(state.clone(), faults_and_log))
+        .with_state(state)
+}
+
+pub async fn serve(listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    axum::serve(listener, app()).await
+}
