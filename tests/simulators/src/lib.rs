@@ -237,12 +237,10 @@ async fn entra_token(body: String) -> Response {
     }
 }
 
-fn graph_auth(headers: &HeaderMap) -> Result<(), Response> {
-    if bearer(headers).as_deref() == Some(GRAPH_TOKEN) {
-        Ok(())
-    } else {
-        Err(err(StatusCode::UNAUTHORIZED, json!({"error": {"code": "InvalidAuthenticationToken"}})))
-    }
+/// The refusal, when the Graph token is missing or wrong.
+fn graph_refused(headers: &HeaderMap) -> Option<Response> {
+    (bearer(headers).as_deref() != Some(GRAPH_TOKEN))
+        .then(|| err(StatusCode::UNAUTHORIZED, json!({"error": {"code": "InvalidAuthenticationToken"}})))
 }
 
 fn credential<'a>(list: &'a Value, key: &str) -> Option<&'a str> {
@@ -261,7 +259,7 @@ async fn entra_save(
     headers: HeaderMap,
     Json(b): Json<Value>,
 ) -> Response {
-    if let Err(r) = graph_auth(&headers) {
+    if let Some(r) = graph_refused(&headers) {
         return r;
     }
     let (Some(base), Some(token)) = (credential(&b["value"], "BaseAddress"), credential(&b["value"], "SecretToken"))
@@ -281,7 +279,7 @@ async fn entra_validate(
     headers: HeaderMap,
     Json(b): Json<Value>,
 ) -> Response {
-    if let Err(r) = graph_auth(&headers) {
+    if let Some(r) = graph_refused(&headers) {
         return r;
     }
     let sim = lock(&s);
@@ -302,7 +300,7 @@ async fn entra_validate(
 }
 
 async fn entra_job(State(s): State<Shared>, Path((sp, job)): Path<(String, String)>, headers: HeaderMap) -> Response {
-    if let Err(r) = graph_auth(&headers) {
+    if let Some(r) = graph_refused(&headers) {
         return r;
     }
     let code = lock(&s).entra_jobs.get(&(sp, job.clone())).cloned().unwrap_or_else(|| "Active".into());
@@ -314,7 +312,7 @@ async fn entra_restart(
     Path((sp, job)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = graph_auth(&headers) {
+    if let Some(r) = graph_refused(&headers) {
         return r;
     }
     lock(&s).entra_jobs.insert((sp, job), "Active".into());
@@ -341,10 +339,11 @@ async fn sim_entra(State(s): State<Shared>, Path(sp): Path<String>) -> Response 
 
 // ---- Okta -------------------------------------------------------------------------
 
-fn okta_auth(headers: &HeaderMap) -> Result<(), Response> {
+/// The refusal, when the Okta API token is missing.
+fn okta_refused(headers: &HeaderMap) -> Option<Response> {
     match headers.get("authorization").and_then(|v| v.to_str().ok()) {
-        Some(v) if v.starts_with("SSWS ") && v.len() > 5 => Ok(()),
-        _ => Err(err(
+        Some(v) if v.starts_with("SSWS ") && v.len() > 5 => None,
+        _ => Some(err(
             StatusCode::UNAUTHORIZED,
             json!({"errorCode": "E0000011", "errorSummary": "Invalid token provided"}),
         )),
@@ -357,7 +356,7 @@ async fn okta_set(
     headers: HeaderMap,
     Json(b): Json<Value>,
 ) -> Response {
-    if let Err(r) = okta_auth(&headers) {
+    if let Some(r) = okta_refused(&headers) {
         return r;
     }
     let mut sim = lock(&s);
@@ -372,7 +371,7 @@ async fn okta_set(
 }
 
 async fn okta_get(State(s): State<Shared>, Path(app): Path<String>, headers: HeaderMap) -> Response {
-    if let Err(r) = okta_auth(&headers) {
+    if let Some(r) = okta_refused(&headers) {
         return r;
     }
     let sim = lock(&s);
