@@ -17,6 +17,15 @@ pub enum KeySource {
     HumanIntake,
 }
 
+impl KeySource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::VendorApi => "vendor_api",
+            Self::HumanIntake => "human_intake",
+        }
+    }
+}
+
 /// How keyturn proves a key works.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Probe {

@@ -118,7 +118,7 @@ pub async fn rotate<P: Ports>(p: &P, input: &StepInput, now: OffsetDateTime) -> 
         .append(
             event(input, EventKind::RotationStarted, now, "keyturn:rotate")
                 .detail("kind", c.kind.as_str())
-                .detail("key_source", format!("{:?}", proc.key_source))
+                .detail("key_source", proc.key_source.as_str())
                 .detail("consumer", consumer_name(&c))
                 .detail("old_version", old_version.clone())
                 .detail("old_fingerprint", old.fingerprint()),
@@ -319,7 +319,14 @@ pub async fn finalize<P: Ports>(p: &P, input: &StepInput, now: OffsetDateTime) -
 /// that cannot finish is audited and escalated as `rollback_failed`.
 pub async fn rollback<P: Ports>(p: &P, input: &StepInput, now: OffsetDateTime) -> Result<Outcome, RotationError> {
     let p = p.get();
-    let cause = input.error.as_ref().map(|e| format!("{}: {}", e.error, e.cause.chars().take(300).collect::<String>()));
+    // A Lambda error's cause is its JSON `{"errorType","errorMessage"}`: keep the message.
+    let cause = input.error.as_ref().map(|e| {
+        let message = serde_json::from_str::<serde_json::Value>(&e.cause)
+            .ok()
+            .and_then(|v| v["errorMessage"].as_str().map(str::to_owned))
+            .unwrap_or_else(|| e.cause.clone());
+        format!("{}: {}", e.error, message.chars().take(300).collect::<String>())
+    });
     let cause = cause.unwrap_or_else(|| "unknown failure".into());
     p.audit
         .append(event(input, EventKind::VerificationFailed, now, "keyturn:rollback").detail("error", cause.clone()))
