@@ -37,6 +37,17 @@ pub enum DevCommand {
         #[arg(long, short)]
         out: Option<PathBuf>,
     },
+    /// Give every connector of an inventory a current key on the local stack
+    ///
+    /// Creates each connector's secret (named after its secret_arn) with a
+    /// random key and registers that key with the vendor and identity-provider
+    /// simulators (SCIM directory, org API key, Entra, Okta). Local stack only.
+    SeedVendors {
+        file: PathBuf,
+        /// The vendor simulators (tests/simulators)
+        #[arg(long, env = "KEYTURN_DEV_VENDOR_URL", default_value = "http://127.0.0.1:4568")]
+        vendor: String,
+    },
     /// Show the email keyturn sent on the local stack (captured by moto's SES), with its links
     ///
     /// Nothing leaves this machine locally: approval email lands here. Each
@@ -127,6 +138,7 @@ pub async fn run(cmd: DevCommand) -> anyhow::Result<()> {
             Ok(())
         }
         DevCommand::Outbox { to, subject, links, sim } => outbox(to, subject, links, &sim).await,
+        DevCommand::SeedVendors { file, vendor } => crate::seed::run(&file, &vendor).await,
         DevCommand::SampleInventory { total, due, expired, prefix, now, out } => {
             anyhow::ensure!(
                 due + expired <= total,

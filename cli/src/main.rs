@@ -9,6 +9,7 @@ mod dev;
 mod inventory;
 mod render;
 mod scan;
+mod seed;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

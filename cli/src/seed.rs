@@ -1,0 +1,87 @@
+//! `keyturn dev seed-vendors FILE`: gives every connector of an inventory a
+//! current key on the local stack, in Secrets Manager and at the vendor and
+//! identity-provider simulators, so rotations have something real to rotate.
+
+use std::path::Path;
+
+use anyhow::Context;
+use keyturn_core::aws::local::is_loopback;
+use keyturn_core::domain::{fingerprint, ConnectorKind, IdpBinding};
+use keyturn_core::inventory::{read_file, validate_all, ValidationContext};
+use serde_json::json;
+
+fn random_key(prefix: &str) -> String {
+    let mut b = [0u8; 20];
+    let _ = getrandom::fill(&mut b);
+    format!("{prefix}-{}", hex::encode(b))
+}
+
+pub async fn run(file: &Path, vendor: &str) -> anyhow::Result<()> {
+    anyhow::ensure!(is_loopback(vendor), "--vendor must be a local simulator, not {vendor}");
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_default();
+    anyhow::ensure!(is_loopback(&endpoint), "seeding only works on the local stack (AWS_ENDPOINT_URL={endpoint:?})");
+    let records = read_file(file)?;
+    let connectors =
+        validate_all(&records, &file.display().to_string(), &ValidationContext::at(time::OffsetDateTime::now_utc()))
+            .map_err(|errs| anyhow::anyhow!("{} invalid record(s) in {}", errs.len(), file.display()))?;
+    let sm = aws_sdk_secretsmanager::Client::new(&keyturn_core::aws::sdk_config().await);
+    let http = reqwest::Client::new();
+    let put = |path: String, body: serde_json::Value| http.put(format!("{vendor}{path}")).json(&body).send();
+    for (i, c) in connectors.iter().enumerate() {
+        let (key, secret) = match c.kind {
+            ConnectorKind::AtlassianApiKey => {
+                let key = random_key("atok-demo");
+                let id = format!("k-seed-{i}");
+                put(format!("/_sim/atlassian/orgs/{}/keys/{id}", c.org), json!({"key": key}))
+                    .await?
+                    .error_for_status()?;
+                (key.clone(), json!({"key": key, "key_id": id}).to_string())
+            }
+            _ => {
+                let key = random_key("atst-demo");
+                if let Some(dir) = &c.directory_id {
+                    put(format!("/_sim/atlassian/directories/{dir}"), json!({"key": key})).await?.error_for_status()?;
+                }
+                (key.clone(), key)
+            }
+        };
+        let base = format!("{vendor}/scim/directory/{}", c.directory_id.as_deref().unwrap_or_default());
+        match &c.idp {
+            IdpBinding::Entra { service_principal_id, .. } => {
+                http.put(format!(
+                    "{vendor}/graph/v1.0/servicePrincipals/{service_principal_id}/synchronization/secrets"
+                ))
+                .bearer_auth("sim-graph-token")
+                .json(&json!({"value": [{"key": "BaseAddress", "value": base}, {"key": "SecretToken", "value": key}]}))
+                .send()
+                .await?
+                .error_for_status()?;
+            }
+            IdpBinding::Okta { app_id } => {
+                http.post(format!("{vendor}/okta/api/v1/apps/{app_id}/connections/default?activate=true"))
+                    .header("authorization", "SSWS local-fake-okta-token")
+                    .json(&json!({"profile": {"authScheme": "TOKEN", "token": key}}))
+                    .send()
+                    .await?
+                    .error_for_status()?;
+            }
+            IdpBinding::None => {}
+        }
+        // The secret's name is the ARN's last part (Secrets Manager accepts the partial ARN).
+        let name = c.secret_arn.as_str().splitn(7, ':').nth(6).unwrap_or_default().to_owned();
+        match sm.create_secret().name(&name).secret_string(&secret).send().await {
+            Ok(_) => {}
+            Err(e) if e.as_service_error().is_some_and(|se| se.is_resource_exists_exception()) => {
+                sm.put_secret_value()
+                    .secret_id(&name)
+                    .secret_string(&secret)
+                    .send()
+                    .await
+                    .context("updating a seeded secret")?;
+            }
+            Err(e) => return Err(anyhow::anyhow!(keyturn_core::aws::store_error("secretsmanager", "CreateSecret", e))),
+        }
+        println!("{}: current key sha256:{} in {name} and at the simulators", c.id, fingerprint(key.as_bytes()));
+    }
+    Ok(())
+}
