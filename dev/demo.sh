@@ -25,6 +25,8 @@ print(re.sub(r"\{\{([+-]\d+)d\}\}", lambda m: (today + datetime.timedelta(days=i
 PY
 }
 render dev/demo/inventory.csv.tmpl > "$OUT/inventory.csv"
+SIM=${KEYTURN_SIM_URL:-http://127.0.0.1:4567}
+VENDOR=${KEYTURN_DEV_VENDOR_URL:-http://127.0.0.1:4568}
 
 step "1. A broken inventory is refused as a whole: every problem named, nothing written"
 run inventory validate dev/demo/inventory-with-errors.csv || echo "(exit code $?: as expected)"
@@ -36,14 +38,17 @@ run inventory import "$OUT/inventory.csv"
 step "3. What is due within 45 days (expired keys first)"
 run inventory list --due-within 45
 
-step "4. Who approves: approver routing (stored as a secret: Slack webhooks are credentials)"
+step "4. The keys exist: each connector's current key in Secrets Manager and at the (simulated) vendor"
+run dev seed-vendors "$OUT/inventory.csv"
+
+step "5. Who approves: approver routing (stored as a secret: Slack webhooks are credentials)"
 run approvers set dev/demo/approvers.yaml
 run approvers show
 
-step "5. Dry run: what the scanner would start (reads only due items, writes nothing)"
+step "6. Dry run: what the scanner would start (reads only due items, writes nothing)"
 run scan --dry-run
 
-step "6. The scheduled scan: one approval workflow per change"
+step "7. The scheduled scan: one approval workflow per change"
 echo "$ keyturn scan --format json"; "$KEYTURN" scan --format json > "$OUT/scan.json"
 python3 - <<'PY'
 import json
@@ -54,30 +59,55 @@ PY
 urgent=$(python3 -c 'import json; print(next(c["change_id"] for c in json.load(open(".local/demo/scan.json"))["changes"] if c["urgent"]))')
 planned=$(python3 -c 'import json; print(next(c["change_id"] for c in json.load(open(".local/demo/scan.json"))["changes"] if not c["urgent"]))')
 
-step "7. Approvers got email (captured locally by SES) and a Slack message, each with their own signed links"
+step "8. Approvers got email (captured locally by SES) and a Slack message, each with their own signed links"
 for _ in $(seq 120); do
   [ -n "$("$KEYTURN" dev outbox --subject "$urgent" --links)" ] && break; sleep 0.5
 done
 run dev outbox --subject "$urgent"
-echo "Slack: $(curl -s "${KEYTURN_SIM_URL:-http://127.0.0.1:4567}/_sim/slack" | python3 -c 'import json,sys; m=json.load(sys.stdin); print(len(m), "message(s); the latest:", m[-1]["body"]["text"])')"
+echo "Slack: $(curl -s "$SIM/_sim/slack" | python3 -c 'import json,sys; m=json.load(sys.stdin); print(len(m), "message(s); the latest:", m[-1]["body"]["text"])')"
 
-step "8. Bo opens his link in a real (headless) browser: a confirmation page, then Approve"
+step "9. Bo opens his link in a real (headless) browser: a confirmation page, then Approve"
 link=$("$KEYTURN" dev outbox --subject "$urgent" --to bo@acme.example --links | awk '$1=="approve"{print $3}')
 node tests/browser/approve.mjs --url "$link" --click approve --screenshot "$OUT/approved.png" | python3 -c '
 import json,sys; r = json.load(sys.stdin)
 print("page:  ", r["before"]["status"], r["before"]["heading"], "| buttons:", r["before"]["buttons"])
-print("after: ", r["after"]["status"], r["after"]["heading"])
-print("       ", r["after"]["text"].splitlines()[-1] if r["after"]["text"] else "")'
-echo "(screenshot: $OUT/approved.png)"
+print("after: ", r["after"]["status"], r["after"]["heading"], "-", r["after"]["text"].splitlines()[2] if len(r["after"]["text"].splitlines()) > 2 else "")'
 
-step "9. The workflow moved on; the audit trail of atlassian/globex/entra (hash-chained)"
+step "10. An Atlassian SCIM key has no API: its owner regenerates it in the admin console and hands it over"
+for _ in $(seq 120); do
+  [ -n "$("$KEYTURN" dev outbox --subject "Action needed" --to bo@globex.example --links)" ] && break; sleep 0.5
+done
+run dev outbox --subject "Action needed" --to bo@globex.example
+echo "(the owner regenerates the key in the simulated admin.atlassian.com: the old key dies at once)"
+export DEMO_NEW_KEY=$(curl -s -XPOST "$VENDOR/_sim/atlassian/directories/d-globex-01/regenerate" | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
+intake=$("$KEYTURN" dev outbox --subject "Action needed" --to bo@globex.example --links | awk '{print $3}' | head -1)
+node tests/browser/approve.mjs --url "$intake" --fill key=env:DEMO_NEW_KEY --click intake | python3 -c '
+import json,sys; r = json.load(sys.stdin)
+print("form:  ", r["before"]["status"], r["before"]["heading"])
+print("after: ", r["after"]["status"], r["after"]["heading"])'
+
+step "11. Rotated: staged as AWSPENDING, checked at Atlassian, pushed to Entra ID, verified, made current"
 for _ in $(seq 240); do
   "$KEYTURN" audit show atlassian/globex/entra --format json | grep -q '"event": "notified"' && break; sleep 0.5
 done
 run audit show atlassian/globex/entra
-echo "Jira (urgent ticket): $(curl -s "${KEYTURN_SIM_URL:-http://127.0.0.1:4567}/_sim/jira" | python3 -c 'import json,sys; [print(i["key"], i["fields"]["summary"], "| comments:", len(i["comments"])) for i in json.load(sys.stdin)]')"
+echo "Jira (urgent ticket): $(curl -s "$SIM/_sim/jira" | python3 -c 'import json,sys; [print(i["key"], i["fields"]["summary"], "| comments:", len(i["comments"])) for i in json.load(sys.stdin)]')"
 
-step "10. Scanning again starts no duplicate workflow"
+step "12. A rotation that fails verification is rolled back: the old key stays live, on-call is told"
+echo "(fault injected: Atlassian now refuses every read of org acme with 401)"
+curl -s -XPOST "$VENDOR/_sim/faults" -H 'content-type: application/json' \
+  -d '{"path_prefix": "/admin/v1/orgs/acme", "status": 401, "times": 1000}'
+admin=$(python3 -c 'import json; print(next(c["change_id"] for c in json.load(open(".local/demo/scan.json"))["changes"] if c["connector_ids"] == ["atlassian/acme/admin-api"]))')
+link=$("$KEYTURN" dev outbox --subject "$admin" --to ana@acme.example --links | awk '$1=="approve"{print $3}')
+node tests/browser/approve.mjs --url "$link" --click approve >/dev/null
+for _ in $(seq 240); do
+  "$KEYTURN" audit show atlassian/acme/admin-api --format json | grep -q '"event": "notified"' && break; sleep 0.5
+done
+run audit show atlassian/acme/admin-api
+run dev outbox --subject "Rotation rolled back"
+run inventory list --due-within 45
+
+step "13. Scanning again starts no duplicate workflow"
 run scan
 
 step "Your turn: change $planned waits for an approver. Open this link in a browser on this machine:"

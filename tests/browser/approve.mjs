@@ -1,7 +1,12 @@
 // Opens a keyturn approval link in a real headless Chromium, reports the page,
 // optionally presses its Approve/Reject button and reports the result page.
 //
-//   node tests/browser/approve.mjs --url URL [--click approve|reject|none] [--screenshot FILE]
+//   node tests/browser/approve.mjs --url URL [--click approve|reject|intake|none] [--fill NAME=VALUE]
+//                                  [--screenshot FILE]
+//
+// --fill types VALUE into the form field NAME before clicking (the intake
+// form's key); VALUE is read from the environment variable it names when it
+// starts with `env:`, so a key never has to sit on a command line.
 //
 // Prints one JSON object: {"before": PAGE, "after": PAGE|null}, where PAGE is
 // {status, title, heading, text, buttons, a11y}. Exit 0 when the browser did
@@ -15,11 +20,14 @@ function args(argv) {
     if (k === '--url') out.url = v;
     else if (k === '--click') out.click = v;
     else if (k === '--screenshot') out.screenshot = v;
+    else if (k === '--fill') out.fill = v;
     else if (k === '--timeout-ms') out.timeoutMs = Number(v);
     else throw new Error(`unknown argument ${k}`);
   }
   if (!out.url) throw new Error('--url is required');
-  if (!['approve', 'reject', 'none'].includes(out.click)) throw new Error('--click must be approve, reject or none');
+  if (!['approve', 'reject', 'intake', 'none'].includes(out.click)) {
+    throw new Error('--click must be approve, reject, intake or none');
+  }
   return out;
 }
 
@@ -55,6 +63,12 @@ async function main() {
     page.setDefaultTimeout(opts.timeoutMs);
     const before = await describe(page, await page.goto(opts.url, { waitUntil: 'load' }));
     let after = null;
+    if (opts.fill) {
+      const [name, ...rest] = opts.fill.split('=');
+      let value = rest.join('=');
+      if (value.startsWith('env:')) value = process.env[value.slice(4)] ?? '';
+      await page.locator(`[name="${name}"]`).fill(value);
+    }
     if (opts.click !== 'none') {
       let button = page.locator(`button[value="${opts.click}"], button[data-decision="${opts.click}"]`).first();
       if (await button.count() === 0) {
