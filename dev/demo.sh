@@ -67,6 +67,7 @@ run dev outbox --subject "$urgent"
 echo "Slack: $(curl -s "$SIM/_sim/slack" | python3 -c 'import json,sys; m=json.load(sys.stdin); print(len(m), "message(s); the latest:", m[-1]["body"]["text"])')"
 
 step "9. Bo opens his link in a real (headless) browser: a confirmation page, then Approve"
+sleep 2  # moto drops an answer that beats the asking Lambda's return; people are never that fast
 link=$("$KEYTURN" dev outbox --subject "$urgent" --to bo@acme.example --links | awk '$1=="approve"{print $3}')
 node tests/browser/approve.mjs --url "$link" --click approve --screenshot "$OUT/approved.png" | python3 -c '
 import json,sys; r = json.load(sys.stdin)
@@ -80,6 +81,7 @@ done
 run dev outbox --subject "Action needed" --to bo@globex.example
 echo "(the owner regenerates the key in the simulated admin.atlassian.com: the old key dies at once)"
 export DEMO_NEW_KEY=$(curl -s -XPOST "$VENDOR/_sim/atlassian/directories/d-globex-01/regenerate" | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
+sleep 2  # moto drops an answer that beats the asking Lambda's return; people are never that fast
 intake=$("$KEYTURN" dev outbox --subject "Action needed" --to bo@globex.example --links | awk '{print $3}' | head -1)
 node tests/browser/approve.mjs --url "$intake" --fill key=env:DEMO_NEW_KEY --click intake | python3 -c '
 import json,sys; r = json.load(sys.stdin)
@@ -98,6 +100,7 @@ echo "(fault injected: Atlassian now refuses every read of org acme with 401)"
 curl -s -XPOST "$VENDOR/_sim/faults" -H 'content-type: application/json' \
   -d '{"path_prefix": "/admin/v1/orgs/acme", "status": 401, "times": 1000}'
 admin=$(python3 -c 'import json; print(next(c["change_id"] for c in json.load(open(".local/demo/scan.json"))["changes"] if c["connector_ids"] == ["atlassian/acme/admin-api"]))')
+sleep 2  # moto drops an answer that beats the asking Lambda's return; people are never that fast
 link=$("$KEYTURN" dev outbox --subject "$admin" --to ana@acme.example --links | awk '$1=="approve"{print $3}')
 node tests/browser/approve.mjs --url "$link" --click approve >/dev/null
 for _ in $(seq 240); do

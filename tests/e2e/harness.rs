@@ -130,12 +130,16 @@ impl Stack {
     }
 
     pub async fn sdk(&self) -> aws_config::SdkConfig {
-        // Same variables the binary gets, for direct checks on the stores.
-        aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(endpoint())
-            .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_sfn::config::Credentials::new("testing", "testing", None, None, "e2e"))
-            .load()
-            .await
+        sdk_config().await
     }
+}
+
+/// Same variables the binary gets, for direct checks on the stores.
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_sfn::config::Credentials::new("testing", "testing", None, None, "e2e"))
+        .load()
+        .await
 }

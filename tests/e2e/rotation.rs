@@ -63,6 +63,7 @@ async fn a_scim_key_handed_over_by_its_owner_reaches_entra_and_never_leaks() {
         .map(|l| l.replace("&amp;", "&"))
         .find(|l| l.starts_with(&callback()))
         .expect("an intake link");
+    paused(&change, 2).await;
     let form = browser(&url, "none");
     assert_eq!(form["before"]["status"], 200);
     assert!(form["before"]["heading"].as_str().unwrap().starts_with("Hand over the new key"), "{form:#}");
@@ -254,6 +255,7 @@ async fn a_scim_rotation_that_fails_after_the_push_cannot_bring_back_the_dead_ke
             .find(|l| l.starts_with(&callback()))
     })
     .await;
+    paused(&change, 2).await;
     let resp = reqwest::Client::new()
         .post(callback())
         .header("content-type", "application/x-www-form-urlencoded")
@@ -315,4 +317,53 @@ async fn a_retried_rotate_writes_no_second_secret_version() {
     assert_eq!(f.versions(&arn).await.len(), 2, "the old version and one pending version");
     let (_, keys) = vendor(Method::GET, &format!("/_sim/atlassian/orgs/{org}/keys"), None).await;
     assert_eq!(keys.as_array().unwrap().len(), 2, "one key created at the vendor");
+}
+
+/// An org API-key connector with its current key seeded; returns (org, secret ARN).
+async fn api_key_connector(f: &Flow, tag: &str) -> (String, String) {
+    let org = unique(f, "org");
+    let old = canary(tag);
+    vendor(Method::PUT, &format!("/_sim/atlassian/orgs/{org}/keys/k-old"), Some(serde_json::json!({"key": old}))).await;
+    let arn = f.secret("k1", &serde_json::json!({"key": old, "key_id": "k-old"}).to_string()).await;
+    f.import_row(&format!(
+        "{},atlassian-api-key,{org},,none,,,owner@e2e.example,e2e-one,,{arn},{}",
+        f.id("k1"),
+        in_days(5)
+    ));
+    (org, arn)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_vendor_that_hangs_once_is_timed_out_and_retried() {
+    let f = Flow::new("hang");
+    let (org, _) = api_key_connector(&f, "old-hang").await;
+    fault(&format!("/admin/api-access/v1/orgs/{org}/api-keys"), "hang", 0, 1, None).await;
+    let change = f.scan_one(&[]);
+    f.approve(&change).await;
+    let (status, outcomes) = run_to_end(&f, &change).await;
+    assert_eq!(status, "SUCCEEDED");
+    assert_eq!(outcomes[0]["outcome"], "rotated", "{outcomes:?}");
+    let (_, log) = vendor(Method::GET, "/_sim/requests", None).await;
+    let creates = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["method"] == "POST" && r["path"].as_str().is_some_and(|p| p.contains(&org)))
+        .count();
+    assert!(creates >= 1, "the create call was retried after the hang");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_vendor_answering_garbage_is_not_trusted() {
+    let f = Flow::new("garbage");
+    let (org, arn) = api_key_connector(&f, "old-garbage").await;
+    fault(&format!("/admin/v1/orgs/{org}"), "garbage", 200, 50, None).await;
+    let change = f.scan_one(&[]);
+    f.approve(&change).await;
+    let (status, outcomes) = run_to_end(&f, &change).await;
+    assert_eq!(status, "SUCCEEDED");
+    assert_eq!(outcomes[0]["outcome"], "rolled_back", "malformed answers never count as proof: {outcomes:?}");
+    let current = f.secret_at(&arn, "AWSCURRENT").await.unwrap();
+    assert!(current.contains("k-old"), "AWSCURRENT unchanged");
+    assert_eq!(f.connector_field("k1", "status").await.as_deref(), Some("needs_manual_intervention"));
 }

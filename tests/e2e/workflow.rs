@@ -158,8 +158,30 @@ pub async fn sim(path: &str) -> Value {
     reqwest::get(format!("{}{path}", sim_url())).await.unwrap().json().await.unwrap()
 }
 
-/// The approval email(s) for `change`, once request-approval sent them: (to, body).
+/// Waits until `n` `.waitForTaskToken` tasks of the execution were submitted
+/// (their Lambda returned). moto 5.2.5 loses a `SendTaskSuccess` that arrives
+/// while that Lambda is still running (AWS does not): a person never clicks
+/// that fast, a test does.
+pub async fn paused(change: &str, n: usize) {
+    let sfn = aws_sdk_sfn::Client::new(&crate::harness::sdk_config().await);
+    let arn = execution_arn(change);
+    eventually(&format!("{change} to wait on its task token"), || async {
+        let h = sfn.get_execution_history().execution_arn(&arn).max_results(1000).send().await.ok()?;
+        let submitted = h
+            .events()
+            .iter()
+            .filter(|e| e.r#type().as_str() == "TaskSubmitted")
+            .filter(|e| e.task_submitted_event_details().is_some_and(|d| d.resource() == "invoke.waitForTaskToken"))
+            .count();
+        (submitted >= n).then_some(())
+    })
+    .await
+}
+
+/// The approval email(s) for `change`, once request-approval sent them (and
+/// the workflow is waiting for the answer): (to, body).
 pub async fn emails_for(change: &str, expected: usize) -> Vec<(String, String)> {
+    paused(change, 1).await;
     eventually(&format!("{expected} email(s) about {change}"), || async {
         let all = sim("/_sim/ses").await;
         let found: Vec<(String, String)> = all

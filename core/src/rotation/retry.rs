@@ -100,9 +100,16 @@ mod tests {
         assert_eq!(p.delay(3, &unavailable, 0.0), Duration::ZERO, "full jitter");
     }
 
-    #[tokio::test(start_paused = true)]
+    // Real sleeps of at most a millisecond: tokio's paused clock would need
+    // its test-util feature, which would make every test build compile the
+    // dependency tree twice.
+    #[tokio::test]
     async fn transient_errors_are_retried_and_auth_errors_are_not() {
-        let p = RetryPolicy::default();
+        let p = RetryPolicy {
+            base: Duration::from_micros(10),
+            max_delay: Duration::from_millis(1),
+            ..RetryPolicy::default()
+        };
         let calls = AtomicU32::new(0);
         let (r, a) = retry(&p, || async {
             if calls.fetch_add(1, Ordering::SeqCst) < 2 {
