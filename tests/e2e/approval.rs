@@ -44,7 +44,7 @@ fn claims(change: &str, approver: &str, expires_at: OffsetDateTime) -> LinkClaim
 #[tokio::test(flavor = "multi_thread")]
 async fn an_approver_approves_in_a_real_browser_and_the_workflow_moves_on() {
     let f = Flow::new("approve");
-    f.import(&[("k1", "e2e-one", "owner@e2e.example", &in_days(10), "")]);
+    f.import(&[("k1", "e2e-one", "owner@e2e.example", &in_days(10), "")]).await;
     let change = f.scan_one(&[]);
 
     let mails = emails_for(&change, 2).await;
@@ -52,7 +52,13 @@ async fn an_approver_approves_in_a_real_browser_and_the_workflow_moves_on() {
     to.sort();
     assert_eq!(to, ["ana@e2e.example", "bo@e2e.example"], "each approver gets their own email");
     let (_, ana_mail) = mails.iter().find(|(t, _)| t == "ana@e2e.example").unwrap();
-    for fact in [f.id("k1").as_str(), "atlassian-scim", "Entra ID", "paste", "needs_manual_intervention"] {
+    for fact in [
+        f.id("k1").as_str(),
+        "atlassian-api-key",
+        "no identity provider",
+        "revokes the old one",
+        "keeps the old one current",
+    ] {
         assert!(ana_mail.contains(fact), "the email says what will change: {fact:?} missing");
     }
     let message = eventually("a Slack message about the change", || async {
@@ -109,7 +115,8 @@ async fn an_approver_approves_in_a_real_browser_and_the_workflow_moves_on() {
         e.contains(&"notified".to_owned()).then_some(e)
     })
     .await;
-    assert_eq!(events, ["detected", "approval_requested", "vote_recorded", "approved", "notified"]);
+    assert_eq!(&events[..4], ["detected", "approval_requested", "vote_recorded", "approved"]);
+    assert!(events.contains(&"finalized".to_owned()), "the approved change rotated: {events:?}");
     let chain = f.audit("k1").await;
     assert_eq!(chain[3].actor, "approver:ana@e2e.example");
     for (i, ev) in chain.iter().enumerate() {
@@ -131,7 +138,7 @@ async fn an_approver_approves_in_a_real_browser_and_the_workflow_moves_on() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rejection_ends_the_change_and_gives_the_key_back() {
     let f = Flow::new("reject");
-    f.import(&[("k1", "e2e-one", "owner@e2e.example", &in_days(10), "")]);
+    f.import(&[("k1", "e2e-one", "owner@e2e.example", &in_days(10), "")]).await;
     let change = f.scan_one(&[]);
     let mails = emails_for(&change, 2).await;
 
@@ -184,7 +191,7 @@ async fn a_rejection_ends_the_change_and_gives_the_key_back() {
 #[tokio::test(flavor = "multi_thread")]
 async fn forged_expired_misaddressed_and_replayed_links_change_nothing() {
     let f = Flow::new("links");
-    f.import(&[("k1", "e2e-one", "owner@e2e.example", &in_days(10), "")]);
+    f.import(&[("k1", "e2e-one", "owner@e2e.example", &in_days(10), "")]).await;
     let change = f.scan_one(&[]);
     let mails = emails_for(&change, 2).await;
     let good = token(&link(&mails[0].1, "approve"));
@@ -233,7 +240,7 @@ async fn forged_expired_misaddressed_and_replayed_links_change_nothing() {
 #[tokio::test(flavor = "multi_thread")]
 async fn twenty_concurrent_posts_of_one_approval_record_one_decision() {
     let f = Flow::new("burst");
-    f.import(&[("k1", "e2e-one", "owner@e2e.example", &in_days(10), "")]);
+    f.import(&[("k1", "e2e-one", "owner@e2e.example", &in_days(10), "")]).await;
     let change = f.scan_one(&[]);
     let mails = emails_for(&change, 2).await;
     let t = token(&link(&mails[0].1, "approve"));
@@ -270,7 +277,7 @@ async fn twenty_concurrent_posts_of_one_approval_record_one_decision() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unanswered_approval_expires_and_escalates() {
     let f = Flow::new("timeout");
-    f.import(&[("k1", "e2e-one", "owner@e2e.example", &in_days(10), "")]);
+    f.import(&[("k1", "e2e-one", "owner@e2e.example", &in_days(10), "")]).await;
     let change = f.scan_one(&[("KEYTURN_APPROVAL_TIMEOUT", "4s"), ("KEYTURN_URGENT_APPROVAL_TIMEOUT", "4s")]);
     let mails = emails_for(&change, 2).await;
 
@@ -303,7 +310,7 @@ async fn an_unanswered_approval_expires_and_escalates() {
 #[tokio::test(flavor = "multi_thread")]
 async fn two_of_three_approvers_are_needed() {
     let f = Flow::new("quorum");
-    f.import(&[("k1", "e2e-two-of-three", "owner@e2e.example", &in_days(10), "")]);
+    f.import(&[("k1", "e2e-two-of-three", "owner@e2e.example", &in_days(10), "")]).await;
     let change = f.scan_one(&[]);
     let mails = emails_for(&change, 3).await;
     let mail = |who: &str| mails.iter().find(|(t, _)| t == who).unwrap().1.clone();
@@ -325,7 +332,7 @@ async fn two_of_three_approvers_are_needed() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_owner_cannot_be_the_only_approver_under_the_two_person_rule() {
     let f = Flow::new("twoperson");
-    f.import(&[("k1", "e2e-two-person", "owner@e2e.example", &in_days(10), "")]);
+    f.import(&[("k1", "e2e-two-person", "owner@e2e.example", &in_days(10), "")]).await;
     let change = f.scan_one(&[]);
     let mails = emails_for(&change, 2).await;
     let mail = |who: &str| mails.iter().find(|(t, _)| t == who).unwrap().1.clone();
@@ -344,7 +351,7 @@ async fn the_owner_cannot_be_the_only_approver_under_the_two_person_rule() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_expired_key_opens_an_urgent_ticket_that_hears_the_outcome() {
     let f = Flow::new("urgent");
-    f.import(&[("k1", "e2e-one", "owner@e2e.example", &in_days(-1), "sat 02:00-04:00")]);
+    f.import(&[("k1", "e2e-one", "owner@e2e.example", &in_days(-1), "sat 02:00-04:00")]).await;
     let report = f.scan(&[]);
     assert_eq!(report["urgent"], 1);
     let change = report["changes"][0]["change_id"].as_str().unwrap().to_owned();

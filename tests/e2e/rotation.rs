@@ -17,18 +17,12 @@ fn unique(f: &Flow, what: &str) -> String {
     format!("{what}-{}", f.stack.prefix.trim_end_matches('-').replace('/', "-"))
 }
 
-async fn run_to_end(f: &Flow, change: &str) -> (String, Vec<serde_json::Value>) {
-    let sfn = f.sfn().await;
-    let done = finished(&sfn, change).await;
-    (done.status().as_str().to_owned(), outcomes(&sfn, change).await)
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn a_scim_key_handed_over_by_its_owner_reaches_entra_and_never_leaks() {
-    let f = Flow::new("scim");
-    let dir = unique(&f, "dir");
-    let sp = unique(&f, "sp");
-    let old = canary("old");
+/// An Atlassian SCIM connector consumed by Entra, its current key seeded at
+/// the directory, in Entra and in Secrets Manager: (directory, service principal, ARN, old key).
+async fn scim_connector(f: &Flow, tag: &str) -> (String, String, String, String) {
+    let dir = unique(f, "dir");
+    let sp = unique(f, "sp");
+    let old = canary(tag);
     vendor(Method::PUT, &format!("/_sim/atlassian/directories/{dir}"), Some(serde_json::json!({"key": old}))).await;
     let base = format!("{}/scim/directory/{dir}", vendor_url());
     let saved =
@@ -40,30 +34,58 @@ async fn a_scim_key_handed_over_by_its_owner_reaches_entra_and_never_leaks() {
         f.id("k1"),
         in_days(10)
     ));
+    (dir, sp, arn, old)
+}
+
+/// The owner's intake link, once request-key asked and the workflow waits.
+async fn intake_link(change: &str) -> String {
+    let url = eventually("the key request", || async {
+        let all = sim("/_sim/ses").await;
+        let body = all.as_array()?.iter().find(|m| {
+            m["subject"].as_str().is_some_and(|s| s.starts_with("Action needed") && s.contains(change))
+                && m["destinations"]["ToAddresses"][0] == "owner@e2e.example"
+        })?["body"]
+            .as_str()?
+            .to_owned();
+        body.split("href=\"")
+            .skip(1)
+            .filter_map(|r| r.split('"').next())
+            .map(|l| l.replace("&amp;", "&"))
+            .find(|l| l.starts_with(&callback()))
+    })
+    .await;
+    paused(change, 2).await;
+    url
+}
+
+/// Pastes `key` into the intake form (its POST): (status, page).
+async fn hand_over(url: &str, key: &str) -> (u16, String) {
+    let resp = reqwest::Client::new()
+        .post(callback())
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("t={}&key={key}", token(url)))
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.text().await.unwrap())
+}
+
+async fn run_to_end(f: &Flow, change: &str) -> (String, Vec<serde_json::Value>) {
+    let sfn = f.sfn().await;
+    let done = finished(&sfn, change).await;
+    (done.status().as_str().to_owned(), outcomes(&sfn, change).await)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_scim_key_handed_over_by_its_owner_reaches_entra_and_never_leaks() {
+    let f = Flow::new("scim");
+    let (dir, sp, arn, old) = scim_connector(&f, "old").await;
 
     let change = f.scan_one(&[]);
     f.approve(&change).await;
 
     // The owner is asked for the key, by a link of their own.
-    let intake = eventually("the key request", || async {
-        let all = sim("/_sim/ses").await;
-        all.as_array()?
-            .iter()
-            .find(|m| {
-                m["subject"].as_str().is_some_and(|s| s.starts_with("Action needed") && s.contains(&change))
-                    && m["destinations"]["ToAddresses"][0] == "owner@e2e.example"
-            })
-            .and_then(|m| m["body"].as_str().map(str::to_owned))
-    })
-    .await;
-    let url = intake
-        .split("href=\"")
-        .skip(1)
-        .filter_map(|r| r.split('"').next())
-        .map(|l| l.replace("&amp;", "&"))
-        .find(|l| l.starts_with(&callback()))
-        .expect("an intake link");
-    paused(&change, 2).await;
+    let url = intake_link(&change).await;
     let form = browser(&url, "none");
     assert_eq!(form["before"]["status"], 200);
     assert!(form["before"]["heading"].as_str().unwrap().starts_with("Hand over the new key"), "{form:#}");
@@ -71,24 +93,9 @@ async fn a_scim_key_handed_over_by_its_owner_reaches_entra_and_never_leaks() {
     // The owner regenerates the key in the (simulated) Atlassian console: the old one dies at once.
     let (_, regenerated) = vendor(Method::POST, &format!("/_sim/atlassian/directories/{dir}/regenerate"), None).await;
     let fresh = regenerated["key"].as_str().unwrap().to_owned();
-    let (code, _) = reqwest::Client::new()
-        .post(callback())
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!("t={}&key=short", token(&url)))
-        .send()
-        .await
-        .map(|r| (r.status().as_u16(), ()))
-        .unwrap();
-    assert_eq!(code, 400, "a paste gone wrong is refused and nothing is stored");
-    let resp = reqwest::Client::new()
-        .post(callback())
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!("t={}&key={fresh}", token(&url)))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 200);
-    let page = resp.text().await.unwrap();
+    assert_eq!(hand_over(&url, "short").await.0, 400, "a paste gone wrong is refused and nothing is stored");
+    let (code, page) = hand_over(&url, &fresh).await;
+    assert_eq!(code, 200);
     assert!(page.contains("Key received") && !page.contains(&fresh), "the page never shows the key");
 
     let (status, outcomes) = run_to_end(&f, &change).await;
@@ -129,15 +136,7 @@ async fn a_scim_key_handed_over_by_its_owner_reaches_entra_and_never_leaks() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_org_api_key_is_created_verified_and_the_old_one_revoked() {
     let f = Flow::new("apikey");
-    let org = unique(&f, "org");
-    let old = canary("old-org");
-    vendor(Method::PUT, &format!("/_sim/atlassian/orgs/{org}/keys/k-old"), Some(serde_json::json!({"key": old}))).await;
-    let arn = f.secret("k1", &serde_json::json!({"key": old, "key_id": "k-old"}).to_string()).await;
-    f.import_row(&format!(
-        "{},atlassian-api-key,{org},,none,,,owner@e2e.example,e2e-one,,{arn},{}",
-        f.id("k1"),
-        in_days(5)
-    ));
+    let (org, arn, old) = api_key_connector(&f, "old-org").await;
     // The vendor is busy at first: two 429s with Retry-After, then a 503.
     fault(&format!("/admin/v1/orgs/{org}"), "status", 429, 2, Some(1)).await;
     fault(&format!("/admin/api-access/v1/orgs/{org}/api-keys"), "status", 503, 1, None).await;
@@ -169,15 +168,7 @@ async fn an_org_api_key_is_created_verified_and_the_old_one_revoked() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_new_key_that_fails_verification_is_rolled_back_and_on_call_told() {
     let f = Flow::new("rollback");
-    let org = unique(&f, "org");
-    let old = canary("old-rb");
-    vendor(Method::PUT, &format!("/_sim/atlassian/orgs/{org}/keys/k-old"), Some(serde_json::json!({"key": old}))).await;
-    let arn = f.secret("k1", &serde_json::json!({"key": old, "key_id": "k-old"}).to_string()).await;
-    f.import_row(&format!(
-        "{},atlassian-api-key,{org},,none,,,owner@e2e.example,e2e-one,,{arn},{}",
-        f.id("k1"),
-        in_days(5)
-    ));
+    let (org, arn, old) = api_key_connector(&f, "old-rb").await;
     // Every read with any key is refused from now on: the new key cannot be proven.
     fault(&format!("/admin/v1/orgs/{org}"), "status", 401, 50, None).await;
 
@@ -223,16 +214,7 @@ async fn a_new_key_that_fails_verification_is_rolled_back_and_on_call_told() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_scim_rotation_that_fails_after_the_push_cannot_bring_back_the_dead_key_and_says_so() {
     let f = Flow::new("scimfail");
-    let dir = unique(&f, "dir");
-    let sp = unique(&f, "sp");
-    let old = canary("old-scim");
-    vendor(Method::PUT, &format!("/_sim/atlassian/directories/{dir}"), Some(serde_json::json!({"key": old}))).await;
-    let arn = f.secret("k1", &old).await;
-    f.import_row(&format!(
-        "{},atlassian-scim,e2e,{dir},entra,{sp},job-1,owner@e2e.example,e2e-one,,{arn},{}",
-        f.id("k1"),
-        in_days(10)
-    ));
+    let (dir, sp, arn, old) = scim_connector(&f, "old-scim").await;
     // The provisioning job check fails for good after the new key was pushed.
     fault(&format!("/graph/v1.0/servicePrincipals/{sp}/synchronization/jobs/job-1"), "status", 403, 100, None).await;
 
@@ -240,30 +222,8 @@ async fn a_scim_rotation_that_fails_after_the_push_cannot_bring_back_the_dead_ke
     f.approve(&change).await;
     let (_, regenerated) = vendor(Method::POST, &format!("/_sim/atlassian/directories/{dir}/regenerate"), None).await;
     let fresh = regenerated["key"].as_str().unwrap().to_owned();
-    let url = eventually("the key request", || async {
-        let all = sim("/_sim/ses").await;
-        let body =
-            all.as_array()?.iter().find(|m| {
-                m["subject"].as_str().is_some_and(|s| s.starts_with("Action needed") && s.contains(&change))
-            })?["body"]
-                .as_str()?
-                .to_owned();
-        body.split("href=\"")
-            .skip(1)
-            .filter_map(|r| r.split('"').next())
-            .map(|l| l.replace("&amp;", "&"))
-            .find(|l| l.starts_with(&callback()))
-    })
-    .await;
-    paused(&change, 2).await;
-    let resp = reqwest::Client::new()
-        .post(callback())
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!("t={}&key={fresh}", token(&url)))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 200);
+    let url = intake_link(&change).await;
+    assert_eq!(hand_over(&url, &fresh).await.0, 200);
 
     let (status, outcomes) = run_to_end(&f, &change).await;
     assert_eq!(status, "SUCCEEDED");
@@ -294,15 +254,7 @@ async fn a_scim_rotation_that_fails_after_the_push_cannot_bring_back_the_dead_ke
 #[tokio::test(flavor = "multi_thread")]
 async fn a_retried_rotate_writes_no_second_secret_version() {
     let f = Flow::new("idem");
-    let org = unique(&f, "org");
-    let old = canary("old-idem");
-    vendor(Method::PUT, &format!("/_sim/atlassian/orgs/{org}/keys/k-old"), Some(serde_json::json!({"key": old}))).await;
-    let arn = f.secret("k1", &serde_json::json!({"key": old, "key_id": "k-old"}).to_string()).await;
-    f.import_row(&format!(
-        "{},atlassian-api-key,{org},,none,,,owner@e2e.example,e2e-one,,{arn},{}",
-        f.id("k1"),
-        in_days(5)
-    ));
+    let (org, arn, _) = api_key_connector(&f, "old-idem").await;
     // The rotate step invoked twice with the same input, as a Lambda retry would.
     let input = serde_json::json!({
         "connector_id": f.id("k1"),
@@ -319,8 +271,8 @@ async fn a_retried_rotate_writes_no_second_secret_version() {
     assert_eq!(keys.as_array().unwrap().len(), 2, "one key created at the vendor");
 }
 
-/// An org API-key connector with its current key seeded; returns (org, secret ARN).
-async fn api_key_connector(f: &Flow, tag: &str) -> (String, String) {
+/// An org API-key connector with its current key seeded; returns (org, secret ARN, old key).
+async fn api_key_connector(f: &Flow, tag: &str) -> (String, String, String) {
     let org = unique(f, "org");
     let old = canary(tag);
     vendor(Method::PUT, &format!("/_sim/atlassian/orgs/{org}/keys/k-old"), Some(serde_json::json!({"key": old}))).await;
@@ -330,13 +282,13 @@ async fn api_key_connector(f: &Flow, tag: &str) -> (String, String) {
         f.id("k1"),
         in_days(5)
     ));
-    (org, arn)
+    (org, arn, old)
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_vendor_that_hangs_once_is_timed_out_and_retried() {
     let f = Flow::new("hang");
-    let (org, _) = api_key_connector(&f, "old-hang").await;
+    let (org, _, _) = api_key_connector(&f, "old-hang").await;
     fault(&format!("/admin/api-access/v1/orgs/{org}/api-keys"), "hang", 0, 1, None).await;
     let change = f.scan_one(&[]);
     f.approve(&change).await;
@@ -356,7 +308,7 @@ async fn a_vendor_that_hangs_once_is_timed_out_and_retried() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_vendor_answering_garbage_is_not_trusted() {
     let f = Flow::new("garbage");
-    let (org, arn) = api_key_connector(&f, "old-garbage").await;
+    let (org, arn, _) = api_key_connector(&f, "old-garbage").await;
     fault(&format!("/admin/v1/orgs/{org}"), "garbage", 200, 50, None).await;
     let change = f.scan_one(&[]);
     f.approve(&change).await;

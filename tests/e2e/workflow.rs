@@ -56,11 +56,20 @@ impl Flow {
     }
 
     /// Imports connectors given as (name, group, owner, expires_at, change_window).
-    pub fn import(&self, rows: &[(&str, &str, &str, &str, &str)]) {
+    /// Imports organization API-key connectors given as (name, group, owner,
+    /// expires_at, change_window), each with a live current key in Secrets
+    /// Manager and at the vendor simulator, so approved changes rotate for real.
+    pub async fn import(&self, rows: &[(&str, &str, &str, &str, &str)]) {
+        let org = format!("org-{}", self.stack.prefix.trim_end_matches('-'));
         let mut csv = String::from("id,kind,org,directory_id,idp,idp_app_id,idp_job_id,owner,approver_group,change_window,secret_arn,expires_at\n");
         for (name, group, owner, expires, window) in rows {
+            let key = canary(name);
+            let body = serde_json::json!({"key": key});
+            vendor(reqwest::Method::PUT, &format!("/_sim/atlassian/orgs/{org}/keys/k-{name}"), Some(body)).await;
+            let arn =
+                self.secret(name, &serde_json::json!({"key": key, "key_id": format!("k-{name}")}).to_string()).await;
             csv.push_str(&format!(
-                "{},atlassian-scim,e2e,dir-1,entra,sp-1,job-1,{owner},{group},{window},arn:aws:secretsmanager:us-east-1:123456789012:secret:e2e/{name},{expires}\n",
+                "{},atlassian-api-key,{org},,none,,,{owner},{group},{window},{arn},{expires}\n",
                 self.id(name)
             ));
         }
