@@ -8,10 +8,12 @@
 //! - `mac`: base64url of HMAC-SHA256 over `"keyturn-link-v1\n" + kid + "\n" + claims-bytes`.
 //!
 //! The claims encoding is unambiguous because no field can contain `\n`:
-//! change ids and nonces are `[a-z0-9-]`, connector ids exclude it, approvers are validated email
-//! addresses without whitespace, decisions and numbers are fixed words and
-//! digits. Every character of a token is URL-safe (`[A-Za-z0-9_.-]`), so it
-//! goes into a query string or a form field unescaped.
+//! change ids are `[A-Za-z0-9_-]`, nonces `[0-9a-f]{32}`, connector ids exclude it, approvers are
+//! validated email addresses without whitespace, decisions and numbers are fixed words and
+//! digits; decoding demands exactly six fields. The MAC input is unambiguous too: the version is in
+//! the fixed context string and the kid (`[A-Za-z0-9-]`) ends at the first `\n`. Every character
+//! of a token is URL-safe (`[A-Za-z0-9_.-]`), so it goes into a query string or a form field
+//! unescaped.
 
 use std::fmt;
 use std::num::NonZeroU32;
@@ -482,6 +484,13 @@ mod tests {
         let mut other_kid = p.clone();
         other_kid[1] = "k1".into();
         assert_eq!(ring().verify(&reassemble(&other_kid), NOW), Err(LinkError::BadSignature), "kid is under the MAC");
+        let mut unknown_kid = p.clone();
+        unknown_kid[1] = "k9".into();
+        assert_eq!(ring().verify(&reassemble(&unknown_kid), NOW), Err(LinkError::UnknownKey { kid: "k9".into() }));
+        assert_eq!(ring().verify(&reassemble(&p[..3]), NOW), Err(LinkError::Malformed), "no MAC segment");
+        let mut bad_kid = p.clone();
+        bad_kid[1] = "k_2".into();
+        assert_eq!(ring().verify(&reassemble(&bad_kid), NOW), Err(LinkError::Malformed), "kid outside [A-Za-z0-9-]");
     }
 
     #[test]
@@ -542,9 +551,12 @@ mod tests {
     #[test]
     fn approvers_are_normalised_and_checked() {
         assert_eq!(Approver::parse(" Bo@X.example ").unwrap().as_str(), "bo@x.example");
-        for bad in ["", "bo", "bo@", "@x.example", "bo@x", "b o@x.example", "a@b@c.example", "bo@x.example\n"] {
-            assert!(Approver::parse(bad).is_err() || bad.ends_with('\n'), "{bad:?}");
+        for bad in ["", "bo", "bo@", "@x.example", "bo@x", "b o@x.example", "a@b@c.example", "bo\u{7}@x.example"] {
+            assert!(Approver::parse(bad).is_err(), "{bad:?}");
         }
+        assert!(Approver::parse(&format!("{}@x.example", "a".repeat(250))).is_err(), "over 254 characters");
+        // Surrounding whitespace (a pasted address, a trailing newline) is trimmed, not refused.
+        assert_eq!(Approver::parse("bo@x.example\n").unwrap().as_str(), "bo@x.example");
         assert!("maybe".parse::<Decision>().is_err());
     }
 
@@ -623,5 +635,13 @@ mod tests {
         ));
         let plus = [vote("o@x.example", Approve), vote("p@x.example", Approve), vote("q@x.example", Approve)];
         assert!(matches!(tally(&rule(2, true), &two_owners, &plus), Tally::Approved { .. }));
+        assert_eq!(
+            tally(&rule(2, true), &owner, &alone),
+            Tally::Pending { approvals: 1, required: 2, waiting_for_second_person: false },
+            "short of the count: not yet waiting for a second person"
+        );
+        assert!(
+            matches!(tally(&rule(2, true), &owner, &with_other), Tally::Approved { approvers } if approvers.len() == 2)
+        );
     }
 }
