@@ -319,3 +319,57 @@ async fn a_vendor_answering_garbage_is_not_trusted() {
     assert!(current.contains("k-old"), "AWSCURRENT unchanged");
     assert_eq!(f.connector_field("k1", "status").await.as_deref(), Some("needs_manual_intervention"));
 }
+
+/// An Atlassian SCIM connector consumed by an Okta app: (directory, app, ARN, old key).
+async fn okta_connector(f: &Flow, tag: &str) -> (String, String, String, String) {
+    let dir = unique(f, "dir");
+    let app = unique(f, "app");
+    let old = canary(tag);
+    vendor(Method::PUT, &format!("/_sim/atlassian/directories/{dir}"), Some(serde_json::json!({"key": old}))).await;
+    let arn = f.secret("k1", &old).await;
+    f.import_row(&format!(
+        "{},atlassian-scim,e2e,{dir},okta,{app},,owner@e2e.example,e2e-one,,{arn},{}",
+        f.id("k1"),
+        in_days(10)
+    ));
+    (dir, app, arn, old)
+}
+
+/// Approves, waits for the owner's request and hands over a freshly regenerated key.
+async fn approve_and_hand_over(f: &Flow, dir: &str) -> (String, String) {
+    let change = f.scan_one(&[]);
+    f.approve(&change).await;
+    let url = intake_link(&change).await;
+    let (_, regenerated) = vendor(Method::POST, &format!("/_sim/atlassian/directories/{dir}/regenerate"), None).await;
+    let fresh = regenerated["key"].as_str().unwrap().to_owned();
+    assert_eq!(hand_over(&url, &fresh).await.0, 200);
+    (change, fresh)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_okta_app_takes_the_new_scim_key() {
+    let f = Flow::new("okta");
+    let (dir, app, arn, _) = okta_connector(&f, "old-okta").await;
+    let (change, fresh) = approve_and_hand_over(&f, &dir).await;
+    let (status, outcomes) = run_to_end(&f, &change).await;
+    assert_eq!(status, "SUCCEEDED");
+    assert_eq!(outcomes[0]["outcome"], "rotated", "{outcomes:?}");
+    let (_, saved) = vendor(Method::GET, &format!("/_sim/okta/{app}"), None).await;
+    assert_eq!(saved["fingerprint"], sha(&fresh), "Okta provisions with the new key");
+    assert!(f.secret_at(&arn, "AWSCURRENT").await.unwrap().contains(&fresh));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_okta_app_that_cannot_take_a_token_by_api_becomes_a_human_step() {
+    let f = Flow::new("oktaunknown");
+    let (dir, app, arn, old) = okta_connector(&f, "old-okta-unknown").await;
+    vendor(Method::PUT, &format!("/_sim/okta/apps/{app}"), Some(serde_json::json!({"status": "UNKNOWN"}))).await;
+    let (change, _) = approve_and_hand_over(&f, &dir).await;
+    let (status, outcomes) = run_to_end(&f, &change).await;
+    assert_eq!(status, "SUCCEEDED");
+    assert_eq!(outcomes[0]["outcome"], "rollback_failed", "the old SCIM key is gone: {outcomes:?}");
+    assert_eq!(f.secret_at(&arn, "AWSCURRENT").await.as_deref(), Some(old.as_str()), "AWSCURRENT never moved");
+    assert_eq!(f.connector_field("k1", "status").await.as_deref(), Some("needs_manual_intervention"));
+    let cause = f.audit("k1").await.into_iter().find(|e| e.event == "needs_manual_intervention").unwrap();
+    assert!(cause.detail["reason"].contains("Okta admin console"), "the human step is named: {:?}", cause.detail);
+}
