@@ -29,7 +29,7 @@ export KEYTURN_STATE_MACHINE_ARN := arn:aws:states:us-east-1:123456789012:stateM
 # What the functions under `cargo lambda watch` need (they inherit this env).
 export KEYTURN_APPROVAL_URL := http://127.0.0.1:$(LAMBDA_PORT)/lambda-url/approval-callback
 export KEYTURN_EMAIL_FROM   := keyturn@keyturn.example
-export KEYTURN_JIRA_URL     := http://127.0.0.1:$(SIM_PORT)/jira
+export KEYTURN_JIRA_URL     := http://127.0.0.1:$(VENDOR_PORT)/jira
 export KEYTURN_JIRA_PROJECT := KT
 export KEYTURN_JIRA_SECRET  := keyturn/jira
 export KEYTURN_SIM_URL      := http://127.0.0.1:$(SIM_PORT)
@@ -67,7 +67,7 @@ define start_bg
 	fi
 endef
 
-up: $(VENV)/.installed build ## Start the local stack: moto (4566), simulators (4567), functions (9000)
+up: $(VENV)/.installed build ## Start the local stack: moto (4566), captured email (4567), vendor/Slack/Jira simulators (4568), functions (9000)
 	@mkdir -p $(STATE)
 	$(call start_bg,moto,$(PY) tests/localstack/launcher.py --port $(MOTO_PORT) --sim-port $(SIM_PORT) --lambda-endpoint http://127.0.0.1:$(LAMBDA_PORT))
 	$(call start_bg,vendors,target/debug/keyturn-sim --port $(VENDOR_PORT))

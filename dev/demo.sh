@@ -25,7 +25,6 @@ print(re.sub(r"\{\{([+-]\d+)d\}\}", lambda m: (today + datetime.timedelta(days=i
 PY
 }
 render dev/demo/inventory.csv.tmpl > "$OUT/inventory.csv"
-SIM=${KEYTURN_SIM_URL:-http://127.0.0.1:4567}
 VENDOR=${KEYTURN_DEV_VENDOR_URL:-http://127.0.0.1:4568}
 
 step "1. A broken inventory is refused as a whole: every problem named, nothing written"
@@ -64,7 +63,7 @@ for _ in $(seq 120); do
   [ -n "$("$KEYTURN" dev outbox --subject "$urgent" --links)" ] && break; sleep 0.5
 done
 run dev outbox --subject "$urgent"
-echo "Slack: $(curl -s "$SIM/_sim/slack" | python3 -c 'import json,sys; m=json.load(sys.stdin); print(len(m), "message(s); the latest:", m[-1]["body"]["text"])')"
+echo "Slack: $(curl -s "$VENDOR/_sim/slack" | python3 -c 'import json,sys; m=json.load(sys.stdin); print(len(m), "message(s); the latest:", m[-1]["body"]["text"])')"
 
 step "9. Bo opens his link in a real (headless) browser: a confirmation page, then Approve"
 sleep 2  # moto drops an answer that beats the asking Lambda's return; people are never that fast
@@ -93,7 +92,7 @@ for _ in $(seq 240); do
   "$KEYTURN" audit show atlassian/globex/entra --format json | grep -q '"event": "notified"' && break; sleep 0.5
 done
 run audit show atlassian/globex/entra
-echo "Jira (urgent ticket): $(curl -s "$SIM/_sim/jira" | python3 -c 'import json,sys; [print(i["key"], i["fields"]["summary"], "| comments:", len(i["comments"])) for i in json.load(sys.stdin)]')"
+echo "Jira (urgent ticket): $(curl -s "$VENDOR/_sim/jira" | python3 -c 'import json,sys; [print(i["key"], i["fields"]["summary"], "| comments:", len(i["comments"])) for i in json.load(sys.stdin)]')"
 
 step "12. A rotation that fails verification is rolled back: the old key stays live, on-call is told"
 echo "(fault injected: Atlassian now refuses every read of org acme with 401)"

@@ -42,7 +42,7 @@ impl Flow {
         stack.tables = TableNames::default();
         ROUTING.get_or_init(|| {
             // The Slack webhooks point at this run's simulator.
-            let text = include_str!("approvers.yaml").replace("http://127.0.0.1:4567", &sim_url());
+            let text = include_str!("approvers.yaml").replace("http://127.0.0.1:4568", &vendor_url());
             let file = stack.file("approvers.yaml", &text);
             stack.ok(&["approvers", "set", &file]);
         });
@@ -164,7 +164,10 @@ pub async fn states_entered(sfn: &aws_sdk_sfn::Client, change: &str) -> Vec<Stri
 }
 
 pub async fn sim(path: &str) -> Value {
-    reqwest::get(format!("{}{path}", sim_url())).await.unwrap().json().await.unwrap()
+    // Email is captured next to moto (it reads moto's SES backend); Slack and
+    // Jira live in the Rust simulator with the vendors.
+    let base = if path == "/_sim/ses" { sim_url() } else { vendor_url() };
+    reqwest::get(format!("{base}{path}")).await.unwrap().json().await.unwrap()
 }
 
 /// Waits until `n` `.waitForTaskToken` tasks of the execution were submitted

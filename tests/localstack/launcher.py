@@ -20,7 +20,8 @@ here by an HTTP forward to the real Rust binaries under `cargo lambda watch`
 takes the error name from errorType and ASL Retry/Catch on keyturn's error
 names work as on AWS.
 
-sim.py serves Slack/Jira simulators and the captured email on --sim-port.
+sim.py serves the captured email on --sim-port; vendor, Slack and Jira
+simulators are the Rust keyturn-sim (tests/simulators).
 """
 
 import argparse

@@ -8,6 +8,8 @@
 //! | Entra token | `POST /login/{tenant}/oauth2/v2.0/token` | client credentials → `sim-graph-token` |
 //! | Entra Graph | `PUT /graph/v1.0/servicePrincipals/{sp}/synchronization/secrets`, `POST …/jobs/{job}/validateCredentials`, `GET …/jobs/{job}`, `POST …/jobs/{job}/restart` | validation checks the token against the simulated SCIM directory |
 //! | Okta | `POST/GET /okta/api/v1/apps/{app}/connections/default` | an app can be set to answer `UNKNOWN` |
+//! | Slack incoming webhook | `POST /slack/{anything}` | answers `ok`; captured at `GET /_sim/slack` |
+//! | Jira REST v2 | `POST /jira/rest/api/2/issue`, `POST /jira/rest/api/2/issue/{key}/comment` | needs an `Authorization`; captured at `GET /_sim/jira` |
 //!
 //! Control (never faulted): `PUT /_sim/atlassian/directories/{dir}` `{"key"}`,
 //! `POST /_sim/atlassian/directories/{dir}/regenerate` → `{"key"}`,
@@ -69,6 +71,9 @@ struct Sim {
     /// Okta app → saved token.
     okta_tokens: HashMap<String, String>,
     okta_status: HashMap<String, String>,
+    slack: Vec<Value>,
+    /// Jira issues in creation order, each with its comments.
+    jira: Vec<Value>,
     faults: Vec<Fault>,
     requests: Vec<Value>,
     counter: u64,
@@ -400,6 +405,70 @@ async fn sim_okta(State(s): State<Shared>, Path(app): Path<String>) -> Response 
     }
 }
 
+// ---- Slack and Jira ---------------------------------------------------------------------
+
+async fn slack_post(State(s): State<Shared>, req: Request) -> Response {
+    let path = req.uri().path().to_owned();
+    let Ok(bytes) = axum::body::to_bytes(req.into_body(), 1 << 20).await else {
+        return (StatusCode::BAD_REQUEST, "invalid_payload").into_response();
+    };
+    match serde_json::from_slice::<Value>(&bytes) {
+        Ok(body) => {
+            lock(&s).slack.push(json!({"path": path, "body": body}));
+            (StatusCode::OK, "ok").into_response()
+        }
+        // Slack answers a bad payload with 400 and a one-word reason.
+        Err(_) => (StatusCode::BAD_REQUEST, "invalid_payload").into_response(),
+    }
+}
+
+fn jira_refused(headers: &HeaderMap) -> Option<Response> {
+    let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    (!(auth.starts_with("Basic ") || auth.starts_with("Bearer ")))
+        .then(|| err(StatusCode::UNAUTHORIZED, json!({"errorMessages": ["authentication required"]})))
+}
+
+async fn jira_create(State(s): State<Shared>, headers: HeaderMap, Json(b): Json<Value>) -> Response {
+    if let Some(r) = jira_refused(&headers) {
+        return r;
+    }
+    let mut sim = lock(&s);
+    let key = format!("KT-{}", sim.jira.len() + 1);
+    sim.jira.push(json!({"key": key, "fields": b["fields"], "comments": []}));
+    (
+        StatusCode::CREATED,
+        Json(json!({"id": sim.jira.len().to_string(), "key": key, "self": format!("/jira/rest/api/2/issue/{key}")})),
+    )
+        .into_response()
+}
+
+async fn jira_comment(
+    State(s): State<Shared>,
+    Path(key): Path<String>,
+    headers: HeaderMap,
+    Json(b): Json<Value>,
+) -> Response {
+    if let Some(r) = jira_refused(&headers) {
+        return r;
+    }
+    let mut sim = lock(&s);
+    let Some(issue) = sim.jira.iter_mut().find(|i| i["key"] == key.as_str()) else {
+        return err(StatusCode::NOT_FOUND, json!({"errorMessages": ["Issue does not exist"]}));
+    };
+    if let Some(comments) = issue["comments"].as_array_mut() {
+        comments.push(b["body"].clone());
+    }
+    (StatusCode::CREATED, Json(json!({"id": "1"}))).into_response()
+}
+
+async fn captured_slack(State(s): State<Shared>) -> Response {
+    Json(json!(lock(&s).slack)).into_response()
+}
+
+async fn captured_jira(State(s): State<Shared>) -> Response {
+    Json(json!(lock(&s).jira)).into_response()
+}
+
 // ---- control: faults, request log ------------------------------------------------------
 
 async fn add_fault(State(s): State<Shared>, Json(b): Json<Value>) -> Response {
@@ -497,6 +566,11 @@ pub fn app() -> Router {
         .route("/graph/v1.0/servicePrincipals/{sp}/synchronization/jobs/{job}", get(entra_job))
         .route("/graph/v1.0/servicePrincipals/{sp}/synchronization/jobs/{job}/restart", post(entra_restart))
         .route("/okta/api/v1/apps/{app}/connections/default", post(okta_set).get(okta_get))
+        .route("/slack/{*hook}", post(slack_post))
+        .route("/jira/rest/api/2/issue", post(jira_create))
+        .route("/jira/rest/api/2/issue/{key}/comment", post(jira_comment))
+        .route("/_sim/slack", get(captured_slack))
+        .route("/_sim/jira", get(captured_jira))
         .route("/_sim/atlassian/directories/{dir}", put(sim_set_directory))
         .route("/_sim/atlassian/directories/{dir}/regenerate", post(sim_regenerate))
         .route("/_sim/atlassian/orgs/{org}/keys/{id}", put(sim_seed_org_key))

@@ -81,3 +81,39 @@ async fn entra_validates_candidates_against_the_directory_and_okta_can_refuse_to
         .unwrap();
     assert_eq!(answer["status"], "UNKNOWN");
 }
+
+#[tokio::test]
+async fn slack_and_jira_capture_what_they_are_sent() {
+    let url = start().await;
+    let http = reqwest::Client::new();
+    let ok = http.post(format!("{url}/slack/T0/B0/x")).json(&json!({"text": "hello"})).send().await.unwrap();
+    assert_eq!(ok.text().await.unwrap(), "ok");
+    assert_eq!(http.post(format!("{url}/slack/T0/B0/x")).body("{nope").send().await.unwrap().status(), 400);
+    let slack: Value = http.get(format!("{url}/_sim/slack")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(slack[0]["body"]["text"], "hello");
+
+    let unauthenticated =
+        http.post(format!("{url}/jira/rest/api/2/issue")).json(&json!({"fields": {}})).send().await.unwrap();
+    assert_eq!(unauthenticated.status(), 401);
+    let created: Value = http
+        .post(format!("{url}/jira/rest/api/2/issue"))
+        .basic_auth("u", Some("t"))
+        .json(&json!({"fields": {"summary": "urgent"}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let key = created["key"].as_str().unwrap();
+    let comment = http
+        .post(format!("{url}/jira/rest/api/2/issue/{key}/comment"))
+        .bearer_auth("t")
+        .json(&json!({"body": "done"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(comment.status(), 201);
+    let jira: Value = http.get(format!("{url}/_sim/jira")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(jira[0]["comments"][0], "done");
+}
