@@ -97,7 +97,7 @@ pub const PROCEDURES: [Procedure; 3] = [
         probe: Probe::TemplateProbe,
         consumers: ANY_IDP,
         old_key_survives: true,
-        requires: &[],
+        requires: &["http_template"],
         summary: "keyturn creates a new key with the connector's HTTP template, verifies it, then revokes the old one",
         rollback: "the old key stays valid until the new one is verified; on failure keyturn puts the identity \
                    provider back on the old key, revokes the new one and tells on-call",

@@ -354,7 +354,7 @@ impl Rotator {
         Ok(Self {
             inventory: DynamoInventory::new(dynamodb.clone(), &cfg.tables.connectors),
             secrets: SecretsStore::new(sm.clone()),
-            vendor: HttpVendor { atlassian: atlassian.clone() },
+            vendor: HttpVendor { atlassian: atlassian.clone(), http: http.clone() },
             consumer: HttpConsumer { atlassian, entra, okta },
             audit: DynamoAuditLog::new(dynamodb, &cfg.tables.audit),
             routing: SecretsRouting::new(sm, &cfg.approval.routing_secret),

@@ -373,3 +373,51 @@ async fn an_okta_app_that_cannot_take_a_token_by_api_becomes_a_human_step() {
     let cause = f.audit("k1").await.into_iter().find(|e| e.event == "needs_manual_intervention").unwrap();
     assert!(cause.detail["reason"].contains("Okta admin console"), "the human step is named: {:?}", cause.detail);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_generic_http_vendor_described_by_a_template_rotates_like_any_other() {
+    let f = Flow::new("generic");
+    let org = unique(&f, "org");
+    let old = canary("old-generic");
+    vendor(Method::PUT, &format!("/_sim/atlassian/orgs/{org}/keys/k-old"), Some(serde_json::json!({"key": old}))).await;
+    let arn = f.secret("k1", &serde_json::json!({"key": old, "key_id": "k-old"}).to_string()).await;
+    // This vendor's key API is data: here, the simulator's org-key API described as a template.
+    let template = serde_json::json!({
+        "base": vendor_url(),
+        "create": {"method": "POST", "path": "/admin/api-access/v1/orgs/{org}/api-keys", "body": {"name": "{label}"},
+                   "key": "/key", "key_id": "/id", "expires_at": "/expiresAt"},
+        "revoke": {"method": "DELETE", "path": "/admin/api-access/v1/orgs/{org}/api-keys/{key_id}"},
+        "probe": {"method": "GET", "path": "/admin/v1/orgs/{org}"},
+    });
+    let record = |with_template: bool| {
+        let mut r = serde_json::json!({
+            "id": f.id("k1"), "kind": "generic-http", "org": org, "idp": "none", "owner": "owner@e2e.example",
+            "approver_group": "e2e-one", "secret_arn": arn, "expires_at": in_days(5),
+        });
+        if with_template {
+            r["http_template"] = template.to_string().into();
+        }
+        serde_json::json!([r]).to_string()
+    };
+    let missing = f.stack.file("no-template.json", &record(false));
+    let out = f.stack.keyturn(&["inventory", "validate", &missing]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("http_template: is required for kind generic-http"));
+    let file = f.stack.file("generic.json", &record(true));
+    f.stack.ok(&["inventory", "import", &file]);
+
+    let change = f.scan_one(&[]);
+    f.approve(&change).await;
+    let (status, outcomes) = run_to_end(&f, &change).await;
+    assert_eq!(status, "SUCCEEDED");
+    assert_eq!(outcomes[0]["outcome"], "rotated", "{outcomes:?}");
+    let (_, keys) = vendor(Method::GET, &format!("/_sim/atlassian/orgs/{org}/keys"), None).await;
+    assert!(keys.as_array().unwrap().iter().any(|k| k["id"] == "k-old" && k["revoked"] == true), "old key revoked");
+    let current: serde_json::Value = serde_json::from_str(&f.secret_at(&arn, "AWSCURRENT").await.unwrap()).unwrap();
+    assert_ne!(current["key_id"], "k-old");
+    assert_eq!(
+        f.connector_field("k1", "expires_at").await.as_deref(),
+        Some("2027-11-24T00:00:00Z"),
+        "the vendor's expiry"
+    );
+}

@@ -70,6 +70,9 @@ fn inventory_item(c: &Connector, status: ConnectorStatus, version: u64, now: Off
     if let Some(w) = c.change_window {
         item.insert("change_window".into(), s(w.to_string()));
     }
+    if let Some(t) = &c.http_template {
+        item.insert("http_template".into(), s(t.to_json()));
+    }
     if let Some(t) = c.last_rotated_at {
         item.insert("last_rotated_at".into(), s(format_utc(t)));
     }

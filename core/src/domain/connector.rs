@@ -176,6 +176,9 @@ pub struct Connector {
     pub version: u64,
     #[serde(default, with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
     pub last_rotated_at: Option<OffsetDateTime>,
+    /// How a `generic-http` vendor creates, revokes and proves keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_template: Option<super::HttpTemplate>,
     /// The change that holds this connector, until `lease_until`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub active_change: Option<ChangeLease>,

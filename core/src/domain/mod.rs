@@ -7,6 +7,7 @@ mod connector;
 mod ids;
 mod policy;
 mod secret;
+mod template;
 pub mod timefmt;
 mod window;
 
@@ -16,6 +17,7 @@ pub use connector::{ChangeLease, Connector, ConnectorKind, ConnectorStatus, IdpB
 pub use ids::{ChangeId, ConnectorId, MAX_ID_LEN};
 pub use policy::{change_id, group_into_changes, DueConnector, DuePolicy, Grouping, Urgency};
 pub use secret::{fingerprint, SecretValue};
+pub use template::{fill, fill_json, Call, HttpTemplate};
 pub use window::ChangeWindow;
 
 /// Builders for tests in this crate.
@@ -40,6 +42,7 @@ pub(crate) mod testing {
             status: ConnectorStatus::Active,
             version: 1,
             last_rotated_at: None,
+            http_template: None,
             active_change: None,
         }
     }

@@ -3,6 +3,7 @@
 
 mod atlassian;
 mod entra;
+mod generic;
 mod jira;
 mod okta;
 mod ports;

@@ -14,6 +14,8 @@ fn unsupported(operation: &'static str, detail: String) -> VendorError {
 #[derive(Debug, Clone)]
 pub struct HttpVendor {
     pub atlassian: Atlassian,
+    /// For `generic-http` templates.
+    pub http: reqwest::Client,
 }
 
 impl KeyVendor for HttpVendor {
@@ -22,16 +24,17 @@ impl KeyVendor for HttpVendor {
             ConnectorKind::AtlassianApiKey => self.atlassian.create_org_key(&c.org, &auth.value, label).await,
             // The procedure table never asks: these keys come from a human.
             ConnectorKind::AtlassianScim => Err(unsupported("CreateKey", "Atlassian SCIM keys have no API".into())),
-            ConnectorKind::GenericHttp => {
-                Err(unsupported("CreateKey", "generic-http templates are not supported yet".into()))
-            }
+            ConnectorKind::GenericHttp => super::generic::create(&self.http, c, auth, label).await,
         }
     }
 
     async fn revoke(&self, c: &Connector, auth: &StoredKey, key_id: &str) -> Result<(), VendorError> {
         match c.kind {
             ConnectorKind::AtlassianApiKey => self.atlassian.revoke_org_key(&c.org, &auth.value, key_id).await,
-            _ => Err(unsupported("RevokeKey", format!("{} keys cannot be revoked by API", c.kind))),
+            ConnectorKind::GenericHttp => super::generic::revoke(&self.http, c, auth, key_id).await,
+            ConnectorKind::AtlassianScim => {
+                Err(unsupported("RevokeKey", format!("{} keys cannot be revoked by API", c.kind)))
+            }
         }
     }
 
@@ -39,6 +42,7 @@ impl KeyVendor for HttpVendor {
         match (c.kind, &c.directory_id) {
             (ConnectorKind::AtlassianScim, Some(dir)) => self.atlassian.scim_probe(dir, &key.value).await,
             (ConnectorKind::AtlassianApiKey, _) => self.atlassian.org_probe(&c.org, &key.value).await,
+            (ConnectorKind::GenericHttp, _) => super::generic::probe(&self.http, c, key).await,
             _ => Err(unsupported("Probe", format!("no probe for {}", c.kind))),
         }
     }

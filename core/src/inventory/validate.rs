@@ -7,11 +7,13 @@ use time::{Duration, OffsetDateTime};
 
 use super::{RawRecord, RecordError};
 use crate::domain::timefmt::parse_instant;
-use crate::domain::{ChangeWindow, Connector, ConnectorId, ConnectorKind, ConnectorStatus, IdpBinding, SecretArn};
+use crate::domain::{
+    ChangeWindow, Connector, ConnectorId, ConnectorKind, ConnectorStatus, HttpTemplate, IdpBinding, SecretArn,
+};
 use crate::procedures::procedure;
 
 /// Every field an inventory record may have.
-pub const FIELDS: [&str; 15] = [
+pub const FIELDS: [&str; 16] = [
     "id",
     "kind",
     "org",
@@ -27,10 +29,13 @@ pub const FIELDS: [&str; 15] = [
     "expires_at",
     "status",
     "last_rotated_at",
+    "http_template",
 ];
 
 /// Longest value accepted in any field.
 const MAX_FIELD_LEN: usize = 512;
+/// A template is a small JSON document.
+const MAX_TEMPLATE_LEN: usize = 4096;
 
 /// One thing wrong with one field.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,6 +144,13 @@ pub fn validate_record(rec: &RawRecord, ctx: &ValidationContext) -> Result<Conne
     let org = c.required("org").map(str::to_owned);
     let directory_id = c.optional("directory_id").map(str::to_owned);
     let app_id = c.optional("app_id").map(str::to_owned);
+    let http_template = c.rec.get("http_template").and_then(|raw| {
+        if raw.len() > MAX_TEMPLATE_LEN {
+            c.fail("http_template", format!("is longer than {MAX_TEMPLATE_LEN} characters"));
+            return None;
+        }
+        HttpTemplate::parse(raw).map_err(|e| c.fail("http_template", e)).ok()
+    });
     let owner = c.parsed("owner", true, |raw| {
         if is_email(raw) {
             Ok(raw.to_owned())
@@ -220,6 +232,9 @@ pub fn validate_record(rec: &RawRecord, ctx: &ValidationContext) -> Result<Conne
         None => None,
     };
 
+    if kind.is_some_and(|k| k != ConnectorKind::GenericHttp) && c.rec.get("http_template").is_some() {
+        c.fail("http_template", "is only used with kind generic-http");
+    }
     if let Some(kind) = kind {
         let proc = procedure(kind);
         for field in proc.requires {
@@ -264,6 +279,7 @@ pub fn validate_record(rec: &RawRecord, ctx: &ValidationContext) -> Result<Conne
             status,
             version: 0,
             last_rotated_at,
+            http_template,
             active_change: None,
         }),
         _ => Err(c.errors),
