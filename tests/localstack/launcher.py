@@ -121,6 +121,11 @@ def main() -> None:
         raise SystemExit(0 if wait_ready(args.host, args.port, args.wait_ready, args.path) else 1)
 
     os.environ["MOTO_PORT"] = str(args.port)
+    # moto's Wait state compares a UTC `...Z` timestamp with the naive local
+    # clock: off by the machine's UTC offset unless the process runs in UTC.
+    os.environ["TZ"] = "UTC"
+    import time
+    time.tzset()
 
     # Imported after MOTO_PORT is set: moto reads it at import time.
     from moto.core.config import default_user_config
