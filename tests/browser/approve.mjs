@@ -34,16 +34,25 @@ function args(argv) {
 async function describe(page, response) {
   return page.evaluate((status) => {
     const visible = (el) => !!(el.offsetWidth || el.offsetHeight || el.getClientRects().length);
-    const buttons = [...document.querySelectorAll('button, input[type=submit]')].filter(visible);
+    // A cheap accessible name: what a screen reader announces. A <button>'s
+    // `value` is not part of it (an icon-only <button value="approve"> is unnamed).
+    const name = (b) => {
+      const ids = b.getAttribute('aria-labelledby');
+      const byId = ids && ids.split(/\s+/).map((id) => document.getElementById(id)?.innerText ?? '').join(' ').trim();
+      const own = b.tagName === 'INPUT' ? (b.value || (b.type === 'submit' ? 'Submit' : ''))
+        : (b.innerText.trim() || [...b.querySelectorAll('img[alt]')].map((i) => i.alt).join(' '));
+      return (byId || b.getAttribute('aria-label') || own || b.title || '').trim();
+    };
+    const buttons = [...document.querySelectorAll('button, input[type=submit], input[type=button], [role=button]')].filter(visible);
     return {
       status,
       title: document.title,
       heading: document.querySelector('h1')?.innerText.trim() ?? null,
       text: (document.body?.innerText ?? '').trim().slice(0, 4000),
-      buttons: buttons.map((b) => (b.innerText || b.value || '').trim()),
+      buttons: buttons.map(name),
       a11y: {
         lang: document.documentElement.getAttribute('lang'),
-        buttons_have_names: buttons.every((b) => (b.innerText || b.value || b.getAttribute('aria-label') || '').trim() !== ''),
+        buttons_have_names: buttons.every((b) => name(b) !== ''),
         images_have_alt: [...document.images].every((img) => img.hasAttribute('alt')),
         has_main_landmark: !!document.querySelector('main, [role=main]'),
       },
@@ -70,7 +79,7 @@ async function main() {
       await page.locator(`[name="${name}"]`).fill(value);
     }
     if (opts.click !== 'none') {
-      let button = page.locator(`button[value="${opts.click}"], button[data-decision="${opts.click}"]`).first();
+      let button = page.locator(`button[value="${opts.click}"], input[type=submit][value="${opts.click}"], [data-decision="${opts.click}"]`).first();
       if (await button.count() === 0) {
         button = page.getByRole('button', { name: new RegExp(opts.click, 'i') }).first();
       }
@@ -87,6 +96,8 @@ async function main() {
 }
 
 main().catch((e) => {
-  process.stderr.write(JSON.stringify({ error: String(e?.message ?? e) }) + '\n');
+  // Playwright colours its call log; the message lands in a Rust assertion.
+  const error = String(e?.message ?? e).replace(/\u001b\[[0-9;]*m/g, '');
+  process.stderr.write(JSON.stringify({ error }) + '\n');
   process.exit(2);
 });
