@@ -409,12 +409,16 @@ impl Rotator {
         input: &StepInput,
         now: OffsetDateTime,
     ) -> Result<serde_json::Value, RotationError> {
-        let out = match step {
-            Step::Rotate => serde_json::to_value(self.rotate(input, now).await?),
-            Step::Verify => Ok(self.verify(input, now).await?),
-            Step::Finalize => serde_json::to_value(self.finalize(input, now).await?),
-            Step::Rollback => serde_json::to_value(self.rollback(input, now).await?),
-        };
+        // Every vendor call the step makes is noted for its audit events.
+        let out = crate::rotation::calls::recorded(async {
+            Ok::<_, RotationError>(match step {
+                Step::Rotate => serde_json::to_value(self.rotate(input, now).await?),
+                Step::Verify => Ok(self.verify(input, now).await?),
+                Step::Finalize => serde_json::to_value(self.finalize(input, now).await?),
+                Step::Rollback => serde_json::to_value(self.rollback(input, now).await?),
+            })
+        })
+        .await?;
         // Plain structs of strings always serialise.
         Ok(out.unwrap_or_default())
     }

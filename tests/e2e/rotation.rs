@@ -160,6 +160,15 @@ async fn an_org_api_key_is_created_verified_and_the_old_one_revoked() {
     let verified = f.audit("k1").await.into_iter().find(|e| e.event == "verified").unwrap();
     assert!(events.contains(&"finalized".to_owned()), "{events:?}");
     assert_eq!(verified.detail["attempts"], "1", "verification itself met no fault");
+    assert!(
+        verified.detail["preflight_calls"].contains("atlassian GetOrg 429")
+            && verified.detail["preflight_calls"].contains("atlassian GetOrg 200"),
+        "the vendor's answers are in the audit trail: {:?}",
+        verified.detail
+    );
+    let stored = f.audit("k1").await.into_iter().find(|e| e.event == "pending_stored").unwrap();
+    assert!(stored.detail["vendor_calls"].contains("atlassian CreateApiKey 503"), "{:?}", stored.detail);
+    assert!(stored.detail["vendor_calls"].contains("atlassian CreateApiKey 201"), "{:?}", stored.detail);
     let everything = every_output(&f, &change, &["k1"]).await;
     assert!(!everything.contains(&old), "the old key leaked");
     assert!(!everything.contains(current["key"].as_str().unwrap()), "the new key leaked");

@@ -16,6 +16,7 @@
 //! version ids and fingerprints, never key material ([`SecretValue`] has no
 //! `Serialize`).
 
+pub mod calls;
 pub mod error;
 pub mod retry;
 pub mod steps;
@@ -91,6 +92,9 @@ pub struct Rotation {
     /// The consumer was switched to the new key.
     pub pushed: bool,
     pub started_at: String,
+    /// The pre-flight's vendor calls (status, request id, latency), for the audit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preflight: Option<String>,
 }
 
 /// A human's pasted key, stored by the intake page.
@@ -130,6 +134,9 @@ pub struct Outcome {
     pub outcome: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// From `rotation_started` to `finalized`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_to_rotate_seconds: Option<i64>,
 }
 
 /// The `ClientRequestToken` of the new secret version: derived from the change

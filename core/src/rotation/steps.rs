@@ -82,7 +82,11 @@ fn event(input: &StepInput, kind: EventKind, now: OffsetDateTime, actor: &str) -
     let mut ev = NewAuditEvent::new(input.connector_id.clone(), kind, now, actor).change(&input.change_id);
     ev.execution_arn = Some(input.execution_arn.clone());
     ev.correlation_id = Some(format!("{}/{}", input.change_id, input.connector_id));
-    ev
+    // The vendor's answers since the previous event: status, request id, latency.
+    match super::calls::drain() {
+        Some(calls) => ev.detail("vendor_calls", calls),
+        None => ev,
+    }
 }
 
 fn attempts(ev: NewAuditEvent, a: Attempts) -> NewAuditEvent {
@@ -175,6 +179,8 @@ pub async fn rotate<P: Ports>(p: &P, input: &StepInput, now: OffsetDateTime) -> 
     // Pre-flight: the new key must work at the vendor before any consumer sees it.
     let (probe, a) = retry(&p.retry, || p.vendor.probe(&c, &new)).await;
     probe.map_err(|e| as_verification(&c, &format!("pre-flight after {} attempt(s)", a.attempts), e))?;
+    // Recorded by verify's event: rotate may write no further event (no consumer).
+    let preflight = super::calls::drain();
 
     let mut rotation = Rotation {
         old_version,
@@ -186,6 +192,7 @@ pub async fn rotate<P: Ports>(p: &P, input: &StepInput, now: OffsetDateTime) -> 
         consumer: consumer_name(&c).to_owned(),
         pushed: false,
         started_at: format_utc(now),
+        preflight,
     };
     if c.idp != IdpBinding::None {
         let (valid, a) = retry(&p.retry, || p.consumer.validate_candidate(&c, &new)).await;
@@ -256,7 +263,8 @@ pub async fn verify<P: Ports>(
         .append(attempts(
             event(input, EventKind::Verified, now, "keyturn:verify")
                 .detail("new_version", r.new_version.clone())
-                .detail("consumer", r.consumer.clone()),
+                .detail("consumer", r.consumer.clone())
+                .detail("preflight_calls", r.preflight.clone().unwrap_or_else(|| "none".into())),
             probe_attempts,
         ))
         .await?;
@@ -311,6 +319,7 @@ pub async fn finalize<P: Ports>(p: &P, input: &StepInput, now: OffsetDateTime) -
             r.new_fingerprint,
             format_utc(expires_at)
         )),
+        time_to_rotate_seconds: parse_instant(&r.started_at).map(|t| (now - t).whole_seconds()),
     })
 }
 
@@ -469,6 +478,7 @@ where
         connector_id: input.connector_id.to_string(),
         outcome: if failed { "rollback_failed" } else { "rolled_back" }.into(),
         detail: Some(if failed { not_restored.join("; ") } else { restored.join("; ") }),
+        time_to_rotate_seconds: None,
     })
 }
 

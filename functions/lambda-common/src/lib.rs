@@ -159,7 +159,12 @@ pub async fn rotation_step(step: keyturn_core::service::Step) -> Result<(), lamb
                 tracing::info!(outcome, "step done");
                 let mut metrics = vec![("StepLatency", ms, "Milliseconds")];
                 match (step, outcome) {
-                    (keyturn_core::service::Step::Finalize, "rotated") => metrics.push(("RotationSucceeded", 1.0, "Count")),
+                    (keyturn_core::service::Step::Finalize, "rotated") => {
+                        metrics.push(("RotationSucceeded", 1.0, "Count"));
+                        if let Some(s) = out.get("time_to_rotate_seconds").and_then(|v| v.as_f64()) {
+                            metrics.push(("TimeToRotate", s, "Seconds"));
+                        }
+                    }
                     (keyturn_core::service::Step::Rollback, "rolled_back") => metrics.push(("RotationRolledBack", 1.0, "Count")),
                     (keyturn_core::service::Step::Rollback, _) => metrics.push(("RollbackFailed", 1.0, "Count")),
                     _ => {}
