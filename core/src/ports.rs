@@ -270,6 +270,14 @@ pub trait KeyVendor: Send + Sync {
         auth: &StoredKey,
         key_id: &str,
     ) -> impl Future<Output = Result<(), VendorError>> + Send;
+    /// Active keys named `label` (keyturn names a key after its change): left
+    /// by an attempt that created a key and died before storing it.
+    fn leftovers(
+        &self,
+        c: &Connector,
+        auth: &StoredKey,
+        label: &str,
+    ) -> impl Future<Output = Result<Vec<String>, VendorError>> + Send;
     /// An authenticated read with `key` (SCIM list users, admin read).
     fn probe(&self, c: &Connector, key: &StoredKey) -> impl Future<Output = Result<(), VendorError>> + Send;
 }

@@ -139,7 +139,9 @@ async fn an_org_api_key_is_created_verified_and_the_old_one_revoked() {
     let (org, arn, old) = api_key_connector(&f, "old-org").await;
     // The vendor is busy at first: two 429s with Retry-After, then a 503.
     fault(&format!("/admin/v1/orgs/{org}"), "status", 429, 2, Some(1)).await;
-    fault(&format!("/admin/api-access/v1/orgs/{org}/api-keys"), "status", 503, 1, None).await;
+    let create = serde_json::json!({"method": "POST", "path_prefix": format!("/admin/api-access/v1/orgs/{org}/api-keys"),
+                                    "kind": "status", "status": 503, "times": 1});
+    vendor(Method::POST, "/_sim/faults", Some(create)).await;
 
     let change = f.scan_one(&[]);
     f.approve(&change).await;
@@ -263,11 +265,23 @@ async fn a_scim_rotation_that_fails_after_the_push_cannot_bring_back_the_dead_ke
 #[tokio::test(flavor = "multi_thread")]
 async fn a_retried_rotate_writes_no_second_secret_version() {
     let f = Flow::new("idem");
-    let (org, arn, _) = api_key_connector(&f, "old-idem").await;
+    let (org, arn, old) = api_key_connector(&f, "old-idem").await;
+    let change = format!("chg-20990101-{:016x}", f.stack.prefix.len() as u64 * 7919);
+    // An earlier attempt of this change created a key and died before storing it.
+    let orphan: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/admin/api-access/v1/orgs/{org}/api-keys", vendor_url()))
+        .bearer_auth(&old)
+        .json(&serde_json::json!({"name": format!("keyturn {change}")}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     // The rotate step invoked twice with the same input, as a Lambda retry would.
     let input = serde_json::json!({
         "connector_id": f.id("k1"),
-        "change_id": format!("chg-20990101-{:016x}", f.stack.prefix.len() as u64 * 7919),
+        "change_id": change,
         "execution_arn": "arn:aws:states:us-east-1:123456789012:execution:keyturn-rotation:manual",
     });
     let lambda = callback().replace("/lambda-url/approval-callback", "/2015-03-31/functions/rotate/invocations");
@@ -277,7 +291,13 @@ async fn a_retried_rotate_writes_no_second_secret_version() {
     }
     assert_eq!(f.versions(&arn).await.len(), 2, "the old version and one pending version");
     let (_, keys) = vendor(Method::GET, &format!("/_sim/atlassian/orgs/{org}/keys"), None).await;
-    assert_eq!(keys.as_array().unwrap().len(), 2, "one key created at the vendor");
+    let keys = keys.as_array().unwrap();
+    assert_eq!(keys.len(), 3, "the old key, the orphan and one new key: {keys:?}");
+    let live: Vec<_> = keys.iter().filter(|k| k["revoked"] == false).collect();
+    assert_eq!(live.len(), 2, "old and new live; the orphan revoked: {keys:?}");
+    assert!(keys.iter().any(|k| k["id"] == orphan["id"] && k["revoked"] == true));
+    let repaired = f.audit("k1").await.into_iter().find(|e| e.event == "pending_repaired").unwrap();
+    assert_eq!(repaired.detail["orphan_vendor_key"], orphan["id"].as_str().unwrap());
 }
 
 /// An org API-key connector with its current key seeded; returns (org, secret ARN, old key).

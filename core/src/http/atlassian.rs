@@ -77,6 +77,20 @@ impl Atlassian {
         })
     }
 
+    /// The organization's keys that are still active: (id, name).
+    pub async fn list_org_keys(&self, org: &str, auth: &SecretValue) -> Result<Vec<(String, String)>, VendorError> {
+        let req = self.http.get(self.keys_url(org)).bearer_auth(auth.expose()).timeout(CALL_TIMEOUT);
+        let (_, body) = send(SERVICE, "ListApiKeys", req).await?;
+        let v = json(SERVICE, "ListApiKeys", &body)?;
+        Ok(v["data"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|k| k["status"].as_str().is_none_or(|s| s == "ACTIVE"))
+            .filter_map(|k| Some((k["id"].as_str()?.to_owned(), k["name"].as_str().unwrap_or_default().to_owned())))
+            .collect())
+    }
+
     /// Revokes a key; one that is already gone counts as revoked.
     pub async fn revoke_org_key(&self, org: &str, auth: &SecretValue, key_id: &str) -> Result<(), VendorError> {
         let req = self

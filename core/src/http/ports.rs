@@ -38,6 +38,21 @@ impl KeyVendor for HttpVendor {
         }
     }
 
+    async fn leftovers(&self, c: &Connector, auth: &StoredKey, label: &str) -> Result<Vec<String>, VendorError> {
+        match c.kind {
+            ConnectorKind::AtlassianApiKey => Ok(self
+                .atlassian
+                .list_org_keys(&c.org, &auth.value)
+                .await?
+                .into_iter()
+                .filter(|(_, name)| name == label)
+                .map(|(id, _)| id)
+                .collect()),
+            // A template has no list call: nothing to find.
+            ConnectorKind::GenericHttp | ConnectorKind::AtlassianScim => Ok(Vec::new()),
+        }
+    }
+
     async fn probe(&self, c: &Connector, key: &StoredKey) -> Result<(), VendorError> {
         match (c.kind, &c.directory_id) {
             (ConnectorKind::AtlassianScim, Some(dir)) => self.atlassian.scim_probe(dir, &key.value).await,

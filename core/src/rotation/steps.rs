@@ -157,6 +157,23 @@ pub async fn rotate<P: Ports>(p: &P, input: &StepInput, now: OffsetDateTime) -> 
             Some(key) => (token.clone(), key, false),
             None => {
                 let label = format!("keyturn {}", input.change_id);
+                // An earlier attempt may have created a key and died before
+                // storing it: that key would live on unrecorded. Revoke it.
+                let (found, _) = retry(&p.retry, || p.vendor.leftovers(&c, &old, &label)).await;
+                for orphan in found.unwrap_or_default() {
+                    let (res, _) = retry(&p.retry, || p.vendor.revoke(&c, &old, &orphan)).await;
+                    let outcome = match res {
+                        Ok(()) => "revoked".to_owned(),
+                        Err(e) => format!("NOT revoked: {e}"),
+                    };
+                    p.audit
+                        .append(
+                            event(input, EventKind::PendingRepaired, now, "keyturn:rotate")
+                                .detail("orphan_vendor_key", orphan)
+                                .detail("outcome", outcome),
+                        )
+                        .await?;
+                }
                 let (key, a) = retry(&p.retry, || p.vendor.create(&c, &old, &label)).await;
                 let key = key.map_err(|e| as_verification(&c, "creating the new key", e))?;
                 let v = p.secrets.put_pending(&c.secret_arn, &token, &key).await?;
