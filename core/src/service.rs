@@ -34,11 +34,11 @@ impl Scanner {
     }
 
     pub fn new(sdk: &aws_config::SdkConfig, cfg: &Config) -> Self {
-        let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
+        let Stores { inventory, changes, audit } = Stores::new(sdk, cfg);
         Self {
-            inventory: DynamoInventory::new(dynamodb.clone(), &cfg.tables.connectors),
-            changes: DynamoChangeStore::new(dynamodb.clone(), &cfg.tables.changes),
-            audit: DynamoAuditLog::new(dynamodb, &cfg.tables.audit),
+            inventory,
+            changes,
+            audit,
             workflow: cfg.state_machine_arn.as_ref().map(|arn| SfnWorkflow::new(aws_sdk_sfn::Client::new(sdk), arn)),
             settings: ScanSettings::from(cfg),
         }
@@ -75,26 +75,62 @@ use crate::approval::request::{self, RequestError, RequestInput, RequestPorts, R
 use crate::aws::{SecretsRouting, SecretsSigningKeys, SesMailer, SfnTasks};
 use crate::http::{Jira, JiraAuth, SlackChat};
 
-/// Reads Jira credentials from their secret: `{"user","token"}` or `{"bearer"}`.
-async fn jira_from(sdk: &aws_config::SdkConfig, cfg: &crate::config::JiraConfig) -> Result<Jira, ConfigError> {
-    let sm = aws_sdk_secretsmanager::Client::new(sdk);
-    let problem =
-        |m: String| ConfigError { problems: vec![format!("KEYTURN_JIRA_SECRET={}: {m}", cfg.credentials_secret)] };
-    let out = sm
+/// Reads a JSON secret of keyturn's own credentials.
+async fn json_secret(sdk: &aws_config::SdkConfig, var: &str, id: &str) -> Result<serde_json::Value, ConfigError> {
+    let problem = |m: String| ConfigError { problems: vec![format!("{var}={id}: {m}")] };
+    let out = aws_sdk_secretsmanager::Client::new(sdk)
         .get_secret_value()
-        .secret_id(&cfg.credentials_secret)
+        .secret_id(id)
         .send()
         .await
         .map_err(|e| problem(crate::aws::store_error("secretsmanager", "GetSecretValue", e).message))?;
-    let v: serde_json::Value =
-        serde_json::from_str(out.secret_string().unwrap_or_default()).map_err(|_| problem("not JSON".into()))?;
-    let field = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_owned);
-    let auth = match (field("user"), field("token"), field("bearer")) {
+    serde_json::from_str(out.secret_string().unwrap_or_default()).map_err(|_| problem("not JSON".into()))
+}
+
+fn field(v: &serde_json::Value, var: &str, k: &str) -> Result<String, ConfigError> {
+    v.get(k)
+        .and_then(|x| x.as_str())
+        .map(str::to_owned)
+        .ok_or_else(|| ConfigError { problems: vec![format!("{var}: the secret has no {k:?}")] })
+}
+
+/// The three tables every service works on.
+struct Stores {
+    inventory: DynamoInventory,
+    changes: DynamoChangeStore,
+    audit: DynamoAuditLog,
+}
+
+impl Stores {
+    fn new(sdk: &aws_config::SdkConfig, cfg: &Config) -> Self {
+        let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
+        Self {
+            inventory: DynamoInventory::new(dynamodb.clone(), &cfg.tables.connectors),
+            changes: DynamoChangeStore::new(dynamodb.clone(), &cfg.tables.changes),
+            audit: DynamoAuditLog::new(dynamodb, &cfg.tables.audit),
+        }
+    }
+}
+
+/// Jira for urgent changes, when configured: credentials from their secret,
+/// `{"user","token"}` or `{"bearer"}`.
+async fn jira_from(sdk: &aws_config::SdkConfig, cfg: &Config) -> Result<Option<Jira>, ConfigError> {
+    let Some(jira) = &cfg.approval.jira else { return Ok(None) };
+    let v = json_secret(sdk, "KEYTURN_JIRA_SECRET", &jira.credentials_secret).await?;
+    let text = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_owned);
+    let auth = match (text("user"), text("token"), text("bearer")) {
         (Some(user), Some(token), _) => JiraAuth::Basic { user, token },
         (_, _, Some(b)) => JiraAuth::Bearer(b),
-        _ => return Err(problem("expected {\"user\",\"token\"} or {\"bearer\"}".into())),
+        _ => {
+            return Err(ConfigError {
+                problems: vec![format!(
+                    "KEYTURN_JIRA_SECRET={}: expected {{\"user\",\"token\"}} or {{\"bearer\"}}",
+                    jira.credentials_secret
+                )],
+            })
+        }
     };
-    Ok(Jira::new(crate::http::client(), &cfg.url, &cfg.project, auth))
+    Ok(Some(Jira::new(crate::http::client(), &jira.url, &jira.project, auth)))
 }
 
 /// The `request-approval` step with its adapters.
@@ -124,16 +160,13 @@ impl ApprovalRequester {
             return Err(ConfigError { problems });
         }
         let sdk = sdk_config().await;
-        let jira = match &cfg.approval.jira {
-            Some(j) => Some(jira_from(&sdk, j).await?),
-            None => None,
-        };
-        let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+        let jira = jira_from(&sdk, &cfg).await?;
+        let Stores { inventory, changes, audit } = Stores::new(&sdk, &cfg);
         let sm = aws_sdk_secretsmanager::Client::new(&sdk);
         Ok(Self {
-            changes: DynamoChangeStore::new(dynamodb.clone(), &cfg.tables.changes),
-            inventory: DynamoInventory::new(dynamodb.clone(), &cfg.tables.connectors),
-            audit: DynamoAuditLog::new(dynamodb, &cfg.tables.audit),
+            changes,
+            inventory,
+            audit,
             keys: SecretsSigningKeys::new(sm.clone(), &cfg.approval.signing_key_secret),
             routing: SecretsRouting::new(sm, &cfg.approval.routing_secret),
             mailer: SesMailer::new(aws_sdk_sesv2::Client::new(&sdk), cfg.approval.email_from.unwrap_or_default()),
@@ -175,11 +208,11 @@ impl ApprovalCallback {
     pub async fn from_env() -> Result<Self, ConfigError> {
         let cfg = Config::from_env()?;
         let sdk = sdk_config().await;
-        let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+        let Stores { inventory, changes, audit } = Stores::new(&sdk, &cfg);
         Ok(Self {
-            changes: DynamoChangeStore::new(dynamodb.clone(), &cfg.tables.changes),
-            inventory: DynamoInventory::new(dynamodb.clone(), &cfg.tables.connectors),
-            audit: DynamoAuditLog::new(dynamodb, &cfg.tables.audit),
+            changes,
+            inventory,
+            audit,
             keys: SecretsSigningKeys::new(aws_sdk_secretsmanager::Client::new(&sdk), &cfg.approval.signing_key_secret),
             tasks: SfnTasks::new(aws_sdk_sfn::Client::new(&sdk)),
             secrets: crate::aws::SecretsStore::new(aws_sdk_secretsmanager::Client::new(&sdk)),
@@ -222,15 +255,12 @@ impl Notifier {
     pub async fn from_env() -> Result<Self, ConfigError> {
         let cfg = Config::from_env()?;
         let sdk = sdk_config().await;
-        let jira = match &cfg.approval.jira {
-            Some(j) => Some(jira_from(&sdk, j).await?),
-            None => None,
-        };
-        let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+        let jira = jira_from(&sdk, &cfg).await?;
+        let Stores { inventory, changes, audit } = Stores::new(&sdk, &cfg);
         Ok(Self {
-            changes: DynamoChangeStore::new(dynamodb.clone(), &cfg.tables.changes),
-            inventory: DynamoInventory::new(dynamodb.clone(), &cfg.tables.connectors),
-            audit: DynamoAuditLog::new(dynamodb, &cfg.tables.audit),
+            changes,
+            inventory,
+            audit,
             routing: SecretsRouting::new(aws_sdk_secretsmanager::Client::new(&sdk), &cfg.approval.routing_secret),
             mailer: cfg.approval.email_from.map(|from| SesMailer::new(aws_sdk_sesv2::Client::new(&sdk), from)),
             chat: SlackChat::new(crate::http::client()),
@@ -263,25 +293,6 @@ use crate::http::{Atlassian, Entra, EntraCredentials, HttpConsumer, HttpVendor, 
 use crate::rotation::retry::RetryPolicy;
 use crate::rotation::steps::{self, PortsOf, RotationPorts};
 use crate::rotation::{Outcome, Rotation, RotationError, StepInput};
-
-/// Reads a JSON secret of keyturn's own credentials.
-async fn json_secret(sdk: &aws_config::SdkConfig, var: &str, id: &str) -> Result<serde_json::Value, ConfigError> {
-    let problem = |m: String| ConfigError { problems: vec![format!("{var}={id}: {m}")] };
-    let out = aws_sdk_secretsmanager::Client::new(sdk)
-        .get_secret_value()
-        .secret_id(id)
-        .send()
-        .await
-        .map_err(|e| problem(crate::aws::store_error("secretsmanager", "GetSecretValue", e).message))?;
-    serde_json::from_str(out.secret_string().unwrap_or_default()).map_err(|_| problem("not JSON".into()))
-}
-
-fn field(v: &serde_json::Value, var: &str, k: &str) -> Result<String, ConfigError> {
-    v.get(k)
-        .and_then(|x| x.as_str())
-        .map(str::to_owned)
-        .ok_or_else(|| ConfigError { problems: vec![format!("{var}: the secret has no {k:?}")] })
-}
 
 /// The rotation steps with their adapters, built once per sandbox.
 pub struct Rotator {
@@ -349,14 +360,14 @@ impl Rotator {
             }
             None => None,
         };
-        let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+        let Stores { inventory, audit, .. } = Stores::new(&sdk, &cfg);
         let sm = aws_sdk_secretsmanager::Client::new(&sdk);
         Ok(Self {
-            inventory: DynamoInventory::new(dynamodb.clone(), &cfg.tables.connectors),
+            inventory,
             secrets: SecretsStore::new(sm.clone()),
             vendor: HttpVendor { atlassian: atlassian.clone(), http: http.clone() },
             consumer: HttpConsumer { atlassian, entra, okta },
-            audit: DynamoAuditLog::new(dynamodb, &cfg.tables.audit),
+            audit,
             routing: SecretsRouting::new(sm, &cfg.approval.routing_secret),
             mailer: cfg.approval.email_from.map(|from| SesMailer::new(aws_sdk_sesv2::Client::new(&sdk), from)),
             chat: SlackChat::new(http),
@@ -444,11 +455,11 @@ impl KeyRequester {
             });
         };
         let sdk = sdk_config().await;
-        let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+        let Stores { inventory, changes, audit } = Stores::new(&sdk, &cfg);
         Ok(Self {
-            changes: DynamoChangeStore::new(dynamodb.clone(), &cfg.tables.changes),
-            inventory: DynamoInventory::new(dynamodb.clone(), &cfg.tables.connectors),
-            audit: DynamoAuditLog::new(dynamodb, &cfg.tables.audit),
+            changes,
+            inventory,
+            audit,
             keys: SecretsSigningKeys::new(aws_sdk_secretsmanager::Client::new(&sdk), &cfg.approval.signing_key_secret),
             mailer: SesMailer::new(aws_sdk_sesv2::Client::new(&sdk), from),
             approval_url: url,
