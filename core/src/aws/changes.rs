@@ -79,7 +79,7 @@ use std::num::NonZeroU32;
 use aws_sdk_dynamodb::types::ReturnValue;
 use time::OffsetDateTime;
 
-use super::item::{get_n, get_s};
+use super::item::{get_n, get_s, is_conditional_failure};
 use crate::approval::{ApprovalRequest, ChangeRecord, TaskToken};
 use crate::domain::approval::{ApprovalRule, Approver, Decision, Vote};
 use crate::domain::timefmt::parse_instant;
@@ -159,10 +159,6 @@ fn record(item: &Item) -> Option<ChangeRecord> {
     })
 }
 
-fn is_condition_failure<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(e: &E) -> bool {
-    e.code() == Some("ConditionalCheckFailedException")
-}
-
 impl DynamoChangeStore {
     async fn get_item(&self, id: &ChangeId) -> Result<Option<Item>, StoreError> {
         let out = self
@@ -212,7 +208,7 @@ impl Approvals for DynamoChangeStore {
             .await;
         match result {
             Ok(_) => Ok(true),
-            Err(e) if is_condition_failure(&e) => {
+            Err(e) if is_conditional_failure(&e) => {
                 if self.get_item(id).await?.is_none() {
                     return Err(StoreError {
                         service: "dynamodb",
@@ -250,7 +246,7 @@ impl Approvals for DynamoChangeStore {
             Ok(out) => {
                 Ok(out.attributes.as_ref().and_then(record).map_or(VoteResult::UnknownChange, VoteResult::Recorded))
             }
-            Err(e) if is_condition_failure(&e) => Ok(match self.get(id).await? {
+            Err(e) if is_conditional_failure(&e) => Ok(match self.get(id).await? {
                 None => VoteResult::UnknownChange,
                 Some(r) if !r.status.is_open() => VoteResult::Closed(r),
                 Some(r) => VoteResult::AlreadyVoted(r),
@@ -284,7 +280,7 @@ impl Approvals for DynamoChangeStore {
         };
         match update.send().await {
             Ok(_) => Ok(true),
-            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) if is_conditional_failure(&e) => Ok(false),
             Err(e) => Err(store_error("dynamodb", "UpdateItem", e)),
         }
     }
@@ -307,7 +303,7 @@ impl Approvals for DynamoChangeStore {
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(e) if is_condition_failure(&e) => Ok(()),
+            Err(e) if is_conditional_failure(&e) => Ok(()),
             Err(e) => Err(store_error("dynamodb", "UpdateItem", e)),
         }
     }
@@ -398,7 +394,7 @@ impl crate::ports::IntakeTokens for DynamoChangeStore {
             .await;
         match result {
             Ok(_) => Ok(true),
-            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) if is_conditional_failure(&e) => Ok(false),
             Err(e) => Err(store_error("dynamodb", "UpdateItem", e)),
         }
     }

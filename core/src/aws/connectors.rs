@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::Client;
 use futures::{StreamExt, TryStreamExt};
 use time::OffsetDateTime;
 
-use super::item::{get_n, get_s, n, s, Item};
+use super::item::{get_n, get_s, is_conditional_failure, n, s, Item};
 use super::store_error;
 use super::tables::EXPIRY_INDEX;
 use crate::domain::timefmt::{format_utc, parse_instant};
@@ -111,10 +111,6 @@ fn stored(item: &Item) -> Option<StoredConnector> {
         version: get_n(item, VERSION).unwrap_or(0),
         lease,
     })
-}
-
-fn is_conditional_failure<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(e: &E) -> bool {
-    e.code() == Some("ConditionalCheckFailedException")
 }
 
 impl DynamoInventory {

@@ -21,3 +21,9 @@ pub(crate) fn get_s<'a>(item: &'a Item, key: &str) -> Option<&'a str> {
 pub(crate) fn get_n(item: &Item, key: &str) -> Option<u64> {
     item.get(key).and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok())
 }
+
+/// A conditional write's condition did not hold (works on the SDK error and
+/// on the operation's service error alike).
+pub(crate) fn is_conditional_failure<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(e: &E) -> bool {
+    e.code() == Some("ConditionalCheckFailedException")
+}
