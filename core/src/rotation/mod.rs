@@ -126,6 +126,15 @@ pub struct StepInput {
     pub error: Option<CaughtError>,
 }
 
+impl StepInput {
+    /// Is this pending version this change's (written by rotate under its
+    /// token, or the key its owner handed over)?
+    pub fn owns_pending(&self, version: &str) -> bool {
+        version == version_token(&self.change_id, &self.connector_id)
+            || self.intake.as_ref().is_some_and(|i| i.pending_version == version)
+    }
+}
+
 /// One connector's end result (the Map's item output, read by notify).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Outcome {

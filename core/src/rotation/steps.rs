@@ -115,7 +115,6 @@ pub async fn rotate<P: Ports>(p: &P, input: &StepInput, now: OffsetDateTime) -> 
     let proc = procedure(c.kind);
     let (old_version, old) = p.secrets.current(&c.secret_arn).await?;
     let token = version_token(&input.change_id, &input.connector_id);
-    let ours = |v: &str| v == token || input.intake.as_ref().is_some_and(|i| i.pending_version == v);
 
     p.states.mark_rotating(&c.id, &input.change_id, now).await?;
     p.audit
@@ -131,7 +130,7 @@ pub async fn rotate<P: Ports>(p: &P, input: &StepInput, now: OffsetDateTime) -> 
 
     // A pending version left by an earlier, unfinished rotation blocks every
     // later one ("a previous rotation isn't complete"): repair it, say so.
-    for stale in p.secrets.pending(&c.secret_arn).await?.into_iter().filter(|v| !ours(v)) {
+    for stale in p.secrets.pending(&c.secret_arn).await?.into_iter().filter(|v| !input.owns_pending(v)) {
         p.secrets.drop_pending(&c.secret_arn, &stale).await?;
         p.audit
             .append(event(input, EventKind::PendingRepaired, now, "keyturn:rotate").detail("version", stale))
@@ -368,11 +367,12 @@ pub async fn rollback<P: Ports>(p: &P, input: &StepInput, now: OffsetDateTime) -
         }
     };
     let r = input.rotation.as_ref();
-    let token = version_token(&input.change_id, &input.connector_id);
 
-    match p.secrets.current(&c.secret_arn).await {
+    // Read once: it names the old key for the consumer and authenticates revocation.
+    let current = p.secrets.current(&c.secret_arn).await;
+    match &current {
         Ok((current_version, old)) => {
-            if r.is_some_and(|r| r.new_version == current_version) {
+            if r.is_some_and(|r| &r.new_version == current_version) {
                 not_restored.push("AWSCURRENT already points at the new key (finalize had started)".into());
             } else {
                 restored.push(format!("AWSCURRENT unchanged (version {current_version})"));
@@ -380,10 +380,10 @@ pub async fn rollback<P: Ports>(p: &P, input: &StepInput, now: OffsetDateTime) -
             // The consumer: back on the old key, if the old key still works.
             let touched = r.map_or(c.idp != IdpBinding::None, |r| r.pushed) && c.idp != IdpBinding::None;
             if touched {
-                let (alive, _) = retry(&p.retry, || p.vendor.probe(&c, &old)).await;
+                let (alive, _) = retry(&p.retry, || p.vendor.probe(&c, old)).await;
                 match alive {
                     Ok(()) => {
-                        let (pushed, _) = retry(&p.retry, || p.consumer.push(&c, &old)).await;
+                        let (pushed, _) = retry(&p.retry, || p.consumer.push(&c, old)).await;
                         match pushed {
                             Ok(()) => restored.push(format!("{} back on the old key", c.idp.name())),
                             Err(e) => not_restored.push(format!("{} still on the new key: {e}", c.idp.name())),
@@ -402,18 +402,13 @@ pub async fn rollback<P: Ports>(p: &P, input: &StepInput, now: OffsetDateTime) -
     // AWSPENDING: ours (this change's token or the handed-over key) comes off.
     match p.secrets.pending(&c.secret_arn).await {
         Ok(pending) => {
-            for v in pending {
-                let ours = v == token || input.intake.as_ref().is_some_and(|i| i.pending_version == v);
-                if !ours {
-                    continue;
-                }
+            for v in pending.into_iter().filter(|v| input.owns_pending(v)) {
                 // A key keyturn created at the vendor is revoked.
                 if let (KeySource::VendorApi, Ok(Some(new))) =
                     (procedure(c.kind).key_source, p.secrets.version(&c.secret_arn, &v).await)
                 {
                     if let Some(id) = new.key_id.clone() {
-                        let auth =
-                            p.secrets.current(&c.secret_arn).await.map(|(_, k)| k).unwrap_or_else(|_| new.clone());
+                        let auth = current.as_ref().map(|(_, k)| k.clone()).unwrap_or_else(|_| new.clone());
                         let (res, _) = retry(&p.retry, || p.vendor.revoke(&c, &auth, &id)).await;
                         match res {
                             Ok(()) => restored.push(format!("new vendor key {id} revoked")),
