@@ -17,8 +17,8 @@ use super::request::link;
 use super::{Email, TaskToken};
 use crate::domain::approval::{Approver, Decision, LinkClaims, Nonce};
 use crate::domain::timefmt::format_utc;
-use crate::domain::{Connector, EventKind, NewAuditEvent, SecretValue};
-use crate::inventory::validate_stored;
+use crate::domain::{Connector, ConnectorId, EventKind, NewAuditEvent, SecretValue};
+use crate::inventory::{load_connector, LoadError};
 use crate::ports::{
     AuditLog, ConnectorLookup, Delivery, IntakeTokens, Mailer, SecretStore, SigningKeys, StoreError, TaskCallbacks,
 };
@@ -68,18 +68,12 @@ pub struct KeyRequestPorts<'a, L, I, K, M, Au> {
 
 async fn connector<L: ConnectorLookup>(
     lookup: &L,
-    item: &StepInput,
+    id: &ConnectorId,
     now: OffsetDateTime,
 ) -> Result<Connector, KeyRequestError> {
-    let found = lookup.get_many(std::slice::from_ref(&item.connector_id)).await?;
-    let stored = found.first().ok_or_else(|| {
-        KeyRequestError::InvalidConnector(item.connector_id.to_string(), "not in the inventory".into())
-    })?;
-    validate_stored(stored, now).map_err(|e| {
-        KeyRequestError::InvalidConnector(
-            item.connector_id.to_string(),
-            e.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
-        )
+    load_connector(lookup, id, now).await.map_err(|e| match e {
+        LoadError::Store(e) => KeyRequestError::Store(e),
+        other => KeyRequestError::InvalidConnector(id.to_string(), other.to_string()),
     })
 }
 
@@ -112,7 +106,7 @@ where
     Au: AuditLog,
 {
     let item = &input.item;
-    let c = connector(ports.connectors, item, now).await?;
+    let c = connector(ports.connectors, &item.connector_id, now).await?;
     let owner = Approver::parse(&c.owner)
         .map_err(|e| KeyRequestError::InvalidConnector(c.id.to_string(), format!("owner: {e}")))?;
     let expires = now + input.intake_timeout_seconds.map_or(default_timeout, |s| Duration::seconds(i64::from(s)));
@@ -205,15 +199,7 @@ where
              stored.</p>",
         ));
     };
-    let item = StepInput {
-        connector_id: connector_id.clone(),
-        change_id: claims.change_id.clone(),
-        execution_arn: String::new(),
-        intake: None,
-        rotation: None,
-        error: None,
-    };
-    let c = match connector(ports.connectors, &item, now).await {
+    let c = match connector(ports.connectors, connector_id, now).await {
         Ok(c) => c,
         Err(KeyRequestError::Store(e)) => return Err(e),
         Err(e) => {

@@ -10,7 +10,7 @@ use crate::approval::Routing;
 use crate::approval::{html_message, Email};
 use crate::domain::timefmt::{format_utc, parse_instant};
 use crate::domain::{Connector, EventKind, IdpBinding, NewAuditEvent};
-use crate::inventory::validate_stored;
+use crate::inventory::{load_connector, LoadError};
 use crate::ports::{
     AuditLog, Chat, ConnectorLookup, ConnectorStates, Consumer, KeyVendor, Mailer, RoutingSource, SecretStore,
 };
@@ -67,14 +67,11 @@ async fn load<L: ConnectorLookup>(
     input: &StepInput,
     now: OffsetDateTime,
 ) -> Result<Connector, RotationError> {
-    let found = lookup.get_many(std::slice::from_ref(&input.connector_id)).await?;
-    let stored = found.first().ok_or_else(|| RotationError::InvalidConnector {
-        connector: input.connector_id.to_string(),
-        problem: "no longer in the inventory".into(),
-    })?;
-    validate_stored(stored, now).map_err(|errors| RotationError::InvalidConnector {
-        connector: input.connector_id.to_string(),
-        problem: errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
+    load_connector(lookup, &input.connector_id, now).await.map_err(|e| match e {
+        LoadError::Store(e) => RotationError::Store(e),
+        other => {
+            RotationError::InvalidConnector { connector: input.connector_id.to_string(), problem: other.to_string() }
+        }
     })
 }
 
