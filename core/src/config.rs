@@ -246,7 +246,7 @@ impl Config {
             problems.push("KEYTURN_URGENT_APPROVAL_TIMEOUT: must not be longer than KEYTURN_APPROVAL_TIMEOUT".into());
         }
         if let Some(v) = non_empty("KEYTURN_APPROVAL_URL") {
-            if v.starts_with("https://") || v.starts_with("http://127.0.0.1:") || v.starts_with("http://localhost:") {
+            if crate::domain::https_or_local(&v) {
                 cfg.approval.url = Some(v);
             } else {
                 problems

@@ -17,7 +17,7 @@ pub use connector::{ChangeLease, Connector, ConnectorKind, ConnectorStatus, IdpB
 pub use ids::{ChangeId, ConnectorId, MAX_ID_LEN};
 pub use policy::{change_id, group_into_changes, DueConnector, DuePolicy, Grouping, Urgency};
 pub use secret::{fingerprint, SecretValue};
-pub use template::{fill, fill_json, Call, HttpTemplate};
+pub use template::{fill, fill_json, https_or_local, Call, HttpTemplate};
 pub use window::ChangeWindow;
 
 /// Builders for tests in this crate.

@@ -52,13 +52,24 @@ pub struct HttpTemplate {
 
 const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
 
+/// Keys and links travel in requests to these URLs: TLS, except to this
+/// machine (the local stack and its simulators).
+///
+/// ```
+/// use keyturn_core::domain::https_or_local;
+/// assert!(https_or_local("https://api.vendor.example") && https_or_local("http://127.0.0.1:4568"));
+/// assert!(!https_or_local("http://api.vendor.example"));
+/// ```
+pub fn https_or_local(url: &str) -> bool {
+    ["https://", "http://127.0.0.1:", "http://localhost:"].iter().any(|p| url.starts_with(p))
+}
+
 impl HttpTemplate {
     /// Parses and checks a template; the error lists every problem.
     pub fn parse(raw: &str) -> Result<Self, String> {
         let t: Self = serde_json::from_str(raw).map_err(|e| format!("is not a valid template: {e}"))?;
         let mut problems = Vec::new();
-        let local = ["http://127.0.0.1:", "http://localhost:"];
-        if !(t.base.starts_with("https://") || local.iter().any(|p| t.base.starts_with(p))) {
+        if !https_or_local(&t.base) {
             problems.push("base must be an https:// URL".to_owned());
         }
         let calls = [("create", Some(&t.create)), ("revoke", t.revoke.as_ref()), ("probe", Some(&t.probe))];
