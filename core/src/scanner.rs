@@ -48,9 +48,13 @@ impl From<&crate::config::Config> for ScanSettings {
 
 impl ScanSettings {
     fn approval_timeout_seconds(&self, urgent: bool) -> u32 {
-        let t = if urgent { self.urgent_approval_timeout } else { self.approval_timeout };
-        u32::try_from(t.whole_seconds()).unwrap_or(u32::MAX)
+        workflow_seconds(if urgent { self.urgent_approval_timeout } else { self.approval_timeout })
     }
+}
+
+/// A timeout as the state machine's `TimeoutSecondsPath` takes it.
+fn workflow_seconds(d: Duration) -> u32 {
+    u32::try_from(d.whole_seconds()).unwrap_or(u32::MAX)
 }
 
 /// A stored record that failed validation.
@@ -122,7 +126,7 @@ pub async fn plan<I: Inventory>(
     let mut changes = group_into_changes(&due, settings.grouping, now);
     for c in &mut changes {
         c.approval_timeout_seconds = Some(settings.approval_timeout_seconds(c.urgent));
-        c.intake_timeout_seconds = Some(u32::try_from(settings.intake_timeout.whole_seconds()).unwrap_or(u32::MAX));
+        c.intake_timeout_seconds = Some(workflow_seconds(settings.intake_timeout));
     }
     Ok(Plan { now, items_read: found.items_read, pages: found.pages, due, invalid, skipped, changes })
 }
