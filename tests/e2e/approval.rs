@@ -8,11 +8,6 @@ use time::{Duration, OffsetDateTime};
 
 use crate::workflow::*;
 
-fn in_days(d: i64) -> String {
-    let t = OffsetDateTime::now_utc() + Duration::days(d);
-    format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day())
-}
-
 async fn status(f: &Flow, change: &str) -> String {
     let d = f.sfn().await.describe_execution().execution_arn(execution_arn(change)).send().await.unwrap();
     d.status().as_str().to_owned()

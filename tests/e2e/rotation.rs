@@ -3,14 +3,8 @@
 //! key values planted as canaries that must never show up anywhere.
 
 use reqwest::Method;
-use time::{Duration, OffsetDateTime};
 
 use crate::workflow::*;
-
-fn in_days(d: i64) -> String {
-    let t = OffsetDateTime::now_utc() + Duration::days(d);
-    format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day())
-}
 
 /// A unique, path-safe name for this test's vendor objects.
 fn unique(f: &Flow, what: &str) -> String {
@@ -68,6 +62,14 @@ async fn hand_over(url: &str, key: &str) -> (u16, String) {
         .await
         .unwrap();
     (resp.status().as_u16(), resp.text().await.unwrap())
+}
+
+/// Scans, approves the one change and waits for its end: (change, status, outcomes).
+async fn approve_and_finish(f: &Flow) -> (String, String, Vec<serde_json::Value>) {
+    let change = f.scan_one(&[]);
+    f.approve(&change).await;
+    let (status, outcomes) = run_to_end(f, &change).await;
+    (change, status, outcomes)
 }
 
 async fn run_to_end(f: &Flow, change: &str) -> (String, Vec<serde_json::Value>) {
@@ -143,9 +145,7 @@ async fn an_org_api_key_is_created_verified_and_the_old_one_revoked() {
                                     "kind": "status", "status": 503, "times": 1});
     vendor(Method::POST, "/_sim/faults", Some(create)).await;
 
-    let change = f.scan_one(&[]);
-    f.approve(&change).await;
-    let (status, outcomes) = run_to_end(&f, &change).await;
+    let (change, status, outcomes) = approve_and_finish(&f).await;
     assert_eq!(status, "SUCCEEDED");
     assert_eq!(outcomes[0]["outcome"], "rotated", "{outcomes:?}");
 
@@ -183,9 +183,7 @@ async fn a_new_key_that_fails_verification_is_rolled_back_and_on_call_told() {
     // Every read with any key is refused from now on: the new key cannot be proven.
     fault(&format!("/admin/v1/orgs/{org}"), "status", 401, 50, None).await;
 
-    let change = f.scan_one(&[]);
-    f.approve(&change).await;
-    let (status, outcomes) = run_to_end(&f, &change).await;
+    let (_, status, outcomes) = approve_and_finish(&f).await;
     assert_eq!(status, "SUCCEEDED", "a rollback is an outcome, reported by notify");
     assert_eq!(outcomes[0]["outcome"], "rolled_back", "{outcomes:?}");
 
@@ -319,9 +317,7 @@ async fn a_vendor_that_hangs_once_is_timed_out_and_retried() {
     let f = Flow::new("hang");
     let (org, _, _) = api_key_connector(&f, "old-hang").await;
     fault(&format!("/admin/api-access/v1/orgs/{org}/api-keys"), "hang", 0, 1, None).await;
-    let change = f.scan_one(&[]);
-    f.approve(&change).await;
-    let (status, outcomes) = run_to_end(&f, &change).await;
+    let (_, status, outcomes) = approve_and_finish(&f).await;
     assert_eq!(status, "SUCCEEDED");
     assert_eq!(outcomes[0]["outcome"], "rotated", "{outcomes:?}");
     let (_, log) = vendor(Method::GET, "/_sim/requests", None).await;
@@ -339,9 +335,7 @@ async fn a_vendor_answering_garbage_is_not_trusted() {
     let f = Flow::new("garbage");
     let (org, arn, _) = api_key_connector(&f, "old-garbage").await;
     fault(&format!("/admin/v1/orgs/{org}"), "garbage", 200, 50, None).await;
-    let change = f.scan_one(&[]);
-    f.approve(&change).await;
-    let (status, outcomes) = run_to_end(&f, &change).await;
+    let (_, status, outcomes) = approve_and_finish(&f).await;
     assert_eq!(status, "SUCCEEDED");
     assert_eq!(outcomes[0]["outcome"], "rolled_back", "malformed answers never count as proof: {outcomes:?}");
     let current = f.secret_at(&arn, "AWSCURRENT").await.unwrap();
@@ -435,9 +429,7 @@ async fn a_generic_http_vendor_described_by_a_template_rotates_like_any_other() 
     let file = f.stack.file("generic.json", &record(true));
     f.stack.ok(&["inventory", "import", &file]);
 
-    let change = f.scan_one(&[]);
-    f.approve(&change).await;
-    let (status, outcomes) = run_to_end(&f, &change).await;
+    let (_, status, outcomes) = approve_and_finish(&f).await;
     assert_eq!(status, "SUCCEEDED");
     assert_eq!(outcomes[0]["outcome"], "rotated", "{outcomes:?}");
     let (_, keys) = vendor(Method::GET, &format!("/_sim/atlassian/orgs/{org}/keys"), None).await;

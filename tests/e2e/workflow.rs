@@ -256,6 +256,12 @@ pub fn browser(url: &str, click: &str) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// A date `d` days from today, as inventories write it.
+pub fn in_days(d: i64) -> String {
+    let t = time::OffsetDateTime::now_utc() + time::Duration::days(d);
+    format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day())
+}
+
 /// The vendor simulators (`KEYTURN_DEV_VENDOR_URL`).
 pub fn vendor_url() -> String {
     std::env::var("KEYTURN_DEV_VENDOR_URL").unwrap_or_else(|_| "http://127.0.0.1:4568".into())
