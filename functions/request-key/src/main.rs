@@ -16,5 +16,7 @@ async fn main() -> Result<(), Error> {
 
 async fn handle(requester: &KeyRequester, event: LambdaEvent<KeyRequest>) -> Result<KeyRequestReport, FunctionError> {
     let now = time::OffsetDateTime::now_utc();
-    requester.request(&event.payload, now).await.map_err(|e| FunctionError::new(e.name(), e.to_string()))
+    // Boxed: the request future nests the SES, Secrets Manager and DynamoDB
+    // futures deeply enough to overflow rustc's layout query depth otherwise.
+    Box::pin(requester.request(&event.payload, now)).await.map_err(|e| FunctionError::new(e.name(), e.to_string()))
 }
