@@ -66,4 +66,11 @@ fn print_table(r: &ScanReport) {
     for s in &r.skipped_records {
         println!("skipped {}: {}", s.connector_id, s.reason);
     }
+    let h = &r.health;
+    if h != &Default::default() {
+        println!(
+            "attention: {} need manual intervention, {} expiring within 7 days with no change running, {} approvals overdue",
+            h.needs_manual_intervention, h.expiring_unhandled, h.approvals_overdue
+        );
+    }
 }

@@ -40,6 +40,9 @@ pub struct Config {
     /// How long a change holds its connectors before another change may take
     /// them (covers approval wait + change window + rotation).
     pub change_lease: Duration,
+    /// An approval waiting longer than this counts in the scanner's
+    /// `ApprovalsOverdue` metric (an alarm).
+    pub approval_overdue: Duration,
     pub approval: ApprovalConfig,
     pub vendors: VendorConfig,
 }
@@ -120,6 +123,7 @@ impl Default for Config {
             policy: DuePolicy::default(),
             grouping: Grouping::default(),
             change_lease: Duration::days(14),
+            approval_overdue: Duration::hours(48),
             approval: ApprovalConfig::default(),
             vendors: VendorConfig::default(),
         }
@@ -134,7 +138,7 @@ pub struct ConfigError {
 }
 
 /// The variables keyturn reads, for `--help` texts and docs.
-pub const ENV_VARS: [(&str, &str); 22] = [
+pub const ENV_VARS: [(&str, &str); 23] = [
     ("KEYTURN_CONNECTORS_TABLE", "connectors table name (default keyturn-connectors)"),
     ("KEYTURN_CHANGES_TABLE", "changes table name (default keyturn-changes)"),
     ("KEYTURN_AUDIT_TABLE", "audit table name (default keyturn-audit)"),
@@ -142,6 +146,7 @@ pub const ENV_VARS: [(&str, &str); 22] = [
     ("KEYTURN_DUE_WITHIN_DAYS", "keys expiring within this many days are due (default 45)"),
     ("KEYTURN_GROUPING", "connector | org | window: how due keys are batched into changes (default org)"),
     ("KEYTURN_CHANGE_LEASE_HOURS", "how long a change holds its connectors (default 336 = 14 days)"),
+    ("KEYTURN_APPROVAL_OVERDUE_HOURS", "alarm (metric ApprovalsOverdue) when an approval waited longer (default 48)"),
     ("KEYTURN_APPROVAL_TIMEOUT", "how long approvers have, e.g. 72h (default), 30m, 2d"),
     ("KEYTURN_URGENT_APPROVAL_TIMEOUT", "the same for already-expired keys (default 4h)"),
     ("KEYTURN_INTAKE_TIMEOUT", "how long an owner has to paste a vendor-console key (default 24h)"),
@@ -190,6 +195,13 @@ impl Config {
         let mut problems = Vec::new();
         let non_empty = |k: &str| get(k).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
 
+        if let Some(v) = non_empty("KEYTURN_APPROVAL_OVERDUE_HOURS") {
+            match v.parse::<i64>() {
+                Ok(h) if (1..=24 * 90).contains(&h) => cfg.approval_overdue = Duration::hours(h),
+                _ => problems
+                    .push(format!("KEYTURN_APPROVAL_OVERDUE_HOURS={v:?}: expected a whole number of hours, 1 to 2160")),
+            }
+        }
         for (var, slot) in [
             ("KEYTURN_CONNECTORS_TABLE", &mut cfg.tables.connectors),
             ("KEYTURN_CHANGES_TABLE", &mut cfg.tables.changes),

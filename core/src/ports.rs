@@ -68,6 +68,13 @@ pub trait ChangeStore: Send + Sync {
     /// on the same day found the same change).
     fn create(&self, change: &Change) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
+    /// Since when the change has been waiting for its approvers; `None` when
+    /// it is not waiting (decided, ended) or unknown.
+    fn awaiting_since(
+        &self,
+        id: &crate::domain::ChangeId,
+    ) -> impl Future<Output = Result<Option<time::OffsetDateTime>, StoreError>> + Send;
+
     /// Where a recorded change stands (`None`: no record).
     fn status(
         &self,

@@ -10,8 +10,8 @@ use time::{Duration, OffsetDateTime};
 
 use crate::domain::timefmt::format_utc;
 use crate::domain::{
-    group_into_changes, Change, ChangeLease, ConnectorId, ConnectorStatus, DueConnector, DuePolicy, EventKind,
-    Grouping, NewAuditEvent, Urgency,
+    group_into_changes, Change, ChangeId, ChangeLease, ConnectorId, ConnectorStatus, DueConnector, DuePolicy,
+    EventKind, Grouping, NewAuditEvent, Urgency,
 };
 use crate::inventory::validate_stored;
 use crate::ports::{AuditLog, ChangeStore, Inventory, StartOutcome, StoreError, Workflow};
@@ -28,6 +28,8 @@ pub struct ScanSettings {
     pub approval_timeout: Duration,
     pub urgent_approval_timeout: Duration,
     pub intake_timeout: Duration,
+    /// An approval waiting longer counts in [`Health::approvals_overdue`].
+    pub approval_overdue: Duration,
     /// Only connectors whose id starts with this (a targeted scan, e.g. one org).
     pub only: Option<String>,
 }
@@ -41,6 +43,7 @@ impl From<&crate::config::Config> for ScanSettings {
             approval_timeout: cfg.approval.timeout,
             urgent_approval_timeout: cfg.approval.urgent_timeout,
             intake_timeout: cfg.approval.intake_timeout,
+            approval_overdue: cfg.approval_overdue,
             only: None,
         }
     }
@@ -69,6 +72,13 @@ pub struct InvalidItem {
 pub struct SkippedItem {
     pub connector_id: ConnectorId,
     pub reason: String,
+    #[serde(skip)]
+    pub status: ConnectorStatus,
+    #[serde(skip)]
+    pub expires_at: OffsetDateTime,
+    /// The change holding it, when that is why it was skipped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held_by: Option<ChangeId>,
 }
 
 /// What a scan would do; nothing has been written yet.
@@ -105,16 +115,23 @@ pub async fn plan<I: Inventory>(
                 continue;
             }
         };
-        let skip = |reason: String| SkippedItem { connector_id: connector.id.clone(), reason };
+        let skip = |reason: String, held_by: Option<ChangeId>| SkippedItem {
+            connector_id: connector.id.clone(),
+            reason,
+            status: connector.status,
+            expires_at: connector.expires_at,
+            held_by,
+        };
         match connector.status {
             ConnectorStatus::Active => {}
             ConnectorStatus::Rotating | ConnectorStatus::NeedsManualIntervention | ConnectorStatus::Retired => {
-                skipped.push(skip(format!("status is {}", connector.status)));
+                skipped.push(skip(format!("status is {}", connector.status), None));
                 continue;
             }
         }
         if let Some(lease) = connector.live_lease(now) {
-            skipped.push(skip(format!("held by {} until {}", lease.change_id, format_utc(lease.until))));
+            let why = format!("held by {} until {}", lease.change_id, format_utc(lease.until));
+            skipped.push(skip(why, Some(lease.change_id.clone())));
             continue;
         }
         match settings.policy.classify(connector.expires_at, now) {
@@ -182,7 +199,25 @@ pub struct ScanReport {
     pub skipped_records: Vec<SkippedItem>,
     /// Writes that failed (audit, store); the scan went on past them.
     pub errors: Vec<String>,
+    pub health: Health,
 }
+
+/// What the alarms watch: the scanner Lambda publishes these as metrics.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Health {
+    /// Due connectors marked `needs_manual_intervention`.
+    pub needs_manual_intervention: usize,
+    /// Keys expiring within [`UNHANDLED_WITHIN`] (or expired) that no running
+    /// change covers: its change failed to start or already ended, or the
+    /// connector waits for a human.
+    pub expiring_unhandled: usize,
+    /// Changes waiting for approval longer than the overdue bound (not
+    /// computed by dry runs).
+    pub approvals_overdue: usize,
+}
+
+/// How close an expiry must be for a key nobody is rotating to raise an alarm.
+pub const UNHANDLED_WITHIN: Duration = Duration::days(7);
 
 impl ScanReport {
     /// True when every change was handled and every write landed.
@@ -191,6 +226,7 @@ impl ScanReport {
     }
 
     fn new(plan: &Plan, dry_run: bool) -> Self {
+        let manual = plan.skipped.iter().filter(|s| s.status == ConnectorStatus::NeedsManualIntervention);
         Self {
             now: format_utc(plan.now),
             dry_run,
@@ -204,7 +240,22 @@ impl ScanReport {
             invalid_records: plan.invalid.clone(),
             skipped_records: plan.skipped.clone(),
             errors: Vec::new(),
+            health: Health {
+                needs_manual_intervention: manual.clone().count(),
+                expiring_unhandled: manual.filter(|s| s.expires_at <= plan.now + UNHANDLED_WITHIN).count(),
+                approvals_overdue: 0,
+            },
         }
+    }
+
+    /// Counts a change that is not running (its start failed, or it ended today).
+    fn unhandled(&mut self, change: &Change, plan: &Plan) {
+        self.health.expiring_unhandled += plan
+            .due
+            .iter()
+            .filter(|d| change.connectors.contains(&d.connector.id))
+            .filter(|d| d.connector.expires_at <= plan.now + UNHANDLED_WITHIN)
+            .count();
     }
 }
 
@@ -274,9 +325,38 @@ where
                 entry.error = Some(e);
             }
         }
+        if matches!(entry.outcome, ChangeOutcome::Failed | ChangeOutcome::EndedToday) {
+            report.unhandled(change, plan);
+        }
         report.changes.push(entry);
     }
+    report.health.approvals_overdue = overdue_approvals(plan, &report, ports.changes, settings).await;
     report
+}
+
+/// Changes still waiting for approvers past the overdue bound, among those
+/// this scan met: running ones of today and those holding due connectors.
+async fn overdue_approvals<C: ChangeStore>(
+    plan: &Plan,
+    report: &ScanReport,
+    changes: &C,
+    settings: &ScanSettings,
+) -> usize {
+    let running = report.changes.iter().filter(|c| c.outcome == ChangeOutcome::AlreadyRunning);
+    let mut ids: Vec<ChangeId> = running.map(|c| ChangeId::from_trusted(&c.change_id)).collect();
+    ids.extend(plan.skipped.iter().filter_map(|s| s.held_by.clone()));
+    ids.sort();
+    ids.dedup();
+    let mut overdue = 0;
+    for id in ids {
+        match changes.awaiting_since(&id).await {
+            Ok(Some(since)) if plan.now - since > settings.approval_overdue => overdue += 1,
+            Ok(_) => {}
+            // Not fatal: the alarm misses one change until the next scan.
+            Err(e) => tracing::warn!(change_id = %id, error = %e, "approval age unknown"),
+        }
+    }
+    overdue
 }
 
 async fn start_change<I, C, A, W>(
@@ -376,6 +456,8 @@ mod tests {
         audit: Mutex<Vec<AuditEvent>>,
         started: Mutex<HashSet<ChangeId>>,
         fail_start: bool,
+        /// When the first scan ran: every change here waits since then.
+        made_at: Mutex<Option<OffsetDateTime>>,
     }
 
     impl Inventory for Mem {
@@ -414,6 +496,10 @@ mod tests {
     impl ChangeStore for Mem {
         async fn create(&self, change: &Change) -> Result<bool, StoreError> {
             Ok(self.changes.lock().unwrap().insert(change.id.clone()))
+        }
+        async fn awaiting_since(&self, id: &ChangeId) -> Result<Option<OffsetDateTime>, StoreError> {
+            // Every change in this store waits for approval since it was made.
+            Ok(self.changes.lock().unwrap().contains(id).then_some(*self.made_at.lock().unwrap()).flatten())
         }
         async fn status(&self, id: &ChangeId) -> Result<Option<crate::domain::ChangeStatus>, StoreError> {
             Ok(self.changes.lock().unwrap().contains(id).then_some(crate::domain::ChangeStatus::Detected))
@@ -480,6 +566,7 @@ mod tests {
             approval_timeout: Duration::hours(72),
             urgent_approval_timeout: Duration::hours(4),
             intake_timeout: Duration::hours(24),
+            approval_overdue: Duration::hours(48),
             only: None,
         }
     }
@@ -499,8 +586,13 @@ mod tests {
     }
 
     async fn run(m: &Mem) -> ScanReport {
+        run_at(m, NOW).await
+    }
+
+    async fn run_at(m: &Mem, now: OffsetDateTime) -> ScanReport {
         let s = settings();
-        let p = plan(m, &s, NOW).await.unwrap();
+        m.made_at.lock().unwrap().get_or_insert(now);
+        let p = plan(m, &s, now).await.unwrap();
         execute(&p, ScanPorts { inventory: m, changes: m, audit: m, workflow: m }, &s).await
     }
 
@@ -551,5 +643,30 @@ mod tests {
         assert!(again.changes.iter().all(|c| c.outcome == ChangeOutcome::Started));
         let detected = m.audit.lock().unwrap().iter().filter(|e| e.event == "detected").count();
         assert_eq!(detected, 3, "detected is audited once per change, not per attempt");
+    }
+
+    #[tokio::test]
+    async fn health_counts_what_nobody_is_handling() {
+        let mut m = mem();
+        m.items.push(stored("stuck", "2026-11-28T00:00:00Z", &[("status", "needs_manual_intervention")]));
+        m.items.push(stored("stuck-later", "2026-12-30T00:00:00Z", &[("status", "needs_manual_intervention")]));
+        m.fail_start = true;
+        let r = run(&m).await;
+        // expired (failed start) and stuck are within 7 days; due-1/due-2 and stuck-later are not.
+        assert_eq!(r.health, Health { needs_manual_intervention: 2, expiring_unhandled: 2, approvals_overdue: 0 });
+
+        m.fail_start = false;
+        let started = run(&m).await;
+        assert_eq!(started.health.expiring_unhandled, 1, "only the stuck one once the changes run");
+    }
+
+    #[tokio::test]
+    async fn approvals_waiting_past_the_bound_are_overdue() {
+        let m = mem();
+        run(&m).await;
+        let next_day = run_at(&m, NOW + Duration::hours(24)).await;
+        assert_eq!(next_day.health.approvals_overdue, 0, "24 h is within the 48 h bound");
+        let later = run_at(&m, NOW + Duration::hours(49)).await;
+        assert_eq!(later.health.approvals_overdue, 2, "both changes hold due connectors and still wait");
     }
 }

@@ -66,6 +66,15 @@ impl ChangeStore for DynamoChangeStore {
         }
     }
 
+    async fn awaiting_since(&self, id: &ChangeId) -> Result<Option<OffsetDateTime>, StoreError> {
+        let Some(item) = self.get_item(id).await? else { return Ok(None) };
+        let waiting = matches!(
+            get_s(&item, "status").and_then(ChangeStatus::parse),
+            Some(ChangeStatus::Detected | ChangeStatus::AwaitingApproval)
+        );
+        Ok(waiting.then(|| time_of(&item, "requested_at").or_else(|| time_of(&item, "detected_at"))).flatten())
+    }
+
     async fn status(&self, id: &ChangeId) -> Result<Option<ChangeStatus>, StoreError> {
         Ok(self.get_item(id).await?.as_ref().and_then(|i| get_s(i, "status")).and_then(ChangeStatus::parse))
     }

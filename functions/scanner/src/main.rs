@@ -3,7 +3,7 @@
 
 use keyturn_core::scanner::ScanReport;
 use keyturn_core::service::Scanner;
-use keyturn_lambda::{init_tracing, FunctionError};
+use keyturn_lambda::{emit_metrics, init_tracing, FunctionError};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::Value;
 
@@ -16,6 +16,7 @@ async fn main() -> Result<(), Error> {
 
 async fn handle(scanner: &Scanner) -> Result<ScanReport, FunctionError> {
     let report = scanner.scan(time::OffsetDateTime::now_utc()).await?;
+    publish(&report);
     if report.is_complete() {
         Ok(report)
     } else {
@@ -23,4 +24,21 @@ async fn handle(scanner: &Scanner) -> Result<ScanReport, FunctionError> {
         tracing::error!(report = %serde_json::to_string(&report).unwrap_or_default(), "scan incomplete");
         Err(FunctionError::new("ScanIncomplete", report.errors.join("; ")))
     }
+}
+
+/// The figures the alarms and the dashboard watch (infra/, namespace keyturn).
+fn publish(report: &ScanReport) {
+    let h = &report.health;
+    let count = |n: usize| n as f64;
+    emit_metrics(
+        &[],
+        &[
+            ("DueKeys", count(report.due), "Count"),
+            ("ExpiredKeys", count(report.urgent), "Count"),
+            ("InvalidRecords", count(report.invalid), "Count"),
+            ("NeedsManualIntervention", count(h.needs_manual_intervention), "Count"),
+            ("ExpiringUnhandled", count(h.expiring_unhandled), "Count"),
+            ("ApprovalsOverdue", count(h.approvals_overdue), "Count"),
+        ],
+    );
 }
