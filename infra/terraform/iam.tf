@@ -1,0 +1,263 @@
+# Least privilege, one policy per function: exactly the calls that function's
+# code makes (the table in infra/README.md; infra/checks/parity.py holds the
+# CDK app to the same actions). No wildcard actions; wildcard resources nowhere.
+
+locals {
+  connector_secrets = "arn:${data.aws_partition.current.partition}:secretsmanager:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:secret:${var.connector_secret_prefix}*"
+  ses_identities = [
+    for id in distinct([var.email_from, split("@", var.email_from)[1]]) :
+    "arn:${data.aws_partition.current.partition}:ses:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:identity/${id}"
+  ]
+  idp_secrets  = compact([var.entra_secret_arn, var.okta_secret_arn])
+  jira_secrets = var.jira == null ? [] : [var.jira.credentials_secret_arn]
+
+  # Every function appends to the audit chain: read the head, put the next
+  # item. Never UpdateItem or DeleteItem: the trail is append-only.
+  audit_append = {
+    actions   = ["dynamodb:PutItem", "dynamodb:Query"]
+    resources = [aws_dynamodb_table.audit.arn]
+  }
+
+  # The rotation steps and the connector-secret actions each needs.
+  step_secret_actions = {
+    rotate   = ["secretsmanager:GetSecretValue", "secretsmanager:ListSecretVersionIds", "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"]
+    verify   = ["secretsmanager:GetSecretValue"]
+    finalize = ["secretsmanager:GetSecretValue", "secretsmanager:UpdateSecretVersionStage"]
+    rollback = ["secretsmanager:GetSecretValue", "secretsmanager:ListSecretVersionIds", "secretsmanager:UpdateSecretVersionStage"]
+  }
+
+  policies = {
+    "scanner"           = data.aws_iam_policy_document.scanner.json
+    "request-approval"  = data.aws_iam_policy_document.request_approval.json
+    "approval-callback" = data.aws_iam_policy_document.approval_callback.json
+    "notify"            = data.aws_iam_policy_document.notify.json
+    "request-key"       = data.aws_iam_policy_document.request_key.json
+    "rotate"            = data.aws_iam_policy_document.step["rotate"].json
+    "verify"            = data.aws_iam_policy_document.step["verify"].json
+    "finalize"          = data.aws_iam_policy_document.step["finalize"].json
+    "rollback"          = data.aws_iam_policy_document.step["rollback"].json
+  }
+}
+
+resource "aws_iam_role_policy" "function" {
+  for_each = local.functions
+  name     = "keyturn-${each.key}"
+  role     = aws_iam_role.function[each.key].id
+  policy   = local.policies[each.key]
+}
+
+# Logs go to the function's own group, nothing else.
+data "aws_iam_policy_document" "logs" {
+  for_each = local.functions
+  statement {
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.function[each.key].arn}:*"]
+  }
+}
+
+resource "aws_iam_role_policy" "logs" {
+  for_each = local.functions
+  name     = "logs"
+  role     = aws_iam_role.function[each.key].id
+  policy   = data.aws_iam_policy_document.logs[each.key].json
+}
+
+data "aws_iam_policy_document" "scanner" {
+  statement {
+    sid       = "DueKeys"
+    actions   = ["dynamodb:Query"]
+    resources = ["${aws_dynamodb_table.connectors.arn}/index/expiry-index"]
+  }
+  statement {
+    sid       = "ClaimConnectors"
+    actions   = ["dynamodb:UpdateItem"]
+    resources = [aws_dynamodb_table.connectors.arn]
+  }
+  statement {
+    sid       = "RecordChanges"
+    actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
+    resources = [aws_dynamodb_table.changes.arn]
+  }
+  statement {
+    sid       = "Audit"
+    actions   = local.audit_append.actions
+    resources = local.audit_append.resources
+  }
+  statement {
+    sid       = "StartWorkflow"
+    actions   = ["states:StartExecution"]
+    resources = [local.state_machine_arn]
+  }
+}
+
+data "aws_iam_policy_document" "request_approval" {
+  statement {
+    sid       = "ReadConnectors"
+    actions   = ["dynamodb:BatchGetItem"]
+    resources = [aws_dynamodb_table.connectors.arn]
+  }
+  statement {
+    sid       = "OpenApproval"
+    actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+    resources = [aws_dynamodb_table.changes.arn]
+  }
+  statement {
+    sid       = "Audit"
+    actions   = local.audit_append.actions
+    resources = local.audit_append.resources
+  }
+  statement {
+    sid       = "SigningKeyRoutingJira"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = concat([aws_secretsmanager_secret.signing_key.arn, aws_secretsmanager_secret.routing.arn], local.jira_secrets)
+  }
+  statement {
+    sid       = "Email"
+    actions   = ["ses:SendEmail"]
+    resources = local.ses_identities
+  }
+}
+
+data "aws_iam_policy_document" "approval_callback" {
+  statement {
+    sid       = "ReadConnectors"
+    actions   = ["dynamodb:BatchGetItem"]
+    resources = [aws_dynamodb_table.connectors.arn]
+  }
+  statement {
+    sid       = "RecordDecision"
+    actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+    resources = [aws_dynamodb_table.changes.arn]
+  }
+  statement {
+    sid       = "Audit"
+    actions   = local.audit_append.actions
+    resources = local.audit_append.resources
+  }
+  statement {
+    sid       = "SigningKey"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = [aws_secretsmanager_secret.signing_key.arn]
+  }
+  # The key intake form stores a pasted key as AWSPENDING; nothing else.
+  statement {
+    sid       = "StorePastedKey"
+    actions   = ["secretsmanager:PutSecretValue"]
+    resources = [local.connector_secrets]
+  }
+  # The only function that can resume a paused workflow.
+  statement {
+    sid       = "ResumeWorkflow"
+    actions   = ["states:SendTaskSuccess"]
+    resources = [local.state_machine_arn]
+  }
+}
+
+data "aws_iam_policy_document" "notify" {
+  statement {
+    sid       = "ReadConnectors"
+    actions   = ["dynamodb:BatchGetItem"]
+    resources = [aws_dynamodb_table.connectors.arn]
+  }
+  statement {
+    sid       = "CloseChange"
+    actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+    resources = [aws_dynamodb_table.changes.arn]
+  }
+  statement {
+    sid       = "Audit"
+    actions   = local.audit_append.actions
+    resources = local.audit_append.resources
+  }
+  statement {
+    sid       = "RoutingJira"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = concat([aws_secretsmanager_secret.routing.arn], local.jira_secrets)
+  }
+  statement {
+    sid       = "Email"
+    actions   = ["ses:SendEmail"]
+    resources = local.ses_identities
+  }
+}
+
+data "aws_iam_policy_document" "request_key" {
+  statement {
+    sid       = "ReadConnectors"
+    actions   = ["dynamodb:BatchGetItem"]
+    resources = [aws_dynamodb_table.connectors.arn]
+  }
+  statement {
+    sid       = "StoreIntakeToken"
+    actions   = ["dynamodb:PutItem"]
+    resources = [aws_dynamodb_table.changes.arn]
+  }
+  statement {
+    sid       = "Audit"
+    actions   = local.audit_append.actions
+    resources = local.audit_append.resources
+  }
+  statement {
+    sid       = "SigningKey"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = [aws_secretsmanager_secret.signing_key.arn]
+  }
+  statement {
+    sid       = "Email"
+    actions   = ["ses:SendEmail"]
+    resources = local.ses_identities
+  }
+}
+
+data "aws_iam_policy_document" "step" {
+  for_each = local.step_secret_actions
+  statement {
+    sid       = "ReadConnectors"
+    actions   = ["dynamodb:BatchGetItem"]
+    resources = [aws_dynamodb_table.connectors.arn]
+  }
+  # verify only reads; the other steps record the connector's state.
+  dynamic "statement" {
+    for_each = each.key == "verify" ? [] : [1]
+    content {
+      sid       = "ConnectorState"
+      actions   = ["dynamodb:UpdateItem"]
+      resources = [aws_dynamodb_table.connectors.arn]
+    }
+  }
+  statement {
+    sid       = "Audit"
+    actions   = local.audit_append.actions
+    resources = local.audit_append.resources
+  }
+  statement {
+    sid       = "ConnectorSecrets"
+    actions   = each.value
+    resources = [local.connector_secrets]
+  }
+  dynamic "statement" {
+    for_each = length(local.idp_secrets) > 0 ? [1] : []
+    content {
+      sid       = "IdentityProviderCredentials"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = local.idp_secrets
+    }
+  }
+  # A rollback pages on-call: the routing names the escalation channel.
+  dynamic "statement" {
+    for_each = each.key == "rollback" ? [1] : []
+    content {
+      sid       = "EscalationRouting"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = [aws_secretsmanager_secret.routing.arn]
+    }
+  }
+  dynamic "statement" {
+    for_each = each.key == "rollback" ? [1] : []
+    content {
+      sid       = "EscalationEmail"
+      actions   = ["ses:SendEmail"]
+      resources = local.ses_identities
+    }
+  }
+}

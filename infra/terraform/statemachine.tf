@@ -1,0 +1,105 @@
+# The rotation workflow: statemachine/rotation.asl.json with its placeholders filled.
+
+locals {
+  state_machine_name = "${var.prefix}rotation"
+  state_machine_arn  = "arn:${data.aws_partition.current.partition}:states:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:stateMachine:${local.state_machine_name}"
+
+  # ASL placeholder => function, as in core/src/aws/local.rs and the CDK app.
+  workflow_functions = {
+    RequestApprovalFunctionArn = "request-approval"
+    NotifyFunctionArn          = "notify"
+    RequestKeyFunctionArn      = "request-key"
+    RotateFunctionArn          = "rotate"
+    VerifyFunctionArn          = "verify"
+    FinalizeFunctionArn        = "finalize"
+    RollbackFunctionArn        = "rollback"
+  }
+}
+
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+data "aws_caller_identity" "current" {}
+
+resource "aws_cloudwatch_log_group" "workflow" {
+  #checkov:skip=CKV_AWS_158:Execution data is excluded from the logs; CloudWatch encrypts them at rest
+  name              = "/aws/vendedlogs/states/${local.state_machine_name}"
+  retention_in_days = var.log_retention_days
+  tags              = var.tags
+}
+
+data "aws_iam_policy_document" "workflow_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["states.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "workflow" {
+  name               = "${var.prefix}workflow"
+  description        = "keyturn rotation workflow: invokes its seven step functions, writes its logs"
+  assume_role_policy = data.aws_iam_policy_document.workflow_assume.json
+  tags               = var.tags
+}
+
+data "aws_iam_policy_document" "workflow" {
+  statement {
+    actions = ["lambda:InvokeFunction"]
+    resources = flatten([
+      for fn in values(local.workflow_functions) : [aws_lambda_function.function[fn].arn, "${aws_lambda_function.function[fn].arn}:*"]
+    ])
+  }
+  # Vended log delivery: these actions take no resource-level permissions.
+  statement {
+    actions = [
+      "logs:CreateLogDelivery",
+      "logs:DeleteLogDelivery",
+      "logs:DescribeLogGroups",
+      "logs:DescribeResourcePolicies",
+      "logs:GetLogDelivery",
+      "logs:ListLogDeliveries",
+      "logs:PutResourcePolicy",
+      "logs:UpdateLogDelivery",
+    ]
+    resources = ["*"]
+  }
+  dynamic "statement" {
+    for_each = var.tracing ? [1] : []
+    content {
+      actions   = ["xray:GetSamplingRules", "xray:GetSamplingTargets", "xray:PutTelemetryRecords", "xray:PutTraceSegments"]
+      resources = ["*"]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "workflow" {
+  name   = "invoke-steps"
+  role   = aws_iam_role.workflow.id
+  policy = data.aws_iam_policy_document.workflow.json
+}
+
+resource "aws_sfn_state_machine" "rotation" {
+  #checkov:skip=CKV_AWS_285:Every state is logged (level ALL) but without execution data, on purpose: defence in depth for key material
+  #checkov:skip=CKV_AWS_284:X-Ray is optional (var.tracing); the workflow logs every state
+  name     = local.state_machine_name
+  type     = "STANDARD"
+  role_arn = aws_iam_role.workflow.arn
+  definition = templatefile(coalesce(var.asl_path, "${path.module}/../../statemachine/rotation.asl.json"), {
+    for placeholder, fn in local.workflow_functions : placeholder => aws_lambda_function.function[fn].arn
+  })
+
+  logging_configuration {
+    log_destination        = "${aws_cloudwatch_log_group.workflow.arn}:*"
+    include_execution_data = false
+    level                  = "ALL"
+  }
+
+  tracing_configuration {
+    enabled = var.tracing
+  }
+
+  tags       = var.tags
+  depends_on = [aws_iam_role_policy.workflow]
+}
