@@ -42,7 +42,7 @@ export KEYTURN_ENTRA_SECRET    := keyturn/entra
 export KEYTURN_OKTA_SECRET     := keyturn/okta
 export RUST_LOG             ?= info
 
-.PHONY: help demo test lint build up down lambdas clean browser
+.PHONY: help demo test lint build up down lambdas clean browser infra-check
 
 help: ## Show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -52,6 +52,23 @@ $(VENV)/.installed: tests/localstack/requirements.txt
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r $<
 	@touch $@
+
+# Linters for infra/ in their own venvs: checkov's bc-python-hcl2 and the
+# parity check's python-hcl2 install the same module name.
+.venv-infra/.installed: infra/checks/requirements-lint.txt
+	@echo "==> Python venv for cfn-lint and checkov (.venv-infra)"
+	python3 -m venv .venv-infra
+	.venv-infra/bin/pip install --quiet --disable-pip-version-check -r $<
+	@touch $@
+
+.venv-hcl/.installed: infra/checks/requirements-hcl.txt
+	@echo "==> Python venv for the Terraform parser (.venv-hcl)"
+	python3 -m venv .venv-hcl
+	.venv-hcl/bin/pip install --quiet --disable-pip-version-check -r $<
+	@touch $@
+
+infra-check: .venv-infra/.installed .venv-hcl/.installed ## Offline checks of infra/: cdk synth, cfn-lint, checkov, terraform fmt, CDK/Terraform parity, asl-validator
+	@infra/checks/run.sh
 
 build: ## Build every crate (dev profile)
 	cargo build --workspace
@@ -97,7 +114,7 @@ lint: ## cargo fmt --check and clippy -D warnings
 browser: ## Install headless Chromium + playwright-core for the approval-page tests
 	@tests/browser/install.sh
 
-test: lint up browser ## Everything CI runs: lint, unit tests, end-to-end tests on the local stack
+test: lint infra-check up browser ## Everything CI runs: lint, infra checks, unit tests, end-to-end tests on the local stack
 	cargo test --workspace --no-fail-fast
 
 demo: $(VENV)/.installed build browser ## Run keyturn end to end on the local stack
@@ -112,4 +129,4 @@ lambdas: ## Build the Lambda bootstraps with cargo-lambda (release, arm64 zips i
 
 clean: down ## Stop the stack and remove build output and installs
 	cargo clean
-	rm -rf $(VENV) $(STATE) demo-out
+	rm -rf $(VENV) .venv-infra .venv-hcl $(STATE) demo-out infra/cdk/node_modules infra/cdk/dist
