@@ -249,8 +249,6 @@ class Tf:
                         out.extend(self.kind("${" + x + "}") for x in refs if x)
                     else:
                         out.extend(self.resources("${" + part[1] + "}"))
-            elif re.fullmatch(r"\$\{local\.audit_append\.resources\}", r):
-                out.append("table:audit")
             elif r.startswith("${flatten("):
                 out.extend(f"function:{fn}{suffix}" for fn in self.local("workflow_functions").values() for suffix in ("", ":*"))
             else:
@@ -268,6 +266,11 @@ class Tf:
 
     def document(self, doc, each=(None, None)):
         grants = set()
+        for src in doc.get("source_policy_documents", []):
+            m = re.fullmatch(r"\$\{data\.aws_iam_policy_document\.(\w+)\.json\}", src)
+            if not m:
+                raise ValueError(f"parity.py cannot read source_policy_documents entry {src!r}; teach it")
+            grants |= self.document(self.tf["data"]["aws_iam_policy_document"][m.group(1)], each)
         statements = list(doc.get("statement", []))
         for dyn in doc.get("dynamic", []):
             st = dyn["statement"]

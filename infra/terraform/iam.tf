@@ -11,13 +11,6 @@ locals {
   idp_secrets  = compact([var.entra_secret_arn, var.okta_secret_arn])
   jira_secrets = var.jira == null ? [] : [var.jira.credentials_secret_arn]
 
-  # Every function appends to the audit chain: read the head, put the next
-  # item. Never UpdateItem or DeleteItem: the trail is append-only.
-  audit_append = {
-    actions   = ["dynamodb:PutItem", "dynamodb:Query"]
-    resources = [aws_dynamodb_table.audit.arn]
-  }
-
   # The rotation steps and the connector-secret actions each needs.
   step_secret_actions = {
     rotate   = ["secretsmanager:GetSecretValue", "secretsmanager:ListSecretVersionIds", "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"]
@@ -62,7 +55,34 @@ resource "aws_iam_role_policy" "logs" {
   policy   = data.aws_iam_policy_document.logs[each.key].json
 }
 
+# Shared pieces. Every function appends to the audit chain: read the head,
+# put the next item; never UpdateItem or DeleteItem, the trail is append-only.
+data "aws_iam_policy_document" "audit" {
+  statement {
+    sid       = "Audit"
+    actions   = ["dynamodb:PutItem", "dynamodb:Query"]
+    resources = [aws_dynamodb_table.audit.arn]
+  }
+}
+
+data "aws_iam_policy_document" "read_connectors" {
+  statement {
+    sid       = "ReadConnectors"
+    actions   = ["dynamodb:BatchGetItem"]
+    resources = [aws_dynamodb_table.connectors.arn]
+  }
+}
+
+data "aws_iam_policy_document" "send_email" {
+  statement {
+    sid       = "Email"
+    actions   = ["ses:SendEmail"]
+    resources = local.ses_identities
+  }
+}
+
 data "aws_iam_policy_document" "scanner" {
+  source_policy_documents = [data.aws_iam_policy_document.audit.json]
   statement {
     sid       = "DueKeys"
     actions   = ["dynamodb:Query"]
@@ -79,11 +99,6 @@ data "aws_iam_policy_document" "scanner" {
     resources = [aws_dynamodb_table.changes.arn]
   }
   statement {
-    sid       = "Audit"
-    actions   = local.audit_append.actions
-    resources = local.audit_append.resources
-  }
-  statement {
     sid       = "StartWorkflow"
     actions   = ["states:StartExecution"]
     resources = [local.state_machine_arn]
@@ -91,48 +106,25 @@ data "aws_iam_policy_document" "scanner" {
 }
 
 data "aws_iam_policy_document" "request_approval" {
-  statement {
-    sid       = "ReadConnectors"
-    actions   = ["dynamodb:BatchGetItem"]
-    resources = [aws_dynamodb_table.connectors.arn]
-  }
+  source_policy_documents = [data.aws_iam_policy_document.read_connectors.json, data.aws_iam_policy_document.audit.json, data.aws_iam_policy_document.send_email.json]
   statement {
     sid       = "OpenApproval"
     actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
     resources = [aws_dynamodb_table.changes.arn]
   }
   statement {
-    sid       = "Audit"
-    actions   = local.audit_append.actions
-    resources = local.audit_append.resources
-  }
-  statement {
     sid       = "SigningKeyRoutingJira"
     actions   = ["secretsmanager:GetSecretValue"]
     resources = concat([aws_secretsmanager_secret.signing_key.arn, aws_secretsmanager_secret.routing.arn], local.jira_secrets)
   }
-  statement {
-    sid       = "Email"
-    actions   = ["ses:SendEmail"]
-    resources = local.ses_identities
-  }
 }
 
 data "aws_iam_policy_document" "approval_callback" {
-  statement {
-    sid       = "ReadConnectors"
-    actions   = ["dynamodb:BatchGetItem"]
-    resources = [aws_dynamodb_table.connectors.arn]
-  }
+  source_policy_documents = [data.aws_iam_policy_document.read_connectors.json, data.aws_iam_policy_document.audit.json]
   statement {
     sid       = "RecordDecision"
     actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
     resources = [aws_dynamodb_table.changes.arn]
-  }
-  statement {
-    sid       = "Audit"
-    actions   = local.audit_append.actions
-    resources = local.audit_append.resources
   }
   statement {
     sid       = "SigningKey"
@@ -154,68 +146,36 @@ data "aws_iam_policy_document" "approval_callback" {
 }
 
 data "aws_iam_policy_document" "notify" {
-  statement {
-    sid       = "ReadConnectors"
-    actions   = ["dynamodb:BatchGetItem"]
-    resources = [aws_dynamodb_table.connectors.arn]
-  }
+  source_policy_documents = [data.aws_iam_policy_document.read_connectors.json, data.aws_iam_policy_document.audit.json, data.aws_iam_policy_document.send_email.json]
   statement {
     sid       = "CloseChange"
     actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
     resources = [aws_dynamodb_table.changes.arn]
   }
   statement {
-    sid       = "Audit"
-    actions   = local.audit_append.actions
-    resources = local.audit_append.resources
-  }
-  statement {
     sid       = "RoutingJira"
     actions   = ["secretsmanager:GetSecretValue"]
     resources = concat([aws_secretsmanager_secret.routing.arn], local.jira_secrets)
   }
-  statement {
-    sid       = "Email"
-    actions   = ["ses:SendEmail"]
-    resources = local.ses_identities
-  }
 }
 
 data "aws_iam_policy_document" "request_key" {
-  statement {
-    sid       = "ReadConnectors"
-    actions   = ["dynamodb:BatchGetItem"]
-    resources = [aws_dynamodb_table.connectors.arn]
-  }
+  source_policy_documents = [data.aws_iam_policy_document.read_connectors.json, data.aws_iam_policy_document.audit.json, data.aws_iam_policy_document.send_email.json]
   statement {
     sid       = "StoreIntakeToken"
     actions   = ["dynamodb:PutItem"]
     resources = [aws_dynamodb_table.changes.arn]
   }
   statement {
-    sid       = "Audit"
-    actions   = local.audit_append.actions
-    resources = local.audit_append.resources
-  }
-  statement {
     sid       = "SigningKey"
     actions   = ["secretsmanager:GetSecretValue"]
     resources = [aws_secretsmanager_secret.signing_key.arn]
   }
-  statement {
-    sid       = "Email"
-    actions   = ["ses:SendEmail"]
-    resources = local.ses_identities
-  }
 }
 
 data "aws_iam_policy_document" "step" {
-  for_each = local.step_secret_actions
-  statement {
-    sid       = "ReadConnectors"
-    actions   = ["dynamodb:BatchGetItem"]
-    resources = [aws_dynamodb_table.connectors.arn]
-  }
+  source_policy_documents = [data.aws_iam_policy_document.read_connectors.json, data.aws_iam_policy_document.audit.json]
+  for_each                = local.step_secret_actions
   # verify only reads; the other steps record the connector's state.
   dynamic "statement" {
     for_each = each.key == "verify" ? [] : [1]
@@ -224,11 +184,6 @@ data "aws_iam_policy_document" "step" {
       actions   = ["dynamodb:UpdateItem"]
       resources = [aws_dynamodb_table.connectors.arn]
     }
-  }
-  statement {
-    sid       = "Audit"
-    actions   = local.audit_append.actions
-    resources = local.audit_append.resources
   }
   statement {
     sid       = "ConnectorSecrets"
@@ -255,7 +210,7 @@ data "aws_iam_policy_document" "step" {
   dynamic "statement" {
     for_each = each.key == "rollback" ? [1] : []
     content {
-      sid       = "EscalationEmail"
+      sid       = "Email"
       actions   = ["ses:SendEmail"]
       resources = local.ses_identities
     }
