@@ -43,6 +43,8 @@ pub struct Config {
     /// An approval waiting longer than this counts in the scanner's
     /// `ApprovalsOverdue` metric (an alarm).
     pub approval_overdue: Duration,
+    /// The secret holding the Ed25519 seed that signs audit digests.
+    pub audit_key_secret: String,
     pub approval: ApprovalConfig,
     pub vendors: VendorConfig,
 }
@@ -124,6 +126,7 @@ impl Default for Config {
             grouping: Grouping::default(),
             change_lease: Duration::days(14),
             approval_overdue: Duration::hours(48),
+            audit_key_secret: "keyturn/audit-signing-key".into(),
             approval: ApprovalConfig::default(),
             vendors: VendorConfig::default(),
         }
@@ -138,7 +141,7 @@ pub struct ConfigError {
 }
 
 /// The variables keyturn reads, for `--help` texts and docs.
-pub const ENV_VARS: [(&str, &str); 23] = [
+pub const ENV_VARS: [(&str, &str); 24] = [
     ("KEYTURN_CONNECTORS_TABLE", "connectors table name (default keyturn-connectors)"),
     ("KEYTURN_CHANGES_TABLE", "changes table name (default keyturn-changes)"),
     ("KEYTURN_AUDIT_TABLE", "audit table name (default keyturn-audit)"),
@@ -153,6 +156,10 @@ pub const ENV_VARS: [(&str, &str); 23] = [
     ("KEYTURN_APPROVAL_URL", "the approval-callback Function URL that links point to"),
     ("KEYTURN_EMAIL_FROM", "verified SES sender address for approval email"),
     ("KEYTURN_SIGNING_KEY_SECRET", "secret holding the link-signing key (default keyturn/link-signing-key)"),
+    (
+        "KEYTURN_AUDIT_KEY_SECRET",
+        "secret holding the Ed25519 seed that signs audit digests (default keyturn/audit-signing-key)",
+    ),
     ("KEYTURN_ROUTING_SECRET", "secret holding the approver routing (default keyturn/approver-routing)"),
     ("KEYTURN_JIRA_URL", "Jira base URL for urgent tickets (optional)"),
     ("KEYTURN_JIRA_PROJECT", "Jira project key (required with KEYTURN_JIRA_URL)"),
@@ -274,6 +281,7 @@ impl Config {
         for (var, slot) in [
             ("KEYTURN_SIGNING_KEY_SECRET", &mut cfg.approval.signing_key_secret),
             ("KEYTURN_ROUTING_SECRET", &mut cfg.approval.routing_secret),
+            ("KEYTURN_AUDIT_KEY_SECRET", &mut cfg.audit_key_secret),
         ] {
             if let Some(v) = non_empty(var) {
                 *slot = v;

@@ -7,6 +7,7 @@
 //! - [`scanner`]: the scheduled scan, shared by the Lambda and the CLI.
 
 pub mod approval;
+pub mod audit;
 pub mod aws;
 pub mod config;
 pub mod domain;

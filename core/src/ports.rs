@@ -351,3 +351,27 @@ pub trait IntakeTokens: Send + Sync {
         at: OffsetDateTime,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
+
+// ---- audit anchoring ----------------------------------------------------------
+
+use crate::audit::digest::{AuditSigner, Digest, Head};
+
+/// Where digests are kept and chain heads are read from (the audit table).
+pub trait DigestStore: Send + Sync {
+    /// The newest digest, if any.
+    fn last_digest(&self) -> impl Future<Output = Result<Option<Digest>, StoreError>> + Send;
+    /// The head of every chain that grew on `day` (`YYYY-MM-DD`, UTC).
+    fn day_heads(
+        &self,
+        day: &str,
+    ) -> impl Future<Output = Result<std::collections::BTreeMap<String, Head>, StoreError>> + Send;
+    /// The head of every chain (a full read; only for the first digest).
+    fn all_heads(&self) -> impl Future<Output = Result<std::collections::BTreeMap<String, Head>, StoreError>> + Send;
+    /// Writes a digest unless one with its `seq` exists (`Ok(false)`: someone else anchored).
+    fn put_digest(&self, digest: &Digest) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// The digest-signing key.
+pub trait AuditKeys: Send + Sync {
+    fn signer(&self) -> impl Future<Output = Result<AuditSigner, StoreError>> + Send;
+}

@@ -200,6 +200,9 @@ pub struct ScanReport {
     /// Writes that failed (audit, store); the scan went on past them.
     pub errors: Vec<String>,
     pub health: Health,
+    /// The audit digests this scan signed (see `audit::anchor`).
+    #[serde(skip_serializing_if = "crate::audit::anchor::AnchorReport::is_empty")]
+    pub anchored: crate::audit::anchor::AnchorReport,
 }
 
 /// What the alarms watch: the scanner Lambda publishes these as metrics.
@@ -245,6 +248,7 @@ impl ScanReport {
                 expiring_unhandled: manual.filter(|s| s.expires_at <= plan.now + UNHANDLED_WITHIN).count(),
                 approvals_overdue: 0,
             },
+            anchored: Default::default(),
         }
     }
 

@@ -14,6 +14,7 @@ pub struct Scanner {
     audit: DynamoAuditLog,
     /// `None` when no state machine is configured: only dry runs are possible.
     workflow: Option<SfnWorkflow>,
+    audit_key: crate::aws::SecretsAuditKey,
     settings: ScanSettings,
 }
 
@@ -40,6 +41,10 @@ impl Scanner {
             changes,
             audit,
             workflow: cfg.state_machine_arn.as_ref().map(|arn| SfnWorkflow::new(aws_sdk_sfn::Client::new(sdk), arn)),
+            audit_key: crate::aws::SecretsAuditKey::new(
+                aws_sdk_secretsmanager::Client::new(sdk),
+                &cfg.audit_key_secret,
+            ),
             settings: ScanSettings::from(cfg),
         }
     }
@@ -59,6 +64,19 @@ impl Scanner {
         let plan = scanner::plan(&self.inventory, &self.settings, now).await?;
         let ports = ScanPorts { inventory: &self.inventory, changes: &self.changes, audit: &self.audit, workflow };
         Ok(scanner::execute(&plan, ports, &self.settings).await)
+    }
+
+    /// The daily run: a scan, then the signed digests of every finished day
+    /// not yet anchored. A digest failure is reported with the scan's other
+    /// errors; it never holds up a rotation. (`keyturn scan` scans only, so
+    /// rehearsing a future date cannot anchor days that have not happened.)
+    pub async fn scan_and_anchor(&self, now: OffsetDateTime) -> Result<ScanReport, ScanError> {
+        let mut report = self.scan(now).await?;
+        match crate::audit::anchor::anchor(&self.audit, &self.audit_key, now).await {
+            Ok(a) => report.anchored = a,
+            Err(e) => report.errors.push(format!("audit digest: {e}")),
+        }
+        Ok(report)
     }
 
     /// What a scan at `now` would do; writes nothing.

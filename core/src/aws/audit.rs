@@ -2,11 +2,15 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::audit::digest::{Digest, Head, DIGEST_PK};
+use crate::ports::DigestStore;
+
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 
-use super::item::{get_n, get_s, n, s, Item};
+use super::item::{get_n, get_s, s, Item};
 use super::store_error;
+use crate::audit::export::Attr;
 use crate::domain::{AuditEvent, ChainHead, ConnectorId, NewAuditEvent};
 use crate::ports::{AuditLog, StoreError};
 
@@ -19,46 +23,59 @@ pub struct DynamoAuditLog {
     table: String,
 }
 
-pub(crate) fn event_item(ev: &AuditEvent) -> Item {
-    let mut item = Item::new();
-    item.insert("connector_id".into(), s(ev.connector_id.as_str()));
-    item.insert("seq".into(), n(ev.seq));
-    item.insert("at".into(), s(&ev.at));
-    item.insert("event".into(), s(&ev.event));
-    item.insert("actor".into(), s(&ev.actor));
-    for (k, v) in
-        [("change_id", &ev.change_id), ("execution_arn", &ev.execution_arn), ("correlation_id", &ev.correlation_id)]
-    {
-        if let Some(v) = v {
-            item.insert(k.into(), s(v));
-        }
-    }
-    item.insert("detail".into(), AttributeValue::M(ev.detail.iter().map(|(k, v)| (k.clone(), s(v))).collect()));
-    item.insert("prev_hash".into(), s(&ev.prev_hash));
-    item.insert("hash".into(), s(&ev.hash));
-    item
+/// An export-form item (`audit::export::Item`) as the SDK writes it.
+pub fn to_sdk(item: &crate::audit::export::Item) -> Item {
+    item.iter().map(|(k, v)| (k.clone(), attr_to_sdk(v))).collect()
 }
 
-/// Reads an item back; `None` when it lacks what every event has.
-pub(crate) fn event_from_item(item: &HashMap<String, AttributeValue>) -> Option<AuditEvent> {
-    let detail: BTreeMap<String, String> = item
-        .get("detail")
-        .and_then(|d| d.as_m().ok())
-        .map(|m| m.iter().filter_map(|(k, v)| v.as_s().ok().map(|v| (k.clone(), v.clone()))).collect())
-        .unwrap_or_default();
-    Some(AuditEvent {
-        connector_id: ConnectorId::parse(get_s(item, "connector_id")?).ok()?,
-        seq: get_n(item, "seq")?,
-        at: get_s(item, "at")?.to_owned(),
-        event: get_s(item, "event")?.to_owned(),
-        actor: get_s(item, "actor")?.to_owned(),
-        change_id: get_s(item, "change_id").map(str::to_owned),
-        execution_arn: get_s(item, "execution_arn").map(str::to_owned),
-        correlation_id: get_s(item, "correlation_id").map(str::to_owned),
-        detail,
-        prev_hash: get_s(item, "prev_hash")?.to_owned(),
-        hash: get_s(item, "hash")?.to_owned(),
-    })
+fn attr_to_sdk(a: &Attr) -> AttributeValue {
+    match a {
+        Attr::S(v) => AttributeValue::S(v.clone()),
+        Attr::N(v) => AttributeValue::N(v.clone()),
+        Attr::M(m) => AttributeValue::M(m.iter().map(|(k, v)| (k.clone(), attr_to_sdk(v))).collect()),
+        Attr::L(l) => AttributeValue::L(l.iter().map(attr_to_sdk).collect()),
+        Attr::Bool(b) => AttributeValue::Bool(*b),
+        Attr::Null(b) => AttributeValue::Null(*b),
+        Attr::SS(v) => AttributeValue::Ss(v.clone()),
+        Attr::NS(v) => AttributeValue::Ns(v.clone()),
+        Attr::B(v) => {
+            use base64::Engine as _;
+            match base64::engine::general_purpose::STANDARD.decode(v) {
+                Ok(bytes) => AttributeValue::B(aws_sdk_dynamodb::primitives::Blob::new(bytes)),
+                Err(_) => AttributeValue::S(v.clone()),
+            }
+        }
+    }
+}
+
+/// An SDK item in export form: exactly what is stored, for exports and the verifier.
+pub fn from_sdk(item: &HashMap<String, AttributeValue>) -> crate::audit::export::Item {
+    item.iter().map(|(k, v)| (k.clone(), attr_from_sdk(v))).collect()
+}
+
+fn attr_from_sdk(a: &AttributeValue) -> Attr {
+    use base64::Engine as _;
+    match a {
+        AttributeValue::S(v) => Attr::S(v.clone()),
+        AttributeValue::N(v) => Attr::N(v.clone()),
+        AttributeValue::M(m) => Attr::M(m.iter().map(|(k, v)| (k.clone(), attr_from_sdk(v))).collect()),
+        AttributeValue::L(l) => Attr::L(l.iter().map(attr_from_sdk).collect()),
+        AttributeValue::Bool(b) => Attr::Bool(*b),
+        AttributeValue::Null(b) => Attr::Null(*b),
+        AttributeValue::Ss(v) => Attr::SS(v.clone()),
+        AttributeValue::Ns(v) => Attr::NS(v.clone()),
+        AttributeValue::B(b) => Attr::B(base64::engine::general_purpose::STANDARD.encode(b.as_ref())),
+        // Sets of binaries and future types: keyturn never writes them.
+        _ => Attr::Null(true),
+    }
+}
+
+/// Reads an event item back; `None` when it is not a well-formed event.
+fn event_from_item(item: &HashMap<String, AttributeValue>) -> Option<AuditEvent> {
+    match crate::audit::entry(&from_sdk(item)) {
+        Ok(crate::audit::Entry::Event(ev)) => Some(ev),
+        _ => None,
+    }
 }
 
 impl DynamoAuditLog {
@@ -129,7 +146,7 @@ impl AuditLog for DynamoAuditLog {
                 .client
                 .put_item()
                 .table_name(&self.table)
-                .set_item(Some(event_item(&sealed)))
+                .set_item(Some(to_sdk(&crate::audit::event_item(&sealed))))
                 // Never overwrite: a taken sequence number means we lost a race.
                 .condition_expression("attribute_not_exists(seq)")
                 .send()
@@ -146,5 +163,100 @@ impl AuditLog for DynamoAuditLog {
             message: format!("audit append for {} lost {APPEND_ATTEMPTS} races in a row", event.connector_id),
             retryable: true,
         })
+    }
+}
+
+/// Folds (connector, seq, hash) rows into each chain's head.
+fn fold_heads<'a>(items: impl Iterator<Item = &'a HashMap<String, AttributeValue>>) -> BTreeMap<String, Head> {
+    let mut heads: BTreeMap<String, Head> = BTreeMap::new();
+    for item in items {
+        let (Some(conn), Some(seq), Some(hash)) =
+            (get_s(item, "connector_id"), get_n(item, "seq"), get_s(item, "hash"))
+        else {
+            continue;
+        };
+        if conn == DIGEST_PK {
+            continue;
+        }
+        if heads.get(conn).is_none_or(|h| seq > h.seq) {
+            heads.insert(conn.to_owned(), Head { seq, hash: hash.to_owned() });
+        }
+    }
+    heads
+}
+
+impl DigestStore for DynamoAuditLog {
+    async fn last_digest(&self) -> Result<Option<Digest>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("connector_id = :id")
+            .expression_attribute_values(":id", s(DIGEST_PK))
+            .scan_index_forward(false)
+            .limit(1)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| store_error("dynamodb", "Query", e))?;
+        match out.items().first().map(|i| crate::audit::entry(&from_sdk(i))) {
+            None => Ok(None),
+            Some(Ok(crate::audit::Entry::Digest(d))) => Ok(Some(d)),
+            Some(Ok(_)) | Some(Err(_)) => Err(StoreError {
+                service: "dynamodb",
+                operation: "Query",
+                message: format!("the newest item under {DIGEST_PK} in {} is not a digest", self.table),
+                retryable: false,
+            }),
+        }
+    }
+
+    async fn day_heads(&self, day: &str) -> Result<BTreeMap<String, Head>, StoreError> {
+        let pages: Vec<_> = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(super::tables::DAY_INDEX)
+            .key_condition_expression("#d = :d")
+            .expression_attribute_names("#d", "day")
+            .expression_attribute_values(":d", s(day))
+            .into_paginator()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| store_error("dynamodb", "Query", e))?;
+        Ok(fold_heads(pages.iter().flat_map(|p| p.items())))
+    }
+
+    async fn all_heads(&self) -> Result<BTreeMap<String, Head>, StoreError> {
+        let pages: Vec<_> = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .projection_expression("connector_id, seq, #h")
+            .expression_attribute_names("#h", "hash")
+            .consistent_read(true)
+            .into_paginator()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| store_error("dynamodb", "Scan", e))?;
+        Ok(fold_heads(pages.iter().flat_map(|p| p.items())))
+    }
+
+    async fn put_digest(&self, digest: &Digest) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_sdk(&crate::audit::digest_item(digest))))
+            .condition_expression("attribute_not_exists(seq)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => Ok(false),
+            Err(e) => Err(store_error("dynamodb", "PutItem", e)),
+        }
     }
 }

@@ -12,10 +12,10 @@ mod ses;
 mod sfn;
 pub mod tables;
 
-pub use audit::DynamoAuditLog;
+pub use audit::{from_sdk as export_item, DynamoAuditLog};
 pub use changes::DynamoChangeStore;
 pub use connectors::{DynamoInventory, ImportSummary};
-pub use secrets::{SecretsRouting, SecretsSigningKeys, SecretsStore};
+pub use secrets::{SecretsAuditKey, SecretsRouting, SecretsSigningKeys, SecretsStore};
 pub use ses::SesMailer;
 pub use sfn::{SfnTasks, SfnWorkflow};
 

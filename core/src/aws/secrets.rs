@@ -100,6 +100,57 @@ impl SigningKeys for SecretsSigningKeys {
     }
 }
 
+/// The Ed25519 key that signs audit digests: its 32-byte seed as 64 hex
+/// digits. Created on first use where keyturn may create secrets (the local
+/// stack); CDK and Terraform create it at deploy time.
+#[derive(Debug, Clone)]
+pub struct SecretsAuditKey {
+    client: Client,
+    secret_id: String,
+}
+
+impl SecretsAuditKey {
+    pub fn new(client: Client, secret_id: impl Into<String>) -> Self {
+        Self { client, secret_id: secret_id.into() }
+    }
+
+    async fn seed(&self) -> Result<Option<String>, StoreError> {
+        match self.client.get_secret_value().secret_id(&self.secret_id).send().await {
+            Ok(o) => Ok(o.secret_string().map(str::to_owned)),
+            Err(e) if e.as_service_error().is_some_and(|se| se.is_resource_not_found_exception()) => Ok(None),
+            Err(e) => Err(store_error("secretsmanager", "GetSecretValue", e)),
+        }
+    }
+}
+
+impl crate::ports::AuditKeys for SecretsAuditKey {
+    async fn signer(&self) -> Result<crate::audit::digest::AuditSigner, StoreError> {
+        let seed = match self.seed().await? {
+            Some(s) => s,
+            None => {
+                let created = self
+                    .client
+                    .create_secret()
+                    .name(&self.secret_id)
+                    .description("keyturn: Ed25519 seed that signs the daily audit digests (`keyturn audit public-key` prints the public half)")
+                    .secret_string(random_key_hex()?)
+                    .send()
+                    .await;
+                match created {
+                    Ok(_) => {}
+                    Err(e) if e.as_service_error().is_some_and(|se| se.is_resource_exists_exception()) => {}
+                    Err(e) => return Err(store_error("secretsmanager", "CreateSecret", e)),
+                }
+                self.seed().await?.ok_or_else(|| {
+                    config_error("GetSecretValue", format!("{} has no value after creation", self.secret_id))
+                })?
+            }
+        };
+        crate::audit::digest::AuditSigner::from_hex_seed(&seed)
+            .map_err(|e| config_error("GetSecretValue", format!("{}: {e}", self.secret_id)))
+    }
+}
+
 /// The approver routing document (JSON), kept as a secret because Slack
 /// webhook URLs are credentials.
 #[derive(Debug, Clone)]

@@ -17,6 +17,8 @@ pub const SPEC_JSON: &str = include_str!("../../../infra/tables.json");
 
 /// Name of the connectors table's sparse expiry index.
 pub const EXPIRY_INDEX: &str = "expiry-index";
+/// Name of the audit table's index of events by UTC day.
+pub const DAY_INDEX: &str = "day-index";
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Spec {
@@ -43,6 +45,9 @@ pub struct IndexSpec {
     pub partition_key: KeyAttr,
     pub sort_key: Option<KeyAttr>,
     pub projection: String,
+    /// With projection INCLUDE: the attributes copied besides the keys.
+    #[serde(default)]
+    pub non_key_attributes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -134,13 +139,21 @@ pub async fn create_missing(client: &Client, names: &TableNames) -> Result<Vec<(
             let projection = match gsi.projection.as_str() {
                 "ALL" => ProjectionType::All,
                 "KEYS_ONLY" => ProjectionType::KeysOnly,
+                "INCLUDE" => ProjectionType::Include,
                 other => return Err(invalid(format!("unsupported projection {other}"))),
             };
             req = req.global_secondary_indexes(
                 GlobalSecondaryIndex::builder()
                     .index_name(&gsi.name)
                     .set_key_schema(Some(key_schema(&gsi.partition_key, gsi.sort_key.as_ref()).map_err(invalid)?))
-                    .projection(Projection::builder().projection_type(projection).build())
+                    .projection(
+                        Projection::builder()
+                            .projection_type(projection)
+                            .set_non_key_attributes(
+                                (!gsi.non_key_attributes.is_empty()).then(|| gsi.non_key_attributes.clone()),
+                            )
+                            .build(),
+                    )
                     .build()
                     .map_err(|e| invalid(e.to_string()))?,
             );

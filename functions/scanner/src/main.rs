@@ -15,7 +15,7 @@ async fn main() -> Result<(), Error> {
 }
 
 async fn handle(scanner: &Scanner) -> Result<ScanReport, FunctionError> {
-    let report = scanner.scan(time::OffsetDateTime::now_utc()).await?;
+    let report = scanner.scan_and_anchor(time::OffsetDateTime::now_utc()).await?;
     publish(&report);
     if report.is_complete() {
         Ok(report)

@@ -1,0 +1,203 @@
+//! The auditor's side of the audit trail: exports, signed digests, the
+//! verifier and the reports. `docs/audit.md` is the specification.
+//!
+//! - [`export`]: DynamoDB `DYNAMODB_JSON` exports, read and written.
+//! - [`digest`]: the daily signed anchors of every chain's head.
+//! - [`verify`](mod@verify): every chain and digest of an export, streamed.
+//! - [`query`]: filters and the three reports (approvals, rotations, failures).
+
+pub mod anchor;
+pub mod digest;
+pub mod export;
+pub mod query;
+pub mod verify;
+
+use std::collections::BTreeMap;
+
+use crate::domain::{AuditEvent, ConnectorId};
+use digest::{Digest, Head, Scope, DIGEST_PK};
+use export::{Attr, Item};
+
+/// One audit-table item, as an export holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entry {
+    Event(AuditEvent),
+    Digest(Digest),
+}
+
+fn text<'a>(item: &'a Item, name: &str) -> Result<&'a str, String> {
+    match item.get(name) {
+        Some(Attr::S(s)) => Ok(s),
+        Some(_) => Err(format!("attribute {name} is not a string")),
+        None => Err(format!("attribute {name} is missing")),
+    }
+}
+
+fn optional(item: &Item, name: &str) -> Result<Option<String>, String> {
+    match item.get(name) {
+        None => Ok(None),
+        Some(Attr::S(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(format!("attribute {name} is not a string")),
+    }
+}
+
+fn number(item: &Item, name: &str) -> Result<u64, String> {
+    match item.get(name) {
+        Some(Attr::N(n)) => n.parse().map_err(|_| format!("attribute {name} = {n:?} is not a whole number")),
+        Some(_) => Err(format!("attribute {name} is not a number")),
+        None => Err(format!("attribute {name} is missing")),
+    }
+}
+
+fn strings(item: &Item, name: &str) -> Result<BTreeMap<String, String>, String> {
+    match item.get(name) {
+        None => Ok(BTreeMap::new()),
+        Some(Attr::M(m)) => m
+            .iter()
+            .map(|(k, v)| match v {
+                Attr::S(s) => Ok((k.clone(), s.clone())),
+                _ => Err(format!("attribute {name}.{k} is not a string")),
+            })
+            .collect(),
+        Some(_) => Err(format!("attribute {name} is not a map")),
+    }
+}
+
+/// Reads an export item; the error names the attribute at fault.
+pub fn entry(item: &Item) -> Result<Entry, String> {
+    let pk = text(item, "connector_id")?;
+    if pk == DIGEST_PK {
+        let heads = match item.get("heads") {
+            Some(Attr::M(m)) => m
+                .iter()
+                .map(|(conn, h)| match h {
+                    Attr::M(h) => {
+                        Ok((conn.clone(), Head { seq: number(h, "seq")?, hash: text(h, "hash")?.to_owned() }))
+                    }
+                    _ => Err(format!("attribute heads.{conn} is not a map")),
+                })
+                .collect::<Result<_, String>>()?,
+            Some(_) => return Err("attribute heads is not a map".into()),
+            None => return Err("attribute heads is missing".into()),
+        };
+        let scope = text(item, "scope")?;
+        return Ok(Entry::Digest(Digest {
+            seq: number(item, "seq")?,
+            day: text(item, "day")?.to_owned(),
+            scope: Scope::parse(scope).ok_or_else(|| format!("attribute scope = {scope:?} is not full or day"))?,
+            at: text(item, "at")?.to_owned(),
+            heads,
+            prev_hash: text(item, "prev_hash")?.to_owned(),
+            hash: text(item, "hash")?.to_owned(),
+            public_key: text(item, "public_key")?.to_owned(),
+            signature: text(item, "signature")?.to_owned(),
+        }));
+    }
+    Ok(Entry::Event(AuditEvent {
+        connector_id: ConnectorId::parse(pk).map_err(|e| format!("attribute connector_id {e}"))?,
+        seq: number(item, "seq")?,
+        at: text(item, "at")?.to_owned(),
+        event: text(item, "event")?.to_owned(),
+        actor: text(item, "actor")?.to_owned(),
+        change_id: optional(item, "change_id")?,
+        execution_arn: optional(item, "execution_arn")?,
+        correlation_id: optional(item, "correlation_id")?,
+        detail: strings(item, "detail")?,
+        prev_hash: text(item, "prev_hash")?.to_owned(),
+        hash: text(item, "hash")?.to_owned(),
+    }))
+}
+
+/// The item an event is stored as (also what an export holds). `day` is not
+/// part of the hash: it only feeds the table's `day-index`, which the daily
+/// digest queries.
+pub fn event_item(ev: &AuditEvent) -> Item {
+    let mut item = Item::new();
+    item.insert("connector_id".into(), Attr::S(ev.connector_id.as_str().into()));
+    item.insert("seq".into(), Attr::N(ev.seq.to_string()));
+    item.insert("at".into(), Attr::S(ev.at.clone()));
+    item.insert("day".into(), Attr::S(ev.at.get(..10).unwrap_or_default().into()));
+    item.insert("event".into(), Attr::S(ev.event.clone()));
+    item.insert("actor".into(), Attr::S(ev.actor.clone()));
+    for (k, v) in
+        [("change_id", &ev.change_id), ("execution_arn", &ev.execution_arn), ("correlation_id", &ev.correlation_id)]
+    {
+        if let Some(v) = v {
+            item.insert(k.into(), Attr::S(v.clone()));
+        }
+    }
+    item.insert("detail".into(), Attr::M(ev.detail.iter().map(|(k, v)| (k.clone(), Attr::S(v.clone()))).collect()));
+    item.insert("prev_hash".into(), Attr::S(ev.prev_hash.clone()));
+    item.insert("hash".into(), Attr::S(ev.hash.clone()));
+    item
+}
+
+/// The item a digest is stored as.
+pub fn digest_item(d: &Digest) -> Item {
+    let heads = d
+        .heads
+        .iter()
+        .map(|(c, h)| {
+            (
+                c.clone(),
+                Attr::M(BTreeMap::from([
+                    ("seq".into(), Attr::N(h.seq.to_string())),
+                    ("hash".into(), Attr::S(h.hash.clone())),
+                ])),
+            )
+        })
+        .collect();
+    BTreeMap::from([
+        ("connector_id".into(), Attr::S(DIGEST_PK.into())),
+        ("seq".into(), Attr::N(d.seq.to_string())),
+        ("day".into(), Attr::S(d.day.clone())),
+        ("scope".into(), Attr::S(d.scope.as_str().into())),
+        ("at".into(), Attr::S(d.at.clone())),
+        ("heads".into(), Attr::M(heads)),
+        ("prev_hash".into(), Attr::S(d.prev_hash.clone())),
+        ("hash".into(), Attr::S(d.hash.clone())),
+        ("public_key".into(), Attr::S(d.public_key.clone())),
+        ("signature".into(), Attr::S(d.signature.clone())),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{EventKind, NewAuditEvent};
+    use time::macros::datetime;
+
+    #[test]
+    fn items_round_trip_and_name_what_is_wrong() {
+        let ev = NewAuditEvent::new(
+            ConnectorId::parse("a/b").unwrap(),
+            EventKind::Approved,
+            datetime!(2026-11-24 06:00 UTC),
+            "approver:ann@x.example",
+        )
+        .detail("channel", "email")
+        .seal(None);
+        let item = event_item(&ev);
+        assert_eq!(item.get("day"), Some(&Attr::S("2026-11-24".into())));
+        assert_eq!(entry(&item), Ok(Entry::Event(ev)));
+
+        let mut bad = item.clone();
+        bad.remove("actor");
+        assert_eq!(entry(&bad), Err("attribute actor is missing".into()));
+        bad.insert("actor".into(), Attr::N("1".into()));
+        assert_eq!(entry(&bad), Err("attribute actor is not a string".into()));
+        let mut bad = item;
+        bad.insert("seq".into(), Attr::N("-1".into()));
+        assert!(entry(&bad).unwrap_err().contains("seq"));
+
+        let signer = digest::AuditSigner::from_hex_seed(&"11".repeat(32)).unwrap();
+        let d = signer.sign(
+            None,
+            "2026-11-24",
+            Scope::Day,
+            "2026-11-25T06:00:00Z",
+            BTreeMap::from([("a/b".into(), Head { seq: 1, hash: "00".repeat(32) })]),
+        );
+        assert_eq!(entry(&digest_item(&d)), Ok(Entry::Digest(d)));
+    }
+}
