@@ -1,30 +1,139 @@
-//! `keyturn audit …`: read a connector's audit trail and check its hash chain.
-//! (Exports, Athena and whole-table verification come with the auditor tooling.)
+//! `keyturn audit …`: the audit trail, for operators (show, anchor, export)
+//! and for auditors (verify, query), who need nothing but an export and the
+//! digest public key. The chain and digest formats are in docs/audit.md.
 
-use anyhow::Context;
-use clap::Subcommand;
-use keyturn_core::aws::{sdk_config, DynamoAuditLog};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use clap::{Args, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use keyturn_core::audit::export::{Export, ExportWriter};
+use keyturn_core::audit::query::{EventRow, Filter, Report, ReportBuilder};
+use keyturn_core::audit::verify::{self, Options, Verification};
+use keyturn_core::audit::{entry, Entry};
+use keyturn_core::aws::{sdk_config, DynamoAuditLog, SecretsAuditKey};
 use keyturn_core::config::Config;
+use keyturn_core::domain::timefmt::format_utc;
 use keyturn_core::domain::{check_link, ConnectorId};
+use keyturn_core::ports::AuditKeys;
 
-use crate::{render, Format, Reported};
+use crate::{render, ClockArgs, Format, Reported};
 
 #[derive(Subcommand)]
 pub enum AuditCommand {
     /// Print one connector's audit trail, oldest first, and check its hash chain
     ///
-    /// Exit status 1 if the chain is broken (an item edited, removed or reordered).
+    /// Reads the live table. Exit status 1 if the chain is broken (an item
+    /// edited, removed or reordered).
     Show {
         /// The connector id, e.g. atlassian/acme/entra
         connector: String,
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// Verify every hash chain and signed digest of a DynamoDB export of the audit table
+    ///
+    /// EXPORT is a folder (the export's AWSDynamoDB/<id>/ or the folder above
+    /// it) or s3://bucket/prefix. Reports each problem with its connector,
+    /// sequence number and file:line: missing, doubled, edited or re-linked
+    /// events, newest events removed, chains rewritten with recomputed
+    /// hashes, forged digests, and damaged files. Exit status 0 only when
+    /// everything is intact.
+    Verify {
+        export: String,
+        /// The digest signer's public key (64 hex digits, from `keyturn audit
+        /// public-key`). Without it digests prove consistency, not who signed them.
+        #[arg(long, env = "KEYTURN_AUDIT_PUBLIC_KEY", value_name = "HEX")]
+        public_key: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Filter the events of an export, or print one of the built-in reports
+    ///
+    /// Reports: approvals (who approved which change, when, by which
+    /// channel), rotations (per connector and change: key fingerprints
+    /// before and after, outcome), failures (rollbacks, failed verifications,
+    /// manual interventions). Filters apply before the report.
+    Query(QueryArgs),
+    /// Write an export of the audit table
+    ///
+    /// To s3://bucket/prefix: DynamoDB ExportTableToPointInTime (needs point-in-time
+    /// recovery, as deployed), waited for. To a folder: the same format from a
+    /// consistent scan (the local stack, or a quick copy).
+    Export {
+        /// A folder, or s3://bucket/prefix
+        #[arg(long, value_name = "DIR|S3_URL")]
+        to: String,
+    },
+    /// Sign the audit digests of every finished day not yet anchored (the scanner does this daily)
+    Anchor {
+        /// Sign one digest of every chain's head right now (before handing out an export)
+        #[arg(long)]
+        full: bool,
+        #[command(flatten)]
+        clock: ClockArgs,
+    },
+    /// Print the public key that verifies the digests: hand it to auditors
+    PublicKey,
+}
+
+#[derive(Args)]
+pub struct QueryArgs {
+    /// Folder or s3://bucket/prefix of a DynamoDB export of the audit table
+    export: String,
+    /// A built-in report instead of the events
+    #[arg(long, value_parser = ["approvals", "rotations", "failures"])]
+    report: Option<String>,
+    #[arg(long)]
+    connector: Option<String>,
+    #[arg(long)]
+    change: Option<String>,
+    /// An actor, e.g. approver:ann@example.com or just ann@example.com
+    #[arg(long)]
+    actor: Option<String>,
+    /// An event name (repeatable), e.g. approved, finalized, rolled_back
+    #[arg(long = "event", value_name = "EVENT")]
+    events: Vec<String>,
+    /// Events at or after this time (RFC 3339)
+    #[arg(long, value_parser = crate::parse_now)]
+    since: Option<time::OffsetDateTime>,
+    /// Events before this time (RFC 3339)
+    #[arg(long, value_parser = crate::parse_now)]
+    until: Option<time::OffsetDateTime>,
+    /// approved, rejected, expired, rotated, rolled_back, rollback_failed, needs_manual_intervention, ...
+    #[arg(long)]
+    outcome: Option<String>,
+    #[arg(long, value_enum, default_value_t = QueryFormat::Table)]
+    format: QueryFormat,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum QueryFormat {
+    Table,
+    Json,
+    Csv,
 }
 
 pub async fn run(cmd: AuditCommand) -> anyhow::Result<()> {
-    let AuditCommand::Show { connector, format } = cmd;
-    let id = ConnectorId::parse(&connector).map_err(|e| anyhow::anyhow!("connector {connector:?}: {e}"))?;
+    match cmd {
+        AuditCommand::Show { connector, format } => show(&connector, format).await,
+        AuditCommand::Verify { export, public_key, format } => {
+            let local = Local::fetch(&export).await?;
+            verify_export(local.path(), public_key, format)
+        }
+        AuditCommand::Query(args) => {
+            let local = Local::fetch(&args.export).await?;
+            query(local.path(), &args)
+        }
+        AuditCommand::Export { to } => export(&to).await,
+        AuditCommand::Anchor { full, clock } => anchor(full, clock.now()).await,
+        AuditCommand::PublicKey => public_key().await,
+    }
+}
+
+async fn show(connector: &str, format: Format) -> anyhow::Result<()> {
+    let id = ConnectorId::parse(connector).map_err(|e| anyhow::anyhow!("connector {connector:?}: {e}"))?;
     let cfg = Config::from_env()?;
     let log = DynamoAuditLog::new(aws_sdk_dynamodb::Client::new(&sdk_config().await), &cfg.tables.audit);
     let events = log.chain(&id).await.context("reading the audit table")?;
@@ -55,23 +164,374 @@ pub async fn run(cmd: AuditCommand) -> anyhow::Result<()> {
                 ]);
             }
             println!("{t}");
-            match problems.is_empty() {
-                true if events.is_empty() => println!("no audit events for {id}"),
-                true => println!(
-                    "{} event(s); hash chain intact (head {})",
-                    events.len(),
-                    &events[events.len() - 1].hash[..16]
-                ),
-                false => {}
+            match events.last() {
+                None => println!("no audit events for {id}"),
+                Some(last) if problems.is_empty() => {
+                    println!(
+                        "{} event(s); hash chain intact (head {})",
+                        events.len(),
+                        &last.hash[..16.min(last.hash.len())]
+                    )
+                }
+                Some(_) => {}
             }
         }
     }
     if problems.is_empty() {
+        return Ok(());
+    }
+    for p in &problems {
+        eprintln!("chain broken: {p}");
+    }
+    Err(Reported.into())
+}
+
+fn progress_bar(total: u64, what: &str) -> ProgressBar {
+    let bar = ProgressBar::new(total);
+    bar.set_style(
+        ProgressStyle::with_template(&format!(
+            "{{spinner}} {what} {{pos}}/{{len}} items [{{bar:30}}] {{per_sec}} eta {{eta}}"
+        ))
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    // Only a terminal gets the bar; logs and pipes stay clean.
+    if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    bar
+}
+
+fn open(path: &Path) -> anyhow::Result<Export> {
+    Ok(Export::open(path)?)
+}
+
+fn verify_export(path: &Path, public_key: Option<String>, format: Format) -> anyhow::Result<()> {
+    let export = open(path)?;
+    let bar = progress_bar(export.summary.item_count, "verifying");
+    let v = verify::verify(&export, &Options { public_key }, |n| bar.set_position(n))?;
+    bar.finish_and_clear();
+    match format {
+        Format::Json => render::json(&serde_json::json!({"intact": v.intact(), "verification": v}))?,
+        Format::Table => print_verification(&v),
+    }
+    if v.intact() {
         Ok(())
     } else {
-        for p in &problems {
-            eprintln!("chain broken: {p}");
-        }
         Err(Reported.into())
+    }
+}
+
+fn print_verification(v: &Verification) {
+    println!("{}", verify::summary_line(v));
+    if let Some(key) = &v.digest_key {
+        let pinned = if v.key_pinned { "the pinned key" } else { "the key they name (not pinned)" };
+        println!(
+            "digests: signed by {pinned} {}, newest covers {}",
+            &key[..16],
+            v.newest_digest_day.as_deref().unwrap_or("-")
+        );
+    }
+    for n in &v.notes {
+        println!("note: {n}");
+    }
+    if v.intact() {
+        println!("INTACT: every chain is complete and unedited, every digest verifies");
+        return;
+    }
+    let mut t = render::table(&["problem", "connector", "seq", "where", "what"]);
+    for p in &v.problems {
+        t.add_row(vec![
+            serde_json::to_value(p.kind).ok().and_then(|k| k.as_str().map(str::to_owned)).unwrap_or_default(),
+            p.connector.clone().unwrap_or_default(),
+            p.seq.map(|s| s.to_string()).unwrap_or_default(),
+            p.place.clone().unwrap_or_default(),
+            p.what.clone(),
+        ]);
+    }
+    println!("{t}");
+    eprintln!("NOT INTACT: {} problem(s)", v.problems.len());
+}
+
+fn query(path: &Path, args: &QueryArgs) -> anyhow::Result<()> {
+    let export = open(path)?;
+    let filter = Filter {
+        connector: args.connector.clone(),
+        change: args.change.clone(),
+        actor: args.actor.clone(),
+        events: args.events.clone(),
+        since: args.since,
+        until: args.until,
+        outcome: args.outcome.clone(),
+    };
+    let mut events = Vec::new();
+    let mut unreadable = 0u64;
+    let mut file_problems = Vec::new();
+    let bar = progress_bar(export.summary.item_count, "reading");
+    let mut n = 0u64;
+    export.items(&mut file_problems, |_, item| {
+        n += 1;
+        if n.is_multiple_of(4096) {
+            bar.set_position(n);
+        }
+        match item.and_then(|i| entry(&i)) {
+            Ok(Entry::Event(ev)) if filter.matches(&ev) => events.push(ev),
+            Ok(_) => {}
+            Err(_) => unreadable += 1,
+        }
+    });
+    bar.finish_and_clear();
+    if unreadable > 0 || !file_problems.is_empty() {
+        eprintln!(
+            "warning: {unreadable} unreadable item(s) and {} file problem(s) skipped; `keyturn audit verify` says what is wrong",
+            file_problems.len()
+        );
+    }
+    match args.report.as_deref().and_then(Report::parse) {
+        Some(report) => {
+            let mut b = ReportBuilder::default();
+            for ev in &events {
+                b.add(ev);
+            }
+            let columns = report.columns();
+            let rows = b.rows(report);
+            match args.format {
+                QueryFormat::Json => render::json(
+                    &rows
+                        .iter()
+                        .map(|r| {
+                            columns
+                                .iter()
+                                .zip(r)
+                                .map(|(c, v)| ((*c).to_owned(), serde_json::Value::from(v.as_str())))
+                                .collect()
+                        })
+                        .collect::<Vec<serde_json::Map<String, serde_json::Value>>>(),
+                )?,
+                QueryFormat::Csv => write_csv(columns, rows.iter().map(|r| r.iter().map(String::as_str).collect()))?,
+                QueryFormat::Table => {
+                    let mut t = render::table(columns);
+                    for r in rows {
+                        t.add_row(r);
+                    }
+                    println!("{t}");
+                }
+            }
+        }
+        None => {
+            events.sort_by(|a, b| (&a.at, &a.connector_id, a.seq).cmp(&(&b.at, &b.connector_id, b.seq)));
+            let rows: Vec<EventRow<'_>> = events.iter().map(EventRow::from).collect();
+            let columns = ["at", "connector", "seq", "event", "actor", "change", "detail"];
+            match args.format {
+                QueryFormat::Json => render::json(&events)?,
+                QueryFormat::Csv => {
+                    let seqs: Vec<String> = rows.iter().map(|r| r.seq.to_string()).collect();
+                    write_csv(
+                        &columns,
+                        rows.iter().zip(&seqs).map(|(r, seq)| {
+                            vec![r.at, r.connector, seq.as_str(), r.event, r.actor, r.change, r.detail.as_str()]
+                        }),
+                    )?
+                }
+                QueryFormat::Table => {
+                    let mut t = render::table(&columns);
+                    for r in &rows {
+                        t.add_row(vec![r.at, r.connector, &r.seq.to_string(), r.event, r.actor, r.change, &r.detail]);
+                    }
+                    println!("{t}");
+                    println!("{} event(s)", rows.len());
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn write_csv<'a>(columns: &[&str], rows: impl Iterator<Item = Vec<&'a str>>) -> anyhow::Result<()> {
+    let mut w = csv::Writer::from_writer(std::io::stdout().lock());
+    w.write_record(columns)?;
+    for r in rows {
+        w.write_record(r)?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+async fn anchor(full: bool, now: time::OffsetDateTime) -> anyhow::Result<()> {
+    let cfg = Config::from_env()?;
+    let sdk = sdk_config().await;
+    let log = DynamoAuditLog::new(aws_sdk_dynamodb::Client::new(&sdk), &cfg.tables.audit);
+    let keys = SecretsAuditKey::new(aws_sdk_secretsmanager::Client::new(&sdk), &cfg.audit_key_secret);
+    let report = if full {
+        keyturn_core::audit::anchor::anchor_all(&log, &keys, now).await
+    } else {
+        keyturn_core::audit::anchor::anchor(&log, &keys, now).await
+    }
+    .context("anchoring the audit table")?;
+    for (seq, day, chains) in &report.written {
+        println!("digest {seq} signed for {day}: {chains} chain head(s)");
+    }
+    match (&report.through, report.written.is_empty()) {
+        (Some(day), true) => println!("already anchored through {day}"),
+        (None, true) => println!("nothing to anchor yet"),
+        _ => {}
+    }
+    Ok(())
+}
+
+async fn public_key() -> anyhow::Result<()> {
+    let cfg = Config::from_env()?;
+    let keys = SecretsAuditKey::new(aws_sdk_secretsmanager::Client::new(&sdk_config().await), &cfg.audit_key_secret);
+    let signer = keys.signer().await.with_context(|| format!("reading {}", cfg.audit_key_secret))?;
+    println!("{}", signer.public_key_hex());
+    Ok(())
+}
+
+async fn export(to: &str) -> anyhow::Result<()> {
+    let cfg = Config::from_env()?;
+    let sdk = sdk_config().await;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+    let table = dynamodb
+        .describe_table()
+        .table_name(&cfg.tables.audit)
+        .send()
+        .await
+        .with_context(|| format!("describing {}", cfg.tables.audit))?;
+    let table_arn = table.table().and_then(|t| t.table_arn()).unwrap_or_default().to_owned();
+    if let Some((bucket, prefix)) = parse_s3(to)? {
+        return export_to_s3(&dynamodb, &table_arn, &bucket, &prefix).await;
+    }
+    let now = time::OffsetDateTime::now_utc();
+    let export_id = format!("{}-{}", now.unix_timestamp() * 1000, random_hex(4)?);
+    let mut writer = ExportWriter::create(Path::new(to), &export_id, &table_arn, &format_utc(now))
+        .with_context(|| format!("creating {to}"))?;
+    let bar = progress_bar(table.table().and_then(|t| t.item_count()).unwrap_or(0).max(0) as u64, "exporting");
+    let mut pages = dynamodb.scan().table_name(&cfg.tables.audit).consistent_read(true).into_paginator().send();
+    let mut n = 0u64;
+    while let Some(page) = pages.next().await {
+        let page = page.context("scanning the audit table")?;
+        for item in page.items() {
+            writer.write(&keyturn_core::aws::export_item(item))?;
+            n += 1;
+        }
+        bar.set_position(n);
+    }
+    bar.finish_and_clear();
+    let dir = writer.finish()?;
+    println!("exported {n} item(s) of {} to {}", cfg.tables.audit, dir.display());
+    Ok(())
+}
+
+async fn export_to_s3(
+    dynamodb: &aws_sdk_dynamodb::Client,
+    table_arn: &str,
+    bucket: &str,
+    prefix: &str,
+) -> anyhow::Result<()> {
+    use aws_sdk_dynamodb::types::{ExportFormat, ExportStatus};
+    let out = dynamodb
+        .export_table_to_point_in_time()
+        .table_arn(table_arn)
+        .s3_bucket(bucket)
+        .s3_prefix(prefix)
+        .export_format(ExportFormat::DynamodbJson)
+        .send()
+        .await
+        .context("ExportTableToPointInTime (the table needs point-in-time recovery; CDK and Terraform turn it on)")?;
+    let arn = out.export_description().and_then(|d| d.export_arn()).unwrap_or_default().to_owned();
+    eprintln!("export {arn} started; waiting for it (minutes, not seconds)");
+    loop {
+        let d = dynamodb.describe_export().export_arn(&arn).send().await.context("DescribeExport")?;
+        let desc = d.export_description();
+        match desc.and_then(|d| d.export_status()) {
+            Some(ExportStatus::Completed) => {
+                let manifest = desc.and_then(|d| d.export_manifest()).unwrap_or_default();
+                let folder = manifest.rsplit_once('/').map(|(f, _)| f).unwrap_or(manifest);
+                println!(
+                    "exported {} item(s) to s3://{bucket}/{folder}",
+                    desc.and_then(|d| d.item_count()).unwrap_or(0)
+                );
+                return Ok(());
+            }
+            Some(ExportStatus::Failed) => {
+                bail!("export failed: {}", desc.and_then(|d| d.failure_message()).unwrap_or("no reason given"))
+            }
+            _ => tokio::time::sleep(std::time::Duration::from_secs(10)).await,
+        }
+    }
+}
+
+fn parse_s3(url: &str) -> anyhow::Result<Option<(String, String)>> {
+    let Some(rest) = url.strip_prefix("s3://") else { return Ok(None) };
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    if bucket.is_empty() {
+        bail!("{url:?}: no bucket (expected s3://bucket/prefix)");
+    }
+    Ok(Some((bucket.to_owned(), prefix.trim_end_matches('/').to_owned())))
+}
+
+fn random_hex(bytes: usize) -> anyhow::Result<String> {
+    let mut b = vec![0u8; bytes];
+    getrandom::fill(&mut b).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    Ok(hex::encode(b))
+}
+
+/// An export as a local folder: the folder given, or an S3 export downloaded
+/// to a temporary folder that goes away afterwards.
+struct Local {
+    path: PathBuf,
+    temporary: bool,
+}
+
+impl Local {
+    async fn fetch(source: &str) -> anyhow::Result<Self> {
+        let Some((bucket, prefix)) = parse_s3(source)? else {
+            return Ok(Self { path: PathBuf::from(source), temporary: false });
+        };
+        let s3 = aws_sdk_s3::Client::new(&sdk_config().await);
+        let path = std::env::temp_dir().join(format!("keyturn-export-{}", random_hex(8)?));
+        let local = Self { path, temporary: true };
+        let mut pages = s3.list_objects_v2().bucket(&bucket).prefix(&prefix).into_paginator().send();
+        let mut n = 0;
+        while let Some(page) = pages.next().await {
+            let page = page.with_context(|| format!("listing {source}"))?;
+            for obj in page.contents() {
+                let Some(key) = obj.key() else { continue };
+                let rel = key.strip_prefix(&prefix).unwrap_or(key).trim_start_matches('/');
+                if rel.is_empty() || rel.split('/').any(|p| p == ".." || p.is_empty()) {
+                    continue;
+                }
+                let dest = local.path.join(rel);
+                if let Some(parent) = dest.parent() {
+                    std::fs::create_dir_all(parent)?;
+                }
+                let body = s3
+                    .get_object()
+                    .bucket(&bucket)
+                    .key(key)
+                    .send()
+                    .await
+                    .with_context(|| format!("downloading s3://{bucket}/{key}"))?;
+                let bytes = body.body.collect().await.with_context(|| format!("downloading s3://{bucket}/{key}"))?;
+                std::fs::File::create(&dest)?.write_all(&bytes.into_bytes())?;
+                n += 1;
+            }
+        }
+        if n == 0 {
+            bail!("{source}: no objects under this prefix");
+        }
+        eprintln!("downloaded {n} file(s) of {source}");
+        Ok(local)
+    }
+
+    fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for Local {
+    fn drop(&mut self) {
+        if self.temporary {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
     }
 }

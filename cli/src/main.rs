@@ -49,7 +49,7 @@ enum Command {
     /// and starts one Step Functions execution per change, named after the
     /// change id so a second scan never starts a duplicate.
     Scan(ScanArgs),
-    /// Read a connector's audit trail and check its tamper-evident hash chain
+    /// The tamper-evident audit trail: show, verify and query exports, sign digests
     #[command(subcommand)]
     Audit(audit::AuditCommand),
     /// Who approves which approver group, and where they are told
