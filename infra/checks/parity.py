@@ -79,14 +79,16 @@ class Cfn:
             if r["Type"] == "AWS::Lambda::Function":
                 return "function:" + p["FunctionName"].removeprefix(PREFIX)
             if r["Type"] == "AWS::SecretsManager::Secret":
-                return "secret:" + {"link-signing-key": "signing-key", "approver-routing": "routing"}[p["Name"].split("/")[-1]]
+                names = {"link-signing-key": "signing-key", "approver-routing": "routing", "audit-signing-key": "audit-key"}
+                return "secret:" + names[p["Name"].split("/")[-1]]
             return "cfn:" + r["Type"]
         if "Fn::Join" in value:
             parts = value["Fn::Join"][1]
             text = "".join(p if isinstance(p, str) else "" for p in parts)
             refs = [self.kind(p) for p in parts if not isinstance(p, str)]
-            if text.endswith("/index/expiry-index"):
-                return "index:" + refs[0].split(":", 1)[1] + "/expiry-index"
+            index = re.fullmatch(r"/index/([A-Za-z0-9_.-]+)", text)
+            if index:
+                return "index:" + refs[0].split(":", 1)[1] + "/" + index.group(1)
             if ":secret:" in text and text.endswith("*"):
                 return "connector-secrets"
             if ":ses:" in text and ":identity/" in text:
@@ -152,7 +154,12 @@ class Cfn:
                 "hash": (keys["HASH"], types[keys["HASH"]]),
                 "range": (keys["RANGE"], types[keys["RANGE"]]) if "RANGE" in keys else None,
                 "gsi": sorted(
-                    (g["IndexName"], tuple((k["AttributeName"], types[k["AttributeName"]]) for k in g["KeySchema"]), g["Projection"]["ProjectionType"])
+                    (
+                        g["IndexName"],
+                        tuple((k["AttributeName"], types[k["AttributeName"]]) for k in g["KeySchema"]),
+                        g["Projection"]["ProjectionType"],
+                        tuple(g["Projection"].get("NonKeyAttributes", [])),
+                    )
                     for g in p.get("GlobalSecondaryIndexes", [])
                 ),
                 "ttl": p.get("TimeToLiveSpecification", {}).get("AttributeName"),
@@ -215,6 +222,7 @@ class Tf:
             "${local.state_machine_arn}": "state-machine",
             "${aws_secretsmanager_secret.signing_key.arn}": "secret:signing-key",
             "${aws_secretsmanager_secret.routing.arn}": "secret:routing",
+            "${aws_secretsmanager_secret.audit_key.arn}": "secret:audit-key",
         }
         if r in simple:
             return simple[r]
@@ -332,7 +340,12 @@ class Tf:
                 "hash": (t["hash_key"], types[t["hash_key"]]),
                 "range": (t["range_key"], types[t["range_key"]]) if "range_key" in t else None,
                 "gsi": sorted(
-                    (g["name"], tuple((k, types[k]) for k in (g["hash_key"], g.get("range_key")) if k), g["projection_type"])
+                    (
+                        g["name"],
+                        tuple((k, types[k]) for k in (g["hash_key"], g.get("range_key")) if k),
+                        g["projection_type"],
+                        tuple(g.get("non_key_attributes", [])),
+                    )
                     for g in t.get("global_secondary_index", [])
                 ),
                 "ttl": t["ttl"][0]["attribute_name"] if "ttl" in t else None,
@@ -355,7 +368,12 @@ def spec_tables():
             "hash": key(t["partition_key"]),
             "range": key(t["sort_key"]) if "sort_key" in t else None,
             "gsi": sorted(
-                (g["name"], tuple(key(k) for k in (g["partition_key"], g.get("sort_key")) if k), g["projection"])
+                (
+                    g["name"],
+                    tuple(key(k) for k in (g["partition_key"], g.get("sort_key")) if k),
+                    g["projection"],
+                    tuple(g.get("non_key_attributes", [])),
+                )
                 for g in t.get("global_secondary_indexes", [])
             ),
             "ttl": t.get("ttl_attribute"),

@@ -19,6 +19,7 @@ locals {
 
   signing_key_secret_name = "${trimsuffix(var.prefix, "-")}/link-signing-key"
   routing_secret_name     = "${trimsuffix(var.prefix, "-")}/approver-routing"
+  audit_key_secret_name   = "${trimsuffix(var.prefix, "-")}/audit-signing-key"
 
   common_env = merge(
     {
@@ -28,6 +29,7 @@ locals {
       KEYTURN_EMAIL_FROM              = var.email_from
       KEYTURN_SIGNING_KEY_SECRET      = local.signing_key_secret_name
       KEYTURN_ROUTING_SECRET          = local.routing_secret_name
+      KEYTURN_AUDIT_KEY_SECRET        = local.audit_key_secret_name
       KEYTURN_DUE_WITHIN_DAYS         = tostring(var.due_within_days)
       KEYTURN_GROUPING                = var.grouping
       KEYTURN_APPROVAL_TIMEOUT        = var.approval_timeout

@@ -103,6 +103,23 @@ data "aws_iam_policy_document" "scanner" {
     actions   = ["states:StartExecution"]
     resources = [local.state_machine_arn]
   }
+  # The daily signed digest: one day's chain heads from the day index, a
+  # full read only for the first digest, and the signing key.
+  statement {
+    sid       = "DigestHeads"
+    actions   = ["dynamodb:Query"]
+    resources = ["${aws_dynamodb_table.audit.arn}/index/day-index"]
+  }
+  statement {
+    sid       = "FirstDigest"
+    actions   = ["dynamodb:Scan"]
+    resources = [aws_dynamodb_table.audit.arn]
+  }
+  statement {
+    sid       = "DigestKey"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = [aws_secretsmanager_secret.audit_key.arn]
+  }
 }
 
 data "aws_iam_policy_document" "request_approval" {

@@ -25,6 +25,29 @@ resource "aws_secretsmanager_secret_version" "signing_key" {
   secret_string_wo_version = 1
 }
 
+resource "aws_secretsmanager_secret" "audit_key" {
+  #checkov:skip=CKV_AWS_149:The AWS managed key aws/secretsmanager; fork this block if policy demands a CMK
+  #checkov:skip=CKV2_AWS_57:Rotating it would orphan the public key auditors hold; a new key is a deliberate, announced change
+  name        = local.audit_key_secret_name
+  description = "Ed25519 seed that signs keyturn audit digests (`keyturn audit public-key` prints the public half)"
+  tags        = var.tags
+}
+
+# 64 hex digits = the 32-byte Ed25519 seed; write-only, never in plan or state.
+ephemeral "aws_secretsmanager_random_password" "audit_key" {
+  password_length     = 64
+  exclude_uppercase   = true
+  exclude_punctuation = true
+  include_space       = false
+  exclude_characters  = "ghijklmnopqrstuvwxyz"
+}
+
+resource "aws_secretsmanager_secret_version" "audit_key" {
+  secret_id                = aws_secretsmanager_secret.audit_key.id
+  secret_string_wo         = ephemeral.aws_secretsmanager_random_password.audit_key.random_password
+  secret_string_wo_version = 1
+}
+
 resource "aws_secretsmanager_secret" "routing" {
   #checkov:skip=CKV_AWS_149:The AWS managed key aws/secretsmanager; fork this block if policy demands a CMK
   #checkov:skip=CKV2_AWS_57:A configuration document (approver groups, Slack webhooks) written by `keyturn approvers set`, not a credential to rotate

@@ -74,6 +74,19 @@ resource "aws_dynamodb_table" "audit" {
     name = "seq"
     type = "N"
   }
+  attribute {
+    name = "day"
+    type = "S"
+  }
+
+  # Events by UTC day: the daily signed digest reads one day's chain heads here.
+  global_secondary_index {
+    name               = "day-index"
+    hash_key           = "day"
+    range_key          = "connector_id"
+    projection_type    = "INCLUDE"
+    non_key_attributes = ["hash"]
+  }
 
   # Required by ExportTableToPointInTime, which is how auditors get the trail.
   point_in_time_recovery {

@@ -167,7 +167,8 @@ export class Keyturn extends Construct {
           indexName: gsi.name,
           partitionKey: key(gsi.partition_key),
           sortKey: gsi.sort_key ? key(gsi.sort_key) : undefined,
-          projectionType: dynamodb.ProjectionType.ALL,
+          projectionType: dynamodb.ProjectionType[gsi.projection],
+          nonKeyAttributes: gsi.non_key_attributes,
         });
       }
       skipChecks(table, { CKV_AWS_119: 'Encrypted at rest with the AWS owned key; no key material is stored in these tables' });
@@ -219,7 +220,20 @@ export class Keyturn extends Construct {
       // template or its state; `keyturn approvers set` writes them.
       secretStringValue: SecretValue.unsafePlainText(EMPTY_ROUTING),
     });
-    for (const s of [signingKey, routing]) {
+    // The Ed25519 seed that signs the daily audit digests (32 bytes, hex);
+    // `keyturn audit public-key` prints the public half for auditors.
+    const auditKey = new secretsmanager.Secret(this, 'audit-signing-key', {
+      secretName: `${prefix.replace(/-$/, '')}/audit-signing-key`,
+      description: 'Ed25519 seed that signs keyturn audit digests',
+      generateSecretString: {
+        passwordLength: 64,
+        excludeUppercase: true,
+        excludePunctuation: true,
+        includeSpace: false,
+        excludeCharacters: 'ghijklmnopqrstuvwxyz',
+      },
+    });
+    for (const s of [signingKey, routing, auditKey]) {
       skipChecks(s, {
         CKV_AWS_149: 'The AWS managed key aws/secretsmanager; pass your own key by editing this construct if policy demands a CMK',
       });
@@ -241,6 +255,7 @@ export class Keyturn extends Construct {
       KEYTURN_EMAIL_FROM: props.emailFrom,
       KEYTURN_SIGNING_KEY_SECRET: signingKey.secretName,
       KEYTURN_ROUTING_SECRET: routing.secretName,
+      KEYTURN_AUDIT_KEY_SECRET: auditKey.secretName,
       KEYTURN_DUE_WITHIN_DAYS: String(props.dueWithinDays ?? 45),
       KEYTURN_GROUPING: props.grouping ?? 'org',
       KEYTURN_APPROVAL_TIMEOUT: props.approvalTimeout ?? '72h',
@@ -394,6 +409,11 @@ export class Keyturn extends Construct {
     allow('scanner', ['dynamodb:UpdateItem'], [tableArn(tables.connectors)]);
     allow('scanner', ['dynamodb:GetItem', 'dynamodb:PutItem'], [tableArn(tables.changes)]);
     allow('scanner', ['states:StartExecution'], [this.stateMachine.stateMachineArn]);
+    // The daily signed digest: one day's chain heads from the day index, a
+    // full read only for the first digest, and the signing key.
+    allow('scanner', ['dynamodb:Query'], [`${tables.audit.tableArn}/index/day-index`]);
+    allow('scanner', ['dynamodb:Scan'], [tableArn(tables.audit)]);
+    allow('scanner', ['secretsmanager:GetSecretValue'], [auditKey.secretArn]);
 
     allow('request-approval', ['dynamodb:BatchGetItem'], [tableArn(tables.connectors)]);
     allow('request-approval', ['dynamodb:GetItem', 'dynamodb:UpdateItem'], [tableArn(tables.changes)]);

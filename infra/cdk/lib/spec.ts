@@ -17,7 +17,8 @@ export interface IndexSpec {
   readonly name: string;
   readonly partition_key: KeySpec;
   readonly sort_key?: KeySpec;
-  readonly projection: 'ALL';
+  readonly projection: 'ALL' | 'KEYS_ONLY' | 'INCLUDE';
+  readonly non_key_attributes?: string[];
 }
 
 export interface TableSpec {
