@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod approval;
+mod audit;
 mod harness;
 mod inventory;
 mod rotation;

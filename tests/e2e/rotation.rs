@@ -65,7 +65,7 @@ async fn hand_over(url: &str, key: &str) -> (u16, String) {
 }
 
 /// Scans, approves the one change and waits for its end: (change, status, outcomes).
-async fn approve_and_finish(f: &Flow) -> (String, String, Vec<serde_json::Value>) {
+pub(crate) async fn approve_and_finish(f: &Flow) -> (String, String, Vec<serde_json::Value>) {
     let change = f.scan_one(&[]);
     f.approve(&change).await;
     let (status, outcomes) = run_to_end(f, &change).await;
@@ -299,7 +299,7 @@ async fn a_retried_rotate_writes_no_second_secret_version() {
 }
 
 /// An org API-key connector with its current key seeded; returns (org, secret ARN, old key).
-async fn api_key_connector(f: &Flow, tag: &str) -> (String, String, String) {
+pub(crate) async fn api_key_connector(f: &Flow, tag: &str) -> (String, String, String) {
     let org = unique(f, "org");
     let old = canary(tag);
     vendor(Method::PUT, &format!("/_sim/atlassian/orgs/{org}/keys/k-old"), Some(serde_json::json!({"key": old}))).await;
