@@ -42,7 +42,7 @@ export KEYTURN_ENTRA_SECRET    := keyturn/entra
 export KEYTURN_OKTA_SECRET     := keyturn/okta
 export RUST_LOG             ?= info
 
-.PHONY: help demo test lint build up down lambdas clean browser infra-check
+.PHONY: help demo test lint build up down lambdas clean browser infra-check bench
 
 help: ## Show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -69,6 +69,9 @@ $(VENV)/.installed: tests/localstack/requirements.txt
 
 infra-check: .venv-infra/.installed .venv-hcl/.installed ## Offline checks of infra/: cdk synth, cfn-lint, checkov, terraform fmt, CDK/Terraform parity, asl-validator
 	@infra/checks/run.sh
+
+bench: ## Benchmarks (not part of make test): audit verify on a 1,000,000-event export
+	@bench/audit-verify.sh
 
 build: ## Build every crate (dev profile)
 	cargo build --workspace

@@ -48,6 +48,21 @@ pub enum DevCommand {
         #[arg(long, env = "KEYTURN_DEV_VENDOR_URL", default_value = "http://127.0.0.1:4568")]
         vendor: String,
     },
+    /// Write a synthetic audit-table export (valid chains and one signed digest), for benchmarks
+    ///
+    /// Prints the digest public key (a fixed development key) so `keyturn
+    /// audit verify --public-key` can check it. Nothing is read or written in AWS.
+    SampleAuditExport {
+        /// Events in total
+        #[arg(long, default_value_t = 1_000_000)]
+        events: u64,
+        /// Chains (connectors) they are spread over
+        #[arg(long, default_value_t = 10_000)]
+        connectors: u64,
+        /// The export folder to create
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Show the email keyturn sent on the local stack (captured by moto's SES), with its links
     ///
     /// Nothing leaves this machine locally: approval email lands here. Each
@@ -139,6 +154,7 @@ pub async fn run(cmd: DevCommand) -> anyhow::Result<()> {
         }
         DevCommand::Outbox { to, subject, links, sim } => outbox(to, subject, links, &sim).await,
         DevCommand::SeedVendors { file, vendor } => crate::seed::run(&file, &vendor).await,
+        DevCommand::SampleAuditExport { events, connectors, out } => sample_audit_export(events, connectors, &out),
         DevCommand::SampleInventory { total, due, expired, prefix, now, out } => {
             anyhow::ensure!(
                 due + expired <= total,
@@ -188,4 +204,68 @@ fn sample_csv(total: usize, due: usize, expired: usize, prefix: &str, now: Offse
         ));
     }
     out
+}
+
+/// The development key of synthetic exports (never a deployment's key).
+const SAMPLE_AUDIT_SEED: &str = "6b65797475726e2d73616d706c652d61756469742d6b65792d6e6f742d7265616c";
+
+fn sample_audit_export(events: u64, connectors: u64, out: &std::path::Path) -> anyhow::Result<()> {
+    use keyturn_core::audit::digest::{AuditSigner, Head, Scope};
+    use keyturn_core::audit::export::ExportWriter;
+    use keyturn_core::domain::{AuditEvent, ChainHead, ConnectorId, EventKind, NewAuditEvent};
+
+    anyhow::ensure!(connectors >= 1 && connectors <= events, "--connectors must be between 1 and --events");
+    let signer = AuditSigner::from_hex_seed(SAMPLE_AUDIT_SEED).map_err(|e| anyhow::anyhow!(e))?;
+    let at = time::macros::datetime!(2026-11-24 06:00 UTC);
+    let mut writer = ExportWriter::create(
+        out,
+        "01764000000000-5a3b1e00",
+        "arn:aws:dynamodb:us-east-1:123456789012:table/keyturn-audit",
+        "2026-11-25T07:00:00Z",
+    )?;
+    let kinds = [
+        EventKind::Detected,
+        EventKind::ApprovalRequested,
+        EventKind::Approved,
+        EventKind::RotationStarted,
+        EventKind::PendingStored,
+        EventKind::Verified,
+        EventKind::Finalized,
+        EventKind::Notified,
+    ];
+    let mut heads = std::collections::BTreeMap::new();
+    let per = events / connectors;
+    let bar = indicatif::ProgressBar::new(events);
+    for c in 0..connectors {
+        let id = ConnectorId::parse(&format!("atlassian/org-{}/scim-{c}", c % 97)).map_err(|e| anyhow::anyhow!(e))?;
+        let n = per + u64::from(c < events % connectors);
+        let mut head: Option<ChainHead> = None;
+        let mut last: Option<AuditEvent> = None;
+        for i in 0..n {
+            let ev = NewAuditEvent::new(
+                id.clone(),
+                kinds[(i % 8) as usize],
+                at + time::Duration::seconds(i as i64),
+                "keyturn:rotate",
+            )
+            .change(&keyturn_core::domain::ChangeId::from_trusted(format!("chg-{}-{}", c % 97, i / 8)))
+            .detail("old_fingerprint", format!("{:016x}", c * 1_000_003 + i))
+            .detail("new_version", format!("v-{c}-{i}"))
+            .seal(head.as_ref());
+            writer.write(&keyturn_core::audit::event_item(&ev))?;
+            head = Some(ev.head());
+            last = Some(ev);
+        }
+        if let Some(ev) = last {
+            heads.insert(id.to_string(), Head { seq: ev.seq, hash: ev.hash });
+        }
+        bar.inc(n);
+    }
+    let digest = signer.sign(None, "2026-11-24", Scope::Full, "2026-11-25T06:00:00Z", heads);
+    writer.write(&keyturn_core::audit::digest_item(&digest))?;
+    let dir = writer.finish()?;
+    bar.finish_and_clear();
+    eprintln!("wrote {events} events in {connectors} chains and 1 digest to {}", dir.display());
+    println!("{}", signer.public_key_hex());
+    Ok(())
 }
