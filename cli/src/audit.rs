@@ -487,7 +487,11 @@ impl Local {
         let Some((bucket, prefix)) = parse_s3(source)? else {
             return Ok(Self { path: PathBuf::from(source), temporary: false });
         };
-        let s3 = aws_sdk_s3::Client::new(&sdk_config().await);
+        let sdk = sdk_config().await;
+        // A custom endpoint (the local stack) serves buckets by path, not by host name.
+        let path_style = sdk.endpoint_url().is_some();
+        let s3 =
+            aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(path_style).build());
         let path = std::env::temp_dir().join(format!("keyturn-export-{}", random_hex(8)?));
         let local = Self { path, temporary: true };
         let mut pages = s3.list_objects_v2().bucket(&bucket).prefix(&prefix).into_paginator().send();
