@@ -196,7 +196,7 @@ where
                 }
             }
             if let Some(hook) = hook {
-                let payload = serde_json::json!({"text": format!("*{subject}*\n{text}")});
+                let payload = serde_json::json!({"text": format!("*{}*\n{}", crate::http::slack_escape(&subject), crate::http::slack_escape(&text))});
                 match ports.chat.post(hook, &payload).await {
                     Ok(()) => report.notified.push("slack".into()),
                     Err(e) => report.failed.push(format!("slack: {e}")),

@@ -2,6 +2,7 @@
 //! stores the token with the change, sends every approver links of their own,
 //! and audits what was asked of whom.
 
+use crate::http::slack_escape;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
@@ -157,10 +158,10 @@ fn slack_message(view: &ChangeView, links: &[Links]) -> serde_json::Value {
     for c in &view.connectors {
         lines.push_str(&format!(
             "• *{}* ({}) → {}; expires {}{}{}\n",
-            c.id,
-            c.kind,
-            c.consumer,
-            c.expires_at,
+            slack_escape(&c.id),
+            slack_escape(&c.kind),
+            slack_escape(&c.consumer),
+            slack_escape(&c.expires_at),
             if c.expired { " *EXPIRED*" } else { "" },
             if c.human_step { "; _a human pastes the new key_" } else { "" }
         ));
@@ -168,7 +169,8 @@ fn slack_message(view: &ChangeView, links: &[Links]) -> serde_json::Value {
     let mut blocks = vec![
         json!({"type": "header", "text": {"type": "plain_text", "text": view.subject()}}),
         json!({"type": "section", "text": {"type": "mrkdwn", "text": format!(
-            "*When:* {}\n*Needs:* {}\n*Links expire:* {}\n{}", view.when, view.needs, view.links_expire_at, lines)}}),
+            "*When:* {}\n*Needs:* {}\n*Links expire:* {}\n{}",
+            slack_escape(&view.when), slack_escape(&view.needs), slack_escape(&view.links_expire_at), lines)}}),
     ];
     for l in links {
         blocks.push(json!({"type": "actions", "elements": [
@@ -180,7 +182,7 @@ fn slack_message(view: &ChangeView, links: &[Links]) -> serde_json::Value {
     }
     blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn",
         "text": "Buttons open a confirmation page; nothing happens until it is confirmed there."}]}));
-    json!({"text": view.subject(), "blocks": blocks})
+    json!({"text": slack_escape(&view.subject()), "blocks": blocks})
 }
 
 /// Loads and re-validates the change's connectors: the inventory may have
@@ -323,4 +325,64 @@ where
 
 pub(crate) fn approver_list(approvers: &[Approver]) -> String {
     approvers.iter().map(Approver::as_str).collect::<Vec<_>>().join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::approval::view::ConnectorLine;
+
+    /// Inventory values are attacker-controlled text: names that try to break
+    /// out of HTML, Slack mrkdwn and email headers.
+    fn hostile_view() -> ChangeView {
+        ChangeView {
+            change_id: "chg-1".into(),
+            urgent: false,
+            approver_group: "it-change".into(),
+            org: Some("<script>alert(1)</script> <!channel>".into()),
+            when: "as soon as approved".into(),
+            connectors: vec![ConnectorLine {
+                id: "atlassian/acme/entra".into(),
+                kind: "atlassian-scim",
+                org: "<img src=x onerror=alert(1)>".into(),
+                consumer: "Entra ID (service principal <http://evil.example|click here>, job <!here>)".into(),
+                expires_at: "2026-12-01T00:00:00Z".into(),
+                expired: false,
+                owner: "ann@x.example".into(),
+                procedure: "p",
+                human_step: false,
+                rollback: "r",
+            }],
+            needs: "1 of 2 approvers".into(),
+            links_expire_at: "2026-11-27T00:00:00Z".into(),
+        }
+    }
+
+    fn links() -> Links {
+        Links {
+            approver: Approver::parse("ann@x.example").unwrap(),
+            approve: "https://k.example/?t=a".into(),
+            reject: "https://k.example/?t=r".into(),
+        }
+    }
+
+    #[test]
+    fn slack_messages_cannot_mention_or_disguise_links() {
+        let msg = slack_message(&hostile_view(), &[links()]);
+        // mrkdwn fields parse mentions and links; plain_text ones (the header) do not.
+        let mrkdwn = format!("{}\n{}", msg["text"], msg["blocks"][1]["text"]["text"]);
+        for raw in ["<!channel>", "<!here>", "<http://evil.example|click here>", "<script>"] {
+            assert!(!mrkdwn.contains(raw), "{raw} reached Slack mrkdwn unescaped: {mrkdwn}");
+        }
+        assert!(mrkdwn.contains("&lt;!here&gt;"), "{mrkdwn}");
+        assert_eq!(msg["blocks"][0]["text"]["type"], "plain_text");
+    }
+
+    #[test]
+    fn email_html_is_escaped_and_the_subject_is_one_line() {
+        let mail = email_for(&hostile_view(), &links());
+        assert!(!mail.html.contains("<script>") && !mail.html.contains("<img src=x"), "{}", mail.html);
+        assert!(mail.html.contains("&lt;script&gt;"));
+        assert!(!mail.subject.contains('\n') && !mail.subject.contains('\r'));
+    }
 }

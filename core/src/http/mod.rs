@@ -15,7 +15,7 @@ pub use entra::{Entra, EntraCredentials};
 pub use jira::{Jira, JiraAuth};
 pub use okta::Okta;
 pub use ports::{HttpConsumer, HttpVendor};
-pub use slack::SlackChat;
+pub use slack::{slack_escape, SlackChat};
 
 use std::time::Duration;
 

@@ -4,6 +4,18 @@ use super::{http_error, transport};
 use crate::approval::SlackWebhook;
 use crate::ports::{Chat, StoreError};
 
+/// Text for Slack's mrkdwn: `&`, `<` and `>` escaped as Slack requires, so a
+/// value from the inventory cannot become a mention (`<!channel>`) or a
+/// disguised link (`<http://evil|click>`).
+///
+/// ```
+/// use keyturn_core::http::slack_escape;
+/// assert_eq!(slack_escape("<!channel> & <http://evil|click>"), "&lt;!channel&gt; &amp; &lt;http://evil|click&gt;");
+/// ```
+pub fn slack_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
 #[derive(Debug, Clone)]
 pub struct SlackChat {
     http: reqwest::Client,
