@@ -159,7 +159,7 @@ fn slack_message(view: &ChangeView, links: &[Links]) -> serde_json::Value {
         lines.push_str(&format!(
             "• *{}* ({}) → {}; expires {}{}{}\n",
             slack_escape(&c.id),
-            slack_escape(&c.kind),
+            slack_escape(c.kind),
             slack_escape(&c.consumer),
             slack_escape(&c.expires_at),
             if c.expired { " *EXPIRED*" } else { "" },
