@@ -517,7 +517,7 @@ where
         Err(e) => tracing::error!(error = %e, "escalation email failed"),
     }
     if let Some(hook) = group.escalation.slack_webhook.as_ref().or(group.slack_webhook.as_ref()) {
-        match p.chat.post(hook, &serde_json::json!({"text": format!("*{}*\n{}", crate::http::slack_escape(&subject), crate::http::slack_escape(&text))})).await {
+        match p.chat.post(hook, &serde_json::json!({"text": format!("*{}*\n{}", crate::http::slack_escape(subject), crate::http::slack_escape(text))})).await {
             Ok(()) => told.push("slack".into()),
             Err(e) => tracing::error!(error = %e, "escalation Slack post failed"),
         }
