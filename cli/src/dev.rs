@@ -207,7 +207,7 @@ fn sample_csv(total: usize, due: usize, expired: usize, prefix: &str, now: Offse
 }
 
 /// The development key of synthetic exports (never a deployment's key).
-const SAMPLE_AUDIT_SEED: &str = "6b65797475726e2d73616d706c652d61756469742d6b65792d6e6f742d7265616c";
+const SAMPLE_AUDIT_SEED: &str = "6b65797475726e2d73616d706c652d61756469742d6b65792d6e6f747265616c";
 
 fn sample_audit_export(events: u64, connectors: u64, out: &std::path::Path) -> anyhow::Result<()> {
     use keyturn_core::audit::digest::{AuditSigner, Head, Scope};
