@@ -21,6 +21,14 @@ pub fn fingerprint(bytes: &[u8]) -> String {
 #[derive(Clone)]
 pub struct SecretValue(String);
 
+/// Key material is overwritten when its last copy goes away, so it does not
+/// linger in freed memory (a core dump, a reused buffer).
+impl Drop for SecretValue {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
+    }
+}
+
 impl SecretValue {
     pub fn new(value: impl Into<String>) -> Self {
         Self(value.into())

@@ -35,6 +35,11 @@ async fn handle(callback: &ApprovalCallback, req: Request) -> Result<Response<Bo
     match callback.handle(method, token.as_deref(), key.as_ref(), time::OffsetDateTime::now_utc()).await {
         Ok(Page { status, outcome, html }) => {
             tracing::info!(outcome, status, method = ?method, "approval link");
+            // A forged or damaged link is counted (an alarm can watch it); the
+            // token itself is never logged.
+            if matches!(outcome, "forged" | "malformed") {
+                keyturn_lambda::emit_metrics(&[("Outcome", outcome)], &[("BadLinks", 1.0, "Count")]);
+            }
             respond(status, &html)
         }
         Err(e) => {
