@@ -540,6 +540,24 @@ mod tests {
         assert!(err.to_string().contains("is this a DynamoDB export?"), "{err}");
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(32))]
+        /// Hostile input: any bytes as a data file, gzip'd or not, are problems
+        /// or unreadable items, never a panic.
+        #[test]
+        fn any_data_file_is_read_without_panic(raw in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400), gz in proptest::prelude::any::<bool>()) {
+            let tmp = tempdir();
+            let dir = write(tmp.path(), 1);
+            let export = Export::open(&dir).unwrap();
+            let path = export.data_path(&export.files[0]);
+            if gz { rewrite_raw(&path, &raw) } else { std::fs::write(&path, &raw).unwrap() }
+            let mut problems = Vec::new();
+            let mut n = 0;
+            export.items(&mut problems, |_, _| n += 1);
+            proptest::prop_assert!(n > 0 || !problems.is_empty() || raw.iter().all(u8::is_ascii_whitespace));
+        }
+    }
+
     fn rewrite_raw(path: &Path, content: &[u8]) {
         let mut enc = flate2::write::GzEncoder::new(File::create(path).unwrap(), flate2::Compression::fast());
         enc.write_all(content).unwrap();

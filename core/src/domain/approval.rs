@@ -561,6 +561,26 @@ mod tests {
     }
 
     proptest! {
+        /// Hostile input: any string is refused, never accepted, never a panic.
+        #[test]
+        fn arbitrary_strings_never_verify(s in ".{0,300}", dots in "(v1\\.[a-z0-9_-]{0,40}\\.){0,3}[A-Za-z0-9_=-]{0,80}") {
+            prop_assert!(ring().verify(&s, NOW).is_err());
+            prop_assert!(ring().verify(&dots, NOW).is_err());
+        }
+
+        /// Changing any one character of a real token breaks it.
+        #[test]
+        fn a_changed_character_breaks_a_token(at in 0usize..400, c in "[A-Za-z0-9_.-]") {
+            let t = ring().sign(&claims());
+            let mut bytes = t.as_str().as_bytes().to_vec();
+            let i = at % bytes.len();
+            let b = c.as_bytes()[0];
+            prop_assume!(bytes[i] != b);
+            bytes[i] = b;
+            let forged = String::from_utf8(bytes).unwrap();
+            prop_assert!(ring().verify(&forged, NOW).is_err(), "{forged}");
+        }
+
         #[test]
         fn tokens_are_url_safe_and_round_trip(
             user in "[a-z0-9._+-]{1,20}",

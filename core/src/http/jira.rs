@@ -69,7 +69,8 @@ impl Tickets for Jira {
             .await
             .map_err(|e| http_error("jira", "CreateIssue", None, &transport(&e)))?;
         let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap_or_default();
+        let text =
+            super::vendor::bounded_text(resp, super::vendor::MAX_BODY_BYTES).await.ok().flatten().unwrap_or_default();
         if !(200..300).contains(&status) {
             return Err(http_error("jira", "CreateIssue", Some(status), &text));
         }
@@ -90,7 +91,12 @@ impl Tickets for Jira {
         if (200..300).contains(&status) {
             Ok(())
         } else {
-            Err(http_error("jira", "AddComment", Some(status), &resp.text().await.unwrap_or_default()))
+            Err(http_error(
+                "jira",
+                "AddComment",
+                Some(status),
+                &super::vendor::bounded_text(resp, 4096).await.ok().flatten().unwrap_or_default(),
+            ))
         }
     }
 }

@@ -42,7 +42,7 @@ impl Chat for SlackChat {
         if status == 200 {
             Ok(())
         } else {
-            let body = resp.text().await.unwrap_or_default();
+            let body = super::vendor::bounded_text(resp, 4096).await.ok().flatten().unwrap_or_default();
             Err(http_error("slack", "webhook", Some(status), &body))
         }
     }

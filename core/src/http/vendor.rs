@@ -46,8 +46,14 @@ pub(crate) async fn send(
         .get(reqwest::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    let body =
-        resp.text().await.map_err(|e| VendorError::Unavailable { service, operation, detail: super::transport(&e) })?;
+    let body = bounded_text(resp, MAX_BODY_BYTES)
+        .await
+        .map_err(|detail| VendorError::Unavailable { service, operation, detail })?
+        .ok_or_else(|| VendorError::Rejected {
+            service,
+            operation,
+            detail: format!("answer longer than {MAX_BODY_BYTES} bytes, or not UTF-8"),
+        })?;
     match status {
         200..=299 => Ok((status, body)),
         401 | 403 => Err(VendorError::Unauthorized { service, operation, status }),
@@ -55,6 +61,23 @@ pub(crate) async fn send(
         500..=599 => Err(VendorError::Unavailable { service, operation, detail: format!("HTTP {status}") }),
         _ => Err(VendorError::Rejected { service, operation, detail: format!("HTTP {status}") }),
     }
+}
+
+/// No vendor answer keyturn reads is anywhere near this; a longer one is refused
+/// before it can fill a Lambda's memory.
+pub(crate) const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// The body as text, read chunk by chunk and abandoned past `limit`:
+/// `Ok(None)` when too long or not UTF-8, `Err` on a transport failure.
+pub(crate) async fn bounded_text(mut resp: reqwest::Response, limit: usize) -> Result<Option<String>, String> {
+    let mut buf = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| super::transport(&e))? {
+        if buf.len() + chunk.len() > limit {
+            return Ok(None);
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(String::from_utf8(buf).ok())
 }
 
 /// Parses a JSON body, or says the answer was malformed.
@@ -73,3 +96,36 @@ pub(crate) fn json(
 /// Vendor calls get a shorter timeout than the default client: a hung vendor
 /// must fail fast enough for the retry policy to matter.
 pub(crate) const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A one-shot HTTP server answering 200 with `len` bytes of body.
+    async fn server(len: usize) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut sock, _) = listener.accept().await.unwrap();
+            let mut req = [0u8; 1024];
+            let _ = sock.read(&mut req).await;
+            let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {len}\r\ncontent-type: application/json\r\n\r\n");
+            let _ = sock.write_all(head.as_bytes()).await;
+            let _ = sock.write_all(&vec![b' '; len]).await;
+        });
+        format!("http://{addr}/")
+    }
+
+    #[tokio::test]
+    async fn oversized_answers_are_refused_not_buffered() {
+        let http = reqwest::Client::new();
+        let small = send("vendor", "Get", http.get(server(100).await)).await;
+        assert!(small.is_ok(), "{small:?}");
+        let huge = send("vendor", "Get", http.get(server(MAX_BODY_BYTES + 1).await)).await;
+        assert!(
+            matches!(&huge, Err(VendorError::Rejected { detail, .. }) if detail.contains("longer than")),
+            "{huge:?}"
+        );
+    }
+}

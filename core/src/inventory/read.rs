@@ -189,6 +189,19 @@ fn unknown_field_message() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Hostile input: any text in any format yields records or a clear
+        /// error, never a panic.
+        #[test]
+        fn readers_never_panic(text in "(.|\n){0,400}", shaped in "[\\[\\]{}:,\"a-z0-9 \n-]{0,200}") {
+            for format in [Format::Csv, Format::Json, Format::Yaml] {
+                let _ = read_str(&text, format, "fuzz");
+                let _ = read_str(&shaped, format, "fuzz");
+            }
+        }
+    }
 
     #[test]
     fn csv_rows_are_numbered_like_an_editor() {
