@@ -44,6 +44,13 @@ impl Jira {
         }
     }
 
+    /// The Jira base URL must be a destination keyturn may reach.
+    fn guard(&self, operation: &'static str) -> Result<(), StoreError> {
+        super::outbound::Outbound::global()
+            .check_url(&self.base)
+            .map_err(|why| http_error("jira", operation, None, &format!("refused destination {why}")))
+    }
+
     fn request(&self, path: &str) -> reqwest::RequestBuilder {
         let req = self.http.post(format!("{}/rest/api/2/{path}", self.base));
         match &self.auth {
@@ -55,6 +62,7 @@ impl Jira {
 
 impl Tickets for Jira {
     async fn open(&self, summary: &str, description: &str) -> Result<String, StoreError> {
+        self.guard("CreateIssue")?;
         let body = json!({"fields": {
             "project": {"key": self.project},
             "issuetype": {"name": self.issue_type},
@@ -81,6 +89,7 @@ impl Tickets for Jira {
     }
 
     async fn comment(&self, key: &str, text: &str) -> Result<(), StoreError> {
+        self.guard("AddComment")?;
         let resp = self
             .request(&format!("issue/{key}/comment"))
             .json(&json!({"body": text}))

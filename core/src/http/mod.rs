@@ -10,6 +10,8 @@ mod ports;
 mod slack;
 mod vendor;
 
+pub mod outbound;
+
 pub use atlassian::Atlassian;
 pub use entra::{Entra, EntraCredentials};
 pub use jira::{Jira, JiraAuth};
@@ -27,6 +29,10 @@ pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(5))
         .timeout(Duration::from_secs(20))
+        // No address keyturn must not reach, whatever a name resolves to;
+        // and no redirects, which could lead anywhere.
+        .dns_resolver(std::sync::Arc::new(outbound::GuardedResolver(outbound::Outbound::global())))
+        .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("keyturn/", env!("CARGO_PKG_VERSION")))
         .build()
         .unwrap_or_default()

@@ -29,6 +29,9 @@ impl SlackChat {
 
 impl Chat for SlackChat {
     async fn post(&self, hook: &SlackWebhook, payload: &serde_json::Value) -> Result<(), StoreError> {
+        super::outbound::Outbound::global()
+            .check_url(hook.url())
+            .map_err(|why| http_error("slack", "webhook", None, &format!("refused destination {why}")))?;
         let resp = self
             .http
             .post(hook.url())

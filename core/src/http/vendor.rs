@@ -27,7 +27,13 @@ pub(crate) async fn send(
             latency_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         })
     };
-    let resp = match request.send().await {
+    let (client, built) = request.build_split();
+    let built = built.map_err(|e| VendorError::Rejected { service, operation, detail: format!("bad request: {e}") })?;
+    if let Err(why) = super::outbound::Outbound::global().check_url(built.url().as_str()) {
+        note(None, None);
+        return Err(VendorError::Rejected { service, operation, detail: format!("refused destination {why}") });
+    }
+    let resp = match client.execute(built).await {
         Ok(r) => r,
         Err(e) => {
             note(None, None);
@@ -119,13 +125,9 @@ mod tests {
 
     #[tokio::test]
     async fn oversized_answers_are_refused_not_buffered() {
-        let http = reqwest::Client::new();
-        let small = send("vendor", "Get", http.get(server(100).await)).await;
-        assert!(small.is_ok(), "{small:?}");
-        let huge = send("vendor", "Get", http.get(server(MAX_BODY_BYTES + 1).await)).await;
-        assert!(
-            matches!(&huge, Err(VendorError::Rejected { detail, .. }) if detail.contains("longer than")),
-            "{huge:?}"
-        );
+        let small = bounded_text(reqwest::get(server(100).await).await.unwrap(), MAX_BODY_BYTES).await;
+        assert_eq!(small.unwrap().map(|b| b.len()), Some(100));
+        let huge = bounded_text(reqwest::get(server(MAX_BODY_BYTES + 1).await).await.unwrap(), MAX_BODY_BYTES).await;
+        assert_eq!(huge, Ok(None), "refused once past the bound");
     }
 }
