@@ -273,7 +273,7 @@ fn query(path: &Path, args: &QueryArgs) -> anyhow::Result<()> {
         if n.is_multiple_of(4096) {
             bar.set_position(n);
         }
-        match item.and_then(|i| entry(&i)) {
+        match item.and_then(entry) {
             Ok(Entry::Event(ev)) if filter.matches(&ev) => events.push(ev),
             Ok(_) => {}
             Err(_) => unreadable += 1,

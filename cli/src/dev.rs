@@ -261,11 +261,20 @@ fn sample_audit_export(events: u64, connectors: u64, out: &std::path::Path) -> a
         }
         bar.inc(n);
     }
-    let digest = signer.sign(None, "2026-11-24", Scope::Full, "2026-11-25T06:00:00Z", heads);
-    writer.write(&keyturn_core::audit::digest_item(&digest))?;
+    for digest in signer.sign_all(None, "2026-11-24", Scope::Full, "2026-11-25T06:00:00Z", heads) {
+        writer.write(&keyturn_core::audit::digest_item(&digest))?;
+    }
     let dir = writer.finish()?;
     bar.finish_and_clear();
-    eprintln!("wrote {events} events in {connectors} chains and 1 digest to {}", dir.display());
+    eprintln!("wrote {events} events in {connectors} chains and their digests to {}", dir.display());
     println!("{}", signer.public_key_hex());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_sample_audit_seed_is_a_key() {
+        assert!(keyturn_core::audit::digest::AuditSigner::from_hex_seed(super::SAMPLE_AUDIT_SEED).is_ok());
+    }
 }

@@ -73,14 +73,15 @@ pub async fn anchor<S: DigestStore, K: AuditKeys>(
             None => (Scope::Full, store.all_heads().await?),
             Some(_) => (Scope::Day, store.day_heads(&name).await?),
         };
-        let digest = signer.sign(last.as_ref(), &name, scope, &at, heads);
-        if !store.put_digest(&digest).await? {
-            // Another run anchored this seq first; it carries on from here.
-            break;
+        for digest in signer.sign_all(last.as_ref(), &name, scope, &at, heads) {
+            if !store.put_digest(&digest).await? {
+                // Another run anchored this seq first; it carries on from here.
+                return Ok(report);
+            }
+            report.written.push((digest.seq, name.clone(), digest.heads.len()));
+            last = Some(digest);
         }
-        report.written.push((digest.seq, name.clone(), digest.heads.len()));
         report.through = Some(name);
-        last = Some(digest);
         day += Duration::days(1);
     }
     Ok(report)
@@ -97,17 +98,21 @@ pub async fn anchor_all<S: DigestStore, K: AuditKeys>(
 ) -> Result<AnchorReport, StoreError> {
     let signer = keys.signer().await?;
     let day = day_of(now - Duration::days(1));
-    for _ in 0..3 {
+    'attempt: for _ in 0..3 {
         let last = store.last_digest().await?;
         // Never move the daily anchoring backwards.
         let day = last.as_ref().map_or(day.clone(), |d| d.day.clone().max(day.clone()));
-        let digest = signer.sign(last.as_ref(), &day, Scope::Full, &format_utc(now), store.all_heads().await?);
-        if store.put_digest(&digest).await? {
-            return Ok(AnchorReport {
-                written: vec![(digest.seq, day.clone(), digest.heads.len())],
-                through: Some(day),
-            });
+        let mut written = Vec::new();
+        for digest in signer.sign_all(last.as_ref(), &day, Scope::Full, &format_utc(now), store.all_heads().await?) {
+            if !store.put_digest(&digest).await? {
+                if written.is_empty() {
+                    continue 'attempt;
+                }
+                break;
+            }
+            written.push((digest.seq, day.clone(), digest.heads.len()));
         }
+        return Ok(AnchorReport { written, through: Some(day) });
     }
     Err(StoreError {
         service: "dynamodb",

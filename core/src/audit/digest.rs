@@ -168,6 +168,40 @@ impl AuditSigner {
     }
 }
 
+/// Heads per digest item: 1,000 heads are about 150 KB, well inside
+/// DynamoDB's 400 KB item limit; more chains take several digests.
+pub const MAX_HEADS_PER_DIGEST: usize = 1000;
+
+impl AuditSigner {
+    /// The digests naming `heads`, [`MAX_HEADS_PER_DIGEST`] per item, chained
+    /// after `prev` (at least one, even with no heads: a day with no events
+    /// is anchored too).
+    pub fn sign_all(
+        &self,
+        prev: Option<&Digest>,
+        day: &str,
+        scope: Scope,
+        at: &str,
+        heads: BTreeMap<String, Head>,
+    ) -> Vec<Digest> {
+        let mut parts: Vec<BTreeMap<String, Head>> = vec![BTreeMap::new()];
+        for (conn, head) in heads {
+            if parts.last().is_some_and(|p| p.len() >= MAX_HEADS_PER_DIGEST) {
+                parts.push(BTreeMap::new());
+            }
+            if let Some(p) = parts.last_mut() {
+                p.insert(conn, head);
+            }
+        }
+        let mut out: Vec<Digest> = Vec::with_capacity(parts.len());
+        for part in parts {
+            let d = self.sign(out.last().or(prev), day, scope, at, part);
+            out.push(d);
+        }
+        out
+    }
+}
+
 impl std::fmt::Debug for AuditSigner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "AuditSigner(public {})", self.public_key_hex())
@@ -217,6 +251,17 @@ mod tests {
         assert_eq!(d.check(&key), Err(DigestProblem::Edited));
         d.hash = d.compute_hash();
         assert_eq!(d.check(&key), Err(DigestProblem::BadSignature), "rehashed but not re-signed");
+    }
+
+    #[test]
+    fn many_heads_are_split_across_chained_digests() {
+        let heads: BTreeMap<String, Head> =
+            (0..2500).map(|i| (format!("c/{i:05}"), Head { seq: 1, hash: "ab".repeat(32) })).collect();
+        let parts = signer().sign_all(None, "2026-11-24", Scope::Full, "2026-11-25T06:00:00Z", heads);
+        assert_eq!(parts.iter().map(|d| d.heads.len()).collect::<Vec<_>>(), [1000, 1000, 500]);
+        assert!(parts.windows(2).all(|w| w[1].prev_hash == w[0].hash && w[1].seq == w[0].seq + 1));
+        let empty = signer().sign_all(Some(&parts[2]), "2026-11-25", Scope::Day, "x", BTreeMap::new());
+        assert_eq!((empty.len(), empty[0].seq), (1, 4));
     }
 
     #[test]

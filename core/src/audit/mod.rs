@@ -25,18 +25,18 @@ pub enum Entry {
     Digest(Digest),
 }
 
-fn text<'a>(item: &'a Item, name: &str) -> Result<&'a str, String> {
-    match item.get(name) {
+fn take(item: &mut Item, name: &str) -> Result<String, String> {
+    match item.remove(name) {
         Some(Attr::S(s)) => Ok(s),
         Some(_) => Err(format!("attribute {name} is not a string")),
         None => Err(format!("attribute {name} is missing")),
     }
 }
 
-fn optional(item: &Item, name: &str) -> Result<Option<String>, String> {
-    match item.get(name) {
+fn take_optional(item: &mut Item, name: &str) -> Result<Option<String>, String> {
+    match item.remove(name) {
         None => Ok(None),
-        Some(Attr::S(s)) => Ok(Some(s.clone())),
+        Some(Attr::S(s)) => Ok(Some(s)),
         Some(_) => Err(format!("attribute {name} is not a string")),
     }
 }
@@ -49,13 +49,13 @@ fn number(item: &Item, name: &str) -> Result<u64, String> {
     }
 }
 
-fn strings(item: &Item, name: &str) -> Result<BTreeMap<String, String>, String> {
-    match item.get(name) {
+fn take_strings(item: &mut Item, name: &str) -> Result<BTreeMap<String, String>, String> {
+    match item.remove(name) {
         None => Ok(BTreeMap::new()),
         Some(Attr::M(m)) => m
-            .iter()
+            .into_iter()
             .map(|(k, v)| match v {
-                Attr::S(s) => Ok((k.clone(), s.clone())),
+                Attr::S(s) => Ok((k, s)),
                 _ => Err(format!("attribute {name}.{k} is not a string")),
             })
             .collect(),
@@ -63,16 +63,18 @@ fn strings(item: &Item, name: &str) -> Result<BTreeMap<String, String>, String> 
     }
 }
 
-/// Reads an export item; the error names the attribute at fault.
-pub fn entry(item: &Item) -> Result<Entry, String> {
-    let pk = text(item, "connector_id")?;
+/// Reads an export item (taking it apart, so nothing is copied); the error
+/// names the attribute at fault.
+pub fn entry(mut item: Item) -> Result<Entry, String> {
+    let pk = take(&mut item, "connector_id")?;
     if pk == DIGEST_PK {
-        let heads = match item.get("heads") {
+        let heads = match item.remove("heads") {
             Some(Attr::M(m)) => m
-                .iter()
+                .into_iter()
                 .map(|(conn, h)| match h {
-                    Attr::M(h) => {
-                        Ok((conn.clone(), Head { seq: number(h, "seq")?, hash: text(h, "hash")?.to_owned() }))
+                    Attr::M(mut h) => {
+                        let seq = number(&h, "seq")?;
+                        Ok((conn, Head { seq, hash: take(&mut h, "hash")? }))
                     }
                     _ => Err(format!("attribute heads.{conn} is not a map")),
                 })
@@ -80,31 +82,31 @@ pub fn entry(item: &Item) -> Result<Entry, String> {
             Some(_) => return Err("attribute heads is not a map".into()),
             None => return Err("attribute heads is missing".into()),
         };
-        let scope = text(item, "scope")?;
+        let scope = take(&mut item, "scope")?;
         return Ok(Entry::Digest(Digest {
-            seq: number(item, "seq")?,
-            day: text(item, "day")?.to_owned(),
-            scope: Scope::parse(scope).ok_or_else(|| format!("attribute scope = {scope:?} is not full or day"))?,
-            at: text(item, "at")?.to_owned(),
+            seq: number(&item, "seq")?,
+            day: take(&mut item, "day")?,
+            scope: Scope::parse(&scope).ok_or_else(|| format!("attribute scope = {scope:?} is not full or day"))?,
+            at: take(&mut item, "at")?,
             heads,
-            prev_hash: text(item, "prev_hash")?.to_owned(),
-            hash: text(item, "hash")?.to_owned(),
-            public_key: text(item, "public_key")?.to_owned(),
-            signature: text(item, "signature")?.to_owned(),
+            prev_hash: take(&mut item, "prev_hash")?,
+            hash: take(&mut item, "hash")?,
+            public_key: take(&mut item, "public_key")?,
+            signature: take(&mut item, "signature")?,
         }));
     }
     Ok(Entry::Event(AuditEvent {
-        connector_id: ConnectorId::parse(pk).map_err(|e| format!("attribute connector_id {e}"))?,
-        seq: number(item, "seq")?,
-        at: text(item, "at")?.to_owned(),
-        event: text(item, "event")?.to_owned(),
-        actor: text(item, "actor")?.to_owned(),
-        change_id: optional(item, "change_id")?,
-        execution_arn: optional(item, "execution_arn")?,
-        correlation_id: optional(item, "correlation_id")?,
-        detail: strings(item, "detail")?,
-        prev_hash: text(item, "prev_hash")?.to_owned(),
-        hash: text(item, "hash")?.to_owned(),
+        connector_id: ConnectorId::parse(&pk).map_err(|e| format!("attribute connector_id {e}"))?,
+        seq: number(&item, "seq")?,
+        at: take(&mut item, "at")?,
+        event: take(&mut item, "event")?,
+        actor: take(&mut item, "actor")?,
+        change_id: take_optional(&mut item, "change_id")?,
+        execution_arn: take_optional(&mut item, "execution_arn")?,
+        correlation_id: take_optional(&mut item, "correlation_id")?,
+        detail: take_strings(&mut item, "detail")?,
+        prev_hash: take(&mut item, "prev_hash")?,
+        hash: take(&mut item, "hash")?,
     }))
 }
 
@@ -179,16 +181,16 @@ mod tests {
         .seal(None);
         let item = event_item(&ev);
         assert_eq!(item.get("day"), Some(&Attr::S("2026-11-24".into())));
-        assert_eq!(entry(&item), Ok(Entry::Event(ev)));
+        assert_eq!(entry(item.clone()), Ok(Entry::Event(ev)));
 
         let mut bad = item.clone();
         bad.remove("actor");
-        assert_eq!(entry(&bad), Err("attribute actor is missing".into()));
+        assert_eq!(entry(bad.clone()), Err("attribute actor is missing".into()));
         bad.insert("actor".into(), Attr::N("1".into()));
-        assert_eq!(entry(&bad), Err("attribute actor is not a string".into()));
+        assert_eq!(entry(bad.clone()), Err("attribute actor is not a string".into()));
         let mut bad = item;
         bad.insert("seq".into(), Attr::N("-1".into()));
-        assert!(entry(&bad).unwrap_err().contains("seq"));
+        assert!(entry(bad).unwrap_err().contains("seq"));
 
         let signer = digest::AuditSigner::from_hex_seed(&"11".repeat(32)).unwrap();
         let d = signer.sign(
@@ -198,6 +200,6 @@ mod tests {
             "2026-11-25T06:00:00Z",
             BTreeMap::from([("a/b".into(), Head { seq: 1, hash: "00".repeat(32) })]),
         );
-        assert_eq!(entry(&digest_item(&d)), Ok(Entry::Digest(d)));
+        assert_eq!(entry(digest_item(&d)), Ok(Entry::Digest(d)));
     }
 }

@@ -136,51 +136,63 @@ impl Sums {
         Self(RandomState::new(), RandomState::new())
     }
 
-    fn of(&self, seq: u64, hash: Option<&str>) -> u128 {
+    fn of(&self, seq: u64, hash: Option<&Hash32>) -> u128 {
         let (mut a, mut b) = (self.0.build_hasher(), self.1.build_hasher());
         for h in [&mut a, &mut b] {
             h.write_u64(seq);
             if let Some(x) = hash {
-                h.write_usize(x.len());
-                h.write(x.as_bytes());
+                h.write(x);
             }
         }
         (u128::from(a.finish()) << 64) | u128::from(b.finish())
     }
 }
 
+/// A hash as 32 bytes (a malformed one as the SHA-256 of its text, which
+/// keeps it distinct): no allocation per event.
+type Hash32 = [u8; 32];
+
+fn hash32(s: &str) -> Hash32 {
+    let mut out = [0u8; 32];
+    if s.len() == 64 && hex::decode_to_slice(s, &mut out).is_ok() {
+        return out;
+    }
+    <sha2::Sha256 as sha2::Digest>::digest(s.as_bytes()).into()
+}
+
 #[derive(Default)]
 struct Chain {
     count: u64,
     max_seq: u64,
-    head: String,
+    head: Hash32,
     seq_sum: u128,
     offered: u128,
     used: u128,
     bad_genesis: bool,
     edited: bool,
     /// The newest events seen: (seq, hash), at most RECENT.
-    recent: Vec<(u64, String)>,
+    recent: Vec<(u64, Hash32)>,
 }
 
 impl Chain {
     fn add(&mut self, sums: &Sums, seq: u64, hash: &str, prev_hash: &str) {
+        let h = hash32(hash);
         self.count += 1;
         self.seq_sum = self.seq_sum.wrapping_add(sums.of(seq, None));
-        self.offered = self.offered.wrapping_add(sums.of(seq, Some(hash)));
+        self.offered = self.offered.wrapping_add(sums.of(seq, Some(&h)));
         if seq <= 1 {
             self.bad_genesis |= prev_hash != GENESIS_HASH;
         } else {
-            self.used = self.used.wrapping_add(sums.of(seq - 1, Some(prev_hash)));
+            self.used = self.used.wrapping_add(sums.of(seq - 1, Some(&hash32(prev_hash))));
         }
         if seq > self.max_seq || self.count == 1 {
             self.max_seq = seq;
-            self.head = hash.to_owned();
+            self.head = h;
         }
         if self.recent.len() < RECENT {
-            self.recent.push((seq, hash.to_owned()));
+            self.recent.push((seq, h));
         } else if let Some(min) = self.recent.iter_mut().min_by_key(|(s, _)| *s).filter(|(s, _)| *s < seq) {
-            *min = (seq, hash.to_owned());
+            *min = (seq, h);
         }
     }
 
@@ -219,7 +231,7 @@ pub fn verify(export: &Export, options: &Options, mut progress: impl FnMut(u64))
         if items.is_multiple_of(4096) {
             progress(items);
         }
-        let parsed = item.and_then(|i| entry(&i));
+        let parsed = item.and_then(entry);
         match parsed {
             Err(what) => problems.push(Problem {
                 kind: Kind::Malformed,
@@ -295,7 +307,7 @@ pub fn verify(export: &Export, options: &Options, mut progress: impl FnMut(u64))
                 Kind::MissingNewest,
             )),
             Some(c) => match c.recent.iter().find(|(s, _)| *s == claim.seq) {
-                Some((_, h)) if *h == claim.hash => {}
+                Some((_, h)) if *h == hash32(&claim.hash) => {}
                 Some(_) => problems.push(at(rewritten_text(), Kind::Rewritten)),
                 None => {
                     pending.insert((conn.clone(), claim.seq), claim);
@@ -314,7 +326,7 @@ pub fn verify(export: &Export, options: &Options, mut progress: impl FnMut(u64))
             if n.is_multiple_of(4096) {
                 progress(n);
             }
-            let Ok(parsed) = item.and_then(|i| entry(&i)) else { return };
+            let Ok(parsed) = item.and_then(entry) else { return };
             let (conn, seq, hash, prev) = match parsed {
                 Entry::Event(ev) => (ev.connector_id.as_str().to_owned(), ev.seq, ev.hash, ev.prev_hash),
                 Entry::Digest(d) => (DIGEST_PK.to_owned(), d.seq, d.hash, d.prev_hash),
@@ -639,7 +651,7 @@ mod tests {
         let other = AuditSigner::from_hex_seed(&"43".repeat(32)).unwrap();
         rewrite(tmp.path(), |i| {
             if s(&i, "connector_id") == DIGEST_PK {
-                let Ok(Entry::Digest(d)) = entry(&i) else { panic!() };
+                let Ok(Entry::Digest(d)) = entry(i) else { panic!() };
                 return Some(digest_item(&other.sign(None, &d.day, d.scope, &d.at, d.heads)));
             }
             Some(i)

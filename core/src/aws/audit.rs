@@ -72,7 +72,7 @@ fn attr_from_sdk(a: &AttributeValue) -> Attr {
 
 /// Reads an event item back; `None` when it is not a well-formed event.
 fn event_from_item(item: &HashMap<String, AttributeValue>) -> Option<AuditEvent> {
-    match crate::audit::entry(&from_sdk(item)) {
+    match crate::audit::entry(from_sdk(item)) {
         Ok(crate::audit::Entry::Event(ev)) => Some(ev),
         _ => None,
     }
@@ -199,7 +199,7 @@ impl DigestStore for DynamoAuditLog {
             .send()
             .await
             .map_err(|e| store_error("dynamodb", "Query", e))?;
-        match out.items().first().map(|i| crate::audit::entry(&from_sdk(i))) {
+        match out.items().first().map(|i| crate::audit::entry(from_sdk(i))) {
             None => Ok(None),
             Some(Ok(crate::audit::Entry::Digest(d))) => Ok(Some(d)),
             Some(Ok(_)) | Some(Err(_)) => Err(StoreError {
