@@ -141,7 +141,7 @@ pub struct ConfigError {
 }
 
 /// The variables keyturn reads, for `--help` texts and docs.
-pub const ENV_VARS: [(&str, &str); 24] = [
+pub const ENV_VARS: [(&str, &str); 25] = [
     ("KEYTURN_CONNECTORS_TABLE", "connectors table name (default keyturn-connectors)"),
     ("KEYTURN_CHANGES_TABLE", "changes table name (default keyturn-changes)"),
     ("KEYTURN_AUDIT_TABLE", "audit table name (default keyturn-audit)"),
@@ -281,7 +281,8 @@ impl Config {
         for (var, slot) in [
             ("KEYTURN_SIGNING_KEY_SECRET", &mut cfg.approval.signing_key_secret),
             ("KEYTURN_ROUTING_SECRET", &mut cfg.approval.routing_secret),
-            ("KEYTURN_AUDIT_KEY_SECRET", &mut cfg.audit_key_secret),
+            ("KEYTURN_ALLOWED_HOSTS", "comma-separated hosts (or .suffixes) vendor, Slack and Jira calls may reach (default: any public host)"),
+    ("KEYTURN_AUDIT_KEY_SECRET", &mut cfg.audit_key_secret),
         ] {
             if let Some(v) = non_empty(var) {
                 *slot = v;

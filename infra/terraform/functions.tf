@@ -38,6 +38,7 @@ locals {
       KEYTURN_APPROVAL_OVERDUE_HOURS  = tostring(var.approval_overdue_hours)
       RUST_LOG                        = "info"
     },
+    length(var.allowed_hosts) == 0 ? {} : { KEYTURN_ALLOWED_HOSTS = join(",", var.allowed_hosts) },
     var.entra_secret_arn == null ? {} : { KEYTURN_ENTRA_SECRET = var.entra_secret_arn },
     var.okta_secret_arn == null ? {} : { KEYTURN_OKTA_SECRET = var.okta_secret_arn },
     var.jira == null ? {} : {

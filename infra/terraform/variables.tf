@@ -160,6 +160,12 @@ variable "log_retention_days" {
   }
 }
 
+variable "allowed_hosts" {
+  description = "Hosts (or .suffixes) vendor, Slack and Jira calls may reach, e.g. [\".atlassian.com\", \"graph.microsoft.com\"]. Empty: any public host. Private, loopback and metadata addresses are refused regardless."
+  type        = list(string)
+  default     = []
+}
+
 variable "tracing" {
   description = "Turn on X-Ray tracing of the workflow."
   type        = bool

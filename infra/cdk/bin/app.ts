@@ -30,5 +30,6 @@ new Keyturn(stack, 'keyturn', {
   approvalDomain: domain ? { domainName: domain, certificateArn: ctx('approvalCertificateArn') ?? '' } : undefined,
   alarmEmail: ctx('alarmEmail'),
   tracing: ctx('tracing') === 'true',
+  allowedHosts: ctx('allowedHosts')?.split(','),
 });
 Tags.of(stack).add('app', 'keyturn');

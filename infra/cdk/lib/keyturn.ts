@@ -73,6 +73,13 @@ export interface KeyturnProps {
   readonly alarmEmail?: string;
   /** CloudWatch Logs retention of functions and the workflow. @default ONE_YEAR */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * Hosts (or `.suffix`es) vendor, Slack and Jira calls may reach, e.g.
+   * `['.atlassian.com', 'graph.microsoft.com', 'login.microsoftonline.com', 'hooks.slack.com']`.
+   * Private, loopback and metadata addresses are refused regardless.
+   * @default - any public host
+   */
+  readonly allowedHosts?: string[];
   /** Turn on X-Ray tracing of the workflow. @default false */
   readonly tracing?: boolean;
 }
@@ -264,6 +271,7 @@ export class Keyturn extends Construct {
       KEYTURN_APPROVAL_OVERDUE_HOURS: String(props.approvalOverdueHours ?? 48),
       RUST_LOG: 'info',
     };
+    if (props.allowedHosts?.length) env.KEYTURN_ALLOWED_HOSTS = props.allowedHosts.join(',');
     if (props.entraSecretArn) env.KEYTURN_ENTRA_SECRET = props.entraSecretArn;
     if (props.oktaSecretArn) env.KEYTURN_OKTA_SECRET = props.oktaSecretArn;
     if (props.jira) {
