@@ -157,6 +157,10 @@ pub const ENV_VARS: [(&str, &str); 25] = [
     ("KEYTURN_EMAIL_FROM", "verified SES sender address for approval email"),
     ("KEYTURN_SIGNING_KEY_SECRET", "secret holding the link-signing key (default keyturn/link-signing-key)"),
     (
+        "KEYTURN_ALLOWED_HOSTS",
+        "comma-separated hosts (or .suffixes) vendor, Slack and Jira calls may reach (default: any public host)",
+    ),
+    (
         "KEYTURN_AUDIT_KEY_SECRET",
         "secret holding the Ed25519 seed that signs audit digests (default keyturn/audit-signing-key)",
     ),
@@ -281,8 +285,7 @@ impl Config {
         for (var, slot) in [
             ("KEYTURN_SIGNING_KEY_SECRET", &mut cfg.approval.signing_key_secret),
             ("KEYTURN_ROUTING_SECRET", &mut cfg.approval.routing_secret),
-            ("KEYTURN_ALLOWED_HOSTS", "comma-separated hosts (or .suffixes) vendor, Slack and Jira calls may reach (default: any public host)"),
-    ("KEYTURN_AUDIT_KEY_SECRET", &mut cfg.audit_key_secret),
+            ("KEYTURN_AUDIT_KEY_SECRET", &mut cfg.audit_key_secret),
         ] {
             if let Some(v) = non_empty(var) {
                 *slot = v;
