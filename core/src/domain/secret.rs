@@ -67,4 +67,13 @@ mod tests {
             assert!(shown.contains(&s.fingerprint()));
         }
     }
+
+    /// A panic while a key is in scope (forced here) carries its fingerprint, not the key.
+    #[test]
+    fn a_panic_with_a_key_in_scope_does_not_show_it() {
+        let s = SecretValue::new("canary-7c2e01");
+        let caught = std::panic::catch_unwind(|| panic!("rotation failed for {s} ({s:?})")).unwrap_err();
+        let message = caught.downcast_ref::<String>().cloned().unwrap_or_default();
+        assert!(message.contains(&s.fingerprint()) && !message.contains("canary"), "{message}");
+    }
 }
