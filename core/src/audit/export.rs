@@ -188,65 +188,78 @@ impl Export {
     /// files go to `problems`; items that cannot be read arrive as `Err`.
     pub fn items(&self, problems: &mut Vec<FileProblem>, mut each: impl FnMut(&Place, Result<Item, String>)) {
         problems.extend(self.manifest_problems.iter().cloned());
-        let mut total = 0u64;
-        for f in &self.files {
-            let path = self.data_path(f);
-            let name = format!("data/{}", path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default());
-            let file = match File::open(&path) {
-                Ok(file) => file,
-                Err(e) => {
-                    problems.push(FileProblem {
-                        place: name,
-                        what: format!("listed in manifest-files.json but cannot be read ({e}): its items are missing"),
-                    });
-                    continue;
-                }
-            };
-            let mut hashing = HashingReader { inner: file, md5: Md5::new() };
-            let mut lines = 0u64;
-            let read = read_lines(flate2::read::MultiGzDecoder::new(&mut hashing), |n, line| {
-                lines = n;
-                let place = Place { file: name.clone(), line: n };
-                let item = match line {
-                    Ok(bytes) => serde_json::from_slice::<Line>(bytes)
-                        .map(|l| l.item)
-                        .map_err(|e| format!("not an export line ({e})")),
-                    Err(e) => Err(e),
-                };
-                each(&place, item);
-            });
-            if let Err(e) = read {
-                problems.push(FileProblem {
-                    place: format!("{name}:{}", lines + 1),
-                    what: format!(
-                        "unreadable gzip ({e}): the file is truncated or corrupt; items after line {lines} are missing"
-                    ),
-                });
-                continue;
-            }
-            // Drain what the decoder did not need, so the MD5 covers the whole file.
-            let _ = io::copy(&mut hashing, &mut io::sink());
-            let md5 = base64::engine::general_purpose::STANDARD.encode(hashing.md5.finalize());
-            if md5 != f.md5_checksum {
-                problems.push(FileProblem {
-                    place: name.clone(),
-                    what: "MD5 differs from manifest-files.json: the file changed after the export".into(),
-                });
-            }
-            if lines != f.item_count {
-                problems.push(FileProblem {
-                    place: name,
-                    what: format!("{lines} items, manifest-files.json says {}", f.item_count),
-                });
-            }
-            total += lines;
-        }
+        let total: u64 = self.files.iter().map(|f| self.file_items(f, problems, &mut each)).sum();
+        self.check_total(total, problems);
+    }
+
+    /// The whole-export item count against the summary (after reading every file).
+    pub fn check_total(&self, total: u64, problems: &mut Vec<FileProblem>) {
         if total != self.summary.item_count {
             problems.push(FileProblem {
                 place: "manifest-summary.json".into(),
                 what: format!("itemCount {} but the data files hold {total} items", self.summary.item_count),
             });
         }
+    }
+
+    /// Streams one data file's items to `each`, checking it against the
+    /// manifest (present, MD5, item count). Returns the lines read.
+    pub fn file_items(
+        &self,
+        f: &DataFile,
+        problems: &mut Vec<FileProblem>,
+        mut each: impl FnMut(&Place, Result<Item, String>),
+    ) -> u64 {
+        let path = self.data_path(f);
+        let name = format!("data/{}", path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default());
+        let file = match File::open(&path) {
+            Ok(file) => file,
+            Err(e) => {
+                problems.push(FileProblem {
+                    place: name,
+                    what: format!("listed in manifest-files.json but cannot be read ({e}): its items are missing"),
+                });
+                return 0;
+            }
+        };
+        let mut hashing = HashingReader { inner: file, md5: Md5::new() };
+        let mut lines = 0u64;
+        let read = read_lines(flate2::read::MultiGzDecoder::new(&mut hashing), |n, line| {
+            lines = n;
+            let place = Place { file: name.clone(), line: n };
+            let item = match line {
+                Ok(bytes) => serde_json::from_slice::<Line>(bytes)
+                    .map(|l| l.item)
+                    .map_err(|e| format!("not an export line ({e})")),
+                Err(e) => Err(e),
+            };
+            each(&place, item);
+        });
+        if let Err(e) = read {
+            problems.push(FileProblem {
+                place: format!("{name}:{}", lines + 1),
+                what: format!(
+                    "unreadable gzip ({e}): the file is truncated or corrupt; items after line {lines} are missing"
+                ),
+            });
+            return lines;
+        }
+        // Drain what the decoder did not need, so the MD5 covers the whole file.
+        let _ = io::copy(&mut hashing, &mut io::sink());
+        let md5 = base64::engine::general_purpose::STANDARD.encode(hashing.md5.finalize());
+        if md5 != f.md5_checksum {
+            problems.push(FileProblem {
+                place: name.clone(),
+                what: "MD5 differs from manifest-files.json: the file changed after the export".into(),
+            });
+        }
+        if lines != f.item_count {
+            problems.push(FileProblem {
+                place: name,
+                what: format!("{lines} items, manifest-files.json says {}", f.item_count),
+            });
+        }
+        lines
     }
 }
 
@@ -338,6 +351,7 @@ pub struct ExportWriter {
     prefix: String,
     summary: Summary,
     files: Vec<DataFile>,
+    items_per_file: u64,
     /// The data file being written: name, items so far, encoder.
     current: Option<(String, u64, GzFile)>,
 }
@@ -363,12 +377,19 @@ impl ExportWriter {
             },
             prefix,
             files: Vec::new(),
+            items_per_file: ITEMS_PER_FILE,
             current: None,
         })
     }
 
+    /// Starts a new data file every `n` items (AWS's files hold many more).
+    pub fn items_per_file(mut self, n: u64) -> Self {
+        self.items_per_file = n.max(1);
+        self
+    }
+
     pub fn write(&mut self, item: &Item) -> io::Result<()> {
-        if self.current.as_ref().is_none_or(|(_, n, _)| *n >= ITEMS_PER_FILE) {
+        if self.current.as_ref().is_none_or(|(_, n, _)| *n >= self.items_per_file) {
             self.close_file()?;
             let name = format!("{:08}.json.gz", self.files.len());
             let file = io::BufWriter::new(File::create(self.dir.join("data").join(&name))?);

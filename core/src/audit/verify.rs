@@ -22,7 +22,7 @@
 //! the export with that exact hash, which catches dropped newest events and
 //! chains rewritten with recomputed hashes.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::hash::{BuildHasher, Hasher, RandomState};
 
@@ -196,6 +196,25 @@ impl Chain {
         }
     }
 
+    fn merge(&mut self, other: Chain) {
+        if other.count == 0 {
+            return;
+        }
+        if self.count == 0 || other.max_seq > self.max_seq {
+            self.max_seq = other.max_seq;
+            self.head = other.head;
+        }
+        self.count += other.count;
+        self.seq_sum = self.seq_sum.wrapping_add(other.seq_sum);
+        self.offered = self.offered.wrapping_add(other.offered);
+        self.used = self.used.wrapping_add(other.used);
+        self.bad_genesis |= other.bad_genesis;
+        self.edited |= other.edited;
+        self.recent.extend(other.recent);
+        self.recent.sort_by_key(|r| std::cmp::Reverse(r.0));
+        self.recent.truncate(RECENT);
+    }
+
     fn intact(&self, sums: &Sums) -> bool {
         if self.edited || self.bad_genesis || self.count != self.max_seq {
             return false;
@@ -213,27 +232,33 @@ struct Claim {
     day: String,
 }
 
-/// Verifies `export`. `progress` is called with the number of items read so far
-/// (both passes count).
-pub fn verify(export: &Export, options: &Options, mut progress: impl FnMut(u64)) -> Result<Verification, VerifyError> {
-    let pinned = options.public_key.as_deref().map(parse_public_key).transpose().map_err(VerifyError::PublicKey)?;
-    let sums = Sums::new();
-    let mut chains: HashMap<String, Chain> = HashMap::new();
-    let mut claims: HashMap<String, Claim> = HashMap::new();
-    let mut problems = Vec::new();
-    let mut file_problems: Vec<FileProblem> = Vec::new();
-    let mut key = pinned;
-    let mut newest_digest: Option<(u64, String)> = None;
-    let (mut items, mut events, mut digests) = (0u64, 0u64, 0u64);
+/// What pass 1 learns from a share of the data files; shares add up.
+#[derive(Default)]
+struct Pass1 {
+    chains: HashMap<String, Chain>,
+    claims: HashMap<String, Claim>,
+    problems: Vec<Problem>,
+    file_problems: Vec<FileProblem>,
+    items: u64,
+    events: u64,
+    digests: u64,
+    lines: u64,
+    newest_digest: Option<(u64, String)>,
+    /// Public keys the digests name (checked when no key is pinned).
+    signers: BTreeSet<String>,
+}
 
-    export.items(&mut file_problems, |place, item| {
-        items += 1;
-        if items.is_multiple_of(4096) {
-            progress(items);
-        }
-        let parsed = item.and_then(entry);
-        match parsed {
-            Err(what) => problems.push(Problem {
+impl Pass1 {
+    fn item(
+        &mut self,
+        place: &Place,
+        item: Result<super::export::Item, String>,
+        sums: &Sums,
+        pinned: Option<ed25519_dalek::VerifyingKey>,
+    ) {
+        self.items += 1;
+        match item.and_then(entry) {
+            Err(what) => self.problems.push(Problem {
                 kind: Kind::Malformed,
                 connector: None,
                 seq: None,
@@ -241,11 +266,11 @@ pub fn verify(export: &Export, options: &Options, mut progress: impl FnMut(u64))
                 what,
             }),
             Ok(Entry::Event(ev)) => {
-                events += 1;
-                let chain = chains.entry(ev.connector_id.as_str().to_owned()).or_default();
+                self.events += 1;
+                let chain = self.chains.entry(ev.connector_id.as_str().to_owned()).or_default();
                 if ev.compute_hash() != ev.hash {
                     chain.edited = true;
-                    problems.push(Problem {
+                    self.problems.push(Problem {
                         kind: Kind::Edited,
                         connector: Some(ev.connector_id.to_string()),
                         seq: Some(ev.seq),
@@ -253,31 +278,108 @@ pub fn verify(export: &Export, options: &Options, mut progress: impl FnMut(u64))
                         what: "content does not match its hash (edited)".into(),
                     });
                 }
-                chain.add(&sums, ev.seq, &ev.hash, &ev.prev_hash);
+                chain.add(sums, ev.seq, &ev.hash, &ev.prev_hash);
             }
             Ok(Entry::Digest(d)) => {
-                digests += 1;
-                check_digest(&d, place, &mut key, &mut problems);
-                let chain = chains.entry(DIGEST_PK.to_owned()).or_default();
+                self.digests += 1;
+                check_digest(&d, place, pinned, &mut self.signers, &mut self.problems);
+                let chain = self.chains.entry(DIGEST_PK.to_owned()).or_default();
                 if d.compute_hash() != d.hash {
                     chain.edited = true;
                 }
-                chain.add(&sums, d.seq, &d.hash, &d.prev_hash);
-                if newest_digest.as_ref().is_none_or(|(s, _)| d.seq > *s) {
-                    newest_digest = Some((d.seq, d.day.clone()));
+                chain.add(sums, d.seq, &d.hash, &d.prev_hash);
+                if self.newest_digest.as_ref().is_none_or(|(s, _)| d.seq > *s) {
+                    self.newest_digest = Some((d.seq, d.day.clone()));
                 }
                 for (conn, head) in d.heads {
-                    let better = claims.get(&conn).is_none_or(|c| head.seq > c.seq);
-                    if better {
-                        claims.insert(
-                            conn,
-                            Claim { seq: head.seq, hash: head.hash, digest_seq: d.seq, day: d.day.clone() },
-                        );
-                    }
+                    let claim = Claim { seq: head.seq, hash: head.hash, digest_seq: d.seq, day: d.day.clone() };
+                    add_claim(&mut self.claims, conn, claim);
                 }
             }
         }
+    }
+
+    fn merge(&mut self, other: Pass1) {
+        for (conn, c) in other.chains {
+            self.chains.entry(conn).or_default().merge(c);
+        }
+        for (conn, claim) in other.claims {
+            add_claim(&mut self.claims, conn, claim);
+        }
+        self.problems.extend(other.problems);
+        self.file_problems.extend(other.file_problems);
+        self.items += other.items;
+        self.events += other.events;
+        self.digests += other.digests;
+        self.lines += other.lines;
+        if let Some(n) = other.newest_digest {
+            if self.newest_digest.as_ref().is_none_or(|(s, _)| n.0 > *s) {
+                self.newest_digest = Some(n);
+            }
+        }
+        self.signers.extend(other.signers);
+    }
+}
+
+fn add_claim(claims: &mut HashMap<String, Claim>, conn: String, claim: Claim) {
+    if claims.get(&conn).is_none_or(|c| claim.seq > c.seq) {
+        claims.insert(conn, claim);
+    }
+}
+
+/// Verifies `export`. `progress` is called with the number of items read so far
+/// (both passes count).
+pub fn verify(export: &Export, options: &Options, mut progress: impl FnMut(u64)) -> Result<Verification, VerifyError> {
+    let pinned = options.public_key.as_deref().map(parse_public_key).transpose().map_err(VerifyError::PublicKey)?;
+    let sums = Sums::new();
+
+    // Pass 1 over the data files in parallel: each thread folds its files into
+    // its own numbers, and the numbers add up (they are sums, counts, maxima).
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(export.files.len()).max(1);
+    let read = std::sync::atomic::AtomicU64::new(0);
+    let mut pass = Pass1::default();
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|t| {
+                let (sums, read, pinned) = (&sums, &read, pinned);
+                scope.spawn(move || {
+                    let mut mine = Pass1::default();
+                    let mut file_problems = Vec::new();
+                    for f in export.files.iter().skip(t).step_by(threads) {
+                        mine.lines += export.file_items(f, &mut file_problems, |place, item| {
+                            mine.item(place, item, sums, pinned);
+                            if mine.items.is_multiple_of(4096) {
+                                read.fetch_add(4096, std::sync::atomic::Ordering::Relaxed);
+                            }
+                        });
+                    }
+                    mine.file_problems = file_problems;
+                    mine
+                })
+            })
+            .collect();
+        while !workers.iter().all(|w| w.is_finished()) {
+            progress(read.load(std::sync::atomic::Ordering::Relaxed));
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        for w in workers {
+            // A worker only panics on a bug; report it as one rather than as a verdict.
+            match w.join() {
+                Ok(mine) => pass.merge(mine),
+                Err(_) => pass.problems.push(Problem {
+                    kind: Kind::File,
+                    connector: None,
+                    seq: None,
+                    place: None,
+                    what: "internal error while reading the export (a bug in keyturn; please report it)".into(),
+                }),
+            }
+        }
     });
+    let mut file_problems = export.manifest_problems.clone();
+    file_problems.append(&mut pass.file_problems);
+    export.check_total(pass.lines, &mut file_problems);
+    let Pass1 { chains, claims, mut problems, items, events, digests, newest_digest, signers, .. } = pass;
     problems.extend(file_problems.into_iter().map(|p| Problem {
         kind: Kind::File,
         connector: None,
@@ -285,6 +387,25 @@ pub fn verify(export: &Export, options: &Options, mut progress: impl FnMut(u64))
         place: Some(p.place),
         what: p.what,
     }));
+    let key = match pinned {
+        Some(k) => Some(hex::encode(k.as_bytes())),
+        None => {
+            if signers.len() > 1 {
+                problems.push(Problem {
+                    kind: Kind::ForgedDigest,
+                    connector: Some(DIGEST_PK.into()),
+                    seq: None,
+                    place: None,
+                    what: format!(
+                        "digests name {} different signers ({}): at most one is keyturn's",
+                        signers.len(),
+                        signers.iter().map(|s| short(s)).collect::<Vec<_>>().join(", ")
+                    ),
+                });
+            }
+            signers.into_iter().next()
+        }
+    };
 
     let broken: HashSet<String> = chains.iter().filter(|(_, c)| !c.intact(&sums)).map(|(k, _)| k.clone()).collect();
     // Claims an event at a seq pass 1 did not keep: (connector, seq) → claim.
@@ -379,7 +500,7 @@ pub fn verify(export: &Export, options: &Options, mut progress: impl FnMut(u64))
     } else if pinned.is_none() {
         notes.push(format!(
             "digests checked against the key they name ({}); pass --public-key (from `keyturn audit public-key`) to prove who signed them",
-            key.map(|k| hex::encode(k.as_bytes())).unwrap_or_default()
+            key.as_deref().unwrap_or_default()
         ));
     }
     if let Some((_, day)) = &newest_digest {
@@ -393,7 +514,7 @@ pub fn verify(export: &Export, options: &Options, mut progress: impl FnMut(u64))
         events,
         digests,
         connectors: chains.keys().filter(|k| k.as_str() != DIGEST_PK).count(),
-        digest_key: key.map(|k| hex::encode(k.as_bytes())),
+        digest_key: key,
         key_pinned: pinned.is_some(),
         newest_digest_day: newest_digest.map(|(_, d)| d),
         problems,
@@ -406,7 +527,15 @@ fn rewritten_text() -> String {
         .into()
 }
 
-fn check_digest(d: &Digest, place: &Place, key: &mut Option<ed25519_dalek::VerifyingKey>, problems: &mut Vec<Problem>) {
+/// Checks a digest's hash and signature: under the pinned key, or (unpinned)
+/// under the key it names, which is then recorded in `signers`.
+fn check_digest(
+    d: &Digest,
+    place: &Place,
+    pinned: Option<ed25519_dalek::VerifyingKey>,
+    signers: &mut BTreeSet<String>,
+    problems: &mut Vec<Problem>,
+) {
     let forged = |what: String| Problem {
         kind: Kind::ForgedDigest,
         connector: Some(DIGEST_PK.into()),
@@ -414,17 +543,20 @@ fn check_digest(d: &Digest, place: &Place, key: &mut Option<ed25519_dalek::Verif
         place: Some(place.to_string()),
         what,
     };
-    let k = match key {
-        Some(k) => *k,
+    let key = match pinned {
+        Some(k) => k,
         None => match parse_public_key(&d.public_key) {
-            Ok(k) => *key.insert(k),
+            Ok(k) => {
+                signers.insert(d.public_key.clone());
+                k
+            }
             Err(e) => return problems.push(forged(format!("public_key {e}"))),
         },
     };
-    if hex::encode(k.as_bytes()) != d.public_key {
+    if hex::encode(key.as_bytes()) != d.public_key {
         problems.push(forged(format!("names signer {}, not the trusted key", short(&d.public_key))));
     }
-    if let Err(e) = d.check(&k) {
+    if let Err(e) = d.check(&key) {
         problems.push(forged(e.to_string()));
     }
 }
@@ -521,11 +653,13 @@ mod tests {
         out
     }
 
-    /// Two chains of `n`; a digest names both heads when `anchored`.
+    /// Two chains of `n`; a digest names both heads when `anchored`. Three
+    /// items per data file, so the parallel pass has several files to share.
     fn export(dir: &Path, n: u64, anchored: bool) {
         let mut w =
             ExportWriter::create(dir, "e1", "arn:aws:dynamodb:us-east-1:1:table/keyturn-audit", "2026-11-25T07:00:00Z")
-                .unwrap();
+                .unwrap()
+                .items_per_file(3);
         let mut heads = BTreeMap::new();
         for conn in ["acme/scim", "globex/api"] {
             let c = chain(conn, n);
