@@ -112,6 +112,15 @@ run inventory list --due-within 45
 step "13. Scanning again starts no duplicate workflow"
 run scan
 
+step "14. What an auditor gets: a signed digest, an export, its verification and the reports"
+run audit anchor --full
+rm -rf .local/demo/export
+run audit export --to .local/demo/export
+run audit verify .local/demo/export --public-key "$("$KEYTURN" audit public-key)"
+run audit query .local/demo/export --report approvals
+run audit query .local/demo/export --report rotations
+run audit query .local/demo/export --report failures
+
 step "Your turn: change $planned waits for an approver. Open this link in a browser on this machine:"
 "$KEYTURN" dev outbox --subject "$planned" --to ana@acme.example --links | awk '$1=="approve"{print "  " $3}'
 echo "(the stack keeps running; \`make down\` stops it)"
