@@ -233,43 +233,6 @@ async fn forged_expired_misaddressed_and_replayed_links_change_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn twenty_concurrent_posts_of_one_approval_record_one_decision() {
-    let f = Flow::new("burst");
-    f.import(&[("k1", "e2e-one", "owner@e2e.example", &in_days(10), "")]).await;
-    let change = f.scan_one(&[]);
-    let mails = emails_for(&change, 2).await;
-    let t = token(&link(&mails[0].1, "approve"));
-
-    let posts: Vec<_> = (0..20)
-        .map(|_| {
-            tokio::spawn({
-                let t = t.clone();
-                async move { post(&t).await.0 }
-            })
-        })
-        .collect();
-    let mut codes = Vec::new();
-    for p in posts {
-        codes.push(p.await.unwrap());
-    }
-    assert_eq!(codes.iter().filter(|c| **c == 200).count(), 1, "{codes:?}");
-    assert_eq!(codes.iter().filter(|c| **c == 409).count(), 19, "{codes:?}");
-
-    assert_eq!(finished(&f.sfn().await, &change).await.status().as_str(), "SUCCEEDED");
-    let history = f.sfn().await.get_execution_history().execution_arn(execution_arn(&change)).send().await.unwrap();
-    let decisions = history
-        .events()
-        .iter()
-        .filter_map(|e| e.task_succeeded_event_details())
-        .filter(|d| d.resource() == "invoke.waitForTaskToken")
-        .count();
-    assert_eq!(decisions, 1, "the workflow received exactly one decision");
-    let events = f.events("k1").await;
-    assert_eq!(events.iter().filter(|e| *e == "vote_recorded").count(), 1, "{events:?}");
-    assert_eq!(events.iter().filter(|e| *e == "approved").count(), 1, "{events:?}");
-}
-
-#[tokio::test(flavor = "multi_thread")]
 async fn an_unanswered_approval_expires_and_escalates() {
     let f = Flow::new("timeout");
     f.import(&[("k1", "e2e-one", "owner@e2e.example", &in_days(10), "")]).await;

@@ -157,6 +157,17 @@ pub async fn finished(
 }
 
 /// Names of the states the execution entered, in order.
+/// How many task-token callbacks (approvals, key hand-overs) the execution received.
+pub async fn callbacks_received(sfn: &aws_sdk_sfn::Client, change: &str) -> usize {
+    let history = sfn.get_execution_history().execution_arn(execution_arn(change)).send().await.unwrap();
+    history
+        .events()
+        .iter()
+        .filter_map(|e| e.task_succeeded_event_details())
+        .filter(|d| d.resource() == "invoke.waitForTaskToken")
+        .count()
+}
+
 pub async fn states_entered(sfn: &aws_sdk_sfn::Client, change: &str) -> Vec<String> {
     let history =
         sfn.get_execution_history().execution_arn(execution_arn(change)).max_results(1000).send().await.unwrap();
