@@ -193,13 +193,25 @@ impl ReportBuilder {
 
     pub fn rows(self, report: Report) -> Vec<Row> {
         let mut rows: Vec<Row> = match report {
-            Report::Approvals => self
-                .approvals
-                .into_iter()
-                .map(|((change, decision, approver), a)| {
-                    vec![a.at, change, decision, approver, a.channel, a.connectors.join(" ")]
-                })
-                .collect(),
+            // A vote is its own row only when its approver did not also make the
+            // decision (N-of-M): otherwise the decision row says it all.
+            Report::Approvals => {
+                let deciders: std::collections::BTreeSet<(String, String)> = self
+                    .approvals
+                    .keys()
+                    .filter(|(_, decision, _)| decision != "voted approve")
+                    .map(|(change, _, approver)| (change.clone(), approver.clone()))
+                    .collect();
+                self.approvals
+                    .into_iter()
+                    .filter(|((change, decision, approver), _)| {
+                        decision != "voted approve" || !deciders.contains(&(change.clone(), approver.clone()))
+                    })
+                    .map(|((change, decision, approver), a)| {
+                        vec![a.at, change, decision, approver, a.channel, a.connectors.join(" ")]
+                    })
+                    .collect()
+            }
             Report::Rotations => self
                 .rotations
                 .into_iter()
@@ -262,6 +274,8 @@ mod tests {
 
     fn events() -> Vec<AuditEvent> {
         vec![
+            ev("a/1", EventKind::VoteRecorded, "approver:bob@x.example", 0, &[("decision", "approve")]),
+            ev("a/1", EventKind::VoteRecorded, "approver:ann@x.example", 1, &[("decision", "approve")]),
             ev("a/1", EventKind::Approved, "approver:ann@x.example", 1, &[]),
             ev("a/2", EventKind::Approved, "approver:ann@x.example", 1, &[]),
             ev("a/1", EventKind::RotationStarted, "keyturn:rotate", 2, &[("old_fingerprint", "aaaa")]),
@@ -283,9 +297,13 @@ mod tests {
 
     #[test]
     fn the_three_reports_answer_the_auditors_questions() {
+        // Bob's vote counted towards the decision Ann's vote completed: both are shown, Ann once.
         assert_eq!(
             report(Report::Approvals),
-            vec![vec!["2026-11-24T06:01:00Z", "chg-1", "approved", "ann@x.example", "signed link", "a/2 a/1"]]
+            vec![
+                vec!["2026-11-24T06:00:00Z", "chg-1", "voted approve", "bob@x.example", "signed link", "a/1"],
+                vec!["2026-11-24T06:01:00Z", "chg-1", "approved", "ann@x.example", "signed link", "a/2 a/1"],
+            ]
         );
         assert_eq!(
             report(Report::Rotations),
@@ -303,14 +321,14 @@ mod tests {
     fn filters_combine() {
         let all = events();
         let count = |f: Filter| all.iter().filter(|e| f.matches(e)).count();
-        assert_eq!(count(Filter::default()), 8);
-        assert_eq!(count(Filter { actor: Some("ann@x.example".into()), ..Filter::default() }), 2);
+        assert_eq!(count(Filter::default()), 10);
+        assert_eq!(count(Filter { actor: Some("ann@x.example".into()), ..Filter::default() }), 3);
         assert_eq!(
             count(Filter { connector: Some("a/2".into()), outcome: Some("rolled_back".into()), ..Filter::default() }),
             1
         );
         assert_eq!(count(Filter { since: Some(datetime!(2026-11-24 06:03 UTC)), ..Filter::default() }), 3);
-        assert_eq!(count(Filter { until: Some(datetime!(2026-11-24 06:02 UTC)), ..Filter::default() }), 2);
+        assert_eq!(count(Filter { until: Some(datetime!(2026-11-24 06:02 UTC)), ..Filter::default() }), 4);
         assert_eq!(count(Filter { events: vec!["finalized".into(), "approved".into()], ..Filter::default() }), 3);
         assert_eq!(count(Filter { change: Some("other".into()), ..Filter::default() }), 0);
     }

@@ -243,7 +243,8 @@ struct Pass1 {
     events: u64,
     digests: u64,
     lines: u64,
-    newest_digest: Option<(u64, String)>,
+    /// (seq, day, signed at) of the newest digest.
+    newest_digest: Option<(u64, String, String)>,
     /// Public keys the digests name (checked when no key is pinned).
     signers: BTreeSet<String>,
 }
@@ -288,8 +289,8 @@ impl Pass1 {
                     chain.edited = true;
                 }
                 chain.add(sums, d.seq, &d.hash, &d.prev_hash);
-                if self.newest_digest.as_ref().is_none_or(|(s, _)| d.seq > *s) {
-                    self.newest_digest = Some((d.seq, d.day.clone()));
+                if self.newest_digest.as_ref().is_none_or(|(s, ..)| d.seq > *s) {
+                    self.newest_digest = Some((d.seq, d.day.clone(), d.at.clone()));
                 }
                 for (conn, head) in d.heads {
                     let claim = Claim { seq: head.seq, hash: head.hash, digest_seq: d.seq, day: d.day.clone() };
@@ -313,7 +314,7 @@ impl Pass1 {
         self.digests += other.digests;
         self.lines += other.lines;
         if let Some(n) = other.newest_digest {
-            if self.newest_digest.as_ref().is_none_or(|(s, _)| n.0 > *s) {
+            if self.newest_digest.as_ref().is_none_or(|(s, ..)| n.0 > *s) {
                 self.newest_digest = Some(n);
             }
         }
@@ -503,8 +504,9 @@ pub fn verify(export: &Export, options: &Options, mut progress: impl FnMut(u64))
             key.as_deref().unwrap_or_default()
         ));
     }
-    if let Some((_, day)) = &newest_digest {
-        notes.push(format!("events after the newest digest (day {day}) are chained but not yet anchored"));
+    if let Some((_, _, at)) = &newest_digest {
+        notes
+            .push(format!("events written after the newest digest was signed ({at}) are chained but not yet anchored"));
     }
     problems.sort_by(|a, b| (&a.connector, a.seq, &a.place).cmp(&(&b.connector, b.seq, &b.place)));
     problems.dedup();
@@ -516,7 +518,7 @@ pub fn verify(export: &Export, options: &Options, mut progress: impl FnMut(u64))
         connectors: chains.keys().filter(|k| k.as_str() != DIGEST_PK).count(),
         digest_key: key,
         key_pinned: pinned.is_some(),
-        newest_digest_day: newest_digest.map(|(_, d)| d),
+        newest_digest_day: newest_digest.map(|(_, d, _)| d),
         problems,
         notes,
     })
