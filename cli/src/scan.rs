@@ -31,6 +31,12 @@ pub async fn run(dry_run: bool, only: Option<String>, format: Format, now: Offse
 fn print_table(r: &ScanReport) {
     let mode = if r.dry_run { " (dry run: nothing written, nothing started)" } else { "" };
     println!("scan at {}{mode}", r.now);
+    if r.busy {
+        println!(
+            "another scan is running: this one did nothing (scans take turns; the next one picks up anything left)"
+        );
+        return;
+    }
     println!(
         "read {} item(s) in {} page(s): {} due ({} already expired), {} invalid, {} skipped",
         r.items_read, r.pages, r.due, r.urgent, r.invalid, r.skipped

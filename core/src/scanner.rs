@@ -200,6 +200,9 @@ pub struct ScanReport {
     /// Writes that failed (audit, store); the scan went on past them.
     pub errors: Vec<String>,
     pub health: Health,
+    /// Another scan was running: this one did nothing.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub busy: bool,
     /// The audit digests this scan signed (see `audit::anchor`).
     #[serde(skip_serializing_if = "crate::audit::anchor::AnchorReport::is_empty")]
     pub anchored: crate::audit::anchor::AnchorReport,
@@ -249,7 +252,22 @@ impl ScanReport {
                 approvals_overdue: 0,
             },
             anchored: Default::default(),
+            busy: false,
         }
+    }
+
+    /// The report of a scan that found another one running.
+    pub fn busy(now: OffsetDateTime) -> Self {
+        let plan = Plan {
+            now,
+            items_read: 0,
+            pages: 0,
+            due: Vec::new(),
+            invalid: Vec::new(),
+            skipped: Vec::new(),
+            changes: Vec::new(),
+        };
+        Self { busy: true, ..Self::new(&plan, false) }
     }
 
     /// Counts a change that is not running (its start failed, or it ended today).

@@ -7,6 +7,10 @@ use crate::config::{Config, ConfigError};
 use crate::ports::StoreError;
 use crate::scanner::{self, ScanPorts, ScanReport, ScanSettings};
 
+/// How long a scan may hold the scan lock before another may take it (a
+/// scan that died leaves it behind this long at most).
+const SCAN_LOCK_HOLD: time::Duration = time::Duration::minutes(10);
+
 /// The scanner with its adapters, built once per Lambda sandbox.
 pub struct Scanner {
     inventory: DynamoInventory,
@@ -59,11 +63,26 @@ impl Scanner {
     }
 
     /// One scan at `now`: writes audit events and starts workflows.
+    /// Scans of one scope (all, or one `--only` prefix) are serialised by a
+    /// lock item; a scan that finds another one running does nothing and
+    /// says so (`busy`).
     pub async fn scan(&self, now: OffsetDateTime) -> Result<ScanReport, ScanError> {
         let workflow = self.workflow.as_ref().ok_or(ScanError::NoStateMachine)?;
-        let plan = scanner::plan(&self.inventory, &self.settings, now).await?;
-        let ports = ScanPorts { inventory: &self.inventory, changes: &self.changes, audit: &self.audit, workflow };
-        Ok(scanner::execute(&plan, ports, &self.settings).await)
+        let scope = self.settings.only.clone().unwrap_or_else(|| "*".into());
+        let Some(token) = self.changes.lock_scan(&scope, SCAN_LOCK_HOLD).await? else {
+            return Ok(ScanReport::busy(now));
+        };
+        let result = async {
+            let plan = scanner::plan(&self.inventory, &self.settings, now).await?;
+            let ports = ScanPorts { inventory: &self.inventory, changes: &self.changes, audit: &self.audit, workflow };
+            Ok(scanner::execute(&plan, ports, &self.settings).await)
+        }
+        .await;
+        if let Err(e) = self.changes.unlock_scan(&scope, &token).await {
+            // It expires on its own after SCAN_LOCK_HOLD.
+            tracing::warn!(error = %e, "scan lock not released");
+        }
+        result
     }
 
     /// The daily run: a scan, then the signed digests of every finished day

@@ -93,9 +93,10 @@ data "aws_iam_policy_document" "scanner" {
     actions   = ["dynamodb:UpdateItem"]
     resources = [aws_dynamodb_table.connectors.arn]
   }
+  # PutItem/DeleteItem also take and give back the scan lock item.
   statement {
     sid       = "RecordChanges"
-    actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
+    actions   = ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem"]
     resources = [aws_dynamodb_table.changes.arn]
   }
   statement {

@@ -26,6 +26,8 @@ async fn ten_scanners_at_once_start_each_change_exactly_once() {
         }
     }
     assert_eq!(started.len(), 2, "two approver groups, two changes: {reports:?}");
+    let busy = reports.iter().filter(|r| r["busy"] == true).count();
+    println!("{busy} of 10 scanners found another one running and did nothing");
     assert!(started.values().all(|n| *n == 1), "each change started by exactly one scanner: {started:?}");
     let sfn = f.sfn().await;
     for change in started.keys() {

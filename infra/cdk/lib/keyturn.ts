@@ -415,7 +415,8 @@ export class Keyturn extends Construct {
 
     allow('scanner', ['dynamodb:Query'], [`${tables.connectors.tableArn}/index/expiry-index`]);
     allow('scanner', ['dynamodb:UpdateItem'], [tableArn(tables.connectors)]);
-    allow('scanner', ['dynamodb:GetItem', 'dynamodb:PutItem'], [tableArn(tables.changes)]);
+    // PutItem/DeleteItem also take and give back the scan lock item.
+    allow('scanner', ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'], [tableArn(tables.changes)]);
     allow('scanner', ['states:StartExecution'], [this.stateMachine.stateMachineArn]);
     // The daily signed digest: one day's chain heads from the day index, a
     // full read only for the first digest, and the signing key.
