@@ -42,7 +42,7 @@ export KEYTURN_ENTRA_SECRET    := keyturn/entra
 export KEYTURN_OKTA_SECRET     := keyturn/okta
 export RUST_LOG             ?= info
 
-.PHONY: help demo test lint build up down lambdas clean browser infra-check bench
+.PHONY: help demo test lint build up down lambdas clean browser infra-check bench deny
 
 help: ## Show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -110,6 +110,15 @@ down: ## Stop the local stack
 	  fi; \
 	done
 
+CARGO_DENY_VERSION := 0.20.2
+
+.tools/bin/cargo-deny:
+	@echo "==> installing cargo-deny $(CARGO_DENY_VERSION) into .tools (a few minutes, once)"
+	cargo install cargo-deny --locked --quiet --version $(CARGO_DENY_VERSION) --root .tools
+
+deny: .tools/bin/cargo-deny ## cargo deny: licences, banned crates (OpenSSL), sources (advisories need the network: see deny.toml)
+	.tools/bin/cargo-deny --offline check licenses bans sources
+
 lint: ## cargo fmt --check and clippy -D warnings
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
@@ -117,7 +126,7 @@ lint: ## cargo fmt --check and clippy -D warnings
 browser: ## Install headless Chromium + playwright-core for the approval-page tests
 	@tests/browser/install.sh
 
-test: lint infra-check up browser ## Everything CI runs: lint, infra checks, unit tests, end-to-end tests on the local stack
+test: lint deny infra-check up browser ## Everything CI runs: lint, cargo deny, infra checks, unit tests, end-to-end tests on the local stack
 	cargo test --workspace --no-fail-fast
 
 demo: $(VENV)/.installed build browser ## Run keyturn end to end on the local stack
@@ -132,4 +141,4 @@ lambdas: ## Build the Lambda bootstraps with cargo-lambda (release, arm64 zips i
 
 clean: down ## Stop the stack and remove build output and installs
 	cargo clean
-	rm -rf $(VENV) .venv-infra .venv-hcl $(STATE) demo-out infra/cdk/node_modules infra/cdk/dist
+	rm -rf $(VENV) .venv-infra .venv-hcl .tools $(STATE) demo-out infra/cdk/node_modules infra/cdk/dist
