@@ -5,6 +5,7 @@
 
 mod approvers;
 mod audit;
+mod connector;
 mod dev;
 mod inventory;
 mod render;
@@ -52,6 +53,9 @@ enum Command {
     /// The tamper-evident audit trail: show, verify and query exports, sign digests
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Day-2 work on one connector (resolve a manual intervention)
+    #[command(subcommand)]
+    Connector(connector::ConnectorCommand),
     /// Who approves which approver group, and where they are told
     #[command(subcommand)]
     Approvers(approvers::ApproversCommand),
@@ -179,6 +183,7 @@ async fn main() -> ExitCode {
         }
         Command::Scan(args) => scan::run(args.dry_run, args.only, args.out.format, args.clock.now()).await,
         Command::Audit(cmd) => audit::run(cmd).await,
+        Command::Connector(cmd) => connector::run(cmd).await,
         Command::Approvers(cmd) => approvers::run(cmd).await,
         Command::Links(cmd) => approvers::run_links(cmd).await,
         Command::Dev(cmd) => dev::run(cmd).await,

@@ -218,6 +218,17 @@ async fn a_new_key_that_fails_verification_is_rolled_back_and_on_call_told() {
     assert_eq!(told["destinations"]["ToAddresses"][0], "oncall@e2e.example");
     let body = told["body"].as_str().unwrap();
     assert!(body.contains("AWSCURRENT unchanged") && body.contains("revoked"), "says what was restored: {body}");
+
+    // On-call fixes the cause and clears the flag; the audit trail says who and why.
+    let k1 = f.id("k1");
+    let note = "401 was a revoked Graph consent; re-granted";
+    f.stack.ok(&["connector", "resolve", &k1, "--note", note, "--actor", "oncall@e2e.example"]);
+    assert_eq!(f.connector_field("k1", "status").await.as_deref(), Some("active"));
+    let resolved = f.audit("k1").await.into_iter().find(|e| e.event == "resolved").unwrap();
+    assert_eq!((resolved.actor.as_str(), resolved.detail["note"].as_str()), ("cli:oncall@e2e.example", note));
+    let again = f.stack.keyturn(&["connector", "resolve", &k1, "--note", "again"]);
+    assert!(!again.status.success(), "an active connector is not resolved twice");
+    assert!(String::from_utf8_lossy(&again.stderr).contains("is not marked needs_manual_intervention"));
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -431,6 +431,35 @@ impl DynamoInventory {
     }
 }
 
+impl DynamoInventory {
+    /// Clears `needs_manual_intervention` (back to `active`): `Ok(false)` when
+    /// the connector is not in that state (or does not exist), so nothing is
+    /// changed by mistake.
+    pub async fn resolve_manual(&self, id: &ConnectorId, now: OffsetDateTime) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(id.as_str()))
+            .update_expression("SET #st = :active, #v = #v + :one, #up = :now")
+            .condition_expression("#st = :manual")
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_names("#v", VERSION)
+            .expression_attribute_names("#up", UPDATED_AT)
+            .expression_attribute_values(":active", s(ConnectorStatus::Active.as_str()))
+            .expression_attribute_values(":manual", s(ConnectorStatus::NeedsManualIntervention.as_str()))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":now", s(format_utc(now)))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(is_conditional_failure) => Ok(false),
+            Err(e) => Err(store_error("dynamodb", "UpdateItem", e)),
+        }
+    }
+}
+
 impl crate::ports::ConnectorStates for DynamoInventory {
     async fn mark_rotating(&self, id: &ConnectorId, change: &ChangeId, now: OffsetDateTime) -> Result<(), StoreError> {
         self.set_state(id, change, ConnectorStatus::Rotating, &[], false, now).await

@@ -55,6 +55,8 @@ pub enum EventKind {
     PendingRepaired,
     /// Rollback could not put everything back; a human was told.
     RollbackFailed,
+    /// A human fixed what a rollback left and cleared `needs_manual_intervention`.
+    Resolved,
 }
 
 impl EventKind {
@@ -81,6 +83,7 @@ impl EventKind {
             Self::KeyRequested => "key_requested",
             Self::PendingRepaired => "pending_repaired",
             Self::RollbackFailed => "rollback_failed",
+            Self::Resolved => "resolved",
         }
     }
 }
