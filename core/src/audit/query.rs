@@ -65,7 +65,7 @@ pub enum Report {
     Approvals,
     /// Per connector and change: the key before and after (fingerprints), and the outcome.
     Rotations,
-    /// Rollbacks, failed rollbacks, failed verifications and manual interventions.
+    /// Rollbacks, failed rollbacks, failed verifications, manual interventions and their resolution.
     Failures,
 }
 
@@ -180,9 +180,9 @@ impl ReportBuilder {
         }
         if matches!(
             ev.event.as_str(),
-            "rolled_back" | "rollback_failed" | "verification_failed" | "needs_manual_intervention"
+            "rolled_back" | "rollback_failed" | "verification_failed" | "needs_manual_intervention" | "resolved"
         ) {
-            let what = ["reason", "error", "not_restored", "restored"]
+            let what = ["reason", "error", "not_restored", "restored", "note"]
                 .iter()
                 .filter_map(|k| ev.detail.get(*k).filter(|v| !v.is_empty()).map(|v| format!("{k}: {v}")))
                 .collect::<Vec<_>>()
