@@ -54,7 +54,7 @@ pub enum AuditCommand {
     /// Reports: approvals (who approved which change, when, by which
     /// channel), rotations (per connector and change: key fingerprints
     /// before and after, outcome), failures (rollbacks, failed verifications,
-    /// manual interventions). Filters apply before the report.
+    /// manual interventions and their resolution). Filters apply before the report.
     Query(QueryArgs),
     /// Write an export of the audit table
     ///
