@@ -117,7 +117,7 @@ CARGO_DENY_VERSION := 0.20.2
 	cargo install cargo-deny --locked --quiet --version $(CARGO_DENY_VERSION) --root .tools
 
 deny: .tools/bin/cargo-deny ## cargo deny: licences, banned crates (OpenSSL), sources (advisories need the network: see deny.toml)
-	.tools/bin/cargo-deny --offline check licenses bans sources
+	.tools/bin/cargo-deny --offline check --hide-inclusion-graph licenses bans sources
 
 lint: ## cargo fmt --check and clippy -D warnings
 	cargo fmt --all -- --check
