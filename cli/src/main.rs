@@ -11,6 +11,7 @@ mod inventory;
 mod render;
 mod scan;
 mod seed;
+mod status;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -53,6 +54,13 @@ enum Command {
     /// The tamper-evident audit trail: show, verify and query exports, sign digests
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Where everything stands: connectors by state, next expiries, open changes, manual interventions
+    Status {
+        #[command(flatten)]
+        out: OutputArgs,
+        #[command(flatten)]
+        clock: ClockArgs,
+    },
     /// Day-2 work on one connector (resolve a manual intervention)
     #[command(subcommand)]
     Connector(connector::ConnectorCommand),
@@ -183,6 +191,7 @@ async fn main() -> ExitCode {
         }
         Command::Scan(args) => scan::run(args.dry_run, args.only, args.out.format, args.clock.now()).await,
         Command::Audit(cmd) => audit::run(cmd).await,
+        Command::Status { out, clock } => status::run(out.format, clock.now()).await,
         Command::Connector(cmd) => connector::run(cmd).await,
         Command::Approvers(cmd) => approvers::run(cmd).await,
         Command::Links(cmd) => approvers::run_links(cmd).await,

@@ -219,8 +219,13 @@ async fn a_new_key_that_fails_verification_is_rolled_back_and_on_call_told() {
     let body = told["body"].as_str().unwrap();
     assert!(body.contains("AWSCURRENT unchanged") && body.contains("revoked"), "says what was restored: {body}");
 
-    // On-call fixes the cause and clears the flag; the audit trail says who and why.
+    // `keyturn status` shows it waiting for a human.
     let k1 = f.id("k1");
+    let status = f.stack.json(&["status"]);
+    assert!(status["needs_manual_intervention"].as_array().unwrap().iter().any(|c| c == k1.as_str()), "{status}");
+    assert!(status["connectors_by_state"]["needs_manual_intervention"].as_u64().unwrap() >= 1, "{status}");
+
+    // On-call fixes the cause and clears the flag; the audit trail says who and why.
     let note = "401 was a revoked Graph consent; re-granted";
     f.stack.ok(&["connector", "resolve", &k1, "--note", note, "--actor", "oncall@e2e.example"]);
     assert_eq!(f.connector_field("k1", "status").await.as_deref(), Some("active"));

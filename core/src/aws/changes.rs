@@ -49,6 +49,15 @@ fn change_item(change: &Change) -> Item {
     item
 }
 
+/// A change that has not ended, as `keyturn status` lists it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct OpenChange {
+    pub change_id: String,
+    pub status: String,
+    pub detected_at: String,
+    pub connectors: Vec<String>,
+}
+
 /// The changes table's items that serialise scans (no change id contains
 /// `#`): one per scope, `#scan-lock:*` for full scans, `#scan-lock:<prefix>`
 /// for targeted ones (`keyturn scan --only`).
@@ -89,6 +98,39 @@ impl DynamoChangeStore {
             Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => Ok(None),
             Err(e) => Err(store_error("dynamodb", "PutItem", e)),
         }
+    }
+
+    /// Changes not yet ended (detected, awaiting approval, approved), for
+    /// `keyturn status`: a full read of the table, fine for an operator's look.
+    pub async fn open_changes(&self) -> Result<Vec<OpenChange>, StoreError> {
+        let pages: Vec<_> = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .filter_expression("#st IN (:d, :w, :a)")
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_values(":d", s(ChangeStatus::Detected.as_str()))
+            .expression_attribute_values(":w", s(ChangeStatus::AwaitingApproval.as_str()))
+            .expression_attribute_values(":a", s(ChangeStatus::Approved.as_str()))
+            .into_paginator()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| store_error("dynamodb", "Scan", e))?;
+        let mut out: Vec<OpenChange> = pages
+            .iter()
+            .flat_map(|p| p.items())
+            // Lock and key-intake items share the table; their keys hold a `#`.
+            .filter(|i| get_s(i, "change_id").is_some_and(|id| !id.contains('#')))
+            .map(|i| OpenChange {
+                change_id: get_s(i, "change_id").unwrap_or_default().to_owned(),
+                status: get_s(i, "status").unwrap_or_default().to_owned(),
+                detected_at: get_s(i, "detected_at").unwrap_or_default().to_owned(),
+                connectors: get_list(i, "connectors").map(str::to_owned).collect(),
+            })
+            .collect();
+        out.sort_by(|a, b| (&a.detected_at, &a.change_id).cmp(&(&b.detected_at, &b.change_id)));
+        Ok(out)
     }
 
     /// Gives the scan lock back (only if this scan still holds it).

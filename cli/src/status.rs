@@ -1,0 +1,111 @@
+//! `keyturn status`: where everything stands, at a glance.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+
+use keyturn_core::aws::{sdk_config, DynamoChangeStore, DynamoInventory};
+use keyturn_core::config::Config;
+use keyturn_core::domain::timefmt::parse_instant;
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::{render, Format};
+
+#[derive(Serialize)]
+struct Expiry<'a> {
+    id: &'a str,
+    expires_at: &'a str,
+    days_left: Option<i64>,
+    status: &'a str,
+}
+
+/// Days left, coloured on a terminal: red once expired, yellow within a week.
+fn days(d: Option<i64>, colour: bool) -> String {
+    let text = d.map_or_else(|| "?".to_owned(), |d| d.to_string());
+    match d {
+        Some(d) if colour && d < 0 => format!("\x1b[31m{text}\x1b[0m"),
+        Some(d) if colour && d <= 7 => format!("\x1b[33m{text}\x1b[0m"),
+        _ => text,
+    }
+}
+
+pub async fn run(format: Format, now: OffsetDateTime) -> anyhow::Result<()> {
+    let cfg = Config::from_env()?;
+    let sdk = sdk_config().await;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+    let connectors = DynamoInventory::new(dynamodb.clone(), &cfg.tables.connectors).list_all().await?;
+    let changes = DynamoChangeStore::new(dynamodb, &cfg.tables.changes).open_changes().await?;
+
+    let status_of = |c: &keyturn_core::ports::StoredConnector| c.record.get("status").unwrap_or("active").to_owned();
+    let mut by_state: BTreeMap<String, usize> = BTreeMap::new();
+    for c in &connectors {
+        *by_state.entry(status_of(c)).or_default() += 1;
+    }
+    let mut live: Vec<&keyturn_core::ports::StoredConnector> =
+        connectors.iter().filter(|c| status_of(c) != "retired").collect();
+    live.sort_by(|a, b| (a.record.get("expires_at"), &a.id).cmp(&(b.record.get("expires_at"), &b.id)));
+    let next: Vec<Expiry<'_>> = live
+        .iter()
+        .take(10)
+        .map(|c| {
+            let expires_at = c.record.get("expires_at").unwrap_or("?");
+            Expiry {
+                id: c.id.as_str(),
+                expires_at,
+                days_left: parse_instant(expires_at).map(|t| (t - now).whole_days()),
+                status: c.record.get("status").unwrap_or("active"),
+            }
+        })
+        .collect();
+    let manual: Vec<&str> =
+        connectors.iter().filter(|c| status_of(c) == "needs_manual_intervention").map(|c| c.id.as_str()).collect();
+
+    if format == Format::Json {
+        return render::json(&serde_json::json!({
+            "connectors_by_state": by_state,
+            "next_expiries": next,
+            "open_changes": changes,
+            "needs_manual_intervention": manual,
+        }));
+    }
+    let states: Vec<String> = by_state.iter().map(|(s, n)| format!("{s} {n}")).collect();
+    println!(
+        "connectors: {} ({})",
+        connectors.len(),
+        if states.is_empty() { "none".into() } else { states.join(", ") }
+    );
+    let colour = std::io::stdout().is_terminal();
+    let mut t = render::table(&["next expiries", "expires", "days left", "status"]);
+    for e in &next {
+        t.add_row(vec![e.id.to_owned(), e.expires_at.to_owned(), days(e.days_left, colour), e.status.to_owned()]);
+    }
+    println!("{t}");
+    if changes.is_empty() {
+        println!("open changes: none");
+    } else {
+        let mut t = render::table(&["open change", "status", "detected", "connectors"]);
+        for c in &changes {
+            t.add_row(vec![c.change_id.clone(), c.status.clone(), c.detected_at.clone(), c.connectors.join(" ")]);
+        }
+        println!("{t}");
+    }
+    if manual.is_empty() {
+        println!("needs manual intervention: none");
+    } else {
+        println!("needs manual intervention ({}): {}", manual.len(), manual.join(", "));
+        println!("  after fixing one: keyturn connector resolve ID --note \"what was done\"");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn days_are_coloured_only_on_a_terminal() {
+        assert_eq!(super::days(Some(-2), false), "-2");
+        assert_eq!(super::days(Some(-2), true), "\x1b[31m-2\x1b[0m");
+        assert_eq!(super::days(Some(5), true), "\x1b[33m5\x1b[0m");
+        assert_eq!(super::days(Some(30), true), "30");
+        assert_eq!(super::days(None, true), "?");
+    }
+}
