@@ -425,15 +425,20 @@ impl ExportWriter {
     /// Writes the manifests; returns the export directory.
     pub fn finish(mut self) -> io::Result<PathBuf> {
         self.close_file()?;
-        let mut lines = String::new();
-        for f in &self.files {
-            lines.push_str(&serde_json::to_string(f)?);
-            lines.push('\n');
-        }
-        std::fs::write(self.dir.join("manifest-files.json"), lines)?;
-        std::fs::write(self.dir.join("manifest-summary.json"), serde_json::to_vec_pretty(&self.summary)?)?;
+        write_manifests(&self.dir, &self.files, &self.summary)?;
         Ok(self.dir)
     }
+}
+
+/// `manifest-files.json` (one line per data file) and `manifest-summary.json`.
+fn write_manifests(dir: &Path, files: &[DataFile], summary: &Summary) -> io::Result<()> {
+    let mut lines = String::new();
+    for f in files {
+        lines.push_str(&serde_json::to_string(f)?);
+        lines.push('\n');
+    }
+    std::fs::write(dir.join("manifest-files.json"), lines)?;
+    std::fs::write(dir.join("manifest-summary.json"), serde_json::to_vec_pretty(summary)?)
 }
 
 /// Rewrites the manifests of an export so they match its data files again:
@@ -454,14 +459,7 @@ pub fn reseal(dir: &Path) -> io::Result<()> {
             ..f.clone()
         });
     }
-    let mut text = String::new();
-    for f in &files {
-        text.push_str(&serde_json::to_string(f)?);
-        text.push('\n');
-    }
-    std::fs::write(export.dir.join("manifest-files.json"), text)?;
-    let summary = Summary { item_count: total, ..export.summary };
-    std::fs::write(export.dir.join("manifest-summary.json"), serde_json::to_vec_pretty(&summary)?)
+    write_manifests(&export.dir, &files, &Summary { item_count: total, ..export.summary })
 }
 
 /// Reads and rewrites every item of an export through `edit` (which may drop
