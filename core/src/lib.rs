@@ -11,6 +11,7 @@ pub mod audit;
 pub mod aws;
 pub mod config;
 pub mod domain;
+pub mod faults;
 pub mod http;
 pub mod inventory;
 pub mod notify;

@@ -7,6 +7,7 @@
 
 mod approval;
 mod audit;
+mod crash;
 mod hardening;
 mod harness;
 mod inventory;

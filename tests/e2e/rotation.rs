@@ -13,7 +13,7 @@ fn unique(f: &Flow, what: &str) -> String {
 
 /// An Atlassian SCIM connector consumed by Entra, its current key seeded at
 /// the directory, in Entra and in Secrets Manager: (directory, service principal, ARN, old key).
-async fn scim_connector(f: &Flow, tag: &str) -> (String, String, String, String) {
+pub(crate) async fn scim_connector(f: &Flow, tag: &str) -> (String, String, String, String) {
     let dir = unique(f, "dir");
     let sp = unique(f, "sp");
     let old = canary(tag);
@@ -72,7 +72,7 @@ pub(crate) async fn approve_and_finish(f: &Flow) -> (String, String, Vec<serde_j
     (change, status, outcomes)
 }
 
-async fn run_to_end(f: &Flow, change: &str) -> (String, Vec<serde_json::Value>) {
+pub(crate) async fn run_to_end(f: &Flow, change: &str) -> (String, Vec<serde_json::Value>) {
     let sfn = f.sfn().await;
     let done = finished(&sfn, change).await;
     (done.status().as_str().to_owned(), outcomes(&sfn, change).await)
@@ -375,7 +375,7 @@ async fn okta_connector(f: &Flow, tag: &str) -> (String, String, String, String)
 }
 
 /// Approves, waits for the owner's request and hands over a freshly regenerated key.
-async fn approve_and_hand_over(f: &Flow, dir: &str) -> (String, String) {
+pub(crate) async fn approve_and_hand_over(f: &Flow, dir: &str) -> (String, String) {
     let change = f.scan_one(&[]);
     f.approve(&change).await;
     let url = intake_link(&change).await;

@@ -156,7 +156,6 @@ pub async fn finished(
     .await
 }
 
-/// Names of the states the execution entered, in order.
 /// How many task-token callbacks (approvals, key hand-overs) the execution received.
 pub async fn callbacks_received(sfn: &aws_sdk_sfn::Client, change: &str) -> usize {
     let history = sfn.get_execution_history().execution_arn(execution_arn(change)).send().await.unwrap();
@@ -168,6 +167,51 @@ pub async fn callbacks_received(sfn: &aws_sdk_sfn::Client, change: &str) -> usiz
         .count()
 }
 
+/// Every input, output, parameter, error and cause in the execution's
+/// history. (The SDK's `Debug` redacts them all, so grepping `{:?}` of the
+/// history would find nothing.)
+pub async fn history_text(sfn: &aws_sdk_sfn::Client, change: &str) -> String {
+    let history =
+        sfn.get_execution_history().execution_arn(execution_arn(change)).max_results(1000).send().await.unwrap();
+    let mut out = String::new();
+    for e in history.events() {
+        let fields: [Option<&str>; 2] = if let Some(d) = e.execution_started_event_details() {
+            [d.input(), None]
+        } else if let Some(d) = e.execution_succeeded_event_details() {
+            [d.output(), None]
+        } else if let Some(d) = e.execution_failed_event_details() {
+            [d.error(), d.cause()]
+        } else if let Some(d) = e.state_entered_event_details() {
+            [d.input(), None]
+        } else if let Some(d) = e.state_exited_event_details() {
+            [d.output(), None]
+        } else if let Some(d) = e.task_scheduled_event_details() {
+            [Some(d.parameters()), None]
+        } else if let Some(d) = e.task_succeeded_event_details() {
+            [d.output(), None]
+        } else if let Some(d) = e.task_failed_event_details() {
+            [d.error(), d.cause()]
+        } else if let Some(d) = e.task_timed_out_event_details() {
+            [d.error(), d.cause()]
+        } else if let Some(d) = e.lambda_function_scheduled_event_details() {
+            [d.input(), None]
+        } else if let Some(d) = e.lambda_function_succeeded_event_details() {
+            [d.output(), None]
+        } else if let Some(d) = e.lambda_function_failed_event_details() {
+            [d.error(), d.cause()]
+        } else {
+            [None, None]
+        };
+        out.push_str(&format!("{:?} ", e.r#type()));
+        for f in fields.into_iter().flatten() {
+            out.push_str(f);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// Names of the states the execution entered, in order.
 pub async fn states_entered(sfn: &aws_sdk_sfn::Client, change: &str) -> Vec<String> {
     let history =
         sfn.get_execution_history().execution_arn(execution_arn(change)).max_results(1000).send().await.unwrap();
@@ -374,9 +418,8 @@ pub async fn outcomes(sfn: &aws_sdk_sfn::Client, change: &str) -> Vec<Value> {
 /// history, audit items, captured email/Slack/Jira, function logs.
 pub async fn every_output(f: &Flow, change: &str, names: &[&str]) -> String {
     let sfn = f.sfn().await;
-    let history =
-        sfn.get_execution_history().execution_arn(execution_arn(change)).max_results(1000).send().await.unwrap();
-    let mut all = format!("{history:?}");
+    let mut all = history_text(&sfn, change).await;
+    assert!(all.contains(&format!("\"{change}\"")), "the history's inputs and outputs are in the text searched");
     for name in names {
         all.push_str(&format!("{:?}", f.audit(name).await));
     }

@@ -137,8 +137,45 @@ impl DynamoAuditLog {
     }
 }
 
+impl DynamoAuditLog {
+    /// The event a previous attempt of the same step wrote, if any: same
+    /// connector, change, kind and actor. Reads the connector's chain newest
+    /// first (a chain holds a few dozen events per rotation).
+    async fn written_before(&self, event: &NewAuditEvent) -> Result<Option<AuditEvent>, StoreError> {
+        let Some(change) = &event.change_id else { return Ok(None) };
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("connector_id = :id")
+            .filter_expression("change_id = :c AND #e = :e AND actor = :a")
+            .expression_attribute_names("#e", "event")
+            .expression_attribute_values(":id", s(event.connector_id.as_str()))
+            .expression_attribute_values(":c", s(change.as_str()))
+            .expression_attribute_values(":e", s(event.event.as_str()))
+            .expression_attribute_values(":a", s(&event.actor))
+            .scan_index_forward(false)
+            .consistent_read(true)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| store_error("dynamodb", "Query", e))?;
+            if let Some(found) = page.items().iter().find_map(event_from_item) {
+                return Ok(Some(found));
+            }
+        }
+        Ok(None)
+    }
+}
+
 impl AuditLog for DynamoAuditLog {
     async fn append(&self, event: NewAuditEvent) -> Result<AuditEvent, StoreError> {
+        if event.once {
+            if let Some(earlier) = self.written_before(&event).await? {
+                tracing::info!(event = %earlier.event, seq = earlier.seq, "audit event already written by an earlier attempt");
+                return Ok(earlier);
+            }
+        }
         for _ in 0..APPEND_ATTEMPTS {
             let head = self.head(&event.connector_id).await?;
             let sealed = event.clone().seal(head.as_ref());

@@ -107,6 +107,8 @@ pub struct NewAuditEvent {
     pub execution_arn: Option<String>,
     pub correlation_id: Option<String>,
     pub detail: BTreeMap<String, String>,
+    /// At most one such event per (connector, change, kind, actor): see [`NewAuditEvent::once`].
+    pub once: bool,
 }
 
 impl NewAuditEvent {
@@ -120,7 +122,16 @@ impl NewAuditEvent {
             execution_arn: None,
             correlation_id: None,
             detail: BTreeMap::new(),
+            once: false,
         }
+    }
+
+    /// Marks a step's event: a retried step (Lambda or Step Functions retry,
+    /// or a crash after the write) finds the event its earlier attempt wrote
+    /// and the store returns that one instead of appending a duplicate.
+    pub fn once(mut self) -> Self {
+        self.once = true;
+        self
     }
 
     pub fn change(mut self, id: &ChangeId) -> Self {

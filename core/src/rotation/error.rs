@@ -39,6 +39,9 @@ pub enum RotationError {
     ConsumerRejected { connector: String, detail: String },
     #[error(transparent)]
     Vendor(#[from] VendorError),
+    /// A crash-recovery test stopped the step (see [`crate::faults`]).
+    #[error(transparent)]
+    Crashed(#[from] crate::faults::Crashed),
 }
 
 impl RotationError {
@@ -53,6 +56,8 @@ impl RotationError {
             Self::Vendor(VendorError::Unavailable { .. }) => "VendorUnavailable",
             Self::Vendor(VendorError::Unauthorized { .. }) => "VerificationFailed",
             Self::Vendor(VendorError::Rejected { .. }) => "VendorRejected",
+            // What Lambda reports when a runtime dies mid-invocation.
+            Self::Crashed(_) => "Runtime.ExitError",
         }
     }
 }

@@ -10,6 +10,7 @@ use crate::approval::Routing;
 use crate::approval::{html_message, Email};
 use crate::domain::timefmt::{format_utc, parse_instant};
 use crate::domain::{Connector, EventKind, IdpBinding, NewAuditEvent};
+use crate::faults::{crash_after, CrashPoint};
 use crate::inventory::{load_connector, LoadError};
 use crate::ports::{
     AuditLog, Chat, ConnectorLookup, ConnectorStates, Consumer, KeyVendor, Mailer, RoutingSource, SecretStore,
@@ -75,7 +76,13 @@ async fn load<L: ConnectorLookup>(
     })
 }
 
+/// A step's event: written once per change even when the step is retried.
 fn event(input: &StepInput, kind: EventKind, now: OffsetDateTime, actor: &str) -> NewAuditEvent {
+    repeatable_event(input, kind, now, actor).once()
+}
+
+/// An event a step may write several times per change (one per stale version repaired).
+fn repeatable_event(input: &StepInput, kind: EventKind, now: OffsetDateTime, actor: &str) -> NewAuditEvent {
     let mut ev = NewAuditEvent::new(input.connector_id.clone(), kind, now, actor).change(&input.change_id);
     ev.execution_arn = Some(input.execution_arn.clone());
     ev.correlation_id = Some(format!("{}/{}", input.change_id, input.connector_id));
@@ -130,7 +137,7 @@ pub async fn rotate<P: Ports>(p: &P, input: &StepInput, now: OffsetDateTime) -> 
     for stale in p.secrets.pending(&c.secret_arn).await?.into_iter().filter(|v| !input.owns_pending(v)) {
         p.secrets.drop_pending(&c.secret_arn, &stale).await?;
         p.audit
-            .append(event(input, EventKind::PendingRepaired, now, "keyturn:rotate").detail("version", stale))
+            .append(repeatable_event(input, EventKind::PendingRepaired, now, "keyturn:rotate").detail("version", stale))
             .await?;
     }
 
@@ -149,8 +156,9 @@ pub async fn rotate<P: Ports>(p: &P, input: &StepInput, now: OffsetDateTime) -> 
             (v, key, false)
         }
         KeySource::VendorApi => match p.secrets.version(&c.secret_arn, &token).await? {
-            // A retried step: the key was created and stored already.
-            Some(key) => (token.clone(), key, false),
+            // A retried step: the key was created and stored already (its
+            // `pending_stored` event may not be: the once-event settles that).
+            Some(key) => (token.clone(), key, true),
             None => {
                 let label = format!("keyturn {}", input.change_id);
                 // An earlier attempt may have created a key and died before
@@ -164,7 +172,7 @@ pub async fn rotate<P: Ports>(p: &P, input: &StepInput, now: OffsetDateTime) -> 
                     };
                     p.audit
                         .append(
-                            event(input, EventKind::PendingRepaired, now, "keyturn:rotate")
+                            repeatable_event(input, EventKind::PendingRepaired, now, "keyturn:rotate")
                                 .detail("orphan_vendor_key", orphan)
                                 .detail("outcome", outcome),
                         )
@@ -173,6 +181,7 @@ pub async fn rotate<P: Ports>(p: &P, input: &StepInput, now: OffsetDateTime) -> 
                 let (key, a) = retry(&p.retry, || p.vendor.create(&c, &old, &label)).await;
                 let key = key.map_err(|e| as_verification(&c, "creating the new key", e))?;
                 let v = p.secrets.put_pending(&c.secret_arn, &token, &key).await?;
+                crash_after(CrashPoint::PutSecret, &c.id)?;
                 tracing::info!(attempts = a.attempts, "new key created at the vendor");
                 (v, key, true)
             }
@@ -215,6 +224,7 @@ pub async fn rotate<P: Ports>(p: &P, input: &StepInput, now: OffsetDateTime) -> 
         })?;
         let (pushed, a) = retry(&p.retry, || p.consumer.push(&c, &new)).await;
         pushed.map_err(|e| RotationError::ConsumerRejected { connector: c.id.to_string(), detail: e.to_string() })?;
+        crash_after(CrashPoint::IdpPush, &c.id)?;
         rotation.pushed = true;
         p.audit
             .append(attempts(
@@ -281,6 +291,7 @@ pub async fn verify<P: Ports>(
             probe_attempts,
         ))
         .await?;
+    crash_after(CrashPoint::AuditWrite, &c.id)?;
     Ok(serde_json::json!({"verified_at": format_utc(now), "attempts": probe_attempts.attempts}))
 }
 
@@ -296,6 +307,7 @@ pub async fn finalize<P: Ports>(p: &P, input: &StepInput, now: OffsetDateTime) -
     let (current, _) = p.secrets.current(&c.secret_arn).await?;
     if current != r.new_version {
         p.secrets.promote(&c.secret_arn, &r.new_version, &r.old_version).await?;
+        crash_after(CrashPoint::StageUpdate, &c.id)?;
     }
     let mut revoked = "not applicable".to_owned();
     if let (Some(old_id), true) = (&r.old_key_id, procedure(c.kind).key_source == KeySource::VendorApi) {
