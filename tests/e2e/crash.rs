@@ -7,7 +7,6 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use keyturn_core::domain::AuditEvent;
 use keyturn_core::faults::{file_name, CrashPoint};
 use reqwest::Method;
 
@@ -24,17 +23,6 @@ fn arm(f: &Flow, point: CrashPoint) -> PathBuf {
     let file = dir.join(file_name(point, &f.id("k1")));
     std::fs::write(&file, b"").unwrap();
     file
-}
-
-/// Every link of the chain is where it should be and hashes to itself.
-fn assert_chain_intact(chain: &[AuditEvent]) {
-    for (i, e) in chain.iter().enumerate() {
-        assert_eq!(e.seq, i as u64 + 1, "no gap, no second event with one seq");
-        assert_eq!(e.hash, e.compute_hash(), "event {} hashes to itself", e.seq);
-        if i > 0 {
-            assert_eq!(e.prev_hash, chain[i - 1].hash, "event {} links to its predecessor", e.seq);
-        }
-    }
 }
 
 /// What a finished rotation left behind, in a form two runs can be compared by.
@@ -57,7 +45,7 @@ async fn end_state(f: &Flow, change: &str, arn: &str) -> EndState {
         chain.iter().any(|e| e.event == "notified" && e.actor == "keyturn:notify").then_some(chain)
     })
     .await;
-    assert_chain_intact(&chain);
+    crate::scan::assert_chains_intact(&chain);
     let versions = f.versions(arn).await;
     EndState {
         status,

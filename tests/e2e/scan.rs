@@ -41,7 +41,7 @@ async fn audit(s: &Stack) -> Vec<AuditEvent> {
     DynamoAuditLog::new(aws_sdk_dynamodb::Client::new(&s.sdk().await), &s.tables.audit).all().await.expect("read audit")
 }
 
-fn assert_chains_intact(events: &[AuditEvent]) {
+pub(crate) fn assert_chains_intact(events: &[AuditEvent]) {
     let mut prev: Option<&AuditEvent> = None;
     for ev in events {
         let before = prev.filter(|p| p.connector_id == ev.connector_id);
@@ -97,6 +97,15 @@ async fn a_dry_run_writes_nothing_and_a_second_scan_starts_nothing_new() {
     assert_eq!(second["changes"], serde_json::json!([]), "{second}");
     assert_eq!(second["skipped"], 10, "all ten are held by the first scan's changes");
 
+    // Tomorrow's scan would group them into changes with new ids: the
+    // connectors' leases keep them out of a second change.
+    let tomorrow = s.json(&["scan", "--now", "2026-11-25T09:00:00Z"]);
+    assert_eq!(
+        (tomorrow["changes"].as_array().map(Vec::len), &tomorrow["skipped"]),
+        (Some(0), &10.into()),
+        "{tomorrow}"
+    );
+
     let after = executions(&s).await;
     for id in &planned {
         assert_eq!(after.get(id), Some(&1), "exactly one execution for {id}");
@@ -109,6 +118,12 @@ async fn a_dry_run_writes_nothing_and_a_second_scan_starts_nothing_new() {
     assert_eq!(connectors.len(), 10);
     assert!(detected.iter().all(|e| e.change_id.as_ref().is_some_and(|c| planned.contains(c))));
     assert_chains_intact(&events);
+
+    // A change whose run died never gives its lease back: it lapses (14 days)
+    // and the next scan opens a new change for the keys still due.
+    let later = s.json(&["scan", "--now", "2026-12-09T09:00:00Z"]);
+    let reclaimed = change_ids(&later);
+    assert!(!reclaimed.is_empty() && reclaimed.iter().all(|id| !planned.contains(id)), "{later}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
