@@ -35,6 +35,11 @@ pub async fn run(format: Format, now: OffsetDateTime) -> anyhow::Result<()> {
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
     let connectors = DynamoInventory::new(dynamodb.clone(), &cfg.tables.connectors).list_all().await?;
     let changes = DynamoChangeStore::new(dynamodb, &cfg.tables.changes).open_changes().await?;
+    let sfn = aws_sdk_sfn::Client::new(&sdk);
+    let mut steps = Vec::with_capacity(changes.len());
+    for c in &changes {
+        steps.push(crate::changes::workflow(&sfn, cfg.state_machine_arn.as_deref(), &c.change_id).await);
+    }
 
     let status_of = |c: &keyturn_core::ports::StoredConnector| c.record.get("status").unwrap_or("active").to_owned();
     let mut by_state: BTreeMap<String, usize> = BTreeMap::new();
@@ -64,7 +69,10 @@ pub async fn run(format: Format, now: OffsetDateTime) -> anyhow::Result<()> {
         return render::json(&serde_json::json!({
             "connectors_by_state": by_state,
             "next_expiries": next,
-            "open_changes": changes,
+            "open_changes": changes.iter().zip(&steps).map(|(c, w)| {
+                serde_json::json!({"change_id": c.change_id, "status": c.status, "detected_at": c.detected_at,
+                                   "connectors": c.connectors, "workflow": w})
+            }).collect::<Vec<_>>(),
             "needs_manual_intervention": manual,
         }));
     }
@@ -83,9 +91,15 @@ pub async fn run(format: Format, now: OffsetDateTime) -> anyhow::Result<()> {
     if changes.is_empty() {
         println!("open changes: none");
     } else {
-        let mut t = render::table(&["open change", "status", "detected", "connectors"]);
-        for c in &changes {
-            t.add_row(vec![c.change_id.clone(), c.status.clone(), c.detected_at.clone(), c.connectors.join(" ")]);
+        let mut t = render::table(&["open change", "status", "step", "detected", "connectors"]);
+        for (c, w) in changes.iter().zip(&steps) {
+            t.add_row(vec![
+                c.change_id.clone(),
+                c.status.clone(),
+                w.step.clone().unwrap_or_else(|| w.status.clone()),
+                c.detected_at.clone(),
+                c.connectors.join(" "),
+            ]);
         }
         println!("{t}");
     }

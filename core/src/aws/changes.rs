@@ -49,7 +49,7 @@ fn change_item(change: &Change) -> Item {
     item
 }
 
-/// A change that has not ended, as `keyturn status` lists it.
+/// One change as `keyturn status` and `keyturn changes list` show it.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct OpenChange {
     pub change_id: String,
@@ -103,20 +103,26 @@ impl DynamoChangeStore {
     /// Changes not yet ended (detected, awaiting approval, approved), for
     /// `keyturn status`: a full read of the table, fine for an operator's look.
     pub async fn open_changes(&self) -> Result<Vec<OpenChange>, StoreError> {
-        let pages: Vec<_> = self
-            .client
-            .scan()
-            .table_name(&self.table)
-            .filter_expression("#st IN (:d, :w, :a)")
-            .expression_attribute_names("#st", "status")
-            .expression_attribute_values(":d", s(ChangeStatus::Detected.as_str()))
-            .expression_attribute_values(":w", s(ChangeStatus::AwaitingApproval.as_str()))
-            .expression_attribute_values(":a", s(ChangeStatus::Approved.as_str()))
-            .into_paginator()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| store_error("dynamodb", "Scan", e))?;
+        self.list(true).await
+    }
+
+    /// Every change the table still holds (ended ones expire by TTL), oldest first.
+    pub async fn all_changes(&self) -> Result<Vec<OpenChange>, StoreError> {
+        self.list(false).await
+    }
+
+    async fn list(&self, open_only: bool) -> Result<Vec<OpenChange>, StoreError> {
+        let mut scan = self.client.scan().table_name(&self.table);
+        if open_only {
+            scan = scan
+                .filter_expression("#st IN (:d, :w, :a)")
+                .expression_attribute_names("#st", "status")
+                .expression_attribute_values(":d", s(ChangeStatus::Detected.as_str()))
+                .expression_attribute_values(":w", s(ChangeStatus::AwaitingApproval.as_str()))
+                .expression_attribute_values(":a", s(ChangeStatus::Approved.as_str()));
+        }
+        let pages: Vec<_> =
+            scan.into_paginator().send().try_collect().await.map_err(|e| store_error("dynamodb", "Scan", e))?;
         let mut out: Vec<OpenChange> = pages
             .iter()
             .flat_map(|p| p.items())
