@@ -169,3 +169,42 @@ pub async fn list(due_within: Option<u32>, format: Format, now: OffsetDateTime) 
     println!("{} connector(s){scope} in {}", rows.len(), cfg.tables.connectors);
     Ok(())
 }
+
+/// `keyturn inventory discover`: a draft inventory file, never an import.
+pub async fn discover(org: &str, out: &Path, api_key_env: &str, force: bool) -> anyhow::Result<()> {
+    use keyturn_core::domain::SecretValue;
+    use keyturn_core::http::Atlassian;
+    use keyturn_core::inventory::discover::Discovery;
+
+    if org.is_empty() || !org.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        anyhow::bail!("--atlassian-org {org:?}: an organization id has letters, digits, - and _ only");
+    }
+    if out.exists() && !force {
+        anyhow::bail!("{}: exists; choose another --out or add --force", out.display());
+    }
+    let key = std::env::var(api_key_env).ok().filter(|k| !k.trim().is_empty()).map(|k| SecretValue::new(k.trim()));
+    let Some(key) = key else {
+        anyhow::bail!(
+            "{api_key_env} is not set: export an Atlassian organization API key with read access in it \
+             (admin.atlassian.com > Settings > API keys); it is never taken from the command line"
+        );
+    };
+    let cfg = keyturn_core::config::Config::from_env()?;
+    let atlassian = Atlassian::new(keyturn_core::http::client(), &cfg.vendors.atlassian_url);
+    eprintln!("reading directories of {org} ...");
+    let directories = atlassian.directories(org, &key).await.context("listing the organization's directories")?;
+    eprintln!("reading API keys of {org} ...");
+    let api_keys = atlassian.api_keys(org, &key).await.context("listing the organization's API keys")?;
+    let found = Discovery { org: org.to_owned(), directories, api_keys };
+    let (dirs, keys) = found.counts();
+    let now = keyturn_core::domain::timefmt::format_utc(time::OffsetDateTime::now_utc());
+    std::fs::write(out, found.draft_yaml(&now)).with_context(|| format!("writing {}", out.display()))?;
+    println!(
+        "{}: {dirs} SCIM director{} and {keys} API key{} of {org}, as a DRAFT (nothing imported)",
+        out.display(),
+        if dirs == 1 { "y" } else { "ies" },
+        if keys == 1 { "" } else { "s" }
+    );
+    println!("next: fill in every TODO, then `keyturn inventory validate {}`", out.display());
+    Ok(())
+}

@@ -128,3 +128,57 @@ fn configuration_errors_name_every_variable() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("KEYTURN_DUE_WITHIN_DAYS") && stderr.contains("KEYTURN_GROUPING"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn discovery_drafts_an_inventory_from_an_atlassian_org_and_imports_nothing() {
+    use crate::workflow::{vendor, vendor_url};
+    use reqwest::Method;
+
+    let s = Stack::new("discover");
+    let org = format!("org-{}", s.prefix.trim_end_matches('-'));
+    let admin = crate::workflow::canary("admin-read");
+    let keys = [
+        ("k-admin", serde_json::json!({"key": admin, "name": "Admin read", "expiresAt": "2027-02-01T00:00:00Z"})),
+        ("k-ci", serde_json::json!({"key": "ci-key", "name": "CI bot", "expiresAt": "2027-05-15T00:00:00Z"})),
+        ("k-old", serde_json::json!({"key": "old-key", "name": "old", "revoked": true})),
+    ];
+    for (id, body) in keys {
+        vendor(Method::PUT, &format!("/_sim/atlassian/orgs/{org}/keys/{id}"), Some(body)).await;
+    }
+    // Three directories: two pages of the simulator's directory listing.
+    for n in 1..=3 {
+        let body = serde_json::json!({"key": format!("scim-{n}"), "org": org, "name": format!("Entra prod {n}")});
+        vendor(Method::PUT, &format!("/_sim/atlassian/directories/{org}-d{n}"), Some(body)).await;
+    }
+    let draft = s.dir.path().join("draft.yaml");
+    let draft_arg = draft.display().to_string();
+    let args = ["inventory", "discover", "--atlassian-org", &org, "--out", &draft_arg];
+    let url = vendor_url();
+
+    let no_key = s.keyturn_env(&args, &[("KEYTURN_ATLASSIAN_URL", &url)]);
+    assert!(!no_key.status.success());
+    assert!(String::from_utf8_lossy(&no_key.stderr).contains("ATLASSIAN_ADMIN_API_KEY is not set"));
+    assert!(!draft.exists(), "nothing written without a key");
+
+    let env = [("KEYTURN_ATLASSIAN_URL", url.as_str()), ("ATLASSIAN_ADMIN_API_KEY", admin.as_str())];
+    let out = s.keyturn_env(&args, &env);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("3 SCIM directories and 2 API keys"), "{stdout}");
+    let text = std::fs::read_to_string(&draft).unwrap();
+    assert!(text.contains(&format!("directory_id: \"{org}-d3\"")), "every page was read:\n{text}");
+    assert!(text.contains("expires_at: \"2027-05-15T00:00:00Z\""), "API key expiry carried over:\n{text}");
+    assert!(!text.contains("\"old\""), "revoked keys are left out:\n{text}");
+    assert!(!text.contains(&admin) && !stdout.contains(&admin), "the admin key is never written or printed");
+
+    // A draft is not an inventory yet: validation names what a person must add.
+    let check = s.keyturn(&["inventory", "validate", &draft_arg]);
+    let problems = String::from_utf8_lossy(&check.stderr);
+    assert!(!check.status.success());
+    for field in ["owner", "approver_group", "secret_arn"] {
+        assert!(problems.contains(field), "{field} not named: {problems}");
+    }
+    let again = s.keyturn_env(&args, &env);
+    assert!(String::from_utf8_lossy(&again.stderr).contains("exists"), "an existing draft is not overwritten");
+    assert_eq!(s.json(&["inventory", "list"]), serde_json::json!([]), "discovery imports nothing");
+}

@@ -8,6 +8,35 @@ use crate::domain::SecretValue;
 use crate::rotation::{StoredKey, VendorError};
 
 const SERVICE: &str = "atlassian";
+/// Pages followed per listing (100 pages of the API's default size is far
+/// more than any organization has).
+const MAX_PAGES: usize = 100;
+
+/// Percent-encodes a query value (everything but RFC 3986 unreserved characters).
+fn query_escape(v: &str) -> String {
+    v.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// One organization API key, as the admin API lists it (never the key itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyInfo {
+    pub id: String,
+    pub name: String,
+    pub active: bool,
+    pub expires_at: Option<String>,
+}
+
+/// One user directory of an organization.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectoryInfo {
+    pub id: String,
+    pub name: String,
+}
 
 #[derive(Debug, Clone)]
 pub struct Atlassian {
@@ -79,16 +108,63 @@ impl Atlassian {
 
     /// The organization's keys that are still active: (id, name).
     pub async fn list_org_keys(&self, org: &str, auth: &SecretValue) -> Result<Vec<(String, String)>, VendorError> {
-        let req = self.http.get(self.keys_url(org)).bearer_auth(auth.expose()).timeout(CALL_TIMEOUT);
-        let (_, body) = send(SERVICE, "ListApiKeys", req).await?;
-        let v = json(SERVICE, "ListApiKeys", &body)?;
-        Ok(v["data"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|k| k["status"].as_str().is_none_or(|s| s == "ACTIVE"))
-            .filter_map(|k| Some((k["id"].as_str()?.to_owned(), k["name"].as_str().unwrap_or_default().to_owned())))
+        Ok(self.api_keys(org, auth).await?.into_iter().filter(|k| k.active).map(|k| (k.id, k.name)).collect())
+    }
+
+    /// Every API key of the organization, all pages.
+    pub async fn api_keys(&self, org: &str, auth: &SecretValue) -> Result<Vec<ApiKeyInfo>, VendorError> {
+        let pages = self.pages("ListApiKeys", &self.keys_url(org), auth).await?;
+        Ok(pages
+            .iter()
+            .filter_map(|k| {
+                Some(ApiKeyInfo {
+                    id: k["id"].as_str()?.to_owned(),
+                    name: k["name"].as_str().unwrap_or_default().to_owned(),
+                    active: k["status"].as_str().is_none_or(|s| s == "ACTIVE"),
+                    expires_at: k["expiresAt"].as_str().map(str::to_owned),
+                })
+            })
             .collect())
+    }
+
+    /// The organization's user directories (SCIM-provisioned ones among them), all pages.
+    pub async fn directories(&self, org: &str, auth: &SecretValue) -> Result<Vec<DirectoryInfo>, VendorError> {
+        let url = format!("{}/admin/v2/orgs/{org}/directories", self.base);
+        let pages = self.pages("GetDirectories", &url, auth).await?;
+        Ok(pages
+            .iter()
+            .filter_map(|d| {
+                let id = d["directoryId"].as_str()?.to_owned();
+                Some(DirectoryInfo { name: d["name"].as_str().unwrap_or(&id).to_owned(), id })
+            })
+            .collect())
+    }
+
+    /// Follows `links.next` (a cursor) until the last page; at most
+    /// [`MAX_PAGES`] so a looping API cannot keep keyturn forever.
+    async fn pages(
+        &self,
+        operation: &'static str,
+        url: &str,
+        auth: &SecretValue,
+    ) -> Result<Vec<serde_json::Value>, VendorError> {
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let page_url = match &cursor {
+                Some(c) => format!("{url}?cursor={}", query_escape(c)),
+                None => url.to_owned(),
+            };
+            let req = self.http.get(page_url).bearer_auth(auth.expose()).timeout(CALL_TIMEOUT);
+            let (_, body) = send(SERVICE, operation, req).await?;
+            let v = json(SERVICE, operation, &body)?;
+            out.extend(v["data"].as_array().into_iter().flatten().cloned());
+            match v["links"]["next"].as_str().filter(|n| !n.is_empty()) {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => return Ok(out),
+            }
+        }
+        Err(VendorError::Rejected { service: SERVICE, operation, detail: format!("more than {MAX_PAGES} pages") })
     }
 
     /// Revokes a key; one that is already gone counts as revoked.
@@ -111,5 +187,14 @@ impl Atlassian {
             self.http.get(format!("{}/admin/v1/orgs/{org}", self.base)).bearer_auth(key.expose()).timeout(CALL_TIMEOUT);
         let (_, body) = send(SERVICE, "GetOrg", req).await?;
         json(SERVICE, "GetOrg", &body).map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cursors_are_escaped_for_the_query() {
+        assert_eq!(super::query_escape("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9");
+        assert_eq!(super::query_escape("Zm9v-_.~"), "Zm9v-_.~");
     }
 }

@@ -12,7 +12,7 @@ mod vendor;
 
 pub mod outbound;
 
-pub use atlassian::Atlassian;
+pub use atlassian::{ApiKeyInfo, Atlassian, DirectoryInfo};
 pub use entra::{Entra, EntraCredentials};
 pub use jira::{Jira, JiraAuth};
 pub use okta::Okta;

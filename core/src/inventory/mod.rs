@@ -4,6 +4,7 @@
 //! format (and a DynamoDB item) meets the same validation, and every error
 //! names the file, the record and the field.
 
+pub mod discover;
 mod read;
 mod validate;
 

@@ -57,12 +57,15 @@ struct OrgKey {
     name: String,
     key: String,
     revoked: bool,
+    expires_at: String,
 }
 
 #[derive(Debug, Default)]
 struct Sim {
     /// SCIM directory → its one live key.
     scim: HashMap<String, String>,
+    /// Organization → its directories (id, name), in creation order.
+    directories: HashMap<String, Vec<(String, String)>>,
     org_keys: HashMap<String, Vec<OrgKey>>,
     /// Service principal → (base address, saved token).
     entra_saved: HashMap<String, (String, String)>,
@@ -129,7 +132,14 @@ async fn scim_users(State(s): State<Shared>, Path(dir): Path<String>, headers: H
 
 async fn sim_set_directory(State(s): State<Shared>, Path(dir): Path<String>, Json(b): Json<Value>) -> Response {
     let Some(key) = b["key"].as_str() else { return err(StatusCode::BAD_REQUEST, json!({"error": "key required"})) };
-    lock(&s).scim.insert(dir, key.to_owned());
+    let mut sim = lock(&s);
+    if let Some(org) = b["org"].as_str() {
+        let name = b["name"].as_str().unwrap_or(&dir).to_owned();
+        let dirs = sim.directories.entry(org.to_owned()).or_default();
+        dirs.retain(|(id, _)| *id != dir);
+        dirs.push((dir.clone(), name));
+    }
+    sim.scim.insert(dir, key.to_owned());
     Json(json!({"fingerprint": fingerprint(key)})).into_response()
 }
 
@@ -163,8 +173,9 @@ async fn org_keys_create(
         name: b["name"].as_str().unwrap_or("unnamed").to_owned(),
         key: format!("atok-{}", random_hex(24)),
         revoked: false,
+        expires_at: "2027-11-24T00:00:00Z".into(),
     };
-    let answer = json!({"id": k.id, "name": k.name, "key": k.key, "createdAt": "2026-11-24T00:00:00Z", "expiresAt": "2027-11-24T00:00:00Z"});
+    let answer = json!({"id": k.id, "name": k.name, "key": k.key, "createdAt": "2026-11-24T00:00:00Z", "expiresAt": k.expires_at});
     sim.org_keys.entry(org).or_default().push(k);
     (StatusCode::CREATED, Json(answer)).into_response()
 }
@@ -174,9 +185,16 @@ async fn org_keys_list(State(s): State<Shared>, Path(org): Path<String>, headers
     if !org_key_ok(&sim, &org, &headers) {
         return err(StatusCode::UNAUTHORIZED, json!({"message": "Unauthorized"}));
     }
-    let data: Vec<Value> = sim.org_keys.get(&org).into_iter().flatten().map(|k| {
-        json!({"id": k.id, "name": k.name, "status": if k.revoked { "REVOKED" } else { "ACTIVE" }, "fingerprint": fingerprint(&k.key)})
-    }).collect();
+    let data: Vec<Value> = sim
+        .org_keys
+        .get(&org)
+        .into_iter()
+        .flatten()
+        .map(|k| {
+            json!({"id": k.id, "name": k.name, "status": if k.revoked { "REVOKED" } else { "ACTIVE" },
+               "expiresAt": k.expires_at, "fingerprint": fingerprint(&k.key)})
+        })
+        .collect();
     Json(json!({"data": data})).into_response()
 }
 
@@ -198,6 +216,27 @@ async fn org_keys_revoke(
     }
 }
 
+/// `GET /admin/v2/orgs/{org}/directories`: pages of two, `links.next` is the next cursor.
+async fn org_directories(
+    State(s): State<Shared>,
+    Path(org): Path<String>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+) -> Response {
+    let sim = lock(&s);
+    if !org_key_ok(&sim, &org, &headers) {
+        return err(StatusCode::UNAUTHORIZED, json!({"message": "Unauthorized"}));
+    }
+    const PAGE: usize = 2;
+    let cursor = uri.query().unwrap_or("").split('&').find_map(|p| p.strip_prefix("cursor="));
+    let start: usize = cursor.and_then(|c| c.parse().ok()).unwrap_or(0);
+    let all = sim.directories.get(&org).cloned().unwrap_or_default();
+    let data: Vec<Value> =
+        all.iter().skip(start).take(PAGE).map(|(id, name)| json!({"directoryId": id, "name": name})).collect();
+    let next = (start + PAGE < all.len()).then(|| (start + PAGE).to_string());
+    Json(json!({"data": data, "links": {"next": next}})).into_response()
+}
+
 async fn org_get(State(s): State<Shared>, Path(org): Path<String>, headers: HeaderMap) -> Response {
     if !org_key_ok(&lock(&s), &org, &headers) {
         return err(StatusCode::UNAUTHORIZED, json!({"message": "Unauthorized"}));
@@ -214,7 +253,13 @@ async fn sim_seed_org_key(
     let mut sim = lock(&s);
     let keys = sim.org_keys.entry(org).or_default();
     keys.retain(|k| k.id != id);
-    keys.push(OrgKey { id, name: "seeded".into(), key: key.to_owned(), revoked: false });
+    keys.push(OrgKey {
+        id,
+        name: b["name"].as_str().unwrap_or("seeded").to_owned(),
+        key: key.to_owned(),
+        revoked: b["revoked"].as_bool().unwrap_or(false),
+        expires_at: b["expiresAt"].as_str().unwrap_or("2027-05-01T00:00:00Z").to_owned(),
+    });
     Json(json!({"fingerprint": fingerprint(key)})).into_response()
 }
 
@@ -557,6 +602,7 @@ pub fn app() -> Router {
         .route("/admin/api-access/v1/orgs/{org}/api-keys", post(org_keys_create).get(org_keys_list))
         .route("/admin/api-access/v1/orgs/{org}/api-keys/{id}", delete(org_keys_revoke))
         .route("/admin/v1/orgs/{org}", get(org_get))
+        .route("/admin/v2/orgs/{org}/directories", get(org_directories))
         .route("/login/{tenant}/oauth2/v2.0/token", post(entra_token))
         .route("/graph/v1.0/servicePrincipals/{sp}/synchronization/secrets", put(entra_save))
         .route(
