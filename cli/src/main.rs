@@ -5,6 +5,7 @@
 
 mod approvers;
 mod audit;
+mod changes;
 mod connector;
 mod dev;
 mod inventory;
@@ -61,6 +62,9 @@ enum Command {
         #[command(flatten)]
         clock: ClockArgs,
     },
+    /// The changes keyturn opened: status, workflow step, approvers, votes, audit events
+    #[command(subcommand)]
+    Changes(changes::ChangesCommand),
     /// Day-2 work on one connector (resolve a manual intervention)
     #[command(subcommand)]
     Connector(connector::ConnectorCommand),
@@ -70,6 +74,11 @@ enum Command {
     /// The key that signs approval links
     #[command(subcommand)]
     Links(approvers::LinksCommand),
+    /// Print a shell completion script, e.g. `keyturn completions bash > ~/.local/share/bash-completion/completions/keyturn`
+    Completions {
+        /// bash, zsh, fish, elvish or powershell
+        shell: clap_complete::Shell,
+    },
     /// Local development: set up the local stack, generate sample inventories, read captured email
     #[command(subcommand)]
     Dev(dev::DevCommand),
@@ -100,6 +109,27 @@ enum InventoryCommand {
         out: OutputArgs,
         #[command(flatten)]
         clock: ClockArgs,
+    },
+    /// Write a DRAFT inventory from an Atlassian organization's directories and API keys
+    ///
+    /// Reads the organization's user directories and API keys (with their
+    /// expiry) through the Atlassian Admin APIs, authenticated with an
+    /// organization API key taken from an environment variable (never from
+    /// the command line). The draft leaves owners, approvers, identity
+    /// providers and secrets as TODOs for a person: nothing is imported.
+    Discover {
+        /// The Atlassian organization id (from the admin.atlassian.com URL)
+        #[arg(long, value_name = "ORG")]
+        atlassian_org: String,
+        /// Where to write the draft (YAML)
+        #[arg(long, short, value_name = "FILE")]
+        out: PathBuf,
+        /// Environment variable holding an organization API key with read access
+        #[arg(long, value_name = "VAR", default_value = "ATLASSIAN_ADMIN_API_KEY")]
+        api_key_env: String,
+        /// Overwrite FILE if it exists
+        #[arg(long)]
+        force: bool,
     },
     /// List connectors, soonest expiry first
     List {
@@ -186,12 +216,21 @@ async fn main() -> ExitCode {
         Command::Inventory(InventoryCommand::Import { file, out, clock }) => {
             inventory::import(&file, out.format, clock.now()).await
         }
+        Command::Inventory(InventoryCommand::Discover { atlassian_org, out, api_key_env, force }) => {
+            inventory::discover(&atlassian_org, &out, &api_key_env, force).await
+        }
         Command::Inventory(InventoryCommand::List { due_within, out, clock }) => {
             inventory::list(due_within, out.format, clock.now()).await
         }
         Command::Scan(args) => scan::run(args.dry_run, args.only, args.out.format, args.clock.now()).await,
         Command::Audit(cmd) => audit::run(cmd).await,
         Command::Status { out, clock } => status::run(out.format, clock.now()).await,
+        Command::Changes(cmd) => changes::run(cmd).await,
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut Cli::command(), "keyturn", &mut std::io::stdout());
+            Ok(())
+        }
         Command::Connector(cmd) => connector::run(cmd).await,
         Command::Approvers(cmd) => approvers::run(cmd).await,
         Command::Links(cmd) => approvers::run_links(cmd).await,
@@ -204,5 +243,97 @@ async fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The docs cannot rot: every `keyturn …` line in a shell block of the README
+/// and docs/ must parse with this CLI (what each command does is proven by
+/// the end-to-end tests).
+#[cfg(test)]
+mod docs {
+    use clap::Parser;
+
+    /// Shell words, honouring '…' and "…" (enough for documentation lines).
+    fn words(line: &str) -> Vec<String> {
+        let (mut out, mut cur, mut quote, mut any) = (Vec::new(), String::new(), None, false);
+        for c in line.chars() {
+            match (quote, c) {
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), c) => cur.push(c),
+                (None, '\'' | '"') => {
+                    quote = Some(c);
+                    any = true;
+                }
+                (None, c) if c.is_whitespace() => {
+                    if any || !cur.is_empty() {
+                        out.push(std::mem::take(&mut cur));
+                    }
+                    any = false;
+                }
+                (None, c) => cur.push(c),
+            }
+        }
+        if any || !cur.is_empty() {
+            out.push(cur);
+        }
+        out
+    }
+
+    /// `keyturn …` commands in ```sh / ```bash / ```console blocks, up to a
+    /// pipe, redirection, `&&` or comment.
+    fn commands(markdown: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut in_shell = false;
+        for line in markdown.lines() {
+            let t = line.trim();
+            if let Some(lang) = t.strip_prefix("```") {
+                in_shell = !in_shell && matches!(lang, "sh" | "bash" | "console" | "shell");
+                continue;
+            }
+            let t = t.trim_start_matches("$ ");
+            if in_shell && t.starts_with("keyturn ") {
+                let cut = [" |", " >", " &&", " #", " 2>"].iter().filter_map(|m| t.find(m)).min().unwrap_or(t.len());
+                out.push(t[..cut].trim().to_owned());
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_documented_command_parses() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+        let mut files = vec![format!("{root}/README.md"), format!("{root}/infra/README.md")];
+        for entry in std::fs::read_dir(format!("{root}/docs")).expect("docs/") {
+            let path = entry.expect("a docs entry").path();
+            if path.extension().is_some_and(|e| e == "md") {
+                files.push(path.display().to_string());
+            }
+        }
+        let mut checked = 0;
+        let mut bad = Vec::new();
+        for file in &files {
+            let text = std::fs::read_to_string(file).expect("a readable doc");
+            for cmd in commands(&text) {
+                checked += 1;
+                use clap::error::ErrorKind::{DisplayHelp, DisplayVersion};
+                match super::Cli::try_parse_from(words(&cmd)) {
+                    Ok(_) => {}
+                    Err(e) if matches!(e.kind(), DisplayHelp | DisplayVersion) => {}
+                    Err(e) => bad.push(format!("{file}: `{cmd}`: {}", e.kind())),
+                }
+            }
+        }
+        assert!(checked >= 20, "only {checked} documented commands found: is the extraction broken?");
+        assert!(bad.is_empty(), "documented commands this CLI rejects:\n{}", bad.join("\n"));
+    }
+
+    #[test]
+    fn shell_words_and_command_extraction() {
+        assert_eq!(
+            words(r#"keyturn connector resolve a/b --note "fixed it" ''"#),
+            ["keyturn", "connector", "resolve", "a/b", "--note", "fixed it", ""]
+        );
+        let md = "```sh\nkeyturn status --format json | jq .\n$ keyturn scan  # daily\n```\nkeyturn not-in-a-block\n";
+        assert_eq!(commands(md), ["keyturn status --format json", "keyturn scan"]);
     }
 }

@@ -341,6 +341,14 @@ mod tests {
     }
 
     #[test]
+    fn the_configuration_page_documents_every_variable() {
+        let page = include_str!("../../docs/configuration.md");
+        let missing: Vec<&str> =
+            ENV_VARS.iter().map(|(v, _)| *v).filter(|v| !page.contains(&format!("`{v}`"))).collect();
+        assert!(missing.is_empty(), "docs/configuration.md does not document {missing:?}");
+    }
+
+    #[test]
     fn defaults_fit_the_local_stack() {
         let cfg = from(&[]).unwrap();
         assert_eq!(cfg.tables.connectors, "keyturn-connectors");

@@ -183,7 +183,7 @@ async fn a_new_key_that_fails_verification_is_rolled_back_and_on_call_told() {
     // Every read with any key is refused from now on: the new key cannot be proven.
     fault(&format!("/admin/v1/orgs/{org}"), "status", 401, 50, None).await;
 
-    let (_, status, outcomes) = approve_and_finish(&f).await;
+    let (change, status, outcomes) = approve_and_finish(&f).await;
     assert_eq!(status, "SUCCEEDED", "a rollback is an outcome, reported by notify");
     assert_eq!(outcomes[0]["outcome"], "rolled_back", "{outcomes:?}");
 
@@ -234,6 +234,20 @@ async fn a_new_key_that_fails_verification_is_rolled_back_and_on_call_told() {
     let again = f.stack.keyturn(&["connector", "resolve", &k1, "--note", "again"]);
     assert!(!again.status.success(), "an active connector is not resolved twice");
     assert!(String::from_utf8_lossy(&again.stderr).contains("is not marked needs_manual_intervention"));
+
+    // `keyturn changes` tells the change's story: votes, the workflow's last step, its events.
+    let shown = f.stack.json(&["changes", "show", &change]);
+    assert_eq!((&shown["workflow"]["status"], &shown["workflow"]["step"]), (&"SUCCEEDED".into(), &"NotifyDone".into()));
+    assert_eq!(shown["votes"][0]["approver"], "ana@e2e.example", "{shown}");
+    let events: Vec<&str> = shown["events"].as_array().unwrap().iter().filter_map(|e| e["event"].as_str()).collect();
+    for e in ["approved", "verification_failed", "rolled_back", "needs_manual_intervention"] {
+        assert!(events.contains(&e), "{e} missing from {events:?}");
+    }
+    assert!(!events.contains(&"resolved"), "the resolution belongs to no change");
+    let all = f.stack.json(&["changes", "list", "--all"]);
+    assert!(all.as_array().unwrap().iter().any(|c| c["change_id"] == change.as_str()), "{all}");
+    let open = f.stack.json(&["changes", "list"]);
+    assert!(open.as_array().unwrap().iter().all(|c| c["change_id"] != change.as_str()), "an ended change is not open");
 }
 
 #[tokio::test(flavor = "multi_thread")]
