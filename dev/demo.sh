@@ -1,126 +1,204 @@
 #!/usr/bin/env bash
-# The story `make demo` tells, on the local stack (`make up` has run): a broken
-# inventory refused, the real one imported, the scheduled scan starting one
-# approval workflow per change, approvers getting signed links by email and
-# Slack, a real browser approving one, and the audit trail it left.
+# The stories `make demo` tells on the local stack (`make up` has run), with
+# real executions, real functions, a real browser and the vendor simulators:
+#
+#   A  twelve SCIM keys of one org expire within 30 days: one change, one
+#      approval (clicked in headless Chromium), rotated in the change window;
+#   B  an already-expired key: an urgent Jira ticket, approved, rotated, the
+#      final status posted back to the ticket;
+#   +  a rotation whose new key fails verification is rolled back, on-call told;
+#   and what an auditor gets at the end.
+#
+# INTERACTIVE=1 prints the approval links and waits for you to click them.
 # Every command is one an operator would type; nothing is faked.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 KEYTURN=${KEYTURN:-target/debug/keyturn}
-OUT=.local/demo
-mkdir -p "$OUT"
-
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-run()  { printf '$ keyturn %s\n' "$*"; "$KEYTURN" "$@"; }
-
-# The demo inventory's expiry dates are relative to today, so the story is the
-# same whenever it runs: {{+25d}} becomes the date 25 days from now.
-render() {
-  python3 - "$1" <<'PY'
-import datetime, re, sys
-today = datetime.datetime.now(datetime.timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
-text = open(sys.argv[1]).read()
-print(re.sub(r"\{\{([+-]\d+)d\}\}", lambda m: (today + datetime.timedelta(days=int(m.group(1)))).strftime("%Y-%m-%dT%H:%M:%SZ"), text), end="")
-PY
-}
-render dev/demo/inventory.csv.tmpl > "$OUT/inventory.csv"
+INTERACTIVE=${INTERACTIVE:-0}
+OUT=demo-out
+WORK=.local/demo
+rm -rf "$OUT" "$WORK"
+mkdir -p "$OUT" "$WORK"
 VENDOR=${KEYTURN_DEV_VENDOR_URL:-http://127.0.0.1:4568}
+started=$(date +%s)
+
+step()  { printf '\n\033[1m== %s\033[0m  \033[2m(%ss)\033[0m\n' "$*" "$(( $(date +%s) - started ))"; }
+story() { printf '\n\033[1;36m##### %s\033[0m\n' "$*"; }
+run()   { printf '$ keyturn %s\n' "$*"; "$KEYTURN" "$@"; }
+# wait_for WHAT SECONDS CMD...: polls CMD every half second, says what it waits for.
+wait_for() {
+  local what=$1 secs=$2; shift 2
+  printf '   waiting for %s ' "$what"
+  for _ in $(seq $((secs * 2))); do
+    if "$@" >/dev/null 2>&1; then echo "ok"; return 0; fi
+    printf '.'; sleep 0.5
+  done
+  echo " gave up after ${secs}s"; return 1
+}
+change_status() { "$KEYTURN" changes show "$1" --format json | python3 -c 'import json,sys; print(json.load(sys.stdin)["workflow"]["status"])'; }
+ended()         { [ "$(change_status "$1")" != RUNNING ]; }
+mail_for()      { [ -n "$("$KEYTURN" dev outbox --subject "$1" --to "$2" --links)" ]; }
+link_for()      { "$KEYTURN" dev outbox --subject "$1" --to "$2" --links | awk -v d="${3:-approve}" '$1==d{print $3; exit}'; }
+# The outcome table of a finished change.
+outcomes() {
+  printf '$ keyturn changes show %s\n' "$1"
+  "$KEYTURN" changes show "$1" --format json | python3 -c '
+import json, sys
+v = json.load(sys.stdin)
+for o in v["workflow"].get("outcomes", []):
+    print("   %-30s %-16s %s" % (o["connector_id"], o["outcome"], (o.get("detail") or "")[:90]))'
+}
+approved()      { "$KEYTURN" changes show "$1" --format json | grep -q '"decision": "approve"'; }
+
+# Approve CHANGE as APPROVER: headless Chromium clicks (screenshot to $3), or
+# a person does with INTERACTIVE=1.
+approve() {
+  local change=$1 who=$2 shot=${3:-}
+  wait_for "the approval email to $who" 120 mail_for "$change" "$who"
+  sleep 2  # moto drops an answer that beats the asking Lambda's own return; people are never that fast
+  local url; url=$(link_for "$change" "$who")
+  if [ "$INTERACTIVE" = 1 ]; then
+    printf '\n   Open this link in a browser on this machine and press Approve:\n     %s\n' "$url"
+    wait_for "your approval" 900 approved "$change"
+    return
+  fi
+  node tests/browser/approve.mjs --url "$url" --click approve ${shot:+--screenshot-before "$shot" --screenshot "${shot%.png}-done.png"} | python3 -c '
+import json,sys; r = json.load(sys.stdin)
+print("   page: ", r["before"]["status"], r["before"]["heading"], "| buttons:", r["before"]["buttons"])
+print("   after:", r["after"]["status"], r["after"]["heading"])'
+}
+
+# The owner of CONNECTOR regenerates its SCIM key in the (simulated)
+# Atlassian admin console and pastes it into keyturn's intake form. The key
+# travels in an environment variable, never on a command line.
+hand_over() {
+  local connector=$1 owner=$2 directory=$3
+  local url; url=$("$KEYTURN" dev outbox --subject "new SCIM key for $connector " --to "$owner" --links | awk '{print $3; exit}')
+  sleep 1  # moto drops an answer that beats the asking Lambda's own return
+  DEMO_NEW_KEY=$(curl -s -XPOST "$VENDOR/_sim/atlassian/directories/$directory/regenerate" \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])') \
+    node tests/browser/approve.mjs --url "$url" --fill key=env:DEMO_NEW_KEY --click intake \
+    | python3 -c 'import json,sys; r = json.load(sys.stdin); print("   %-28s %s -> %s" % (sys.argv[1], r["before"]["heading"], r["after"]["heading"]))' "$connector"
+}
+
+# The demo inventory's dates are relative to now, so the story is the same
+# whenever it runs: {{+25d}} is 25 days from today; {{window_now}} a daily
+# change window that is open now.
+python3 - dev/demo/inventory.csv.tmpl > "$WORK/inventory.csv" <<'PY'
+import datetime, re, sys
+now = datetime.datetime.now(datetime.timezone.utc)
+today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+text = open(sys.argv[1]).read()
+text = re.sub(r"\{\{([+-]\d+)d\}\}", lambda m: (today + datetime.timedelta(days=int(m.group(1)))).strftime("%Y-%m-%dT%H:%M:%SZ"), text)
+print(text.replace("{{window_now}}", "daily %02d:00-%02d:00" % (now.hour, (now.hour + 3) % 24)), end="")
+PY
 
 step "1. A broken inventory is refused as a whole: every problem named, nothing written"
 run inventory validate dev/demo/inventory-with-errors.csv || echo "(exit code $?: as expected)"
 
-step "2. The real inventory: validate, then import"
-run inventory validate "$OUT/inventory.csv"
-run inventory import "$OUT/inventory.csv"
+step "2. The real inventory (16 connectors): validate, import; the keys exist at the simulated vendors"
+run inventory validate "$WORK/inventory.csv"
+run inventory import "$WORK/inventory.csv"
+run dev seed-vendors "$WORK/inventory.csv" | tail -1
 
-step "3. What is due within 45 days (expired keys first)"
-run inventory list --due-within 45
-
-step "4. The keys exist: each connector's current key in Secrets Manager and at the (simulated) vendor"
-run dev seed-vendors "$OUT/inventory.csv"
-
-step "5. Who approves: approver routing (stored as a secret: Slack webhooks are credentials)"
+step "3. Who approves: approver routing (a secret: Slack webhooks are credentials)"
 run approvers set dev/demo/approvers.yaml
 run approvers show
 
-step "6. Dry run: what the scanner would start (reads only due items, writes nothing)"
-run scan --dry-run
+step "4. Where things stand before the daily scan"
+run status
 
-step "7. The scheduled scan: one approval workflow per change"
-echo "$ keyturn scan --format json"; "$KEYTURN" scan --format json > "$OUT/scan.json"
-python3 - <<'PY'
-import json
-for c in json.load(open(".local/demo/scan.json"))["changes"]:
-    flag = "URGENT" if c["urgent"] else ""
-    print("%s  %-6s  %-8s  %s" % (c["change_id"], flag, c["outcome"], ", ".join(c["connector_ids"])))
+step "5. The scheduled scan: due keys grouped into changes, one approval workflow each"
+run scan --dry-run | tail -4
+echo "$ keyturn scan --format json"; "$KEYTURN" scan --format json > "$WORK/scan.json"
+python3 - "$WORK/scan.json" <<'PY'
+import json, sys
+for c in json.load(open(sys.argv[1]))["changes"]:
+    who = c["connector_ids"][0] if len(c["connector_ids"]) == 1 else "%d connectors of %s" % (len(c["connector_ids"]), c["connector_ids"][0].split("/")[1])
+    print("  %s  %-6s %-8s %s" % (c["change_id"], "URGENT" if c["urgent"] else "", c["outcome"], who))
 PY
-urgent=$(python3 -c 'import json; print(next(c["change_id"] for c in json.load(open(".local/demo/scan.json"))["changes"] if c["urgent"]))')
-planned=$(python3 -c 'import json; print(next(c["change_id"] for c in json.load(open(".local/demo/scan.json"))["changes"] if not c["urgent"]))')
+pick() { python3 -c 'import json,sys; print(next(c["change_id"] for c in json.load(open(sys.argv[1]))["changes"] if eval(sys.argv[2])))' "$WORK/scan.json" "$1"; }
+batch=$(pick 'len(c["connector_ids"]) == 12')
+urgent=$(pick 'c["urgent"]')
+failing=$(pick 'c["connector_ids"] == ["atlassian/initech/admin-api"]')
 
-step "8. Approvers got email (captured locally by SES) and a Slack message, each with their own signed links"
-for _ in $(seq 120); do
-  [ -n "$("$KEYTURN" dev outbox --subject "$urgent" --links)" ] && break; sleep 0.5
+story "Story A: twelve SCIM keys of org acme expire within 30 days"
+
+step "A1. One change, one approval: the email approvers got (saved with a screenshot under $OUT/)"
+wait_for "the approval email" 120 mail_for "$batch" ana@acme.example
+run dev outbox --subject "$batch" --to ana@acme.example --html "$OUT/approval-email.html" | head -3
+node tests/browser/approve.mjs --url "file://$PWD/$OUT/approval-email.html" --screenshot "$OUT/approval-email.png" >/dev/null
+echo "   Slack: $(curl -s "$VENDOR/_sim/slack" | python3 -c 'import json,sys; m=json.load(sys.stdin); print(len(m), "message(s) to #it-change")')"
+
+step "A2. Ana opens her link in a real browser: what will change, then Approve (screenshot: $OUT/approval-page.png)"
+approve "$batch" ana@acme.example "$OUT/approval-page.png"
+run changes show "$batch" | sed -n '1,9p'
+
+step "A3. The change window (daily, open now) has started: each key's owner regenerates it in admin.atlassian.com and hands it over"
+for unit in emea amer apac finance hr eng sales support legal ops labs retail; do
+  wait_for "the key request for scim-$unit" 120 mail_for "new SCIM key for atlassian/acme/scim-$unit " ana@acme.example
+  hand_over "atlassian/acme/scim-$unit" ana@acme.example "d-acme-$unit"
 done
-run dev outbox --subject "$urgent"
-echo "Slack: $(curl -s "$VENDOR/_sim/slack" | python3 -c 'import json,sys; m=json.load(sys.stdin); print(len(m), "message(s); the latest:", m[-1]["body"]["text"])')"
 
-step "9. Bo opens his link in a real (headless) browser: a confirmation page, then Approve"
-sleep 2  # moto drops an answer that beats the asking Lambda's return; people are never that fast
-link=$("$KEYTURN" dev outbox --subject "$urgent" --to bo@acme.example --links | awk '$1=="approve"{print $3}')
-node tests/browser/approve.mjs --url "$link" --click approve --screenshot "$OUT/approved.png" | python3 -c '
-import json,sys; r = json.load(sys.stdin)
-print("page:  ", r["before"]["status"], r["before"]["heading"], "| buttons:", r["before"]["buttons"])
-print("after: ", r["after"]["status"], r["after"]["heading"], "-", r["after"]["text"].splitlines()[2] if len(r["after"]["text"].splitlines()) > 2 else "")'
+step "A4. Rotated: each staged as AWSPENDING, pushed to Entra ID, verified, made current"
+wait_for "the change to finish" 300 ended "$batch"
+outcomes "$batch"
 
-step "10. An Atlassian SCIM key has no API: its owner regenerates it in the admin console and hands it over"
-for _ in $(seq 120); do
-  [ -n "$("$KEYTURN" dev outbox --subject "Action needed" --to bo@globex.example --links)" ] && break; sleep 0.5
-done
-run dev outbox --subject "Action needed" --to bo@globex.example
-echo "(the owner regenerates the key in the simulated admin.atlassian.com: the old key dies at once)"
-export DEMO_NEW_KEY=$(curl -s -XPOST "$VENDOR/_sim/atlassian/directories/d-globex-01/regenerate" | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
-sleep 2  # moto drops an answer that beats the asking Lambda's return; people are never that fast
-intake=$("$KEYTURN" dev outbox --subject "Action needed" --to bo@globex.example --links | awk '{print $3}' | head -1)
-node tests/browser/approve.mjs --url "$intake" --fill key=env:DEMO_NEW_KEY --click intake | python3 -c '
-import json,sys; r = json.load(sys.stdin)
-print("form:  ", r["before"]["status"], r["before"]["heading"])
-print("after: ", r["after"]["status"], r["after"]["heading"])'
+story "Story B: a key that already expired"
 
-step "11. Rotated: staged as AWSPENDING, checked at Atlassian, pushed to Entra ID, verified, made current"
-for _ in $(seq 240); do
-  "$KEYTURN" audit show atlassian/globex/entra --format json | grep -q '"event": "notified"' && break; sleep 0.5
-done
-run audit show atlassian/globex/entra
-echo "Jira (urgent ticket): $(curl -s "$VENDOR/_sim/jira" | python3 -c 'import json,sys; [print(i["key"], i["fields"]["summary"], "| comments:", len(i["comments"])) for i in json.load(sys.stdin)]')"
+step "B1. Urgent: shorter approval timeout, no change window, a Jira ticket opened"
+curl -s "$VENDOR/_sim/jira" | python3 -c 'import json,sys; [print("  ", i["key"], i["fields"]["summary"]) for i in json.load(sys.stdin)]'
 
-step "12. A rotation that fails verification is rolled back: the old key stays live, on-call is told"
-echo "(fault injected: Atlassian now refuses every read of org acme with 401)"
+step "B2. Bo approves; the owner hands over a regenerated key; keyturn rotates it"
+approve "$urgent" bo@acme.example
+wait_for "the key request" 120 mail_for "new SCIM key for atlassian/globex/entra " bo@globex.example
+hand_over atlassian/globex/entra bo@globex.example d-globex-01
+wait_for "the change to finish" 240 ended "$urgent"
+outcomes "$urgent"
+
+step "B3. The final status is posted back to the ticket"
+curl -s "$VENDOR/_sim/jira" | python3 -c '
+import json,sys
+for i in json.load(sys.stdin):
+    print("  ", i["key"], i["fields"]["summary"])
+    for c in i["comments"]:
+        body = c["body"] if isinstance(c, dict) else c
+        for line in [l for l in body.splitlines() if l.startswith(("Finished", "* "))]:
+            print("     comment:", line)'
+
+story "A rotation that fails verification is rolled back"
+
+step "R1. Atlassian now refuses every read of org initech (fault injected): the new key cannot be proven"
 curl -s -XPOST "$VENDOR/_sim/faults" -H 'content-type: application/json' \
-  -d '{"path_prefix": "/admin/v1/orgs/acme", "status": 401, "times": 1000}'
-admin=$(python3 -c 'import json; print(next(c["change_id"] for c in json.load(open(".local/demo/scan.json"))["changes"] if c["connector_ids"] == ["atlassian/acme/admin-api"]))')
-sleep 2  # moto drops an answer that beats the asking Lambda's return; people are never that fast
-link=$("$KEYTURN" dev outbox --subject "$admin" --to ana@acme.example --links | awk '$1=="approve"{print $3}')
-node tests/browser/approve.mjs --url "$link" --click approve >/dev/null
-for _ in $(seq 240); do
-  "$KEYTURN" audit show atlassian/acme/admin-api --format json | grep -q '"event": "notified"' && break; sleep 0.5
-done
-run audit show atlassian/acme/admin-api
+  -d '{"path_prefix": "/admin/v1/orgs/initech", "status": 401, "times": 1000}'
+echo
+approve "$failing" ana@acme.example
+wait_for "the rollback" 240 ended "$failing"
+outcomes "$failing"
+
+step "R2. The old key stays live; on-call got this message"
 run dev outbox --subject "Rotation rolled back"
-run inventory list --due-within 45
+"$KEYTURN" dev outbox --subject "Rotation rolled back" --html "$WORK/rollback.html" >/dev/null
+python3 - "$WORK/rollback.html" <<'PY' | sed 's/^/   /' | head -20
+import html, re, sys
+t = re.sub(r"(?s)<(style|title|head)>.*?</\1>", "", open(sys.argv[1]).read())
+t = re.sub(r"<br ?/?>|</p>|</li>|</h1>|</pre>", "\n", t)
+print(html.unescape(re.sub(r"<[^>]+>", "", t)).strip())
+PY
 
-step "13. Scanning again starts no duplicate workflow"
-run scan
+step "R3. Day 2: where things stand, and a second scan starts nothing twice"
+run status
+run scan | tail -3
 
-step "14. What an auditor gets: a signed digest, an export, its verification and the reports"
+story "What an auditor gets"
+
+step "Z1. A signed digest, an export, its verification and the reports"
 run audit anchor --full
-rm -rf .local/demo/export
-run audit export --to .local/demo/export
-run audit verify .local/demo/export --public-key "$("$KEYTURN" audit public-key)"
-run audit query .local/demo/export --report approvals
-run audit query .local/demo/export --report rotations
-run audit query .local/demo/export --report failures
+run audit export --to "$WORK/export" | tail -1
+run audit verify "$WORK/export" --public-key "$("$KEYTURN" audit public-key)"
+run audit query "$WORK/export" --report approvals | head -8
+run audit query "$WORK/export" --report failures
 
-step "Your turn: change $planned waits for an approver. Open this link in a browser on this machine:"
-"$KEYTURN" dev outbox --subject "$planned" --to ana@acme.example --links | awk '$1=="approve"{print "  " $3}'
-echo "(the stack keeps running; \`make down\` stops it)"
+step "Done in $(( $(date +%s) - started )) s. Screenshots: $OUT/approval-email.png, $OUT/approval-page.png, $OUT/approval-page-done.png"
+echo "The stack keeps running: try \`target/debug/keyturn status\`; \`make down\` stops it."

@@ -78,6 +78,9 @@ pub enum DevCommand {
         /// Print only the links, one per line: `<approve|reject> <approver> <url>`
         #[arg(long)]
         links: bool,
+        /// Also write the first matching message's HTML body here (to look at it in a browser)
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
         /// The local simulator (tests/localstack/sim.py)
         #[arg(long, env = "KEYTURN_SIM_URL", default_value = "http://127.0.0.1:4567")]
         sim: String,
@@ -94,7 +97,13 @@ pub fn links_in(html: &str) -> Vec<String> {
         .collect()
 }
 
-async fn outbox(to: Option<String>, subject: Option<String>, links_only: bool, sim: &str) -> anyhow::Result<()> {
+async fn outbox(
+    to: Option<String>,
+    subject: Option<String>,
+    links_only: bool,
+    html: Option<PathBuf>,
+    sim: &str,
+) -> anyhow::Result<()> {
     let url = format!("{}/_sim/ses", sim.trim_end_matches('/'));
     anyhow::ensure!(keyturn_core::aws::local::is_loopback(&url), "--sim must be a local address, not {url}");
     let messages: Vec<serde_json::Value> = reqwest::get(&url)
@@ -119,6 +128,9 @@ async fn outbox(to: Option<String>, subject: Option<String>, links_only: bool, s
             continue;
         }
         shown += 1;
+        if let (1, Some(path)) = (shown, &html) {
+            std::fs::write(path, field(m, "body")).with_context(|| format!("writing {}", path.display()))?;
+        }
         let links = links_in(&field(m, "body"));
         if links_only {
             // The approve link comes first in every approval email.
@@ -152,7 +164,7 @@ pub async fn run(cmd: DevCommand) -> anyhow::Result<()> {
             println!("state machine: {}", report.state_machine_arn);
             Ok(())
         }
-        DevCommand::Outbox { to, subject, links, sim } => outbox(to, subject, links, &sim).await,
+        DevCommand::Outbox { to, subject, links, html, sim } => outbox(to, subject, links, html, &sim).await,
         DevCommand::SeedVendors { file, vendor } => crate::seed::run(&file, &vendor).await,
         DevCommand::SampleAuditExport { events, connectors, out } => sample_audit_export(events, connectors, &out),
         DevCommand::SampleInventory { total, due, expired, prefix, now, out } => {

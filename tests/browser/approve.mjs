@@ -2,7 +2,7 @@
 // optionally presses its Approve/Reject button and reports the result page.
 //
 //   node tests/browser/approve.mjs --url URL [--click approve|reject|intake|none] [--fill NAME=VALUE]
-//                                  [--screenshot FILE]
+//                                  [--screenshot FILE] [--screenshot-before FILE]
 //
 // --fill types VALUE into the form field NAME before clicking (the intake
 // form's key); VALUE is read from the environment variable it names when it
@@ -20,6 +20,7 @@ function args(argv) {
     if (k === '--url') out.url = v;
     else if (k === '--click') out.click = v;
     else if (k === '--screenshot') out.screenshot = v;
+    else if (k === '--screenshot-before') out.screenshotBefore = v;
     else if (k === '--fill') out.fill = v;
     else if (k === '--timeout-ms') out.timeoutMs = Number(v);
     else throw new Error(`unknown argument ${k}`);
@@ -71,6 +72,8 @@ async function main() {
     const page = await (await browser.newContext()).newPage();
     page.setDefaultTimeout(opts.timeoutMs);
     const before = await describe(page, await page.goto(opts.url, { waitUntil: 'load' }));
+    // The page as the approver first sees it, before any click.
+    if (opts.screenshotBefore) await page.screenshot({ path: opts.screenshotBefore, fullPage: true });
     let after = null;
     if (opts.fill) {
       const [name, ...rest] = opts.fill.split('=');
