@@ -227,13 +227,7 @@ impl Export {
         let read = read_lines(flate2::read::MultiGzDecoder::new(&mut hashing), |n, line| {
             lines = n;
             let place = Place { file: name.clone(), line: n };
-            let item = match line {
-                Ok(bytes) => serde_json::from_slice::<Line>(bytes)
-                    .map(|l| l.item)
-                    .map_err(|e| format!("not an export line ({e})")),
-                Err(e) => Err(e),
-            };
-            each(&place, item);
+            each(&place, line.and_then(parse_line));
         });
         if let Err(e) = read {
             problems.push(FileProblem {
@@ -261,6 +255,23 @@ impl Export {
         }
         lines
     }
+}
+
+/// One line of a data file: `{"Item": {...}}`.
+fn parse_line(bytes: &[u8]) -> Result<Item, String> {
+    serde_json::from_slice::<Line>(bytes).map(|l| l.item).map_err(|e| format!("not an export line ({e})"))
+}
+
+/// The items of one data file's bytes (gzip'd, as exports write them), line
+/// by line, without the manifest checks of [`Export::file_items`]. Returns the
+/// lines read; an `Err` is a gzip stream that is truncated or corrupt.
+pub fn read_data(data: &[u8], mut each: impl FnMut(u64, Result<Item, String>)) -> io::Result<u64> {
+    let mut lines = 0;
+    read_lines(flate2::read::MultiGzDecoder::new(data), |n, line| {
+        lines = n;
+        each(n, line.and_then(parse_line));
+    })?;
+    Ok(lines)
 }
 
 fn locate(path: &Path) -> Result<PathBuf, ExportError> {

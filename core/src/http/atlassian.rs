@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::vendor::{json, send, CALL_TIMEOUT};
+use super::vendor::{send, CALL_TIMEOUT};
 use crate::domain::SecretValue;
 use crate::rotation::{StoredKey, VendorError};
 
@@ -63,19 +63,7 @@ impl Atlassian {
             .bearer_auth(key.expose())
             .timeout(CALL_TIMEOUT);
         let (_, body) = send(SERVICE, "ScimListUsers", req).await?;
-        let v = json(SERVICE, "ScimListUsers", &body)?;
-        let is_list = v["schemas"]
-            .as_array()
-            .is_some_and(|s| s.iter().any(|x| x == "urn:ietf:params:scim:api:messages:2.0:ListResponse"));
-        if is_list {
-            Ok(())
-        } else {
-            Err(VendorError::Rejected {
-                service: SERVICE,
-                operation: "ScimListUsers",
-                detail: "not a SCIM ListResponse".into(),
-            })
-        }
+        super::parse::scim_list(&body)
     }
 
     fn keys_url(&self, org: &str) -> String {
@@ -91,19 +79,7 @@ impl Atlassian {
             .json(&json!({"name": label}))
             .timeout(CALL_TIMEOUT);
         let (_, body) = send(SERVICE, "CreateApiKey", req).await?;
-        let v = json(SERVICE, "CreateApiKey", &body)?;
-        let (Some(id), Some(key)) = (v["id"].as_str(), v["key"].as_str()) else {
-            return Err(VendorError::Rejected {
-                service: SERVICE,
-                operation: "CreateApiKey",
-                detail: "answer without id or key".into(),
-            });
-        };
-        Ok(StoredKey {
-            value: SecretValue::new(key),
-            key_id: Some(id.to_owned()),
-            expires_at: v["expiresAt"].as_str().map(str::to_owned),
-        })
+        super::parse::created_api_key(&body)
     }
 
     /// The organization's keys that are still active: (id, name).
@@ -114,30 +90,14 @@ impl Atlassian {
     /// Every API key of the organization, all pages.
     pub async fn api_keys(&self, org: &str, auth: &SecretValue) -> Result<Vec<ApiKeyInfo>, VendorError> {
         let pages = self.pages("ListApiKeys", &self.keys_url(org), auth).await?;
-        Ok(pages
-            .iter()
-            .filter_map(|k| {
-                Some(ApiKeyInfo {
-                    id: k["id"].as_str()?.to_owned(),
-                    name: k["name"].as_str().unwrap_or_default().to_owned(),
-                    active: k["status"].as_str().is_none_or(|s| s == "ACTIVE"),
-                    expires_at: k["expiresAt"].as_str().map(str::to_owned),
-                })
-            })
-            .collect())
+        Ok(super::parse::api_keys(&pages))
     }
 
     /// The organization's user directories (SCIM-provisioned ones among them), all pages.
     pub async fn directories(&self, org: &str, auth: &SecretValue) -> Result<Vec<DirectoryInfo>, VendorError> {
         let url = format!("{}/admin/v2/orgs/{org}/directories", self.base);
         let pages = self.pages("GetDirectories", &url, auth).await?;
-        Ok(pages
-            .iter()
-            .filter_map(|d| {
-                let id = d["directoryId"].as_str()?.to_owned();
-                Some(DirectoryInfo { name: d["name"].as_str().unwrap_or(&id).to_owned(), id })
-            })
-            .collect())
+        Ok(super::parse::directories(&pages))
     }
 
     /// Follows `links.next` (a cursor) until the last page; at most
@@ -157,10 +117,10 @@ impl Atlassian {
             };
             let req = self.http.get(page_url).bearer_auth(auth.expose()).timeout(CALL_TIMEOUT);
             let (_, body) = send(SERVICE, operation, req).await?;
-            let v = json(SERVICE, operation, &body)?;
-            out.extend(v["data"].as_array().into_iter().flatten().cloned());
-            match v["links"]["next"].as_str().filter(|n| !n.is_empty()) {
-                Some(next) => cursor = Some(next.to_owned()),
+            let (data, next) = super::parse::page(operation, &body)?;
+            out.extend(data);
+            match next {
+                Some(next) => cursor = Some(next),
                 None => return Ok(out),
             }
         }
@@ -186,7 +146,7 @@ impl Atlassian {
         let req =
             self.http.get(format!("{}/admin/v1/orgs/{org}", self.base)).bearer_auth(key.expose()).timeout(CALL_TIMEOUT);
         let (_, body) = send(SERVICE, "GetOrg", req).await?;
-        json(SERVICE, "GetOrg", &body).map(|_| ())
+        super::parse::json(SERVICE, "GetOrg", &body).map(|_| ())
     }
 }
 

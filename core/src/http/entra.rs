@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use super::vendor::{json, send, CALL_TIMEOUT};
+use super::vendor::{send, CALL_TIMEOUT};
 use crate::domain::SecretValue;
 use crate::rotation::VendorError;
 
@@ -72,13 +72,7 @@ impl Entra {
             .body(body)
             .timeout(CALL_TIMEOUT);
         let (_, body) = send(SERVICE, "GetToken", req).await?;
-        let v = json(SERVICE, "GetToken", &body)?;
-        let token = v["access_token"].as_str().map(SecretValue::new).ok_or(VendorError::Rejected {
-            service: SERVICE,
-            operation: "GetToken",
-            detail: "answer without access_token".into(),
-        })?;
-        let life = v["expires_in"].as_u64().unwrap_or(3600).saturating_sub(120);
+        let (token, life) = super::parse::entra_token(&body)?;
         if let Ok(mut guard) = self.token.lock() {
             *guard = Some((token.clone(), Instant::now() + Duration::from_secs(life)));
         }
@@ -136,8 +130,7 @@ impl Entra {
         let url = format!("{}/servicePrincipals/{sp}/synchronization/jobs/{job}", self.graph);
         let (_, body) =
             send(SERVICE, "GetJob", self.http.get(&url).bearer_auth(token.expose()).timeout(CALL_TIMEOUT)).await?;
-        let v = json(SERVICE, "GetJob", &body)?;
-        if v["status"]["code"].as_str() != Some("Quarantine") {
+        if !super::parse::entra_quarantined(&body)? {
             return Ok(false);
         }
         let req = self

@@ -1,7 +1,8 @@
 //! `generic-http` connectors: the vendor's key API described by a template
 //! (see [`crate::domain::HttpTemplate`]) instead of code.
 
-use super::vendor::{json, send, CALL_TIMEOUT};
+use super::parse::json;
+use super::vendor::{send, CALL_TIMEOUT};
 use crate::domain::{fill, fill_json, Call, Connector, HttpTemplate, SecretValue};
 use crate::rotation::{StoredKey, VendorError};
 

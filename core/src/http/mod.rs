@@ -6,6 +6,7 @@ mod entra;
 mod generic;
 mod jira;
 mod okta;
+pub mod parse;
 mod ports;
 mod slack;
 mod vendor;

@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use super::vendor::{json, send, CALL_TIMEOUT};
+use super::vendor::{send, CALL_TIMEOUT};
 use crate::domain::SecretValue;
 use crate::rotation::VendorError;
 
@@ -21,20 +21,6 @@ pub struct Okta {
 impl std::fmt::Debug for Okta {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Okta({}, <redacted>)", self.domain)
-    }
-}
-
-fn status_ok(v: &serde_json::Value, operation: &'static str) -> Result<(), VendorError> {
-    match v["status"].as_str() {
-        Some("ENABLED") => Ok(()),
-        other => Err(VendorError::Rejected {
-            service: SERVICE,
-            operation,
-            detail: format!(
-                "connection status {} (an UNKNOWN status means this app cannot take a token by API: set it in the Okta admin console)",
-                other.unwrap_or("missing")
-            ),
-        }),
     }
 }
 
@@ -55,7 +41,7 @@ impl Okta {
             .json(&json!({"authScheme": "TOKEN", "profile": {"authScheme": "TOKEN", "token": key.expose()}}))
             .timeout(CALL_TIMEOUT);
         let (_, body) = send(SERVICE, "SetConnection", req).await?;
-        status_ok(&json(SERVICE, "SetConnection", &body)?, "SetConnection")
+        super::parse::okta_connection("SetConnection", &body)
     }
 
     pub async fn check(&self, app: &str) -> Result<(), VendorError> {
@@ -65,6 +51,6 @@ impl Okta {
             .header(reqwest::header::AUTHORIZATION, format!("SSWS {}", self.api_token.expose()))
             .timeout(CALL_TIMEOUT);
         let (_, body) = send(SERVICE, "GetConnection", req).await?;
-        status_ok(&json(SERVICE, "GetConnection", &body)?, "GetConnection")
+        super::parse::okta_connection("GetConnection", &body)
     }
 }

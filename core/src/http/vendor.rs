@@ -86,19 +86,6 @@ pub(crate) async fn bounded_text(mut resp: reqwest::Response, limit: usize) -> R
     Ok(String::from_utf8(buf).ok())
 }
 
-/// Parses a JSON body, or says the answer was malformed.
-pub(crate) fn json(
-    service: &'static str,
-    operation: &'static str,
-    body: &str,
-) -> Result<serde_json::Value, VendorError> {
-    serde_json::from_str(body).map_err(|_| VendorError::Rejected {
-        service,
-        operation,
-        detail: "malformed JSON in the answer".into(),
-    })
-}
-
 /// Vendor calls get a shorter timeout than the default client: a hung vendor
 /// must fail fast enough for the retry policy to matter.
 pub(crate) const CALL_TIMEOUT: Duration = Duration::from_secs(10);

@@ -1,0 +1,156 @@
+//! What vendors and identity providers answer, parsed without I/O: the
+//! adapters call these on a body already bounded in size
+//! ([`super::vendor`]), and `fuzz/` throws arbitrary bytes at them.
+//! A body keyturn cannot use is a [`VendorError::Rejected`], never a panic.
+
+use serde_json::Value;
+
+use super::{ApiKeyInfo, DirectoryInfo};
+use crate::domain::SecretValue;
+use crate::rotation::{StoredKey, VendorError};
+
+fn rejected(service: &'static str, operation: &'static str, detail: &str) -> VendorError {
+    VendorError::Rejected { service, operation, detail: detail.into() }
+}
+
+/// A JSON body, or "malformed JSON".
+pub fn json(service: &'static str, operation: &'static str, body: &str) -> Result<Value, VendorError> {
+    serde_json::from_str(body).map_err(|_| rejected(service, operation, "malformed JSON in the answer"))
+}
+
+/// Atlassian SCIM `GET /Users`: must be a SCIM ListResponse.
+pub fn scim_list(body: &str) -> Result<(), VendorError> {
+    let v = json("atlassian", "ScimListUsers", body)?;
+    let is_list = v["schemas"]
+        .as_array()
+        .is_some_and(|s| s.iter().any(|x| x == "urn:ietf:params:scim:api:messages:2.0:ListResponse"));
+    if is_list {
+        Ok(())
+    } else {
+        Err(rejected("atlassian", "ScimListUsers", "not a SCIM ListResponse"))
+    }
+}
+
+/// Atlassian `POST .../api-keys`: the new key, its id and expiry.
+pub fn created_api_key(body: &str) -> Result<StoredKey, VendorError> {
+    let v = json("atlassian", "CreateApiKey", body)?;
+    let (Some(id), Some(key)) = (v["id"].as_str(), v["key"].as_str()) else {
+        return Err(rejected("atlassian", "CreateApiKey", "answer without id or key"));
+    };
+    Ok(StoredKey {
+        value: SecretValue::new(key),
+        key_id: Some(id.to_owned()),
+        expires_at: v["expiresAt"].as_str().map(str::to_owned),
+    })
+}
+
+/// One page of an Atlassian admin listing: its `data` and the next cursor.
+pub fn page(operation: &'static str, body: &str) -> Result<(Vec<Value>, Option<String>), VendorError> {
+    let v = json("atlassian", operation, body)?;
+    let data = v["data"].as_array().cloned().unwrap_or_default();
+    let next = v["links"]["next"].as_str().filter(|n| !n.is_empty()).map(str::to_owned);
+    Ok((data, next))
+}
+
+/// API keys from listing entries (never the key itself: the API does not return it).
+pub fn api_keys(entries: &[Value]) -> Vec<ApiKeyInfo> {
+    entries
+        .iter()
+        .filter_map(|k| {
+            Some(ApiKeyInfo {
+                id: k["id"].as_str()?.to_owned(),
+                name: k["name"].as_str().unwrap_or_default().to_owned(),
+                active: k["status"].as_str().is_none_or(|s| s == "ACTIVE"),
+                expires_at: k["expiresAt"].as_str().map(str::to_owned),
+            })
+        })
+        .collect()
+}
+
+/// Directories from listing entries.
+pub fn directories(entries: &[Value]) -> Vec<DirectoryInfo> {
+    entries
+        .iter()
+        .filter_map(|d| {
+            let id = d["directoryId"].as_str()?.to_owned();
+            Some(DirectoryInfo { name: d["name"].as_str().unwrap_or(&id).to_owned(), id })
+        })
+        .collect()
+}
+
+/// Entra token endpoint: the access token and how long to keep it (seconds,
+/// two minutes short of its life).
+pub fn entra_token(body: &str) -> Result<(SecretValue, u64), VendorError> {
+    let v = json("entra", "GetToken", body)?;
+    let token = v["access_token"]
+        .as_str()
+        .map(SecretValue::new)
+        .ok_or_else(|| rejected("entra", "GetToken", "answer without access_token"))?;
+    Ok((token, v["expires_in"].as_u64().unwrap_or(3600).saturating_sub(120)))
+}
+
+/// Graph synchronization job: is it quarantined?
+pub fn entra_quarantined(body: &str) -> Result<bool, VendorError> {
+    Ok(json("entra", "GetJob", body)?["status"]["code"].as_str() == Some("Quarantine"))
+}
+
+/// Okta provisioning connection: `ENABLED`, or why not.
+pub fn okta_connection(operation: &'static str, body: &str) -> Result<(), VendorError> {
+    match json("okta", operation, body)?["status"].as_str() {
+        Some("ENABLED") => Ok(()),
+        other => Err(VendorError::Rejected {
+            service: "okta",
+            operation,
+            detail: format!(
+                "connection status {} (an UNKNOWN status means this app cannot take a token by API: set it in the Okta admin console)",
+                other.unwrap_or("missing")
+            ),
+        }),
+    }
+}
+
+/// Every parser over the same bytes (the fuzz target's entry point).
+pub fn all(data: &[u8]) -> usize {
+    let Ok(body) = std::str::from_utf8(data) else { return 0 };
+    let mut ok = 0;
+    ok += usize::from(scim_list(body).is_ok());
+    ok += usize::from(created_api_key(body).is_ok());
+    if let Ok((entries, _)) = page("ListApiKeys", body) {
+        ok += api_keys(&entries).len() + directories(&entries).len();
+    }
+    ok += usize::from(entra_token(body).is_ok());
+    ok += usize::from(entra_quarantined(body).is_ok());
+    ok += usize::from(okta_connection("GetConnection", body).is_ok());
+    ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn answers_are_read_and_bad_ones_named() {
+        assert!(scim_list(r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:ListResponse"]}"#).is_ok());
+        assert!(scim_list(r#"{"schemas":[]}"#).unwrap_err().to_string().contains("not a SCIM ListResponse"));
+        let (data, next) = page("GetDirectories", r#"{"data":[{"directoryId":"d1"}],"links":{"next":"2"}}"#).unwrap();
+        assert_eq!((directories(&data)[0].name.as_str(), next.as_deref()), ("d1", Some("2")));
+        assert!(okta_connection("GetConnection", r#"{"status":"UNKNOWN"}"#)
+            .unwrap_err()
+            .to_string()
+            .contains("UNKNOWN"));
+        assert!(entra_quarantined(r#"{"status":{"code":"Quarantine"}}"#).unwrap());
+        let key = created_api_key(r#"{"id":"k","key":"secret-value"}"#).unwrap();
+        assert!(!format!("{key:?}").contains("secret-value"), "a parsed key prints no value");
+        assert!(json("x", "y", "{").unwrap_err().to_string().contains("malformed JSON"));
+    }
+
+    proptest! {
+        /// Hostile input: any text, and any JSON-shaped text, is parsed or refused, never a panic.
+        #[test]
+        fn any_body_is_parsed_or_refused(body in ".{0,200}", n in any::<i64>(), s in "[a-zA-Z{}\\[\\]\":,]{0,40}") {
+            all(body.as_bytes());
+            all(format!(r#"{{"data":[{{"id":{n},"directoryId":"{s}"}}],"links":{{"next":{n}}},"status":{{"code":{n}}}}}"#).as_bytes());
+        }
+    }
+}
