@@ -45,7 +45,7 @@ export RUST_LOG             ?= info
 # honoured only because AWS_ENDPOINT_URL is loopback).
 export KEYTURN_CRASH_DIR    := $(CURDIR)/$(STATE)/crash
 
-.PHONY: help demo test lint build up down lambdas clean browser infra-check bench deny
+.PHONY: help demo test lint build up down lambdas clean browser infra-check bench deny fuzz
 
 help: ## Show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -73,8 +73,8 @@ $(VENV)/.installed: tests/localstack/requirements.txt
 infra-check: .venv-infra/.installed .venv-hcl/.installed ## Offline checks of infra/: cdk synth, cfn-lint, checkov, terraform fmt, CDK/Terraform parity, asl-validator
 	@infra/checks/run.sh
 
-bench: ## Benchmarks (not part of make test): audit verify on a 1,000,000-event export
-	@bench/audit-verify.sh
+bench: $(VENV)/.installed ## Benchmarks (not make test): cold start, size, RSS vs Python twins, scan cost, criterion, audit verify
+	@bench/run.sh
 
 build: ## Build every crate (dev profile)
 	cargo build --workspace
@@ -121,6 +121,27 @@ CARGO_DENY_VERSION := 0.20.2
 
 deny: .tools/bin/cargo-deny ## cargo deny: licences, banned crates (OpenSSL), sources (advisories need the network: see deny.toml)
 	.tools/bin/cargo-deny --offline check --hide-inclusion-graph licenses bans sources
+
+CARGO_FUZZ_VERSION := 0.13.2
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := link_token inventory vendor_bodies export_data
+
+.tools/bin/cargo-fuzz:
+	@echo "==> installing cargo-fuzz $(CARGO_FUZZ_VERSION) into .tools (once)"
+	cargo install cargo-fuzz --locked --quiet --version $(CARGO_FUZZ_VERSION) --root .tools
+
+# libFuzzer on the stable toolchain: no sanitizer (ASan needs nightly), and
+# RUSTC_BOOTSTRAP for the one unstable flag cargo-fuzz passes. New inputs go
+# to .local/fuzz/; the committed seeds in fuzz/corpus/ are only read.
+fuzz: .tools/bin/cargo-fuzz ## Fuzz the parsers of untrusted input, FUZZ_SECONDS (60) each (not part of make test)
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p .local/fuzz/$$t; \
+	  echo "==> fuzz $$t for $(FUZZ_SECONDS) s"; \
+	  (cd fuzz && RUSTC_BOOTSTRAP=1 ../.tools/bin/cargo-fuzz run $$t ../.local/fuzz/$$t corpus/$$t \
+	     --sanitizer none --release --target-dir ../target/fuzz -- \
+	     -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=1024 -print_final_stats=1 2>&1 \
+	     | grep -E "^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::peak_rss_mb|==[0-9]+== ERROR|SUMMARY)|panicked" ) || exit 1; \
+	done
 
 lint: ## cargo fmt --check and clippy -D warnings
 	cargo fmt --all -- --check
