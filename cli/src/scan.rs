@@ -69,6 +69,12 @@ fn print_table(r: &ScanReport) {
     for bad in &r.invalid_records {
         println!("invalid {}: {}", bad.connector_id, bad.errors.join("; "));
     }
+    for w in &r.repaired {
+        println!(
+            "repaired {}: was {} under {} whose execution is {}; active again",
+            w.connector_id, w.was, w.change_id, w.execution
+        );
+    }
     for s in &r.skipped_records {
         println!("skipped {}: {}", s.connector_id, s.reason);
     }

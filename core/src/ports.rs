@@ -55,6 +55,16 @@ pub trait Inventory: Send + Sync {
         now: OffsetDateTime,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
+    /// Unwedges a connector that `change` left behind (its execution ended or
+    /// never ran): `rotating` becomes `active` and the lease is dropped, only
+    /// if `change` still holds it. `Ok(false)`: someone else moved it first.
+    fn reset_wedged(
+        &self,
+        id: &ConnectorId,
+        change: &crate::domain::ChangeId,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// Gives the connector back, if `change` still holds it.
     fn release(
         &self,
@@ -102,6 +112,19 @@ pub enum StartOutcome {
 
 pub trait Workflow: Send + Sync {
     fn start(&self, change: &Change) -> impl Future<Output = Result<StartOutcome, StoreError>> + Send;
+
+    /// Where the change's execution is (to tell a live rotation from a wedged one).
+    fn execution(&self, change: &ChangeId) -> impl Future<Output = Result<ExecutionState, StoreError>> + Send;
+}
+
+/// A change's execution, as the scanner needs to know it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExecutionState {
+    Running,
+    /// SUCCEEDED, FAILED, TIMED_OUT or ABORTED.
+    Ended(String),
+    /// No execution by that name (never started, or expired from history).
+    Missing,
 }
 
 // ---- approval ---------------------------------------------------------------

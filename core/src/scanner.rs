@@ -14,7 +14,7 @@ use crate::domain::{
     EventKind, Grouping, NewAuditEvent, Urgency,
 };
 use crate::inventory::validate_stored;
-use crate::ports::{AuditLog, ChangeStore, Inventory, StartOutcome, StoreError, Workflow};
+use crate::ports::{AuditLog, ChangeStore, ExecutionState, Inventory, StartOutcome, StoreError, Workflow};
 
 /// The audit actor for everything the scanner does.
 pub const ACTOR: &str = "scanner";
@@ -124,7 +124,13 @@ pub async fn plan<I: Inventory>(
         };
         match connector.status {
             ConnectorStatus::Active => {}
-            ConnectorStatus::Rotating | ConnectorStatus::NeedsManualIntervention | ConnectorStatus::Retired => {
+            ConnectorStatus::Rotating => {
+                // Its change is named even when the lease lapsed: the repair needs it.
+                let by = connector.active_change.as_ref().map(|l| l.change_id.clone());
+                skipped.push(skip(format!("status is {}", connector.status), by));
+                continue;
+            }
+            ConnectorStatus::NeedsManualIntervention | ConnectorStatus::Retired => {
                 skipped.push(skip(format!("status is {}", connector.status), None));
                 continue;
             }
@@ -203,6 +209,9 @@ pub struct ScanReport {
     /// Another scan was running: this one did nothing.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub busy: bool,
+    /// Connectors this scan unwedged (see [`repair_wedged`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub repaired: Vec<RepairedItem>,
     /// The audit digests this scan signed (see `audit::anchor`).
     #[serde(skip_serializing_if = "crate::audit::anchor::AnchorReport::is_empty")]
     pub anchored: crate::audit::anchor::AnchorReport,
@@ -253,6 +262,7 @@ impl ScanReport {
             },
             anchored: Default::default(),
             busy: false,
+            repaired: Vec::new(),
         }
     }
 
@@ -308,6 +318,96 @@ pub struct ScanPorts<'a, I, C, A, W> {
     pub changes: &'a C,
     pub audit: &'a A,
     pub workflow: &'a W,
+}
+
+/// A connector the scanner put back to `active` because the change holding it
+/// was no longer running.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RepairedItem {
+    pub connector_id: ConnectorId,
+    /// The change that left it behind.
+    pub change_id: ChangeId,
+    /// Its status before the repair (`rotating`).
+    pub was: String,
+    /// What became of that change's execution: SUCCEEDED, FAILED, …, or `missing`.
+    pub execution: String,
+}
+
+/// Never wedged: a connector still `rotating` under a change whose execution
+/// ended or never ran would be skipped by every scan, forever. Each such connector is reset
+/// to `active`, released and audited (`repaired`, with the old change id), so
+/// this very scan can put it into a new change; a stale `AWSPENDING` it left
+/// is removed by the next rotation's `rotate` step. Connectors whose change
+/// is still running are left alone. Returns what was repaired and what could
+/// not be checked.
+pub async fn repair_wedged<I, C, A, W>(
+    plan: &Plan,
+    ports: &ScanPorts<'_, I, C, A, W>,
+) -> (Vec<RepairedItem>, Vec<String>)
+where
+    I: Inventory,
+    C: ChangeStore,
+    A: AuditLog,
+    W: Workflow,
+{
+    let (mut repaired, mut errors) = (Vec::new(), Vec::new());
+    // Only `rotating` ones: a held `active` connector waits for a decision,
+    // and its change gives it back when it ends (or the lease lapses).
+    for s in plan.skipped.iter().filter(|s| s.status == ConnectorStatus::Rotating) {
+        let Some(change) = &s.held_by else { continue };
+        let execution = match ports.workflow.execution(change).await {
+            Ok(ExecutionState::Running) => continue,
+            Ok(ExecutionState::Ended(status)) => status,
+            Ok(ExecutionState::Missing) => "missing".to_owned(),
+            Err(e) => {
+                errors.push(format!("execution of {change} (holding {}): {e}", s.connector_id));
+                continue;
+            }
+        };
+        match ports.inventory.reset_wedged(&s.connector_id, change, plan.now).await {
+            Ok(true) => {}
+            Ok(false) => continue,
+            Err(e) => {
+                errors.push(format!("repair {}: {e}", s.connector_id));
+                continue;
+            }
+        }
+        tracing::warn!(connector = %s.connector_id, change = %change, %execution, "wedged connector repaired");
+        let was = s.status.as_str().to_owned();
+        let ev = NewAuditEvent::new(s.connector_id.clone(), EventKind::Repaired, plan.now, ACTOR)
+            .change(change)
+            .detail("was", was.clone())
+            .detail("execution", execution.clone());
+        if let Err(e) = ports.audit.append(ev).await {
+            errors.push(format!("audit repaired {}: {e}", s.connector_id));
+        }
+        repaired.push(RepairedItem { connector_id: s.connector_id.clone(), change_id: change.clone(), was, execution });
+    }
+    (repaired, errors)
+}
+
+/// One scan: plan, unwedge what ended changes left behind (then plan again,
+/// so the repaired connectors join this scan's changes), carry the plan out.
+pub async fn run<I, C, A, W>(
+    ports: ScanPorts<'_, I, C, A, W>,
+    settings: &ScanSettings,
+    now: OffsetDateTime,
+) -> Result<ScanReport, StoreError>
+where
+    I: Inventory,
+    C: ChangeStore,
+    A: AuditLog,
+    W: Workflow,
+{
+    let mut plan = plan(ports.inventory, settings, now).await?;
+    let (repaired, repair_errors) = repair_wedged(&plan, &ports).await;
+    if !repaired.is_empty() {
+        plan = self::plan(ports.inventory, settings, now).await?;
+    }
+    let mut report = execute(&plan, ports, settings).await;
+    report.repaired = repaired;
+    report.errors.extend(repair_errors);
+    Ok(report)
 }
 
 /// Carries out a plan: audits invalid records, and per change records it,
@@ -480,6 +580,8 @@ mod tests {
         fail_start: bool,
         /// When the first scan ran: every change here waits since then.
         made_at: Mutex<Option<OffsetDateTime>>,
+        /// Connectors `reset_wedged` put back to active.
+        reset: Mutex<HashSet<ConnectorId>>,
     }
 
     impl Inventory for Mem {
@@ -493,7 +595,13 @@ mod tests {
                         .and_then(crate::domain::timefmt::parse_instant)
                         .is_none_or(|t| t <= cutoff)
                 })
-                .map(|s| StoredConnector { lease: self.leases.lock().unwrap().get(&s.id).cloned(), ..s.clone() })
+                .map(|s| {
+                    let mut s = StoredConnector { lease: self.leases.lock().unwrap().get(&s.id).cloned(), ..s.clone() };
+                    if self.reset.lock().unwrap().contains(&s.id) {
+                        s.record.fields.insert("status".into(), "active".into());
+                    }
+                    s
+                })
                 .collect();
             Ok(DueItems { items_read: items.len() as u64, pages: 1, items })
         }
@@ -506,6 +614,20 @@ mod tests {
                     Ok(true)
                 }
             }
+        }
+        async fn reset_wedged(
+            &self,
+            id: &ConnectorId,
+            change: &ChangeId,
+            _: OffsetDateTime,
+        ) -> Result<bool, StoreError> {
+            let mut leases = self.leases.lock().unwrap();
+            if leases.get(id).is_some_and(|l| &l.change_id == change) {
+                leases.remove(id);
+                self.reset.lock().unwrap().insert(id.clone());
+                return Ok(true);
+            }
+            Ok(false)
         }
         async fn release(&self, id: &ConnectorId, change: &ChangeId) -> Result<(), StoreError> {
             let mut leases = self.leases.lock().unwrap();
@@ -552,6 +674,14 @@ mod tests {
             } else {
                 Ok(StartOutcome::AlreadyRunning)
             }
+        }
+        async fn execution(&self, change: &ChangeId) -> Result<ExecutionState, StoreError> {
+            // Changes this store started are still running; any other never ran.
+            Ok(if self.started.lock().unwrap().contains(change) {
+                ExecutionState::Running
+            } else {
+                ExecutionState::Missing
+            })
         }
     }
 
@@ -614,8 +744,26 @@ mod tests {
     async fn run_at(m: &Mem, now: OffsetDateTime) -> ScanReport {
         let s = settings();
         m.made_at.lock().unwrap().get_or_insert(now);
-        let p = plan(m, &s, now).await.unwrap();
-        execute(&p, ScanPorts { inventory: m, changes: m, audit: m, workflow: m }, &s).await
+        super::run(ScanPorts { inventory: m, changes: m, audit: m, workflow: m }, &s, now).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_connector_left_rotating_by_a_dead_change_is_repaired_and_rotated_again() {
+        let m = mem();
+        let dead = ChangeId::from_trusted("chg-20261101-00000000000000aa");
+        let lease = ChangeLease { change_id: dead.clone(), until: NOW - Duration::days(1) };
+        m.leases.lock().unwrap().insert(ConnectorId::parse("busy").unwrap(), lease);
+        let r = run(&m).await;
+        assert_eq!(r.repaired.len(), 1, "{:?}", r.repaired);
+        assert_eq!((r.repaired[0].was.as_str(), r.repaired[0].execution.as_str()), ("rotating", "missing"));
+        assert!(r.changes.iter().any(|c| c.connector_ids.iter().any(|id| id.as_str() == "busy")), "rotated again");
+        let ev =
+            m.audit.lock().unwrap().iter().find(|e| e.event == "repaired").cloned().expect("the repair is audited");
+        assert_eq!(ev.change_id.as_deref(), Some(dead.as_str()), "under the change that left it behind");
+
+        // A change that is still running keeps its connector.
+        let again = run_at(&m, NOW + Duration::hours(1)).await;
+        assert!(again.repaired.is_empty(), "{:?}", again.repaired);
     }
 
     #[tokio::test]

@@ -73,9 +73,8 @@ impl Scanner {
             return Ok(ScanReport::busy(now));
         };
         let result = async {
-            let plan = scanner::plan(&self.inventory, &self.settings, now).await?;
             let ports = ScanPorts { inventory: &self.inventory, changes: &self.changes, audit: &self.audit, workflow };
-            Ok(scanner::execute(&plan, ports, &self.settings).await)
+            Ok(scanner::run(ports, &self.settings, now).await?)
         }
         .await;
         if let Err(e) = self.changes.unlock_scan(&scope, &token).await {

@@ -119,11 +119,54 @@ async fn a_dry_run_writes_nothing_and_a_second_scan_starts_nothing_new() {
     assert!(detected.iter().all(|e| e.change_id.as_ref().is_some_and(|c| planned.contains(c))));
     assert_chains_intact(&events);
 
-    // A change whose run died never gives its lease back: it lapses (14 days)
-    // and the next scan opens a new change for the keys still due.
+    // A lease nobody gave back lapses (14 days) and the next scan opens a new
+    // change for the keys still due.
     let later = s.json(&["scan", "--now", "2026-12-09T09:00:00Z"]);
     let reclaimed = change_ids(&later);
     assert!(!reclaimed.is_empty() && reclaimed.iter().all(|id| !planned.contains(id)), "{later}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_connector_left_rotating_by_a_dead_change_is_repaired_and_rotated_again() {
+    let s = Stack::new("wedged");
+    let inventory = s.sample(6, 2, 0);
+    s.ok(&["inventory", "import", &inventory]);
+    let listed = s.json(&["inventory", "list", "--due-within", "45", "--now", NOW]);
+    let victim = listed[0]["id"].as_str().expect("a due connector").to_owned();
+    // A rotation whose execution died: `rotating`, held by a change with no live execution.
+    let dead = "chg-20261101-00000000deadbeef";
+    let dynamodb = aws_sdk_dynamodb::Client::new(&s.sdk().await);
+    dynamodb
+        .update_item()
+        .table_name(&s.tables.connectors)
+        .key("connector_id", AttributeValue::S(victim.clone()))
+        .update_expression("SET #st = :r, active_change = :c, lease_until = :u")
+        .expression_attribute_names("#st", "status")
+        .expression_attribute_values(":r", AttributeValue::S("rotating".into()))
+        .expression_attribute_values(":c", AttributeValue::S(dead.into()))
+        .expression_attribute_values(":u", AttributeValue::S("2026-12-30T00:00:00Z".into()))
+        .send()
+        .await
+        .unwrap();
+
+    let report = s.json(&["scan", "--now", NOW]);
+    let repaired = report["repaired"].as_array().expect("a repair");
+    assert_eq!(repaired.len(), 1, "{report}");
+    assert_eq!(
+        (&repaired[0]["connector_id"], &repaired[0]["was"], &repaired[0]["execution"]),
+        (&Value::from(victim.as_str()), &Value::from("rotating"), &Value::from("missing"))
+    );
+    let in_a_change = report["changes"].as_array().unwrap().iter().any(|c| {
+        c["outcome"] == "started" && c["connector_ids"].as_array().unwrap().iter().any(|id| id == victim.as_str())
+    });
+    assert!(in_a_change, "repaired and rotated in the same scan: {report}");
+    let events = audit(&s).await;
+    let ev = events.iter().find(|e| e.event == "repaired").expect("the repair is audited");
+    assert_eq!((ev.connector_id.as_str(), ev.change_id.as_deref()), (victim.as_str(), Some(dead)));
+
+    // Its new change is running: nothing more to repair.
+    let again = s.json(&["scan", "--now", NOW]);
+    assert!(again.get("repaired").is_none(), "{again}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -358,6 +358,33 @@ impl Inventory for DynamoInventory {
         }
     }
 
+    async fn reset_wedged(&self, id: &ConnectorId, change: &ChangeId, now: OffsetDateTime) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(id.as_str()))
+            .update_expression("SET #st = :active, #v = #v + :one, #up = :now REMOVE #c, #u")
+            .condition_expression("#c = :c AND #st IN (:active, :rotating)")
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_names("#v", VERSION)
+            .expression_attribute_names("#up", UPDATED_AT)
+            .expression_attribute_names("#c", ACTIVE_CHANGE)
+            .expression_attribute_names("#u", LEASE_UNTIL)
+            .expression_attribute_values(":c", s(change.as_str()))
+            .expression_attribute_values(":active", s(ConnectorStatus::Active.as_str()))
+            .expression_attribute_values(":rotating", s(ConnectorStatus::Rotating.as_str()))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":now", s(format_utc(now)))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(is_conditional_failure) => Ok(false),
+            Err(e) => Err(store_error("dynamodb", "UpdateItem", e)),
+        }
+    }
+
     async fn release(&self, id: &ConnectorId, change: &ChangeId) -> Result<(), StoreError> {
         let result = self
             .client

@@ -3,8 +3,8 @@
 use aws_sdk_sfn::Client;
 
 use super::store_error;
-use crate::domain::Change;
-use crate::ports::{StartOutcome, StoreError, Workflow};
+use crate::domain::{Change, ChangeId};
+use crate::ports::{ExecutionState, StartOutcome, StoreError, Workflow};
 
 #[derive(Debug, Clone)]
 pub struct SfnWorkflow {
@@ -42,6 +42,20 @@ impl Workflow for SfnWorkflow {
                 Ok(StartOutcome::AlreadyRunning)
             }
             Err(e) => Err(store_error("states", "StartExecution", e)),
+        }
+    }
+
+    async fn execution(&self, change: &ChangeId) -> Result<ExecutionState, StoreError> {
+        let arn = format!("{}:{change}", self.state_machine_arn.replacen(":stateMachine:", ":execution:", 1));
+        match self.client.describe_execution().execution_arn(arn).send().await {
+            Ok(d) => Ok(match d.status() {
+                aws_sdk_sfn::types::ExecutionStatus::Running => ExecutionState::Running,
+                other => ExecutionState::Ended(other.as_str().to_owned()),
+            }),
+            Err(e) if e.as_service_error().is_some_and(|se| se.is_execution_does_not_exist()) => {
+                Ok(ExecutionState::Missing)
+            }
+            Err(e) => Err(store_error("states", "DescribeExecution", e)),
         }
     }
 }

@@ -57,6 +57,9 @@ pub enum EventKind {
     RollbackFailed,
     /// A human fixed what a rollback left and cleared `needs_manual_intervention`.
     Resolved,
+    /// The scanner unwedged a connector whose change's execution had ended
+    /// (or never ran) while it was still marked `rotating` or held.
+    Repaired,
 }
 
 impl EventKind {
@@ -84,6 +87,7 @@ impl EventKind {
             Self::PendingRepaired => "pending_repaired",
             Self::RollbackFailed => "rollback_failed",
             Self::Resolved => "resolved",
+            Self::Repaired => "repaired",
         }
     }
 }

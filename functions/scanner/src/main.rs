@@ -39,6 +39,7 @@ fn publish(report: &ScanReport) {
             ("NeedsManualIntervention", count(h.needs_manual_intervention), "Count"),
             ("ExpiringUnhandled", count(h.expiring_unhandled), "Count"),
             ("ApprovalsOverdue", count(h.approvals_overdue), "Count"),
+            ("WedgesRepaired", count(report.repaired.len()), "Count"),
         ],
     );
 }
