@@ -14,6 +14,7 @@ pub mod domain;
 pub mod faults;
 pub mod http;
 pub mod inventory;
+pub mod lazy;
 pub mod notify;
 pub mod ports;
 pub mod procedures;

@@ -242,6 +242,20 @@ pub trait Tickets: Send + Sync {
     fn comment(&self, key: &str, text: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
+/// A ticket system whose credentials are read on first use.
+impl<T: Tickets> Tickets for crate::lazy::Lazy<T> {
+    async fn open(&self, summary: &str, description: &str) -> Result<String, StoreError> {
+        self.get().await.map_err(credentials_error)?.open(summary, description).await
+    }
+    async fn comment(&self, key: &str, text: &str) -> Result<(), StoreError> {
+        self.get().await.map_err(credentials_error)?.comment(key, text).await
+    }
+}
+
+fn credentials_error(message: String) -> StoreError {
+    StoreError { service: "secretsmanager", operation: "GetSecretValue", message, retryable: false }
+}
+
 /// No mailer configured: sending fails with a clear reason, other channels go on.
 impl<M: Mailer> Mailer for Option<M> {
     async fn send(&self, email: &Email) -> Result<String, StoreError> {

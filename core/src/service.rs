@@ -110,6 +110,7 @@ use crate::approval::callback::{self, CallbackError, CallbackPorts, Method, Page
 use crate::approval::request::{self, RequestError, RequestInput, RequestPorts, RequestReport, RequestSettings};
 use crate::aws::{SecretsRouting, SecretsSigningKeys, SesMailer, SfnTasks};
 use crate::http::{Jira, JiraAuth, SlackChat};
+use crate::lazy::Lazy;
 
 /// Reads a JSON secret of keyturn's own credentials.
 async fn json_secret(sdk: &aws_config::SdkConfig, var: &str, id: &str) -> Result<serde_json::Value, ConfigError> {
@@ -150,23 +151,28 @@ impl Stores {
 
 /// Jira for urgent changes, when configured: credentials from their secret,
 /// `{"user","token"}` or `{"bearer"}`.
-async fn jira_from(sdk: &aws_config::SdkConfig, cfg: &Config) -> Result<Option<Jira>, ConfigError> {
-    let Some(jira) = &cfg.approval.jira else { return Ok(None) };
-    let v = json_secret(sdk, "KEYTURN_JIRA_SECRET", &jira.credentials_secret).await?;
-    let text = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_owned);
-    let auth = match (text("user"), text("token"), text("bearer")) {
-        (Some(user), Some(token), _) => JiraAuth::Basic { user, token },
-        (_, _, Some(b)) => JiraAuth::Bearer(b),
-        _ => {
-            return Err(ConfigError {
-                problems: vec![format!(
-                    "KEYTURN_JIRA_SECRET={}: expected {{\"user\",\"token\"}} or {{\"bearer\"}}",
-                    jira.credentials_secret
-                )],
-            })
+/// Jira, if configured; its credentials are read on first use (see [`Lazy`]).
+fn jira_from(sdk: &aws_config::SdkConfig, cfg: &Config) -> Option<Lazy<Jira>> {
+    let jira = cfg.approval.jira.clone()?;
+    let sdk = sdk.clone();
+    Some(Lazy::new(move || {
+        let (sdk, jira) = (sdk.clone(), jira.clone());
+        async move {
+            let secret = &jira.credentials_secret;
+            let v = json_secret(&sdk, "KEYTURN_JIRA_SECRET", secret).await.map_err(|e| e.to_string())?;
+            let text = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_owned);
+            let auth = match (text("user"), text("token"), text("bearer")) {
+                (Some(user), Some(token), _) => JiraAuth::Basic { user, token },
+                (_, _, Some(b)) => JiraAuth::Bearer(b),
+                _ => {
+                    return Err(format!(
+                        "KEYTURN_JIRA_SECRET={secret}: expected {{\"user\",\"token\"}} or {{\"bearer\"}}"
+                    ))
+                }
+            };
+            Ok(Jira::new(crate::http::client(), &jira.url, &jira.project, auth))
         }
-    };
-    Ok(Some(Jira::new(crate::http::client(), &jira.url, &jira.project, auth)))
+    }))
 }
 
 /// The `request-approval` step with its adapters.
@@ -178,7 +184,7 @@ pub struct ApprovalRequester {
     routing: SecretsRouting,
     mailer: SesMailer,
     chat: SlackChat,
-    jira: Option<Jira>,
+    jira: Option<Lazy<Jira>>,
     settings: RequestSettings,
 }
 
@@ -196,7 +202,7 @@ impl ApprovalRequester {
             return Err(ConfigError { problems });
         }
         let sdk = sdk_config().await;
-        let jira = jira_from(&sdk, &cfg).await?;
+        let jira = jira_from(&sdk, &cfg);
         let Stores { inventory, changes, audit } = Stores::new(&sdk, &cfg);
         let sm = aws_sdk_secretsmanager::Client::new(&sdk);
         Ok(Self {
@@ -284,14 +290,14 @@ pub struct Notifier {
     routing: SecretsRouting,
     mailer: Option<SesMailer>,
     chat: SlackChat,
-    jira: Option<Jira>,
+    jira: Option<Lazy<Jira>>,
 }
 
 impl Notifier {
     pub async fn from_env() -> Result<Self, ConfigError> {
         let cfg = Config::from_env()?;
         let sdk = sdk_config().await;
-        let jira = jira_from(&sdk, &cfg).await?;
+        let jira = jira_from(&sdk, &cfg);
         let Stores { inventory, changes, audit } = Stores::new(&sdk, &cfg);
         Ok(Self {
             changes,
@@ -376,26 +382,35 @@ impl Rotator {
         let sdk = sdk_config().await;
         let http = crate::http::client();
         let atlassian = Atlassian::new(http.clone(), &cfg.vendors.atlassian_url);
-        let entra = match &cfg.vendors.entra_secret {
-            Some(id) => {
-                let v = json_secret(&sdk, "KEYTURN_ENTRA_SECRET", id).await?;
-                let creds = EntraCredentials {
-                    tenant_id: field(&v, "KEYTURN_ENTRA_SECRET", "tenant_id")?,
-                    client_id: field(&v, "KEYTURN_ENTRA_SECRET", "client_id")?,
-                    client_secret: crate::domain::SecretValue::new(field(&v, "KEYTURN_ENTRA_SECRET", "client_secret")?),
-                };
-                Some(Entra::new(http.clone(), &cfg.vendors.entra_login_url, &cfg.vendors.graph_url, creds))
-            }
-            None => None,
-        };
-        let okta = match &cfg.vendors.okta_secret {
-            Some(id) => {
-                let v = json_secret(&sdk, "KEYTURN_OKTA_SECRET", id).await?;
-                let token = crate::domain::SecretValue::new(field(&v, "KEYTURN_OKTA_SECRET", "api_token")?);
-                Some(Okta::new(http.clone(), &field(&v, "KEYTURN_OKTA_SECRET", "domain")?, token))
-            }
-            None => None,
-        };
+        // keyturn's own IdP credentials: read on first use, never at init.
+        let entra = cfg.vendors.entra_secret.clone().map(|id| {
+            let (sdk, http, vendors) = (sdk.clone(), http.clone(), cfg.vendors.clone());
+            Lazy::new(move || {
+                let (sdk, http, vendors, id) = (sdk.clone(), http.clone(), vendors.clone(), id.clone());
+                async move {
+                    let v = json_secret(&sdk, "KEYTURN_ENTRA_SECRET", &id).await.map_err(|e| e.to_string())?;
+                    let f = |k: &str| field(&v, "KEYTURN_ENTRA_SECRET", k).map_err(|e| e.to_string());
+                    let creds = EntraCredentials {
+                        tenant_id: f("tenant_id")?,
+                        client_id: f("client_id")?,
+                        client_secret: crate::domain::SecretValue::new(f("client_secret")?),
+                    };
+                    Ok(Entra::new(http, &vendors.entra_login_url, &vendors.graph_url, creds))
+                }
+            })
+        });
+        let okta = cfg.vendors.okta_secret.clone().map(|id| {
+            let (sdk, http) = (sdk.clone(), http.clone());
+            Lazy::new(move || {
+                let (sdk, http, id) = (sdk.clone(), http.clone(), id.clone());
+                async move {
+                    let v = json_secret(&sdk, "KEYTURN_OKTA_SECRET", &id).await.map_err(|e| e.to_string())?;
+                    let f = |k: &str| field(&v, "KEYTURN_OKTA_SECRET", k).map_err(|e| e.to_string());
+                    let token = crate::domain::SecretValue::new(f("api_token")?);
+                    Ok(Okta::new(http, &f("domain")?, token))
+                }
+            })
+        });
         let Stores { inventory, audit, .. } = Stores::new(&sdk, &cfg);
         let sm = aws_sdk_secretsmanager::Client::new(&sdk);
         Ok(Self {

@@ -68,21 +68,25 @@ impl KeyVendor for HttpVendor {
 #[derive(Debug)]
 pub struct HttpConsumer {
     pub atlassian: Atlassian,
-    pub entra: Option<Entra>,
-    pub okta: Option<Okta>,
+    pub entra: Option<crate::lazy::Lazy<Entra>>,
+    pub okta: Option<crate::lazy::Lazy<Okta>>,
 }
 
 impl HttpConsumer {
-    fn entra(&self) -> Result<&Entra, VendorError> {
-        self.entra
+    async fn entra(&self) -> Result<&Entra, VendorError> {
+        let lazy = self
+            .entra
             .as_ref()
-            .ok_or_else(|| unsupported("Entra", "no Entra credentials configured (KEYTURN_ENTRA_SECRET)".into()))
+            .ok_or_else(|| unsupported("Entra", "no Entra credentials configured (KEYTURN_ENTRA_SECRET)".into()))?;
+        lazy.get().await.map_err(|e| unsupported("Entra", e))
     }
 
-    fn okta(&self) -> Result<&Okta, VendorError> {
-        self.okta
+    async fn okta(&self) -> Result<&Okta, VendorError> {
+        let lazy = self
+            .okta
             .as_ref()
-            .ok_or_else(|| unsupported("Okta", "no Okta credentials configured (KEYTURN_OKTA_SECRET)".into()))
+            .ok_or_else(|| unsupported("Okta", "no Okta credentials configured (KEYTURN_OKTA_SECRET)".into()))?;
+        lazy.get().await.map_err(|e| unsupported("Okta", e))
     }
 
     fn base(&self, c: &Connector) -> String {
@@ -94,7 +98,7 @@ impl Consumer for HttpConsumer {
     async fn validate_candidate(&self, c: &Connector, key: &StoredKey) -> Result<(), VendorError> {
         match &c.idp {
             IdpBinding::Entra { service_principal_id, job_id } => {
-                self.entra()?.validate(service_principal_id, job_id, &self.base(c), Some(&key.value)).await
+                self.entra().await?.validate(service_principal_id, job_id, &self.base(c), Some(&key.value)).await
             }
             // Okta has no candidate test; the vendor pre-flight covered the key.
             IdpBinding::Okta { .. } | IdpBinding::None => Ok(()),
@@ -104,9 +108,9 @@ impl Consumer for HttpConsumer {
     async fn push(&self, c: &Connector, key: &StoredKey) -> Result<(), VendorError> {
         match &c.idp {
             IdpBinding::Entra { service_principal_id, .. } => {
-                self.entra()?.save(service_principal_id, &self.base(c), &key.value).await
+                self.entra().await?.save(service_principal_id, &self.base(c), &key.value).await
             }
-            IdpBinding::Okta { app_id } => self.okta()?.push(app_id, &key.value).await,
+            IdpBinding::Okta { app_id } => self.okta().await?.push(app_id, &key.value).await,
             IdpBinding::None => Ok(()),
         }
     }
@@ -114,11 +118,11 @@ impl Consumer for HttpConsumer {
     async fn check(&self, c: &Connector) -> Result<(), VendorError> {
         match &c.idp {
             IdpBinding::Entra { service_principal_id, job_id } => {
-                let entra = self.entra()?;
+                let entra = self.entra().await?;
                 entra.validate(service_principal_id, job_id, &self.base(c), None).await?;
                 entra.unquarantine(service_principal_id, job_id).await.map(|_| ())
             }
-            IdpBinding::Okta { app_id } => self.okta()?.check(app_id).await,
+            IdpBinding::Okta { app_id } => self.okta().await?.check(app_id).await,
             IdpBinding::None => Ok(()),
         }
     }
