@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# make bench (never part of make test): every benchmark of issue #8 in one
+# run, printed as tables and written to bench/results.json (`targets`: one
+# object per target with name, target, measured, unit, cmp).
+#
+#   1. release bootstraps with cargo-lambda (x86_64, run here; arm64, sizes)
+#   2. bench/lambda.py: init / first / warm latency / peak RSS of every
+#      function and of the Python twins, on a private moto; scan cost at
+#      1k, 10k, 100k connectors with the same 50 due
+#   3. criterion: policy evaluation, signed-link verify, audit hash chain
+#   4. bench/audit-verify.sh: export verify on 1,000,000 events
+# Absolute times are noisy (shared 2-core machines); ratios are taken within
+# this one run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+port=${BENCH_MOTO_PORT:-4766}
+export PATH="$PWD/.venv/bin:$PATH"
+functions=(scanner request-approval approval-callback notify rotate verify finalize rollback request-key)
+started=$(date +%s)
+mkdir -p .local
+
+test -x .venv/bin/cargo-lambda || .venv/bin/pip install --quiet cargo-lambda ziglang
+rustup target list --installed | grep -q aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
+echo "==> bench: release bootstraps with cargo-lambda, x86_64 then arm64 (the longest step, once)"
+packages=(); for f in "${functions[@]}"; do packages+=(-p "$f"); done
+cargo lambda build --release --quiet --lambda-dir target/lambda/x86_64 "${packages[@]}"
+cargo lambda build --release --quiet --arm64 --lambda-dir target/lambda/arm64 "${packages[@]}"
+cargo build --release --quiet -p keyturn-cli --bin keyturn
+
+echo "==> bench: a private moto on 127.0.0.1:$port"
+.venv/bin/python tests/localstack/launcher.py --port "$port" --sim-port $((port + 1)) \
+  --lambda-endpoint http://127.0.0.1:9 > .local/bench-moto.log 2>&1 &
+moto=$!
+trap 'kill $moto 2>/dev/null || true' EXIT
+.venv/bin/python tests/localstack/launcher.py --port "$port" --wait-ready 30 \
+  || { echo "moto did not start; see .local/bench-moto.log"; exit 1; }
+
+KEYTURN_STATE_MACHINE_ARN=arn:aws:states:us-east-1:123456789012:stateMachine:keyturn-rotation \
+  .venv/bin/python bench/lambda.py --moto-port "$port" --x86 target/lambda/x86_64 \
+  --arm64 target/lambda/arm64 --keyturn target/release/keyturn
+
+echo "==> bench: criterion (policy evaluation, signed-link verify, audit hash chain)"
+cargo bench --quiet -p keyturn-core --bench core -- --noplot 2>&1 | grep -E "^(policy|links|audit)/|thrpt:" || true
+.venv/bin/python bench/criterion.py
+
+bench/audit-verify.sh
+.venv/bin/python bench/report.py
+echo "==> bench: done in $(( $(date +%s) - started )) s"
