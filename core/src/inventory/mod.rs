@@ -135,3 +135,18 @@ pub async fn load_connector<L: crate::ports::ConnectorLookup>(
     validate_stored(stored, now)
         .map_err(|errors| LoadError::Invalid(errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")))
 }
+
+#[cfg(test)]
+mod tests {
+    /// The examples docs/inventory.md links to stay valid inventories.
+    #[test]
+    fn the_documented_examples_validate() {
+        let now = time::macros::datetime!(2026-11-26 09:00 UTC);
+        for name in ["inventory.csv", "inventory.json", "inventory.yaml"] {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/examples").join(name);
+            let records = super::read_file(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let valid = super::validate_all(&records, name, &super::ValidationContext::at(now));
+            assert!(valid.as_ref().is_ok_and(|c| !c.is_empty()), "{name}: {valid:?}");
+        }
+    }
+}
