@@ -128,7 +128,7 @@ story "Story A: twelve SCIM keys of org acme expire within 30 days"
 step "A1. One change, one approval: the email approvers got (saved with a screenshot under $OUT/)"
 wait_for "the approval email" 120 mail_for "$batch" ana@acme.example
 run dev outbox --subject "$batch" --to ana@acme.example --html "$OUT/approval-email.html" | head -3
-node tests/browser/approve.mjs --url "file://$PWD/$OUT/approval-email.html" --screenshot "$OUT/approval-email.png" >/dev/null
+node tests/browser/approve.mjs --url "file://$PWD/$OUT/approval-email.html" --screenshot "$OUT/approval-email.png" --max-height 900 >/dev/null
 echo "   Slack: $(curl -s "$VENDOR/_sim/slack" | python3 -c 'import json,sys; m=json.load(sys.stdin); print(len(m), "message(s) to #it-change")')"
 
 step "A2. Ana opens her link in a real browser: what will change, then Approve (screenshot: $OUT/approval-page.png)"

@@ -472,12 +472,14 @@ impl Rotator {
         now: OffsetDateTime,
     ) -> Result<serde_json::Value, RotationError> {
         // Every vendor call the step makes is noted for its audit events.
+        // Each step's future is boxed: nested inline, their layouts overflow
+        // rustc's query depth in the Lambda main (release builds).
         let out = crate::rotation::calls::recorded(async {
             Ok::<_, RotationError>(match step {
-                Step::Rotate => serde_json::to_value(self.rotate(input, now).await?),
-                Step::Verify => Ok(self.verify(input, now).await?),
-                Step::Finalize => serde_json::to_value(self.finalize(input, now).await?),
-                Step::Rollback => serde_json::to_value(self.rollback(input, now).await?),
+                Step::Rotate => serde_json::to_value(Box::pin(self.rotate(input, now)).await?),
+                Step::Verify => Ok(Box::pin(self.verify(input, now)).await?),
+                Step::Finalize => serde_json::to_value(Box::pin(self.finalize(input, now)).await?),
+                Step::Rollback => serde_json::to_value(Box::pin(self.rollback(input, now)).await?),
             })
         })
         .await?;

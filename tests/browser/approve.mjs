@@ -2,7 +2,7 @@
 // optionally presses its Approve/Reject button and reports the result page.
 //
 //   node tests/browser/approve.mjs --url URL [--click approve|reject|intake|none] [--fill NAME=VALUE]
-//                                  [--screenshot FILE] [--screenshot-before FILE]
+//                                  [--screenshot FILE] [--screenshot-before FILE] [--max-height PX]
 //
 // --fill types VALUE into the form field NAME before clicking (the intake
 // form's key); VALUE is read from the environment variable it names when it
@@ -21,6 +21,7 @@ function args(argv) {
     else if (k === '--click') out.click = v;
     else if (k === '--screenshot') out.screenshot = v;
     else if (k === '--screenshot-before') out.screenshotBefore = v;
+    else if (k === '--max-height') out.maxHeight = Number(v);
     else if (k === '--fill') out.fill = v;
     else if (k === '--timeout-ms') out.timeoutMs = Number(v);
     else throw new Error(`unknown argument ${k}`);
@@ -73,7 +74,10 @@ async function main() {
     page.setDefaultTimeout(opts.timeoutMs);
     const before = await describe(page, await page.goto(opts.url, { waitUntil: 'load' }));
     // The page as the approver first sees it, before any click.
-    if (opts.screenshotBefore) await page.screenshot({ path: opts.screenshotBefore, fullPage: true });
+    const shot = (path) => page.screenshot(opts.maxHeight
+      ? { path, clip: { x: 0, y: 0, width: 1280, height: opts.maxHeight } }
+      : { path, fullPage: true });
+    if (opts.screenshotBefore) await shot(opts.screenshotBefore);
     let after = null;
     if (opts.fill) {
       const [name, ...rest] = opts.fill.split('=');
@@ -91,7 +95,7 @@ async function main() {
       const [response] = await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), button.click()]);
       after = await describe(page, response);
     }
-    if (opts.screenshot) await page.screenshot({ path: opts.screenshot, fullPage: true });
+    if (opts.screenshot) await shot(opts.screenshot);
     process.stdout.write(JSON.stringify({ before, after }) + '\n');
   } finally {
     await browser.close();

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration as StdDuration;
 
-use aws_sdk_dynamodb::types::{KeysAndAttributes, PutRequest, WriteRequest};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, PutRequest, WriteRequest};
 use aws_sdk_dynamodb::Client;
 use futures::{StreamExt, TryStreamExt};
 use time::OffsetDateTime;
@@ -359,30 +359,8 @@ impl Inventory for DynamoInventory {
     }
 
     async fn reset_wedged(&self, id: &ConnectorId, change: &ChangeId, now: OffsetDateTime) -> Result<bool, StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(PK, s(id.as_str()))
-            .update_expression("SET #st = :active, #v = #v + :one, #up = :now REMOVE #c, #u")
-            .condition_expression("#c = :c AND #st IN (:active, :rotating)")
-            .expression_attribute_names("#st", "status")
-            .expression_attribute_names("#v", VERSION)
-            .expression_attribute_names("#up", UPDATED_AT)
-            .expression_attribute_names("#c", ACTIVE_CHANGE)
-            .expression_attribute_names("#u", LEASE_UNTIL)
-            .expression_attribute_values(":c", s(change.as_str()))
-            .expression_attribute_values(":active", s(ConnectorStatus::Active.as_str()))
-            .expression_attribute_values(":rotating", s(ConnectorStatus::Rotating.as_str()))
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":now", s(format_utc(now)))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if e.as_service_error().is_some_and(is_conditional_failure) => Ok(false),
-            Err(e) => Err(store_error("dynamodb", "UpdateItem", e)),
-        }
+        let values = [(":c", s(change.as_str())), (":rotating", s(ConnectorStatus::Rotating.as_str()))];
+        self.back_to_active(id, "#c = :c AND #st IN (:active, :rotating)", &values, true, now).await
     }
 
     async fn release(&self, id: &ConnectorId, change: &ChangeId) -> Result<(), StoreError> {
@@ -463,23 +441,45 @@ impl DynamoInventory {
     /// the connector is not in that state (or does not exist), so nothing is
     /// changed by mistake.
     pub async fn resolve_manual(&self, id: &ConnectorId, now: OffsetDateTime) -> Result<bool, StoreError> {
-        let result = self
+        let values = [(":manual", s(ConnectorStatus::NeedsManualIntervention.as_str()))];
+        self.back_to_active(id, "#st = :manual", &values, false, now).await
+    }
+
+    /// Sets `active` (bumping the version) when `condition` holds; `release`
+    /// also drops the lease (`#c`, `#u`). `Ok(false)`: the condition failed.
+    async fn back_to_active(
+        &self,
+        id: &ConnectorId,
+        condition: &str,
+        values: &[(&str, AttributeValue)],
+        release: bool,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let mut update = self
             .client
             .update_item()
             .table_name(&self.table)
             .key(PK, s(id.as_str()))
-            .update_expression("SET #st = :active, #v = #v + :one, #up = :now")
-            .condition_expression("#st = :manual")
+            .update_expression(if release {
+                "SET #st = :active, #v = #v + :one, #up = :now REMOVE #c, #u"
+            } else {
+                "SET #st = :active, #v = #v + :one, #up = :now"
+            })
+            .condition_expression(condition)
             .expression_attribute_names("#st", "status")
             .expression_attribute_names("#v", VERSION)
             .expression_attribute_names("#up", UPDATED_AT)
             .expression_attribute_values(":active", s(ConnectorStatus::Active.as_str()))
-            .expression_attribute_values(":manual", s(ConnectorStatus::NeedsManualIntervention.as_str()))
             .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":now", s(format_utc(now)))
-            .send()
-            .await;
-        match result {
+            .expression_attribute_values(":now", s(format_utc(now)));
+        if release {
+            update =
+                update.expression_attribute_names("#c", ACTIVE_CHANGE).expression_attribute_names("#u", LEASE_UNTIL);
+        }
+        for (k, v) in values {
+            update = update.expression_attribute_values(*k, v.clone());
+        }
+        match update.send().await {
             Ok(_) => Ok(true),
             Err(e) if e.as_service_error().is_some_and(is_conditional_failure) => Ok(false),
             Err(e) => Err(store_error("dynamodb", "UpdateItem", e)),

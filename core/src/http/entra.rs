@@ -64,7 +64,7 @@ impl Entra {
             ("client_secret", self.creds.client_secret.expose()),
             ("scope", "https://graph.microsoft.com/.default"),
         ];
-        let body = form.iter().map(|(k, v)| format!("{k}={}", urlencode(v))).collect::<Vec<_>>().join("&");
+        let body = form.iter().map(|(k, v)| format!("{k}={}", super::percent_encode(v))).collect::<Vec<_>>().join("&");
         let req = self
             .http
             .post(format!("{}/{}/oauth2/v2.0/token", self.login, self.creds.tenant_id))
@@ -141,13 +141,4 @@ impl Entra {
             .timeout(CALL_TIMEOUT);
         send(SERVICE, "RestartJob", req).await.map(|_| true)
     }
-}
-
-fn urlencode(v: &str) -> String {
-    v.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }

@@ -24,6 +24,21 @@ use std::time::Duration;
 
 use crate::ports::StoreError;
 
+/// Percent-encodes a form or query value: everything but RFC 3986's
+/// unreserved characters.
+///
+/// ```
+/// assert_eq!(keyturn_core::http::percent_encode("a b&c=d/é~"), "a%20b%26c%3Dd%2F%C3%A9~");
+/// ```
+pub fn percent_encode(v: &str) -> String {
+    v.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// One HTTP client per process: connection pools and TLS setup are not free.
 /// Timeouts are explicit; a hung vendor must not hold a Lambda until it dies.
 pub fn client() -> reqwest::Client {
