@@ -63,7 +63,7 @@ approve() {
     wait_for "your approval" 900 approved "$change"
     return
   fi
-  node tests/browser/approve.mjs --url "$url" --click approve ${shot:+--screenshot-before "$shot" --screenshot "${shot%.png}-done.png"} | python3 -c '
+  node tests/browser/approve.mjs --url "$url" --click approve ${shot:+--screenshot-before "$shot" --screenshot "${shot%.png}-done.png" --max-height 900} | python3 -c '
 import json,sys; r = json.load(sys.stdin)
 print("   page: ", r["before"]["status"], r["before"]["heading"], "| buttons:", r["before"]["buttons"])
 print("   after:", r["after"]["status"], r["after"]["heading"])'
