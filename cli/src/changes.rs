@@ -44,15 +44,10 @@ pub struct Workflow {
     pub outcomes: Vec<serde_json::Value>,
 }
 
-/// The change's execution ARN: the state machine's, named after the change.
-fn execution_arn(state_machine: &str, change: &str) -> String {
-    format!("{}:{change}", state_machine.replacen(":stateMachine:", ":execution:", 1))
-}
-
 /// The execution's status and the state it entered last.
 pub async fn workflow(sfn: &aws_sdk_sfn::Client, state_machine: Option<&str>, change: &str) -> Workflow {
     let Some(machine) = state_machine else { return Workflow { status: "unknown".into(), ..Default::default() } };
-    let arn = execution_arn(machine, change);
+    let arn = keyturn_core::aws::sfn::execution_arn(machine, change);
     let Ok(d) = sfn.describe_execution().execution_arn(&arn).send().await else {
         return Workflow { status: "none".into(), ..Default::default() };
     };
@@ -258,16 +253,5 @@ fn print_view(v: &View<'_>) {
             t.add_row(vec![e.at, e.connector_id, e.event, e.actor]);
         }
         println!("{t}");
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn execution_arns_are_named_after_the_change() {
-        assert_eq!(
-            super::execution_arn("arn:aws:states:us-east-1:123456789012:stateMachine:keyturn-rotation", "chg-1"),
-            "arn:aws:states:us-east-1:123456789012:execution:keyturn-rotation:chg-1"
-        );
     }
 }

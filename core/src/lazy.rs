@@ -24,14 +24,6 @@ impl<T> Lazy<T> {
         Self { cell: tokio::sync::OnceCell::new(), init: Box::new(move || Box::pin(init())) }
     }
 
-    /// A value that is there already.
-    pub fn ready(value: T) -> Self {
-        Self {
-            cell: tokio::sync::OnceCell::new_with(Some(value)),
-            init: Box::new(|| Box::pin(async { Err("unreachable".into()) })),
-        }
-    }
-
     pub async fn get(&self) -> Result<&T, String> {
         self.cell.get_or_try_init(|| (self.init)()).await
     }
@@ -70,6 +62,5 @@ mod tests {
         assert_eq!(lazy.get().await, Ok(&1));
         assert_eq!(lazy.get().await, Ok(&1), "made once");
         assert_eq!(calls.load(Ordering::SeqCst), 2);
-        assert_eq!(*Lazy::ready(7).get().await.unwrap(), 7);
     }
 }

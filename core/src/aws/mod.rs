@@ -9,7 +9,7 @@ mod item;
 pub mod local;
 mod secrets;
 mod ses;
-mod sfn;
+pub mod sfn;
 pub mod tables;
 
 pub use audit::{from_sdk as export_item, DynamoAuditLog};

@@ -6,6 +6,18 @@ use super::store_error;
 use crate::domain::{Change, ChangeId};
 use crate::ports::{ExecutionState, StartOutcome, StoreError, Workflow};
 
+/// A change's execution ARN: the state machine's, named after the change.
+///
+/// ```
+/// assert_eq!(
+///     keyturn_core::aws::sfn::execution_arn("arn:aws:states:us-east-1:1:stateMachine:rot", "chg-1"),
+///     "arn:aws:states:us-east-1:1:execution:rot:chg-1"
+/// );
+/// ```
+pub fn execution_arn(state_machine_arn: &str, change: &str) -> String {
+    format!("{}:{change}", state_machine_arn.replacen(":stateMachine:", ":execution:", 1))
+}
+
 #[derive(Debug, Clone)]
 pub struct SfnWorkflow {
     client: Client,
@@ -46,7 +58,7 @@ impl Workflow for SfnWorkflow {
     }
 
     async fn execution(&self, change: &ChangeId) -> Result<ExecutionState, StoreError> {
-        let arn = format!("{}:{change}", self.state_machine_arn.replacen(":stateMachine:", ":execution:", 1));
+        let arn = execution_arn(&self.state_machine_arn, change.as_str());
         match self.client.describe_execution().execution_arn(arn).send().await {
             Ok(d) => Ok(match d.status() {
                 aws_sdk_sfn::types::ExecutionStatus::Running => ExecutionState::Running,
