@@ -148,6 +148,14 @@ pub struct Outcome {
     pub time_to_rotate_seconds: Option<i64>,
 }
 
+/// The name keyturn gives a key it creates at the vendor: it finds the keys
+/// an earlier, crashed attempt left behind by it. One per change *and*
+/// connector: connectors of one org rotate at once in a batch, and a label
+/// shared by the change would make each revoke the others' fresh keys.
+pub fn vendor_key_label(change: &ChangeId, connector: &ConnectorId) -> String {
+    format!("keyturn {change} {}", crate::domain::fingerprint(connector.as_str().as_bytes()))
+}
+
 /// The `ClientRequestToken` of the new secret version: derived from the change
 /// and connector, so a retried step finds the version it already wrote instead
 /// of writing a second one. Secrets Manager wants 32-64 characters.
@@ -160,6 +168,14 @@ pub fn version_token(change: &ChangeId, connector: &ConnectorId) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn connectors_of_one_change_label_their_vendor_keys_apart() {
+        let change = ChangeId::from_trusted("chg-20261124-00000000000000aa");
+        let (a, b) = (ConnectorId::parse("acme/k1").unwrap(), ConnectorId::parse("acme/k2").unwrap());
+        assert_ne!(vendor_key_label(&change, &a), vendor_key_label(&change, &b));
+        assert_eq!(vendor_key_label(&change, &a), vendor_key_label(&change, &a), "a retry finds its own");
+    }
 
     #[test]
     fn stored_keys_round_trip_and_plain_text_is_accepted() {

@@ -135,10 +135,23 @@ pub async fn rotate<P: Ports>(p: &P, input: &StepInput, now: OffsetDateTime) -> 
     // A pending version left by an earlier, unfinished rotation blocks every
     // later one ("a previous rotation isn't complete"): repair it, say so.
     for stale in p.secrets.pending(&c.secret_arn).await?.into_iter().filter(|v| !input.owns_pending(v)) {
+        let mut ev =
+            repeatable_event(input, EventKind::PendingRepaired, now, "keyturn:rotate").detail("version", stale.clone());
+        // A key the vendor made for that rotation would otherwise stay live,
+        // recorded nowhere once its version is gone.
+        if proc.key_source == KeySource::VendorApi {
+            let orphan = p.secrets.version(&c.secret_arn, &stale).await?.and_then(|k| k.key_id);
+            if let Some(id) = orphan.filter(|id| old.key_id.as_ref() != Some(id)) {
+                let (res, _) = retry(&p.retry, || p.vendor.revoke(&c, &old, &id)).await;
+                let outcome = match res {
+                    Ok(()) => "revoked".to_owned(),
+                    Err(e) => format!("NOT revoked: {e}"),
+                };
+                ev = ev.detail("orphan_vendor_key", id).detail("outcome", outcome);
+            }
+        }
         p.secrets.drop_pending(&c.secret_arn, &stale).await?;
-        p.audit
-            .append(repeatable_event(input, EventKind::PendingRepaired, now, "keyturn:rotate").detail("version", stale))
-            .await?;
+        p.audit.append(ev).await?;
     }
 
     let (new_version, new, created) = match proc.key_source {
@@ -160,7 +173,7 @@ pub async fn rotate<P: Ports>(p: &P, input: &StepInput, now: OffsetDateTime) -> 
             // `pending_stored` event may not be: the once-event settles that).
             Some(key) => (token.clone(), key, true),
             None => {
-                let label = format!("keyturn {}", input.change_id);
+                let label = super::vendor_key_label(&input.change_id, &c.id);
                 // An earlier attempt may have created a key and died before
                 // storing it: that key would live on unrecorded. Revoke it.
                 let (found, _) = retry(&p.retry, || p.vendor.leftovers(&c, &old, &label)).await;
