@@ -85,13 +85,13 @@ fn final_status(event: NotifyEvent, outcomes: &[ConnectorOutcome]) -> ChangeStat
         NotifyEvent::Rejected => ChangeStatus::Rejected,
         NotifyEvent::Expired => ChangeStatus::Expired,
         NotifyEvent::Failed => ChangeStatus::Failed,
-        NotifyEvent::Completed if outcomes.iter().all(|o| o.outcome == "rotated") => ChangeStatus::Completed,
+        NotifyEvent::Completed if outcomes.iter().all(|o| o.outcome == ROTATED) => ChangeStatus::Completed,
         NotifyEvent::Completed => ChangeStatus::Failed,
     }
 }
 
 /// The message: subject line and plain text. Ids, statuses and dates only.
-pub fn message(input: &NotifyInput, now: OffsetDateTime) -> (String, String) {
+pub fn message(input: &NotifyInput, outcomes: &[ConnectorOutcome], now: OffsetDateTime) -> (String, String) {
     let c = &input.change.change;
     let subject = match input.event {
         NotifyEvent::Rejected => format!("Rejected: change {} (nothing was changed)", c.id),
@@ -119,24 +119,69 @@ pub fn message(input: &NotifyInput, now: OffsetDateTime) -> (String, String) {
                 text.push_str(&format!("\nError: {}: {}\n", e.error, e.cause.chars().take(500).collect::<String>()));
             }
         }
-        NotifyEvent::Completed => {
-            text.push('\n');
-            for o in &input.change.outcomes {
-                text.push_str(&format!(
-                    "* {}: {}{}\n",
-                    o.connector_id,
-                    o.outcome,
-                    o.detail.as_ref().map(|d| format!(" ({d})")).unwrap_or_default()
-                ));
-            }
-        }
+        NotifyEvent::Completed => text.push_str(&outcome_lines(&c.id, outcomes)),
     }
     (subject, text)
 }
 
+/// How many rotated lines a message lists before summing up the rest.
+const ROTATED_LISTED: usize = 20;
+
+/// Every connector that did not rotate, by name; the rotated ones up to
+/// [`ROTATED_LISTED`]: a batch of thousands still makes a readable message.
+fn outcome_lines(change: &crate::domain::ChangeId, outcomes: &[ConnectorOutcome]) -> String {
+    let rotated = outcomes.iter().filter(|o| o.outcome == ROTATED).count();
+    let mut text = format!("\nRotated: {rotated} of {}\n", outcomes.len());
+    let line = |o: &ConnectorOutcome| {
+        format!(
+            "* {}: {}{}\n",
+            o.connector_id,
+            o.outcome,
+            o.detail.as_ref().map(|d| format!(" ({d})")).unwrap_or_default()
+        )
+    };
+    for o in outcomes.iter().filter(|o| o.outcome != ROTATED) {
+        text.push_str(&line(o));
+    }
+    for o in outcomes.iter().filter(|o| o.outcome == ROTATED).take(ROTATED_LISTED) {
+        text.push_str(&line(o));
+    }
+    if rotated > ROTATED_LISTED {
+        text.push_str(&format!("… and {} more rotated (keyturn changes show {change})\n", rotated - ROTATED_LISTED));
+    }
+    text
+}
+
+const ROTATED: &str = "rotated";
+
+/// Every connector's outcome: what finalize/rollback recorded on the change,
+/// else what the workflow state carried (executions started before outcomes
+/// were recorded), else `unknown`, which counts as a failure.
+pub fn merged_outcomes(
+    change: &Change,
+    recorded: &[ConnectorOutcome],
+    carried: &[ConnectorOutcome],
+) -> Vec<ConnectorOutcome> {
+    change
+        .connectors
+        .iter()
+        .map(|id| {
+            let id = id.as_str();
+            recorded.iter().chain(carried).find(|o| o.connector_id == id).cloned().unwrap_or_else(|| ConnectorOutcome {
+                connector_id: id.to_owned(),
+                outcome: "unknown".into(),
+                detail: Some(
+                    "no outcome recorded: the rotation steps failed to finish; see the execution and the audit trail"
+                        .into(),
+                ),
+            })
+        })
+        .collect()
+}
+
 /// Who hears about it: escalation contacts for expiry and failure, the
 /// approver group's channel (and approvers' inboxes) otherwise.
-fn audience(event: NotifyEvent, group: &Group) -> (Vec<Approver>, Option<&SlackWebhook>) {
+pub(crate) fn audience(event: NotifyEvent, group: &Group) -> (Vec<Approver>, Option<&SlackWebhook>) {
     match event {
         NotifyEvent::Expired | NotifyEvent::Failed => {
             let mut to = group.escalation.email.clone();
@@ -149,6 +194,45 @@ fn audience(event: NotifyEvent, group: &Group) -> (Vec<Approver>, Option<&SlackW
             (if group.email { group.approvers.clone() } else { Vec::new() }, group.slack_webhook.as_ref())
         }
     }
+}
+
+/// Sends one plain message by email (one mail to all of `to`) and Slack;
+/// returns the channels reached (`email:ana@…`, `slack`) and the failures.
+pub(crate) async fn tell<M: Mailer, C: Chat>(
+    mailer: &M,
+    chat: &C,
+    to: &[Approver],
+    hook: Option<&SlackWebhook>,
+    subject: &str,
+    text: &str,
+) -> (Vec<String>, Vec<String>) {
+    let (mut reached, mut failed) = (Vec::new(), Vec::new());
+    if !to.is_empty() && mailer.configured() {
+        let html = crate::approval::html_message(subject, text);
+        let email = Email { to: to.to_vec(), subject: subject.to_owned(), text: text.to_owned(), html };
+        match mailer.send(&email).await {
+            Ok(_) => reached.extend(to.iter().map(|a| format!("email:{a}"))),
+            Err(e) => failed.push(format!("email: {e}")),
+        }
+    }
+    if let Some(hook) = hook {
+        let payload = serde_json::json!({"text": format!("*{}*\n{}", crate::http::slack_escape(subject), crate::http::slack_escape(text))});
+        match chat.post(hook, &payload).await {
+            Ok(()) => reached.push("slack".into()),
+            Err(e) => failed.push(format!("slack: {e}")),
+        }
+    }
+    (reached, failed)
+}
+
+/// Gives every connector of the change back, a few at a time (the first
+/// error wins; the state machine retries the step and releasing is idempotent).
+async fn release_all<I: Inventory>(inventory: &I, change: &Change) -> Result<(), StoreError> {
+    use futures::{StreamExt, TryStreamExt};
+    futures::stream::iter(change.connectors.iter().map(|c| inventory.release(c, &change.id)))
+        .buffer_unordered(crate::audit::PARALLEL_APPENDS)
+        .try_collect()
+        .await
 }
 
 pub async fn notify<A, I, R, M, C, T, Au>(
@@ -166,20 +250,27 @@ where
     Au: AuditLog,
 {
     let change = &input.change.change;
-    let status = final_status(input.event, &input.change.outcomes);
-    ports.approvals.finish(&change.id, status, now).await?;
-    for c in &change.connectors {
-        ports.inventory.release(c, &change.id).await?;
-    }
-    if input.event == NotifyEvent::Expired {
-        for c in &change.connectors {
-            let mut ev = NewAuditEvent::new(c.clone(), EventKind::Expired, now, "keyturn:notify").change(&change.id);
-            ev.execution_arn = Some(input.execution_arn.clone());
-            ports.audit.append(ev).await?;
+    let record = ports.approvals.get(&change.id).await?;
+    let outcomes = match input.event {
+        NotifyEvent::Completed => {
+            merged_outcomes(change, record.as_ref().map_or(&[][..], |r| &r.outcomes), &input.change.outcomes)
         }
+        _ => Vec::new(),
+    };
+    let status = final_status(input.event, &outcomes);
+    ports.approvals.finish(&change.id, status, now).await?;
+    release_all(ports.inventory, change).await?;
+    if input.event == NotifyEvent::Expired {
+        let events = change.connectors.iter().map(|c| {
+            let mut ev =
+                NewAuditEvent::new(c.clone(), EventKind::Expired, now, "keyturn:notify").change(&change.id).once();
+            ev.execution_arn = Some(input.execution_arn.clone());
+            ev
+        });
+        crate::audit::append_each(ports.audit, events.collect()).await?;
     }
 
-    let (subject, text) = message(input, now);
+    let (subject, text) = message(input, &outcomes, now);
     let mut report = NotifyReport::default();
     // A missing or broken routing must not hide the outcome: it is reported
     // as a failed channel and the audit trail still records the end.
@@ -187,26 +278,14 @@ where
     match routing.as_ref().map(|r| r.group(&change.approver_group)) {
         Ok(Ok(group)) => {
             let (to, hook) = audience(input.event, group);
-            if !to.is_empty() {
-                let html = crate::approval::html_message(&subject, &text);
-                let email = Email { to: to.clone(), subject: subject.clone(), text: text.clone(), html };
-                match ports.mailer.send(&email).await {
-                    Ok(_) => report.notified.extend(to.iter().map(|a| format!("email:{a}"))),
-                    Err(e) => report.failed.push(format!("email: {e}")),
-                }
-            }
-            if let Some(hook) = hook {
-                let payload = serde_json::json!({"text": format!("*{}*\n{}", crate::http::slack_escape(&subject), crate::http::slack_escape(&text))});
-                match ports.chat.post(hook, &payload).await {
-                    Ok(()) => report.notified.push("slack".into()),
-                    Err(e) => report.failed.push(format!("slack: {e}")),
-                }
-            }
+            let (reached, failed) = tell(ports.mailer, ports.chat, &to, hook, &subject, &text).await;
+            report.notified.extend(reached);
+            report.failed.extend(failed);
         }
         Ok(Err(e)) => report.failed.push(e.to_string()),
         Err(e) => report.failed.push(format!("routing: {e}")),
     }
-    if let (Some(tickets), Some(record)) = (ports.tickets, ports.approvals.get(&change.id).await?) {
+    if let (Some(tickets), Some(record)) = (ports.tickets, record.as_ref()) {
         if let Some(key) = &record.ticket {
             match tickets.comment(key, &text).await {
                 Ok(()) => report.notified.push(format!("jira:{key}")),
@@ -215,23 +294,78 @@ where
         }
     }
 
-    for c in &change.connectors {
+    let events = change.connectors.iter().map(|c| {
         let mut ev = NewAuditEvent::new(c.clone(), EventKind::Notified, now, "keyturn:notify")
             .change(&change.id)
+            .once()
             .detail("event", format!("{:?}", input.event).to_lowercase())
             .detail("change_status", status.as_str())
             .detail("notified", report.notified.join(", "));
         if !report.failed.is_empty() {
             ev = ev.detail("failed", report.failed.join("; "));
         }
-        if let Some(o) = input.change.outcomes.iter().find(|o| o.connector_id == c.as_str()) {
+        if let Some(o) = outcomes.iter().find(|o| o.connector_id == c.as_str()) {
             ev = ev.detail("outcome", o.outcome.clone());
         }
         ev.execution_arn = Some(input.execution_arn.clone());
-        ports.audit.append(ev).await?;
-    }
+        ev
+    });
+    crate::audit::append_each(ports.audit, events.collect()).await?;
     if !report.failed.is_empty() {
         tracing::error!(change_id = %change.id, failed = ?report.failed, "some notifications failed");
     }
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{ChangeId, ConnectorId};
+    use time::macros::datetime;
+
+    fn change(n: usize) -> Change {
+        Change {
+            id: ChangeId::from_trusted("chg-20261124-00000000000000aa"),
+            connectors: (0..n).map(|i| ConnectorId::parse(&format!("acme/k{i:04}")).unwrap()).collect(),
+            urgent: false,
+            approver_group: "it".into(),
+            org: None,
+            window: None,
+            earliest_expiry: datetime!(2026-12-24 00:00 UTC),
+            detected_at: datetime!(2026-11-24 06:00 UTC),
+            approval_timeout_seconds: None,
+            intake_timeout_seconds: None,
+            items: Vec::new(),
+        }
+    }
+
+    fn outcome(id: &str, outcome: &str) -> ConnectorOutcome {
+        ConnectorOutcome { connector_id: id.into(), outcome: outcome.into(), detail: None }
+    }
+
+    #[test]
+    fn a_connector_without_a_recorded_outcome_counts_as_a_failure() {
+        let c = change(3);
+        let recorded = [outcome("acme/k0000", "rotated"), outcome("acme/k0002", "rolled_back")];
+        let carried = [outcome("acme/k0002", "rotated")];
+        let all = merged_outcomes(&c, &recorded, &carried);
+        let words: Vec<&str> = all.iter().map(|o| o.outcome.as_str()).collect();
+        assert_eq!(words, ["rotated", "unknown", "rolled_back"], "the record wins over the state");
+        assert_eq!(final_status(NotifyEvent::Completed, &all), ChangeStatus::Failed);
+        let fine =
+            merged_outcomes(&c, &[], &[]).into_iter().map(|o| outcome(&o.connector_id, "rotated")).collect::<Vec<_>>();
+        assert_eq!(final_status(NotifyEvent::Completed, &fine), ChangeStatus::Completed);
+    }
+
+    #[test]
+    fn a_large_batch_lists_every_failure_and_sums_up_the_rotated() {
+        let c = change(2000);
+        let mut all: Vec<ConnectorOutcome> = c.connectors.iter().map(|id| outcome(id.as_str(), "rotated")).collect();
+        all[1234].outcome = "rolled_back".into();
+        let text = outcome_lines(&c.id, &all);
+        assert!(text.contains("Rotated: 1999 of 2000"), "{text}");
+        assert!(text.contains("* acme/k1234: rolled_back"), "{text}");
+        assert!(text.contains("… and 1979 more rotated"), "{text}");
+        assert!(text.lines().count() < 30, "a readable message: {} lines", text.lines().count());
+    }
 }

@@ -195,6 +195,28 @@ pub trait Approvals: Send + Sync {
 }
 
 /// The link-signing keys (current and previous).
+/// Where each connector's end result is kept (the change record).
+pub trait OutcomeLog: Send + Sync {
+    /// Idempotent: recording the same connector again replaces its entry.
+    fn record_outcome(
+        &self,
+        change: &ChangeId,
+        outcome: &crate::notify::ConnectorOutcome,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Notices that must go out once: claimed before they are sent.
+pub trait Notices: Send + Sync {
+    /// True the first time `key` is claimed for `change`.
+    fn claim_change_notice(
+        &self,
+        change: &ChangeId,
+        key: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// True the first time `key` is claimed on `now`'s UTC day.
+    fn claim_daily(&self, key: &str, now: OffsetDateTime) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
 pub trait SigningKeys: Send + Sync {
     fn keyring(&self) -> impl Future<Output = Result<KeyRing, StoreError>> + Send;
 }
@@ -224,6 +246,11 @@ pub trait TaskCallbacks: Send + Sync {
 pub trait Mailer: Send + Sync {
     /// The provider's message id.
     fn send(&self, email: &Email) -> impl Future<Output = Result<String, StoreError>> + Send;
+    /// False when no sender is set up: email is then not a channel at all
+    /// (notices go to Slack only) rather than a channel that fails.
+    fn configured(&self) -> bool {
+        true
+    }
 }
 
 /// Slack incoming webhooks.
@@ -268,6 +295,9 @@ impl<M: Mailer> Mailer for Option<M> {
                 retryable: false,
             }),
         }
+    }
+    fn configured(&self) -> bool {
+        self.is_some()
     }
 }
 

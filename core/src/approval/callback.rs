@@ -426,10 +426,10 @@ async fn audit_all<Au: AuditLog>(
     now: OffsetDateTime,
     extra: impl Fn(NewAuditEvent) -> NewAuditEvent,
 ) -> Result<(), CallbackError> {
-    for c in &record.change.connectors {
+    let events = record.change.connectors.iter().map(|c| {
         let mut ev = NewAuditEvent::new(c.clone(), kind, now, format!("approver:{actor}")).change(&record.change.id);
         ev.execution_arn = record.request.as_ref().map(|r| r.execution_arn.clone());
-        audit.append(extra(ev)).await?;
-    }
-    Ok(())
+        extra(ev)
+    });
+    Ok(crate::audit::append_each(audit, events.collect()).await?)
 }

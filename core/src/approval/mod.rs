@@ -80,6 +80,13 @@ pub struct ChangeRecord {
     pub decided_at: Option<OffsetDateTime>,
     pub rotate_at: Option<OffsetDateTime>,
     pub ticket: Option<String>,
+    /// Each connector's end result, recorded by `finalize`/`rollback` as it
+    /// happens (not carried in the workflow state: a batch of thousands would
+    /// not fit Step Functions' 256 KB). Sorted by connector id.
+    pub outcomes: Vec<crate::notify::ConnectorOutcome>,
+    /// Notices already sent about this change (`remind:30`, `stuck:2026-11-26`):
+    /// each is claimed once, so a second scan sends nothing twice.
+    pub notices: Vec<String>,
 }
 
 /// One email, ready to send.

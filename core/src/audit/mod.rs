@@ -14,6 +14,25 @@ pub mod verify;
 
 use std::collections::BTreeMap;
 
+use futures::{StreamExt, TryStreamExt};
+
+use crate::domain::NewAuditEvent;
+use crate::ports::{AuditLog, StoreError};
+
+/// How many audit appends run at once when a step writes one event per
+/// connector of a batch: a change of thousands finishes within its Lambda's
+/// timeout (and the approver's page answers in seconds).
+pub const PARALLEL_APPENDS: usize = 16;
+
+/// Appends events a few at a time; the first error wins. Each connector's
+/// chain is its own, so the events must be for distinct connectors.
+pub async fn append_each<A: AuditLog>(log: &A, events: Vec<NewAuditEvent>) -> Result<(), StoreError> {
+    futures::stream::iter(events.into_iter().map(|ev| log.append(ev)))
+        .buffer_unordered(PARALLEL_APPENDS)
+        .try_for_each(|_| async { Ok(()) })
+        .await
+}
+
 use crate::domain::{AuditEvent, ConnectorId};
 use digest::{Digest, Head, Scope, DIGEST_PK};
 use export::{Attr, Item};

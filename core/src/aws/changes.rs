@@ -44,6 +44,8 @@ fn change_item(change: &Change) -> Item {
     }
     item.insert("earliest_expiry".into(), s(format_utc(change.earliest_expiry)));
     item.insert("detected_at".into(), s(format_utc(change.detected_at)));
+    // Filled in by finalize/rollback, one entry per connector.
+    item.insert("outcomes".into(), AttributeValue::M(HashMap::new()));
     let ttl = (change.detected_at + RETENTION).unix_timestamp();
     item.insert("expires_ttl".into(), n(u64::try_from(ttl).unwrap_or(0)));
     item
@@ -202,7 +204,8 @@ use crate::approval::{ApprovalRequest, ChangeRecord, TaskToken};
 use crate::domain::approval::{ApprovalRule, Approver, Decision, Vote};
 use crate::domain::timefmt::parse_instant;
 use crate::domain::{ChangeId, ChangeStatus, ChangeWindow, ConnectorId};
-use crate::ports::{Approvals, VoteResult};
+use crate::notify::ConnectorOutcome;
+use crate::ports::{Approvals, Notices, OutcomeLog, VoteResult};
 
 fn list(values: impl IntoIterator<Item = impl Into<String>>) -> AttributeValue {
     AttributeValue::L(values.into_iter().map(|v| s(v)).collect())
@@ -274,7 +277,29 @@ fn record(item: &Item) -> Option<ChangeRecord> {
         decided_at: time_of(item, "decided_at"),
         rotate_at: time_of(item, "rotate_at"),
         ticket: get_s(item, "ticket").map(str::to_owned),
+        outcomes: outcomes_of(item),
+        notices: item.get("notices").and_then(|v| v.as_ss().ok()).cloned().unwrap_or_default(),
     })
+}
+
+fn outcomes_of(item: &Item) -> Vec<ConnectorOutcome> {
+    // A map keyed by connector id: sorted, one entry each.
+    let mut out: Vec<ConnectorOutcome> = item
+        .get("outcomes")
+        .and_then(|v| v.as_m().ok())
+        .into_iter()
+        .flatten()
+        .filter_map(|(id, v)| {
+            let v = v.as_m().ok()?;
+            Some(ConnectorOutcome {
+                connector_id: id.clone(),
+                outcome: get_s(v, "outcome")?.to_owned(),
+                detail: get_s(v, "detail").map(str::to_owned),
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| a.connector_id.cmp(&b.connector_id));
+    out
 }
 
 impl DynamoChangeStore {
@@ -442,6 +467,99 @@ impl Approvals for DynamoChangeStore {
             .await
             .map_err(|e| store_error("dynamodb", "UpdateItem", e))?;
         Ok(())
+    }
+}
+
+impl OutcomeLog for DynamoChangeStore {
+    async fn record_outcome(&self, id: &ChangeId, outcome: &ConnectorOutcome) -> Result<(), StoreError> {
+        let mut value = HashMap::from([("outcome".to_owned(), s(&outcome.outcome))]);
+        if let Some(d) = &outcome.detail {
+            value.insert("detail".to_owned(), s(d));
+        }
+        let value = AttributeValue::M(value);
+        // Setting a key of the map is idempotent: a retried step writes the same entry.
+        let set_entry = || {
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .key("change_id", s(id.as_str()))
+                .update_expression("SET outcomes.#c = :o")
+                .condition_expression("attribute_exists(outcomes)")
+                .expression_attribute_names("#c", &outcome.connector_id)
+                .expression_attribute_values(":o", value.clone())
+                .send()
+        };
+        let first = match set_entry().await {
+            Ok(_) => return Ok(()),
+            Err(e) if is_conditional_failure(&e) => e,
+            Err(e) => return Err(store_error("dynamodb", "UpdateItem", e)),
+        };
+        // Records written before outcomes were kept have no map yet.
+        let created = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("change_id", s(id.as_str()))
+            .update_expression("SET outcomes = :m")
+            .condition_expression("attribute_exists(change_id) AND attribute_not_exists(outcomes)")
+            .expression_attribute_values(
+                ":m",
+                AttributeValue::M(HashMap::from([(outcome.connector_id.clone(), value.clone())])),
+            )
+            .send()
+            .await;
+        match created {
+            Ok(_) => Ok(()),
+            Err(e) if is_conditional_failure(&e) => match self.get_item(id).await? {
+                None => Err(store_error("dynamodb", "UpdateItem", first)),
+                // Another step created the map meanwhile.
+                Some(_) => set_entry().await.map(|_| ()).map_err(|e| store_error("dynamodb", "UpdateItem", e)),
+            },
+            Err(e) => Err(store_error("dynamodb", "UpdateItem", e)),
+        }
+    }
+}
+
+impl Notices for DynamoChangeStore {
+    async fn claim_change_notice(&self, id: &ChangeId, key: &str) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("change_id", s(id.as_str()))
+            .update_expression("ADD notices :k")
+            .condition_expression("attribute_exists(change_id) AND NOT contains(notices, :one)")
+            .expression_attribute_values(":k", AttributeValue::Ss(vec![key.to_owned()]))
+            .expression_attribute_values(":one", s(key))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_conditional_failure(&e) => Ok(false),
+            Err(e) => Err(store_error("dynamodb", "UpdateItem", e)),
+        }
+    }
+
+    async fn claim_daily(&self, key: &str, now: OffsetDateTime) -> Result<bool, StoreError> {
+        let day = format_utc(now).get(..10).unwrap_or_default().to_owned();
+        let mut item = Item::new();
+        item.insert("change_id".into(), s(format!("notice#{key}#{day}")));
+        item.insert("sent_at".into(), s(format_utc(now)));
+        let ttl = (now + Duration::days(30)).unix_timestamp();
+        item.insert("expires_ttl".into(), n(u64::try_from(ttl).unwrap_or(0)));
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(change_id)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_conditional_failure(&e) => Ok(false),
+            Err(e) => Err(store_error("dynamodb", "PutItem", e)),
+        }
     }
 }
 
