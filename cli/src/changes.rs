@@ -39,7 +39,8 @@ pub struct Workflow {
     /// The state it entered last (e.g. RequestApproval while waiting for approvers).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub step: Option<String>,
-    /// Per connector, once the execution ended: `{connector_id, outcome, detail}`.
+    /// Per connector as finalize/rollback recorded it on the change:
+    /// `{connector_id, outcome, detail}` (filled by `changes show`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub outcomes: Vec<serde_json::Value>,
 }
@@ -51,11 +52,6 @@ pub async fn workflow(sfn: &aws_sdk_sfn::Client, state_machine: Option<&str>, ch
     let Ok(d) = sfn.describe_execution().execution_arn(&arn).send().await else {
         return Workflow { status: "none".into(), ..Default::default() };
     };
-    let outcomes = d
-        .output()
-        .and_then(|o| serde_json::from_str::<serde_json::Value>(o).ok())
-        .and_then(|o| o.get("outcomes").and_then(|v| v.as_array()).cloned())
-        .unwrap_or_default();
     // The newest state entered (by event id: not every implementation honours reverseOrder).
     let mut step: Option<(i64, String)> = None;
     let mut pages = sfn.get_execution_history().execution_arn(&arn).into_paginator().send();
@@ -69,7 +65,7 @@ pub async fn workflow(sfn: &aws_sdk_sfn::Client, state_machine: Option<&str>, ch
         }
     }
     let step = step.map(|(_, name)| name);
-    Workflow { status: d.status().as_str().to_owned(), step, outcomes }
+    Workflow { status: d.status().as_str().to_owned(), step, outcomes: Vec::new() }
 }
 
 #[derive(Serialize)]
@@ -129,7 +125,9 @@ pub async fn run(cmd: ChangesCommand) -> anyhow::Result<()> {
             let Some(record) = store.get(&id).await.context("reading the change")? else {
                 bail!("no change {id} in {} (ended changes expire after their retention)", cfg.tables.changes);
             };
-            let wf = workflow(&sfn, machine, id.as_str()).await;
+            let mut wf = workflow(&sfn, machine, id.as_str()).await;
+            // Recorded as each connector finished: the workflow state carries only counts.
+            wf.outcomes = record.outcomes.iter().filter_map(|o| serde_json::to_value(o).ok()).collect();
             let audit = DynamoAuditLog::new(dynamodb, &cfg.tables.audit);
             let mut events: Vec<AuditEvent> = Vec::new();
             for c in &record.change.connectors {

@@ -47,6 +47,12 @@ pub struct Config {
     pub audit_key_secret: String,
     pub approval: ApprovalConfig,
     pub vendors: VendorConfig,
+    /// Days before the earliest expiry at which approvers of a waiting change
+    /// are reminded (fresh links); the smallest also escalates.
+    pub reminder_days: Vec<u32>,
+    /// A change whose execution still runs this long after it was opened is
+    /// stuck: alerted daily, counted in the `StuckExecutions` metric.
+    pub stuck_after: Duration,
 }
 
 /// Where the vendor and identity-provider APIs are, and keyturn's own
@@ -129,6 +135,8 @@ impl Default for Config {
             audit_key_secret: "keyturn/audit-signing-key".into(),
             approval: ApprovalConfig::default(),
             vendors: VendorConfig::default(),
+            reminder_days: crate::watch::REMINDER_DAYS.to_vec(),
+            stuck_after: Duration::days(14),
         }
     }
 }
@@ -141,7 +149,7 @@ pub struct ConfigError {
 }
 
 /// The variables keyturn reads, for `--help` texts and docs.
-pub const ENV_VARS: [(&str, &str); 25] = [
+pub const ENV_VARS: [(&str, &str); 27] = [
     ("KEYTURN_CONNECTORS_TABLE", "connectors table name (default keyturn-connectors)"),
     ("KEYTURN_CHANGES_TABLE", "changes table name (default keyturn-changes)"),
     ("KEYTURN_AUDIT_TABLE", "audit table name (default keyturn-audit)"),
@@ -151,6 +159,14 @@ pub const ENV_VARS: [(&str, &str); 25] = [
     ("KEYTURN_CHANGE_LEASE_HOURS", "how long a change holds its connectors (default 336 = 14 days)"),
     ("KEYTURN_APPROVAL_OVERDUE_HOURS", "alarm (metric ApprovalsOverdue) when an approval waited longer (default 48)"),
     ("KEYTURN_APPROVAL_TIMEOUT", "how long approvers have, e.g. 72h (default), 30m, 2d"),
+    (
+        "KEYTURN_REMINDER_DAYS",
+        "remind approvers this many days before the earliest expiry (default 30,14,7,1; the last escalates)",
+    ),
+    (
+        "KEYTURN_STUCK_AFTER",
+        "alert (metric StuckExecutions) on a change still running this long after it opened (default 14d)",
+    ),
     ("KEYTURN_URGENT_APPROVAL_TIMEOUT", "the same for already-expired keys (default 4h)"),
     ("KEYTURN_INTAKE_TIMEOUT", "how long an owner has to paste a vendor-console key (default 24h)"),
     ("KEYTURN_APPROVAL_URL", "the approval-callback Function URL that links point to"),
@@ -263,6 +279,27 @@ impl Config {
                     Some(d) if d >= Duration::seconds(1) && d <= Duration::days(30) => *slot = d,
                     _ => problems.push(format!("{var}={v:?}: expected a duration such as 72h, 30m or 2d (1s to 30d)")),
                 }
+            }
+        }
+        if let Some(v) = non_empty("KEYTURN_REMINDER_DAYS") {
+            let days: Option<Vec<u32>> =
+                v.split(',').map(|d| d.trim().parse().ok().filter(|d| (1..=365).contains(d))).collect();
+            match days {
+                Some(mut d) if !d.is_empty() => {
+                    d.sort_unstable_by(|a, b| b.cmp(a));
+                    d.dedup();
+                    cfg.reminder_days = d;
+                }
+                _ => problems.push(format!(
+                    "KEYTURN_REMINDER_DAYS={v:?}: expected whole days 1 to 365, comma-separated, e.g. 30,14,7,1"
+                )),
+            }
+        }
+        if let Some(v) = non_empty("KEYTURN_STUCK_AFTER") {
+            match parse_duration(&v) {
+                Some(d) if d >= Duration::hours(1) && d <= Duration::days(365) => cfg.stuck_after = d,
+                _ => problems
+                    .push(format!("KEYTURN_STUCK_AFTER={v:?}: expected a duration such as 14d or 36h (1h to 365d)")),
             }
         }
         if cfg.approval.urgent_timeout > cfg.approval.timeout {

@@ -5,6 +5,8 @@
 //! - [`inventory`]: reading and validating inventory files and items.
 //! - [`ports`]: the small traits the logic needs; [`aws`] implements them.
 //! - [`scanner`]: the scheduled scan, shared by the Lambda and the CLI.
+//! - [`watch`]: what the scan says besides starting changes: reminders,
+//!   stuck-run and repair alerts, the daily digest.
 
 pub mod approval;
 pub mod audit;
@@ -21,3 +23,4 @@ pub mod procedures;
 pub mod rotation;
 pub mod scanner;
 pub mod service;
+pub mod watch;

@@ -76,6 +76,9 @@ pub struct SkippedItem {
     pub status: ConnectorStatus,
     #[serde(skip)]
     pub expires_at: OffsetDateTime,
+    /// Whose it is (the daily digest goes to each group).
+    #[serde(skip)]
+    pub approver_group: String,
     /// The change holding it, when that is why it was skipped.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub held_by: Option<ChangeId>,
@@ -120,6 +123,7 @@ pub async fn plan<I: Inventory>(
             reason,
             status: connector.status,
             expires_at: connector.expires_at,
+            approver_group: connector.approver_group.clone(),
             held_by,
         };
         match connector.status {
@@ -169,6 +173,18 @@ pub enum ChangeOutcome {
     Failed,
 }
 
+impl ChangeOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Planned => "planned",
+            Self::Started => "started",
+            Self::AlreadyRunning => "already_running",
+            Self::EndedToday => "ended_today",
+            Self::Failed => "failed",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct ChangeReport {
     pub change_id: String,
@@ -212,6 +228,9 @@ pub struct ScanReport {
     /// Connectors this scan unwedged (see [`repair_wedged`]).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub repaired: Vec<RepairedItem>,
+    /// Reminders, stuck runs, alerts and digests (see [`crate::watch`]).
+    #[serde(flatten)]
+    pub watch: crate::watch::WatchReport,
     /// The audit digests this scan signed (see `audit::anchor`).
     #[serde(skip_serializing_if = "crate::audit::anchor::AnchorReport::is_empty")]
     pub anchored: crate::audit::anchor::AnchorReport,
@@ -261,6 +280,7 @@ impl ScanReport {
                 approvals_overdue: 0,
             },
             anchored: Default::default(),
+            watch: Default::default(),
             busy: false,
             repaired: Vec::new(),
         }
@@ -388,11 +408,12 @@ where
 
 /// One scan: plan, unwedge what ended changes left behind (then plan again,
 /// so the repaired connectors join this scan's changes), carry the plan out.
+/// Returns the plan too: [`crate::watch`] works from it.
 pub async fn run<I, C, A, W>(
     ports: ScanPorts<'_, I, C, A, W>,
     settings: &ScanSettings,
     now: OffsetDateTime,
-) -> Result<ScanReport, StoreError>
+) -> Result<(Plan, ScanReport), StoreError>
 where
     I: Inventory,
     C: ChangeStore,
@@ -407,7 +428,7 @@ where
     let mut report = execute(&plan, ports, settings).await;
     report.repaired = repaired;
     report.errors.extend(repair_errors);
-    Ok(report)
+    Ok((plan, report))
 }
 
 /// Carries out a plan: audits invalid records, and per change records it,
@@ -744,7 +765,7 @@ mod tests {
     async fn run_at(m: &Mem, now: OffsetDateTime) -> ScanReport {
         let s = settings();
         m.made_at.lock().unwrap().get_or_insert(now);
-        super::run(ScanPorts { inventory: m, changes: m, audit: m, workflow: m }, &s, now).await.unwrap()
+        super::run(ScanPorts { inventory: m, changes: m, audit: m, workflow: m }, &s, now).await.unwrap().1
     }
 
     #[tokio::test]

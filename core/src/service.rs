@@ -20,6 +20,12 @@ pub struct Scanner {
     workflow: Option<SfnWorkflow>,
     audit_key: crate::aws::SecretsAuditKey,
     settings: ScanSettings,
+    // What reminders, alerts and digests need (see `watch`).
+    keys: crate::aws::SecretsSigningKeys,
+    routing: crate::aws::SecretsRouting,
+    mailer: Option<crate::aws::SesMailer>,
+    chat: crate::http::SlackChat,
+    watch: crate::watch::WatchSettings,
 }
 
 /// Why a scan could not run at all (a per-change failure is in the report instead).
@@ -40,15 +46,22 @@ impl Scanner {
 
     pub fn new(sdk: &aws_config::SdkConfig, cfg: &Config) -> Self {
         let Stores { inventory, changes, audit } = Stores::new(sdk, cfg);
+        let sm = aws_sdk_secretsmanager::Client::new(sdk);
         Self {
             inventory,
             changes,
             audit,
+            keys: crate::aws::SecretsSigningKeys::new(sm.clone(), &cfg.approval.signing_key_secret),
+            routing: crate::aws::SecretsRouting::new(sm.clone(), &cfg.approval.routing_secret),
+            mailer: cfg
+                .approval
+                .email_from
+                .clone()
+                .map(|from| crate::aws::SesMailer::new(aws_sdk_sesv2::Client::new(sdk), from)),
+            chat: crate::http::SlackChat::new(crate::http::client()),
+            watch: crate::watch::WatchSettings::from(cfg),
             workflow: cfg.state_machine_arn.as_ref().map(|arn| SfnWorkflow::new(aws_sdk_sfn::Client::new(sdk), arn)),
-            audit_key: crate::aws::SecretsAuditKey::new(
-                aws_sdk_secretsmanager::Client::new(sdk),
-                &cfg.audit_key_secret,
-            ),
+            audit_key: crate::aws::SecretsAuditKey::new(sm, &cfg.audit_key_secret),
             settings: ScanSettings::from(cfg),
         }
     }
@@ -74,7 +87,23 @@ impl Scanner {
         };
         let result = async {
             let ports = ScanPorts { inventory: &self.inventory, changes: &self.changes, audit: &self.audit, workflow };
-            Ok(scanner::run(ports, &self.settings, now).await?)
+            let (plan, mut report) = scanner::run(ports, &self.settings, now).await?;
+            let ports = crate::watch::WatchPorts {
+                approvals: &self.changes,
+                notices: &self.changes,
+                connectors: &self.inventory,
+                keys: &self.keys,
+                routing: &self.routing,
+                mailer: &self.mailer,
+                chat: &self.chat,
+                workflow,
+                audit: &self.audit,
+            };
+            let full = self.settings.only.is_none();
+            let watched = Box::pin(crate::watch::watch(&ports, &self.watch, &plan, &report, full)).await;
+            report.errors.extend(watched.errors.iter().cloned());
+            report.watch = watched;
+            Ok(report)
         }
         .await;
         if let Err(e) = self.changes.unlock_scan(&scope, &token).await {
@@ -332,6 +361,7 @@ impl Notifier {
 
 use crate::aws::SecretsStore;
 use crate::http::{Atlassian, Entra, EntraCredentials, HttpConsumer, HttpVendor, Okta};
+use crate::ports::OutcomeLog;
 use crate::rotation::retry::RetryPolicy;
 use crate::rotation::steps::{self, PortsOf, RotationPorts};
 use crate::rotation::{Outcome, Rotation, RotationError, StepInput};
@@ -343,6 +373,7 @@ pub struct Rotator {
     vendor: HttpVendor,
     consumer: HttpConsumer,
     audit: DynamoAuditLog,
+    changes: DynamoChangeStore,
     routing: SecretsRouting,
     mailer: Option<SesMailer>,
     chat: SlackChat,
@@ -411,10 +442,11 @@ impl Rotator {
                 }
             })
         });
-        let Stores { inventory, audit, .. } = Stores::new(&sdk, &cfg);
+        let Stores { inventory, audit, changes } = Stores::new(&sdk, &cfg);
         let sm = aws_sdk_secretsmanager::Client::new(&sdk);
         Ok(Self {
             inventory,
+            changes,
             secrets: SecretsStore::new(sm.clone()),
             vendor: HttpVendor { atlassian: atlassian.clone(), http: http.clone() },
             consumer: HttpConsumer { atlassian, entra, okta },
@@ -478,13 +510,40 @@ impl Rotator {
             Ok::<_, RotationError>(match step {
                 Step::Rotate => serde_json::to_value(Box::pin(self.rotate(input, now)).await?),
                 Step::Verify => Ok(Box::pin(self.verify(input, now)).await?),
-                Step::Finalize => serde_json::to_value(Box::pin(self.finalize(input, now)).await?),
-                Step::Rollback => serde_json::to_value(Box::pin(self.rollback(input, now)).await?),
+                Step::Finalize => {
+                    let outcome = Box::pin(self.finalize(input, now)).await?;
+                    Box::pin(self.ended(input, outcome)).await
+                }
+                Step::Rollback => {
+                    let outcome = Box::pin(self.rollback(input, now)).await?;
+                    Box::pin(self.ended(input, outcome)).await
+                }
             })
         })
         .await?;
         // Plain structs of strings always serialise.
         Ok(out.unwrap_or_default())
+    }
+}
+
+impl Rotator {
+    /// A connector's end result goes onto the change record, where notify
+    /// reads it: the workflow state carries only the outcome word, so a
+    /// batch of thousands stays far below Step Functions' 256 KB.
+    async fn ended(&self, input: &StepInput, outcome: Outcome) -> Result<serde_json::Value, serde_json::Error> {
+        let entry = crate::notify::ConnectorOutcome {
+            connector_id: outcome.connector_id.clone(),
+            outcome: outcome.outcome.clone(),
+            detail: outcome.detail.clone(),
+        };
+        // Never fails the step: the key work is done (failing finalize here
+        // would roll back a finished rotation). Notify reports a connector
+        // with no recorded outcome as needing a look.
+        if let Err(e) = self.changes.record_outcome(&input.change_id, &entry).await {
+            tracing::error!(change_id = %input.change_id, connector = %input.connector_id,
+                outcome = %entry.outcome, error = %e, "outcome not recorded on the change");
+        }
+        serde_json::to_value(outcome)
     }
 }
 

@@ -264,22 +264,12 @@ where
     }
     report.opened = true;
 
-    let view = ChangeView::new(change, &connectors, group.approvers.len(), &group.rule(), expires, now);
-    let links = links_for(&ring, &settings.approval_url, change, &group.approvers, expires);
-    let mut failures = Vec::new();
-    if group.email {
-        for l in &links {
-            match ports.mailer.send(&email_for(&view, l)).await {
-                Ok(_) => report.emails_sent += 1,
-                Err(e) => failures.push(format!("email to {}: {e}", l.approver)),
-            }
-        }
-    }
-    if let Some(hook) = &group.slack_webhook {
-        match ports.chat.post(hook, &slack_message(&view, &links)).await {
-            Ok(()) => report.slack_posted = true,
-            Err(e) => failures.push(format!("slack {}: {e}", hook.redacted())),
-        }
+    let asked = Asking { url: &settings.approval_url, ring: &ring, group, connectors: &connectors, expires, now };
+    let sent = send_links(ports.mailer, ports.chat, change, &asked, None).await;
+    (report.emails_sent, report.slack_posted) = (sent.emails_sent, sent.slack_posted);
+    let mut failures = sent.failures;
+    if group.email && !ports.mailer.configured() {
+        failures.push("email: no sender configured (KEYTURN_EMAIL_FROM)".into());
     }
     if report.emails_sent == 0 && !report.slack_posted {
         return Err(RequestError::Unreachable { change: change.id.to_string(), failures: failures.join("; ") });
@@ -290,6 +280,7 @@ where
 
     if change.urgent {
         if let Some(tickets) = ports.tickets {
+            let view = ChangeView::new(change, &connectors, group.approvers.len(), &group.rule(), expires, now);
             let description =
                 format!("{}\nApproval requested from: {}\n", view.text(), approver_list(&group.approvers));
             match tickets.open(&view.subject(), &description).await {
@@ -303,6 +294,7 @@ where
         }
     }
 
+    let mut events = Vec::with_capacity(change.connectors.len());
     for c in &change.connectors {
         let mut ev = NewAuditEvent::new(c.clone(), EventKind::ApprovalRequested, now, "keyturn:request-approval")
             .change(&change.id)
@@ -316,11 +308,70 @@ where
         if let Some(t) = &report.ticket {
             ev = ev.detail("ticket", t.clone());
         }
-        ports.audit.append(ev).await?;
+        events.push(ev);
     }
+    crate::audit::append_each(ports.audit, events).await?;
     tracing::info!(change_id = %change.id, approvers = report.approvers, emails = report.emails_sent,
         slack = report.slack_posted, "approval requested");
     Ok(report)
+}
+
+/// What signing fresh links for a change needs.
+pub(crate) struct Asking<'a> {
+    pub url: &'a str,
+    pub ring: &'a KeyRing,
+    pub group: &'a Group,
+    pub connectors: &'a [Connector],
+    pub expires: OffsetDateTime,
+    pub now: OffsetDateTime,
+}
+
+/// What reached the approvers.
+pub(crate) struct Sent {
+    pub emails_sent: usize,
+    pub slack_posted: bool,
+    pub failures: Vec<String>,
+}
+
+/// Signs fresh links for every approver of the group and sends them (email
+/// each, one Slack post). `reminder` (e.g. `7 days before the key expires`)
+/// marks a reminder of a request already made.
+pub(crate) async fn send_links<M: Mailer, C: Chat>(
+    mailer: &M,
+    chat: &C,
+    change: &Change,
+    asking: &Asking<'_>,
+    reminder: Option<&str>,
+) -> Sent {
+    let group = asking.group;
+    let view =
+        ChangeView::new(change, asking.connectors, group.approvers.len(), &group.rule(), asking.expires, asking.now);
+    let links = links_for(asking.ring, asking.url, change, &group.approvers, asking.expires);
+    let mut sent = Sent { emails_sent: 0, slack_posted: false, failures: Vec::new() };
+    if group.email && mailer.configured() {
+        for l in &links {
+            let mut email = email_for(&view, l);
+            if let Some(r) = reminder {
+                email.subject = format!("Reminder ({r}): {}", email.subject);
+                email.text = format!("REMINDER: this change still waits for a decision ({r}).\n\n{}", email.text);
+            }
+            match mailer.send(&email).await {
+                Ok(_) => sent.emails_sent += 1,
+                Err(e) => sent.failures.push(format!("email to {}: {e}", l.approver)),
+            }
+        }
+    }
+    if let Some(hook) = &group.slack_webhook {
+        let mut message = slack_message(&view, &links);
+        if let Some(r) = reminder {
+            message["text"] = json!(format!("Reminder ({}): {}", slack_escape(r), slack_escape(&view.subject())));
+        }
+        match chat.post(hook, &message).await {
+            Ok(()) => sent.slack_posted = true,
+            Err(e) => sent.failures.push(format!("slack {}: {e}", hook.redacted())),
+        }
+    }
+    sent
 }
 
 pub(crate) fn approver_list(approvers: &[Approver]) -> String {

@@ -60,6 +60,9 @@ pub enum EventKind {
     /// The scanner unwedged a connector whose change's execution had ended
     /// (or never ran) while it was still marked `rotating` or held.
     Repaired,
+    /// Approvers were reminded of a change still waiting for them (fresh
+    /// links); at the last mark the escalation contacts were told too.
+    Reminded,
 }
 
 impl EventKind {
@@ -88,6 +91,7 @@ impl EventKind {
             Self::RollbackFailed => "rollback_failed",
             Self::Resolved => "resolved",
             Self::Repaired => "repaired",
+            Self::Reminded => "reminded",
         }
     }
 }

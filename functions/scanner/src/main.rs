@@ -40,6 +40,8 @@ fn publish(report: &ScanReport) {
             ("ExpiringUnhandled", count(h.expiring_unhandled), "Count"),
             ("ApprovalsOverdue", count(h.approvals_overdue), "Count"),
             ("WedgesRepaired", count(report.repaired.len()), "Count"),
+            ("StuckExecutions", count(report.watch.stuck.len()), "Count"),
+            ("RemindersSent", count(report.watch.reminders.len()), "Count"),
         ],
     );
 }

@@ -1,0 +1,502 @@
+//! Never silent: what the scheduled scan says besides starting changes.
+//!
+//! - **Reminders**: while a change waits for approval, its approvers get fresh
+//!   links at each mark (default 30, 14, 7 and 1 days before the earliest key
+//!   expiry); the last mark also tells the escalation contacts.
+//! - **Stuck runs**: a change whose execution still runs past the bound is
+//!   reported to the escalation contacts (once a day) and counted.
+//! - **Repairs**: each change the scan unwedged is told to its escalation contacts.
+//! - **Daily digest**: each approver group gets, once a day, the keys of theirs
+//!   that expire within 30 days and where each stands.
+//!
+//! Every notice is claimed on the change record (or per day) *before* it is
+//! sent, so a second scan, or two at once, never sends one twice; a claimed
+//! notice whose sending failed is reported in the scan's errors instead.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use futures::{StreamExt, TryStreamExt};
+use serde::Serialize;
+use time::{Duration, OffsetDateTime};
+
+use crate::approval::request::{load_connectors, send_links, Asking};
+use crate::approval::routing::Routing;
+use crate::approval::ChangeRecord;
+use crate::domain::timefmt::format_utc;
+use crate::domain::{ChangeId, ChangeStatus, EventKind, NewAuditEvent};
+use crate::notify::{audience, tell, NotifyEvent};
+use crate::ports::{
+    Approvals, AuditLog, Chat, ConnectorLookup, ExecutionState, Mailer, Notices, RoutingSource, SigningKeys,
+    StoreError, Workflow,
+};
+use crate::scanner::{ChangeOutcome, Plan, ScanReport, ACTOR};
+
+/// The default reminder marks, in days before the earliest expiry.
+pub const REMINDER_DAYS: [u32; 4] = [30, 14, 7, 1];
+
+#[derive(Debug, Clone)]
+pub struct WatchSettings {
+    /// Days before the earliest expiry at which approvers are reminded; the
+    /// smallest is the last and escalates.
+    pub reminder_days: Vec<u32>,
+    /// An execution running longer than this is stuck.
+    pub stuck_after: Duration,
+    /// The digest lists keys expiring within this.
+    pub digest_within: Duration,
+    /// Where reminder links point (the approval-callback URL); no reminders without it.
+    pub approval_url: Option<String>,
+}
+
+impl From<&crate::config::Config> for WatchSettings {
+    fn from(cfg: &crate::config::Config) -> Self {
+        Self {
+            reminder_days: cfg.reminder_days.clone(),
+            stuck_after: cfg.stuck_after,
+            digest_within: Duration::days(30),
+            approval_url: cfg.approval.url.clone(),
+        }
+    }
+}
+
+pub struct WatchPorts<'a, A, N, L, K, R, M, C, W, Au> {
+    pub approvals: &'a A,
+    pub notices: &'a N,
+    pub connectors: &'a L,
+    pub keys: &'a K,
+    pub routing: &'a R,
+    pub mailer: &'a M,
+    pub chat: &'a C,
+    pub workflow: &'a W,
+    pub audit: &'a Au,
+}
+
+/// One reminder sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReminderSent {
+    pub change_id: String,
+    /// The mark: days before the earliest expiry.
+    pub days: u32,
+    pub emails_sent: usize,
+    pub slack_posted: bool,
+    /// The last mark: the escalation contacts were told as well.
+    pub escalated: bool,
+}
+
+/// What the watch did; part of the scan report.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct WatchReport {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reminders: Vec<ReminderSent>,
+    /// Changes whose execution runs past the bound (counted every scan,
+    /// told once a day).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stuck: Vec<String>,
+    /// Alerts sent: `stuck chg-… → email:oncall@…, slack`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub alerts: Vec<String>,
+    /// Approver groups that got today's digest.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub digests: Vec<String>,
+    #[serde(skip)]
+    pub errors: Vec<String>,
+}
+
+/// Change records read at once.
+const PARALLEL_READS: usize = 8;
+
+/// The mark due at `now`, if any: the most urgent one that has passed since
+/// the request was made (a scan that missed days sends one reminder, not one
+/// per missed mark; the ones it skipped stay unsent).
+pub fn due_mark(
+    marks: &[u32],
+    expiry: OffsetDateTime,
+    requested_at: OffsetDateTime,
+    now: OffsetDateTime,
+) -> Option<u32> {
+    marks
+        .iter()
+        .copied()
+        .filter(|&m| {
+            let at = expiry - Duration::days(i64::from(m));
+            requested_at < at && at <= now
+        })
+        .min()
+}
+
+fn day(now: OffsetDateTime) -> String {
+    format_utc(now).get(..10).unwrap_or_default().to_owned()
+}
+
+/// The changes this scan met that may still be open: those holding due
+/// connectors and those already running today.
+fn open_changes(plan: &Plan, report: &ScanReport) -> Vec<ChangeId> {
+    let mut ids: BTreeSet<ChangeId> = plan.skipped.iter().filter_map(|s| s.held_by.clone()).collect();
+    ids.extend(
+        report
+            .changes
+            .iter()
+            .filter(|c| c.outcome == ChangeOutcome::AlreadyRunning)
+            .map(|c| ChangeId::from_trusted(&c.change_id)),
+    );
+    ids.into_iter().collect()
+}
+
+/// Runs after the scan carried out `plan`. `full_scan`: the scan covered the
+/// whole inventory (no `--only` prefix), so today's digests are complete and
+/// may be sent.
+pub async fn watch<A, N, L, K, R, M, C, W, Au>(
+    ports: &WatchPorts<'_, A, N, L, K, R, M, C, W, Au>,
+    settings: &WatchSettings,
+    plan: &Plan,
+    report: &ScanReport,
+    full_scan: bool,
+) -> WatchReport
+where
+    A: Approvals,
+    N: Notices,
+    L: ConnectorLookup,
+    K: SigningKeys,
+    R: RoutingSource,
+    M: Mailer,
+    C: Chat,
+    W: Workflow,
+    Au: AuditLog,
+{
+    let now = plan.now;
+    let mut out = WatchReport::default();
+    let ids = open_changes(plan, report);
+    let records: Result<Vec<Option<ChangeRecord>>, StoreError> =
+        futures::stream::iter(ids.iter().map(|id| ports.approvals.get(id)))
+            .buffered(PARALLEL_READS)
+            .try_collect()
+            .await;
+    let records: Vec<ChangeRecord> = match records {
+        Ok(r) => r.into_iter().flatten().collect(),
+        Err(e) => {
+            out.errors.push(format!("change records: {e}"));
+            Vec::new()
+        }
+    };
+    // What may need saying, decided before anything is loaded to say it.
+    let reminders: Vec<(&ChangeRecord, u32)> =
+        records.iter().filter_map(|r| reminder_mark(settings, r, now).map(|d| (r, d))).collect();
+    let old: Vec<&ChangeRecord> = records.iter().filter(|r| past_bound(settings, r, now)).collect();
+    let digests = if full_scan { digest_lines(settings, plan, report) } else { BTreeMap::new() };
+    if reminders.is_empty() && old.is_empty() && report.repaired.is_empty() && digests.is_empty() {
+        return out;
+    }
+    let routing = match ports.routing.routing().await {
+        Ok(r) => r,
+        Err(e) => {
+            out.errors.push(format!("routing (no reminders, alerts or digests): {e}"));
+            return out;
+        }
+    };
+    for (record, days) in reminders {
+        if let Err(e) = remind(ports, settings, &routing, record, days, now, &mut out).await {
+            out.errors.push(format!("reminder for {}: {e}", record.change.id));
+        }
+    }
+    for record in old {
+        if let Err(e) = stuck(ports, settings, &routing, record, now, &mut out).await {
+            out.errors.push(format!("stuck check of {}: {e}", record.change.id));
+        }
+    }
+    repaired(ports, &routing, report, &mut out).await;
+    send_digests(ports, &routing, digests, now, &mut out).await;
+    out
+}
+
+/// The reminder mark due for a change still waiting for approval, if any.
+fn reminder_mark(settings: &WatchSettings, record: &ChangeRecord, now: OffsetDateTime) -> Option<u32> {
+    let request = record.request.as_ref()?;
+    settings.approval_url.as_ref()?;
+    // Links must still be good: past their expiry the approval times out and
+    // the expiry path escalates instead.
+    if record.status != ChangeStatus::AwaitingApproval || request.links_expire_at <= now {
+        return None;
+    }
+    let days = due_mark(&settings.reminder_days, record.change.earliest_expiry, request.requested_at, now)?;
+    (!record.notices.contains(&format!("remind:{days}"))).then_some(days)
+}
+
+/// Opened longer ago than the bound and not finished.
+fn past_bound(settings: &WatchSettings, record: &ChangeRecord, now: OffsetDateTime) -> bool {
+    let finished = matches!(
+        record.status,
+        ChangeStatus::Rejected | ChangeStatus::Expired | ChangeStatus::Completed | ChangeStatus::Failed
+    );
+    !finished && now - record.change.detected_at > settings.stuck_after
+}
+
+async fn remind<A, N, L, K, R, M, C, W, Au>(
+    ports: &WatchPorts<'_, A, N, L, K, R, M, C, W, Au>,
+    settings: &WatchSettings,
+    routing: &Routing,
+    record: &ChangeRecord,
+    days: u32,
+    now: OffsetDateTime,
+    out: &mut WatchReport,
+) -> Result<(), String>
+where
+    N: Notices,
+    L: ConnectorLookup,
+    K: SigningKeys,
+    M: Mailer,
+    C: Chat,
+    Au: AuditLog,
+{
+    let (Some(url), Some(request)) = (&settings.approval_url, &record.request) else { return Ok(()) };
+    let change = &record.change;
+    if !ports.notices.claim_change_notice(&change.id, &format!("remind:{days}")).await.map_err(|e| e.to_string())? {
+        return Ok(());
+    }
+    let group = routing.group(&change.approver_group).map_err(|e| e.to_string())?;
+    let connectors = load_connectors(ports.connectors, change, now).await.map_err(|e| e.to_string())?;
+    let ring = ports.keys.keyring().await.map_err(|e| e.to_string())?;
+    let asking = Asking { url, ring: &ring, group, connectors: &connectors, expires: request.links_expire_at, now };
+    let left = if days == 1 { "1 day".to_owned() } else { format!("{days} days") };
+    let sent =
+        send_links(ports.mailer, ports.chat, change, &asking, Some(&format!("{left} before a key expires"))).await;
+    let last = settings.reminder_days.iter().min() == Some(&days);
+    let mut escalated = false;
+    if last {
+        let (to, hook) = audience(NotifyEvent::Failed, group);
+        let subject = format!("Escalation: change {} has no decision and a key expires in {left}", change.id);
+        let text = format!(
+            "{subject}\n\nChange {} ({} connector(s), approver group {}) has waited for a decision since {}.\n\
+             Earliest key expiry: {}. Approvers were reminded with fresh links; please make sure one of them acts.\n",
+            change.id,
+            change.connectors.len(),
+            change.approver_group,
+            format_utc(request.requested_at),
+            format_utc(change.earliest_expiry)
+        );
+        let (reached, failed) = tell(ports.mailer, ports.chat, &to, hook, &subject, &text).await;
+        escalated = !reached.is_empty();
+        out.errors.extend(failed.into_iter().map(|f| format!("escalation of {}: {f}", change.id)));
+    }
+    out.errors.extend(sent.failures.iter().map(|f| format!("reminder for {}: {f}", change.id)));
+    let events = change.connectors.iter().map(|c| {
+        NewAuditEvent::new(c.clone(), EventKind::Reminded, now, ACTOR)
+            .change(&change.id)
+            .detail("days_before_expiry", days.to_string())
+            .detail("emails_sent", sent.emails_sent.to_string())
+            .detail("slack_posted", sent.slack_posted.to_string())
+            .detail("escalated", escalated.to_string())
+    });
+    crate::audit::append_each(ports.audit, events.collect()).await.map_err(|e| e.to_string())?;
+    tracing::info!(change_id = %change.id, days, escalated, "approvers reminded");
+    out.reminders.push(ReminderSent {
+        change_id: change.id.to_string(),
+        days,
+        emails_sent: sent.emails_sent,
+        slack_posted: sent.slack_posted,
+        escalated,
+    });
+    Ok(())
+}
+
+async fn stuck<A, N, L, K, R, M, C, W, Au>(
+    ports: &WatchPorts<'_, A, N, L, K, R, M, C, W, Au>,
+    settings: &WatchSettings,
+    routing: &Routing,
+    record: &ChangeRecord,
+    now: OffsetDateTime,
+    out: &mut WatchReport,
+) -> Result<(), String>
+where
+    N: Notices,
+    M: Mailer,
+    C: Chat,
+    W: Workflow,
+{
+    let change = &record.change;
+    if ports.workflow.execution(&change.id).await.map_err(|e| e.to_string())? != ExecutionState::Running {
+        return Ok(());
+    }
+    out.stuck.push(change.id.to_string());
+    tracing::error!(change_id = %change.id, since = %format_utc(change.detected_at), "execution running past its bound");
+    if !ports
+        .notices
+        .claim_change_notice(&change.id, &format!("stuck:{}", day(now)))
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        return Ok(());
+    }
+    let group = routing.group(&change.approver_group).map_err(|e| e.to_string())?;
+    let (to, hook) = audience(NotifyEvent::Failed, group);
+    let subject = format!("Stuck: change {} has run since {}", change.id, format_utc(change.detected_at));
+    let text = format!(
+        "{subject}\n\nIts execution is still running {} days after the change was opened (bound: {} days; status \
+         {}). Every wait in the workflow has a deadline, so this needs a look: `keyturn changes show {}`.\n",
+        (now - change.detected_at).whole_days(),
+        settings.stuck_after.whole_days(),
+        record.status.as_str(),
+        change.id
+    );
+    let (reached, failed) = tell(ports.mailer, ports.chat, &to, hook, &subject, &text).await;
+    out.alerts.push(format!("stuck {} → {}", change.id, reached.join(", ")));
+    out.errors.extend(failed.into_iter().map(|f| format!("stuck alert for {}: {f}", change.id)));
+    Ok(())
+}
+
+/// Each change the scan unwedged connectors of: its escalation contacts hear
+/// which connectors and what had become of the execution.
+async fn repaired<A, N, L, K, R, M, C, W, Au>(
+    ports: &WatchPorts<'_, A, N, L, K, R, M, C, W, Au>,
+    routing: &Routing,
+    report: &ScanReport,
+    out: &mut WatchReport,
+) where
+    A: Approvals,
+    M: Mailer,
+    C: Chat,
+{
+    let mut by_change: BTreeMap<&ChangeId, Vec<&crate::scanner::RepairedItem>> = BTreeMap::new();
+    for r in &report.repaired {
+        by_change.entry(&r.change_id).or_default().push(r);
+    }
+    for (change, items) in by_change {
+        let group = match ports.approvals.get(change).await {
+            Ok(Some(r)) => r.change.approver_group,
+            Ok(None) => {
+                out.errors.push(format!("repair alert: change {change} has no record"));
+                continue;
+            }
+            Err(e) => {
+                out.errors.push(format!("repair alert for {change}: {e}"));
+                continue;
+            }
+        };
+        let Ok(group) = routing.group(&group) else {
+            out.errors.push(format!("repair alert for {change}: approver group {group} not in the routing"));
+            continue;
+        };
+        let (to, hook) = audience(NotifyEvent::Failed, group);
+        let subject = format!("Repaired: {} connector(s) left rotating by change {change}", items.len());
+        let mut text = format!(
+            "{subject}\n\nThe change's execution is no longer running, but its connectors were still marked \
+             rotating. keyturn reset them to active and audited `repaired`; they join today's changes.\n\n"
+        );
+        for i in &items {
+            text.push_str(&format!("* {}: execution {}\n", i.connector_id, i.execution));
+        }
+        let (reached, failed) = tell(ports.mailer, ports.chat, &to, hook, &subject, &text).await;
+        out.alerts.push(format!("repaired {change} → {}", reached.join(", ")));
+        out.errors.extend(failed.into_iter().map(|f| format!("repair alert for {change}: {f}")));
+    }
+}
+
+/// One line of the digest.
+struct DigestLine {
+    id: String,
+    expires_at: OffsetDateTime,
+    state: String,
+}
+
+/// Each approver group's keys expiring within the digest horizon, with
+/// where each stands, from what the scan already read.
+fn digest_lines<'p>(
+    settings: &WatchSettings,
+    plan: &'p Plan,
+    report: &ScanReport,
+) -> BTreeMap<&'p str, Vec<DigestLine>> {
+    let within = plan.now + settings.digest_within;
+    let mut groups: BTreeMap<&str, Vec<DigestLine>> = BTreeMap::new();
+    for d in plan.due.iter().filter(|d| d.connector.expires_at <= within) {
+        let c = &d.connector;
+        let change = report.changes.iter().find(|ch| ch.connector_ids.contains(&c.id));
+        let state = match change {
+            Some(ch) => format!("change {} {}", ch.change_id, ch.outcome.as_str().replace('_', " ")),
+            None => "due, no change yet".to_owned(),
+        };
+        groups.entry(&c.approver_group).or_default().push(DigestLine {
+            id: c.id.to_string(),
+            expires_at: c.expires_at,
+            state,
+        });
+    }
+    for s in plan.skipped.iter().filter(|s| s.expires_at <= within) {
+        groups.entry(&s.approver_group).or_default().push(DigestLine {
+            id: s.connector_id.to_string(),
+            expires_at: s.expires_at,
+            state: s.reason.clone(),
+        });
+    }
+    groups
+}
+
+async fn send_digests<A, N, L, K, R, M, C, W, Au>(
+    ports: &WatchPorts<'_, A, N, L, K, R, M, C, W, Au>,
+    routing: &Routing,
+    groups: BTreeMap<&str, Vec<DigestLine>>,
+    now: OffsetDateTime,
+    out: &mut WatchReport,
+) where
+    N: Notices,
+    M: Mailer,
+    C: Chat,
+{
+    for (name, mut lines) in groups {
+        let Ok(group) = routing.group(name) else {
+            out.errors.push(format!("digest: approver group {name} not in the routing"));
+            continue;
+        };
+        match ports.notices.claim_daily(&format!("digest:{name}"), now).await {
+            Ok(true) => {}
+            Ok(false) => continue,
+            Err(e) => {
+                out.errors.push(format!("digest for {name}: {e}"));
+                continue;
+            }
+        }
+        lines.sort_by(|a, b| a.expires_at.cmp(&b.expires_at).then_with(|| a.id.cmp(&b.id)));
+        let subject = format!("keyturn daily: {} key(s) of {name} expire within 30 days", lines.len());
+        let mut text = format!("{subject} (as of {})\n\n", format_utc(now));
+        for l in &lines {
+            let when = if l.expires_at <= now {
+                "EXPIRED".to_owned()
+            } else {
+                format!("in {} d", (l.expires_at - now).whole_days())
+            };
+            text.push_str(&format!("* {}: expires {} ({when}): {}\n", l.id, format_utc(l.expires_at), l.state));
+        }
+        let (to, hook) = audience(NotifyEvent::Completed, group);
+        let (reached, failed) = tell(ports.mailer, ports.chat, &to, hook, &subject, &text).await;
+        if !reached.is_empty() {
+            out.digests.push(name.to_owned());
+        }
+        out.errors.extend(failed.into_iter().map(|f| format!("digest for {name}: {f}")));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    const EXPIRY: OffsetDateTime = datetime!(2026-12-31 00:00 UTC);
+    const ASKED: OffsetDateTime = datetime!(2026-11-20 09:00 UTC);
+
+    #[test]
+    fn a_mark_is_due_once_it_passed_after_the_request() {
+        let marks = REMINDER_DAYS;
+        assert_eq!(due_mark(&marks, EXPIRY, ASKED, datetime!(2026-11-30 23:00 UTC)), None, "30 d mark is Dec 1");
+        assert_eq!(due_mark(&marks, EXPIRY, ASKED, datetime!(2026-12-01 00:00 UTC)), Some(30));
+        assert_eq!(due_mark(&marks, EXPIRY, ASKED, datetime!(2026-12-20 00:00 UTC)), Some(14));
+        assert_eq!(
+            due_mark(&marks, EXPIRY, ASKED, datetime!(2026-12-30 12:00 UTC)),
+            Some(1),
+            "missed days: the most urgent"
+        );
+    }
+
+    #[test]
+    fn marks_that_passed_before_the_request_are_not_reminders() {
+        let late = datetime!(2026-12-20 09:00 UTC);
+        assert_eq!(due_mark(&REMINDER_DAYS, EXPIRY, late, datetime!(2026-12-21 00:00 UTC)), None);
+        assert_eq!(due_mark(&REMINDER_DAYS, EXPIRY, late, datetime!(2026-12-24 00:00 UTC)), Some(7));
+    }
+}
