@@ -91,6 +91,12 @@ class Cfn:
                 return "index:" + refs[0].split(":", 1)[1] + "/" + index.group(1)
             if ":secret:" in text and text.endswith("*"):
                 return "connector-secrets"
+            if ":states:" in text and text.endswith(":stateMachine:keyturn-rotation"):
+                return "state-machine"
+            if ":states:" in text and text.endswith(":execution:keyturn-rotation/*"):
+                return "child-executions"
+            if ":states:" in text and text.endswith(":execution:keyturn-rotation:*"):
+                return "executions"
             if ":ses:" in text and ":identity/" in text:
                 return "ses-identity"
             if text == ":*" and refs and refs[0].startswith("function:"):
@@ -220,6 +226,8 @@ class Tf:
         simple = {
             "${local.connector_secrets}": "connector-secrets",
             "${local.state_machine_arn}": "state-machine",
+            "${local.child_executions_arn}": "child-executions",
+            "${local.executions_arn}": "executions",
             "${aws_secretsmanager_secret.signing_key.arn}": "secret:signing-key",
             "${aws_secretsmanager_secret.routing.arn}": "secret:routing",
             "${aws_secretsmanager_secret.audit_key.arn}": "secret:audit-key",
@@ -268,6 +276,10 @@ class Tf:
         m = re.fullmatch(r'\$\{each\.key == "([a-z-]+)" \? (\[\]|\[1\]) : (\[\]|\[1\])\}', expr)
         if m:
             return (m.group(2) if each[0] == m.group(1) else m.group(3)) == "[1]"
+        m = re.fullmatch(r'\$\{contains\(\[([a-z", -]+)\], each\.key\) \? \[1\] : \[\]\}', expr)
+        if m:
+            # python-hcl2 drops the quotes inside the list.
+            return each[0] in [x.strip(' "') for x in m.group(1).split(",")]
         if expr in ("${length(local.idp_secrets) > 0 ? [1] : []}", "${var.tracing ? [1] : []}"):
             return True
         raise ValueError(f"parity.py cannot evaluate for_each {expr!r}; teach it")

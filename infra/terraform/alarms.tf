@@ -97,6 +97,18 @@ locals {
       dimensions  = {}
       comparison  = "GreaterThanOrEqualToThreshold", periods = 1, missing = "notBreaching"
     }
+    "wedges-repaired" = {
+      description = "The scanner reset connectors left rotating by an execution that ended"
+      namespace   = "keyturn", metric = "WedgesRepaired", statistic = "Maximum", period = 86400
+      dimensions  = {}
+      comparison  = "GreaterThanOrEqualToThreshold", periods = 1, missing = "notBreaching"
+    }
+    "stuck-executions" = {
+      description = "A change has run past its bound (KEYTURN_STUCK_AFTER)"
+      namespace   = "keyturn", metric = "StuckExecutions", statistic = "Maximum", period = 86400
+      dimensions  = {}
+      comparison  = "GreaterThanOrEqualToThreshold", periods = 1, missing = "notBreaching"
+    }
     "scanner-errors" = {
       description = "The scanner failed or left work undone"
       namespace   = "AWS/Lambda", metric = "Errors", statistic = "Sum", period = 3600

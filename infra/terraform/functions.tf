@@ -51,7 +51,8 @@ locals {
   # Only what a function reads beyond the common set; the state machine ARN
   # is built from its name so the scanner does not wait on the workflow.
   extra_env = {
-    "scanner"          = { KEYTURN_STATE_MACHINE_ARN = local.state_machine_arn }
+    # The scanner signs fresh links for its reminders.
+    "scanner"          = { KEYTURN_STATE_MACHINE_ARN = local.state_machine_arn, KEYTURN_APPROVAL_URL = local.approval_url }
     "request-approval" = { KEYTURN_APPROVAL_URL = local.approval_url }
     "request-key"      = { KEYTURN_APPROVAL_URL = local.approval_url }
   }

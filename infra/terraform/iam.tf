@@ -82,7 +82,8 @@ data "aws_iam_policy_document" "send_email" {
 }
 
 data "aws_iam_policy_document" "scanner" {
-  source_policy_documents = [data.aws_iam_policy_document.audit.json]
+  # Reminders load the change's connectors and email fresh links.
+  source_policy_documents = [data.aws_iam_policy_document.audit.json, data.aws_iam_policy_document.read_connectors.json, data.aws_iam_policy_document.send_email.json]
   statement {
     sid       = "DueKeys"
     actions   = ["dynamodb:Query"]
@@ -93,16 +94,28 @@ data "aws_iam_policy_document" "scanner" {
     actions   = ["dynamodb:UpdateItem"]
     resources = [aws_dynamodb_table.connectors.arn]
   }
-  # PutItem/DeleteItem also take and give back the scan lock item.
+  # PutItem/DeleteItem also take and give back the scan lock item; UpdateItem
+  # claims each reminder and alert on its change, once.
   statement {
     sid       = "RecordChanges"
-    actions   = ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem"]
+    actions   = ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
     resources = [aws_dynamodb_table.changes.arn]
   }
   statement {
     sid       = "StartWorkflow"
     actions   = ["states:StartExecution"]
     resources = [local.state_machine_arn]
+  }
+  # Is a change's execution still running? (wedge repair, stuck-run alerts)
+  statement {
+    sid       = "FollowWorkflow"
+    actions   = ["states:DescribeExecution"]
+    resources = [local.executions_arn]
+  }
+  statement {
+    sid       = "ReminderLinksAndRouting"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = [aws_secretsmanager_secret.signing_key.arn, aws_secretsmanager_secret.routing.arn]
   }
   # The daily signed digest: one day's chain heads from the day index, a
   # full read only for the first digest, and the signing key.
@@ -214,6 +227,15 @@ data "aws_iam_policy_document" "step" {
       sid       = "IdentityProviderCredentials"
       actions   = ["secretsmanager:GetSecretValue"]
       resources = local.idp_secrets
+    }
+  }
+  # finalize and rollback record each connector's outcome on its change.
+  dynamic "statement" {
+    for_each = contains(["finalize", "rollback"], each.key) ? [1] : []
+    content {
+      sid       = "RecordOutcome"
+      actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+      resources = [aws_dynamodb_table.changes.arn]
     }
   }
   # A rollback pages on-call: the routing names the escalation channel.

@@ -3,6 +3,10 @@
 locals {
   state_machine_name = "${var.prefix}rotation"
   state_machine_arn  = "arn:${data.aws_partition.current.partition}:states:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:stateMachine:${local.state_machine_name}"
+  # The workflow's executions (the scanner asks whether one still runs).
+  executions_arn = "arn:${data.aws_partition.current.partition}:states:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:execution:${local.state_machine_name}:*"
+  # The Distributed Map's child executions (one per connector).
+  child_executions_arn = "arn:${data.aws_partition.current.partition}:states:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:execution:${local.state_machine_name}/*"
 
   # ASL placeholder => function, as in core/src/aws/local.rs and the CDK app.
   workflow_functions = {
@@ -50,6 +54,15 @@ data "aws_iam_policy_document" "workflow" {
     resources = flatten([
       for fn in values(local.workflow_functions) : [aws_lambda_function.function[fn].arn, "${aws_lambda_function.function[fn].arn}:*"]
     ])
+  }
+  # The Distributed Map starts and follows one child execution per connector.
+  statement {
+    actions   = ["states:StartExecution"]
+    resources = [local.state_machine_arn]
+  }
+  statement {
+    actions   = ["states:DescribeExecution", "states:StopExecution"]
+    resources = [local.child_executions_arn]
   }
   # Vended log delivery: these actions take no resource-level permissions.
   statement {

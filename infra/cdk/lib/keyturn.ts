@@ -346,7 +346,8 @@ export class Keyturn extends Construct {
     } else {
       this.approvalUrl = url.url;
     }
-    for (const name of ['request-approval', 'request-key'] as const) {
+    // The scanner signs fresh links for its reminders.
+    for (const name of ['request-approval', 'request-key', 'scanner'] as const) {
       functions[name].addEnvironment('KEYTURN_APPROVAL_URL', this.approvalUrl);
     }
 
@@ -375,8 +376,24 @@ export class Keyturn extends Construct {
         resources: invoked.flatMap((f) => [f.functionArn, `${f.functionArn}:*`]),
       }),
     );
+    // The Distributed Map starts one child execution per connector of this
+    // same state machine and follows them. By name, not by reference: the
+    // role's policy cannot depend on the state machine that depends on it.
+    const machineName = `${prefix}rotation`;
+    workflowRole.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['states:StartExecution'],
+        resources: [stack.formatArn({ service: 'states', resource: 'stateMachine', resourceName: machineName, arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+      }),
+    );
+    workflowRole.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['states:DescribeExecution', 'states:StopExecution'],
+        resources: [stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${machineName}/*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+      }),
+    );
     this.stateMachine = new sfn.StateMachine(this, 'rotation', {
-      stateMachineName: `${prefix}rotation`,
+      stateMachineName: machineName,
       definitionBody: sfn.DefinitionBody.fromString(asl),
       definitionSubstitutions: substitutions,
       stateMachineType: sfn.StateMachineType.STANDARD,
@@ -415,8 +432,17 @@ export class Keyturn extends Construct {
     allow('scanner', ['dynamodb:Query'], [`${tables.connectors.tableArn}/index/expiry-index`]);
     allow('scanner', ['dynamodb:UpdateItem'], [tableArn(tables.connectors)]);
     // PutItem/DeleteItem also take and give back the scan lock item.
-    allow('scanner', ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'], [tableArn(tables.changes)]);
+    // UpdateItem claims each reminder and alert on its change, once.
+    allow('scanner', ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], [tableArn(tables.changes)]);
     allow('scanner', ['states:StartExecution'], [this.stateMachine.stateMachineArn]);
+    // Is a change's execution still running? (wedge repair, stuck-run alerts)
+    allow('scanner', ['states:DescribeExecution'], [
+      stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${machineName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+    ]);
+    // Reminders with fresh signed links, alerts and the daily digest.
+    allow('scanner', ['dynamodb:BatchGetItem'], [tableArn(tables.connectors)]);
+    allow('scanner', ['secretsmanager:GetSecretValue'], [signingKey.secretArn, routing.secretArn]);
+    allow('scanner', ['ses:SendEmail'], sesIdentities);
     // The daily signed digest: one day's chain heads from the day index, a
     // full read only for the first digest, and the signing key.
     allow('scanner', ['dynamodb:Query'], [`${tables.audit.tableArn}/index/day-index`]);
@@ -464,6 +490,10 @@ export class Keyturn extends Construct {
       // verify only reads; the others record the connector's state.
       if (step !== 'verify') allow(step, ['dynamodb:UpdateItem'], [tableArn(tables.connectors)]);
     }
+    // finalize and rollback record each connector's outcome on its change.
+    for (const step of ['finalize', 'rollback'] as const) {
+      allow(step, ['dynamodb:GetItem', 'dynamodb:UpdateItem'], [tableArn(tables.changes)]);
+    }
     // A rollback pages on-call: the routing names the escalation channel.
     allow('rollback', ['secretsmanager:GetSecretValue'], [routing.secretArn]);
     allow('rollback', ['ses:SendEmail'], sesIdentities);
@@ -498,6 +528,8 @@ export class Keyturn extends Construct {
       ['needs-manual-intervention', 'Connectors are waiting for a human (keyturn status)', scanMetric('NeedsManualIntervention'), cloudwatch.TreatMissingData.NOT_BREACHING],
       ['approvals-overdue', 'An approval or key intake has waited longer than the overdue bound', scanMetric('ApprovalsOverdue'), cloudwatch.TreatMissingData.NOT_BREACHING],
       ['expiring-unhandled', 'A key expires within 7 days and no change is running for it', scanMetric('ExpiringUnhandled'), cloudwatch.TreatMissingData.NOT_BREACHING],
+      ['wedges-repaired', 'The scanner reset connectors left rotating by an execution that ended', scanMetric('WedgesRepaired'), cloudwatch.TreatMissingData.NOT_BREACHING],
+      ['stuck-executions', 'A change has run past its bound (KEYTURN_STUCK_AFTER)', scanMetric('StuckExecutions'), cloudwatch.TreatMissingData.NOT_BREACHING],
       ['scanner-errors', 'The scanner failed or left work undone', functions.scanner.metricErrors({ period: Duration.hours(1) }), cloudwatch.TreatMissingData.NOT_BREACHING],
       // Silence is a failure too: no scan in two days means nobody is watching expiries.
       ['scanner-silent', 'The scanner has not run for two days', functions.scanner.metricInvocations({ period: Duration.days(1) }), cloudwatch.TreatMissingData.BREACHING],
