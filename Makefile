@@ -10,6 +10,9 @@ MOTO_PORT ?= 4566
 SIM_PORT  ?= 4567
 LAMBDA_PORT ?= 9000
 VENDOR_PORT ?= 4568
+# Instances per function under `cargo lambda watch` (Lambda runs many): a
+# batch's child executions call rotate/verify/finalize at once.
+LAMBDA_CONCURRENCY ?= 4
 VENV      := .venv
 PY        := $(VENV)/bin/python
 STATE     := .local
@@ -94,7 +97,7 @@ up: $(VENV)/.installed build ## Start the local stack: moto (4566), captured ema
 	@mkdir -p $(STATE)
 	$(call start_bg,moto,$(PY) tests/localstack/launcher.py --port $(MOTO_PORT) --sim-port $(SIM_PORT) --lambda-endpoint http://127.0.0.1:$(LAMBDA_PORT))
 	$(call start_bg,vendors,target/debug/keyturn-sim --port $(VENDOR_PORT))
-	$(call start_bg,functions,env PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda watch -A 127.0.0.1 -P $(LAMBDA_PORT) --ignore-changes)
+	$(call start_bg,functions,env PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda watch -A 127.0.0.1 -P $(LAMBDA_PORT) --ignore-changes --concurrency $(LAMBDA_CONCURRENCY))
 	@$(PY) tests/localstack/launcher.py --port $(MOTO_PORT) --wait-ready 30 \
 	  || { echo "local stack did not answer in 30 s; see $(STATE)/moto.log"; tail -20 $(STATE)/moto.log; exit 1; }
 	@$(PY) tests/localstack/launcher.py --port $(LAMBDA_PORT) --wait-ready 60 --path / \
@@ -152,6 +155,8 @@ browser: ## Install headless Chromium + playwright-core for the approval-page te
 
 test: lint deny infra-check up browser ## Everything CI runs: lint, cargo deny, infra checks, unit tests, end-to-end tests on the local stack
 	cargo test --workspace --no-fail-fast
+	@echo "==> the 2,000-connector change, alone on the stack (issue #10; prints its figures)"
+	cargo test -p keyturn-cli --test e2e -- --ignored --nocapture scale::
 
 demo: $(VENV)/.installed build browser ## Run keyturn end to end on the local stack
 	@$(MAKE) down >/dev/null

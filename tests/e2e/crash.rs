@@ -61,8 +61,9 @@ async fn end_state(f: &Flow, change: &str, arn: &str) -> EndState {
 /// The execution met the crash (so the test cannot pass without one).
 async fn crashed_once(f: &Flow, change: &str, armed: &std::path::Path) {
     assert!(!armed.exists(), "the crash point {} was never reached", armed.display());
-    let history = history_text(&f.sfn().await, change).await;
-    assert!(history.contains("\"errorType\":\"Runtime.ExitError\""), "the execution saw no crash");
+    // The step ran in the connector's child execution.
+    let failures = child_failures(&f.sfn().await, change).await;
+    assert!(failures.iter().any(|e| e["error"] == "Runtime.ExitError"), "the execution saw no crash: {failures:?}");
 }
 
 /// One Atlassian org API-key rotation, crashed at `point` (or not): its end state and the vendor's keys.
@@ -128,4 +129,62 @@ async fn a_rotation_killed_after_the_identity_provider_took_the_key_ends_as_if_i
     }
     let (_, entra) = vendor(Method::GET, &format!("/_sim/entra/{sp}"), None).await;
     assert_eq!(entra["fingerprint"], sha(&fresh), "Entra provisions with the new key");
+}
+
+/// Invokes a function directly under `cargo lambda watch`: (HTTP status, body).
+async fn invoke(function: &str, payload: &serde_json::Value) -> (u16, String) {
+    let base = callback().split("/lambda-url/").next().unwrap_or("http://127.0.0.1:9000").to_owned();
+    let resp = reqwest::Client::new()
+        .post(format!("{base}/2015-03-31/functions/{function}/invocations"))
+        .json(payload)
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.text().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rotation_that_died_after_storing_its_key_is_repaired_by_the_next_change() {
+    let f = Flow::new("crash-dead");
+    let (org, arn, _) = api_key_connector(&f, "crash-dead").await;
+    // A change whose execution is gone: its rotate stored AWSPENDING (a new
+    // vendor key) and died there, and nothing ever retried it.
+    let dead = "chg-20261101-00000000000dead1";
+    let armed = arm(&f, CrashPoint::PutSecret);
+    let input = serde_json::json!({
+        "connector_id": f.id("k1"), "change_id": dead, "execution_arn": execution_arn(dead),
+    });
+    let (_, body) = invoke("rotate", &input).await;
+    assert!(body.contains("Runtime.ExitError"), "rotate died: {body}");
+    assert!(!armed.exists(), "the crash point was reached");
+    let pending = f.versions(&arn).await.into_iter().filter(|(_, s)| s.contains(&"AWSPENDING".to_owned())).count();
+    assert_eq!(pending, 1, "the dead rotation left its key staged");
+    assert_eq!(f.connector_field("k1", "status").await.as_deref(), Some("rotating"));
+
+    // The next scan finds it wedged, repairs it and opens a new change.
+    let report = f.scan(&[]);
+    let repaired = report["repaired"].as_array().expect("a repair");
+    assert_eq!((repaired[0]["change_id"].as_str(), repaired[0]["execution"].as_str()), (Some(dead), Some("missing")));
+    let change = report["changes"][0]["change_id"].as_str().expect("a new change").to_owned();
+    assert_eq!(report["changes"][0]["outcome"], "started", "{report:#}");
+    f.approve(&change).await;
+    let (status, outcomes) = crate::rotation::run_to_end(&f, &change).await;
+    assert_eq!((status.as_str(), outcomes[0]["outcome"].as_str()), ("SUCCEEDED", Some("rotated")), "{outcomes:?}");
+
+    let trail = f.audit("k1").await;
+    let repair = trail.iter().find(|e| e.event == "repaired").expect("the repair is audited");
+    assert_eq!(repair.change_id.as_deref(), Some(dead), "under the change that left it behind");
+    let stale = trail.iter().find(|e| e.event == "pending_repaired").expect("the stale stage is audited");
+    assert_eq!(stale.change_id.as_deref(), Some(change.as_str()));
+    assert_eq!(
+        stale.detail.get("outcome").map(String::as_str),
+        Some("revoked"),
+        "the dead rotation's vendor key: {stale:?}"
+    );
+    crate::scan::assert_chains_intact(&trail);
+    let versions = f.versions(&arn).await;
+    assert!(!versions.iter().any(|(_, s)| s.contains(&"AWSPENDING".to_owned())), "{versions:?}");
+    let (_, keys) = vendor(Method::GET, &format!("/_sim/atlassian/orgs/{org}/keys"), None).await;
+    let live: Vec<_> = keys.as_array().unwrap().iter().filter(|k| k["revoked"] != true).collect();
+    assert_eq!(live.len(), 1, "only the new key is live (old and orphaned ones revoked): {keys}");
 }

@@ -12,5 +12,7 @@ mod hardening;
 mod harness;
 mod inventory;
 mod rotation;
+mod scale;
 mod scan;
+mod watch;
 mod workflow;

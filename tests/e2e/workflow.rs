@@ -84,6 +84,13 @@ impl Flow {
         serde_json::from_slice(&out.stdout).unwrap()
     }
 
+    /// Scans this test's connectors as if it were `now` (RFC 3339).
+    pub fn scan_at(&self, env: &[(&str, &str)], now: &str) -> Value {
+        let out = self.stack.keyturn_env(&["scan", "--only", &self.ids, "--now", now, "--format", "json"], env);
+        assert!(out.status.success(), "scan at {now} failed: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
     /// The single change a scan started.
     pub fn scan_one(&self, env: &[(&str, &str)]) -> String {
         let report = self.scan(env);
@@ -219,9 +226,9 @@ pub async fn states_entered(sfn: &aws_sdk_sfn::Client, change: &str) -> Vec<Stri
 }
 
 pub async fn sim(path: &str) -> Value {
-    // Email is captured next to moto (it reads moto's SES backend); Slack and
-    // Jira live in the Rust simulator with the vendors.
-    let base = if path == "/_sim/ses" { sim_url() } else { vendor_url() };
+    // Email and map runs are captured next to moto (they read moto's
+    // memory); Slack and Jira live in the Rust simulator with the vendors.
+    let base = if matches!(path, "/_sim/ses" | "/_sim/map-runs") { sim_url() } else { vendor_url() };
     reqwest::get(format!("{base}{path}")).await.unwrap().json().await.unwrap()
 }
 
@@ -242,7 +249,12 @@ pub async fn paused(change: &str, n: usize) {
             .filter(|e| e.r#type().as_str() == "TaskSubmitted")
             .filter(|e| e.task_submitted_event_details().is_some_and(|d| d.resource() == "invoke.waitForTaskToken"))
             .count();
-        (submitted >= n).then_some(())
+        // Key hand-overs wait in the connectors' child executions.
+        let runs = sfn.list_map_runs().execution_arn(&arn).send().await.ok()?;
+        let captured = if runs.map_runs().is_empty() { Value::Null } else { sim("/_sim/map-runs").await };
+        let in_children: u64 =
+            runs.map_runs().iter().filter_map(|r| captured[r.map_run_arn()]["child_waits_submitted"].as_u64()).sum();
+        (submitted + in_children as usize >= n).then_some(())
     })
     .await
 }
@@ -407,11 +419,28 @@ impl Flow {
     }
 }
 
-/// The map's per-connector outcomes in the execution output.
-pub async fn outcomes(sfn: &aws_sdk_sfn::Client, change: &str) -> Vec<Value> {
-    let d = sfn.describe_execution().execution_arn(execution_arn(change)).send().await.unwrap();
-    let out: Value = serde_json::from_str(d.output().unwrap_or("{}")).unwrap();
-    out["outcomes"].as_array().cloned().unwrap_or_default()
+/// The failure events of the execution's child executions (one per
+/// connector, Distributed Map), as the local stack recorded them.
+pub async fn child_failures(sfn: &aws_sdk_sfn::Client, change: &str) -> Vec<Value> {
+    let runs = sfn.list_map_runs().execution_arn(execution_arn(change)).send().await.unwrap();
+    let all = sim("/_sim/map-runs").await;
+    runs.map_runs()
+        .iter()
+        .flat_map(|r| all[r.map_run_arn()]["child_failures"].as_array().cloned().unwrap_or_default())
+        .collect()
+}
+
+/// Each connector's outcome as finalize/rollback recorded it on the change
+/// (the workflow state carries only the outcome words).
+pub async fn outcomes(_sfn: &aws_sdk_sfn::Client, change: &str) -> Vec<Value> {
+    use keyturn_core::ports::Approvals;
+    let store = keyturn_core::aws::DynamoChangeStore::new(
+        aws_sdk_dynamodb::Client::new(&crate::harness::sdk_config().await),
+        "keyturn-changes",
+    );
+    let id = keyturn_core::domain::ChangeId::from_trusted(change);
+    let record = store.get(&id).await.unwrap().unwrap_or_else(|| panic!("no change record for {change}"));
+    record.outcomes.iter().map(|o| serde_json::to_value(o).unwrap()).collect()
 }
 
 /// Everything keyturn wrote or said about `change`, as text: execution
@@ -420,6 +449,14 @@ pub async fn every_output(f: &Flow, change: &str, names: &[&str]) -> String {
     let sfn = f.sfn().await;
     let mut all = history_text(&sfn, change).await;
     assert!(all.contains(&format!("\"{change}\"")), "the history's inputs and outputs are in the text searched");
+    // The connectors' steps ran in child executions, whose histories are their own.
+    let runs = sfn.list_map_runs().execution_arn(execution_arn(change)).send().await.unwrap();
+    let captured = sim("/_sim/map-runs").await;
+    for r in runs.map_runs() {
+        let text = captured[r.map_run_arn()]["child_history"].as_str().unwrap_or_default();
+        assert!(text.contains("connector_id"), "the child executions' inputs and outputs are in the text searched");
+        all.push_str(text);
+    }
     for name in names {
         all.push_str(&format!("{:?}", f.audit(name).await));
     }

@@ -25,6 +25,7 @@ simulators are the Rust keyturn-sim (tests/simulators).
 """
 
 import argparse
+import json
 import os
 import signal
 import threading
@@ -106,6 +107,53 @@ def sent_emails():
     return out
 
 
+MAP_RUNS = {}
+
+
+def watch_map_runs():
+    """Keeps, per Distributed Map run, the event manager its child executions
+    write to (moto keeps child events out of the parent history, as AWS does,
+    and no API reads them), so the tests can see them while and after the
+    run. Test instrumentation only: behaviour is unchanged."""
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.distributed_iteration_component import (
+        DistributedIterationComponent,
+    )
+
+    original = DistributedIterationComponent._map_run
+
+    def _map_run(self, env, eval_input):
+        items = env.stack[-1] if env.stack and isinstance(env.stack[-1], list) else []
+        MAP_RUNS[eval_input.map_run_record.map_run_arn] = {"items": len(items), "events": env.event_manager}
+        return original(self, env, eval_input)
+
+    DistributedIterationComponent._map_run = _map_run
+
+
+def map_runs():
+    """Every map run: items, child events in all, the children's failure
+    events, the waits on task tokens submitted, and (for small runs) the
+    whole child history as text, for the canary greps."""
+    out = {}
+    for arn, run in list(MAP_RUNS.items()):
+        events = run["events"].get_event_history()
+        failures, waiting = [], 0
+        for e in events:
+            kind = e.get("type", "")
+            details = next((v for k, v in e.items() if k.endswith("EventDetails") and isinstance(v, dict)), {})
+            if kind.endswith(("Failed", "TimedOut")):
+                failures.append({"type": kind, "error": details.get("error"), "cause": details.get("cause")})
+            if kind == "TaskSubmitted" and details.get("resource") == "invoke.waitForTaskToken":
+                waiting += 1
+        out[arn] = {
+            "items": run["items"],
+            "child_events": len(events),
+            "child_failures": failures,
+            "child_waits_submitted": waiting,
+            "child_history": json.dumps(events, default=str) if len(events) <= 2000 else None,
+        }
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
@@ -137,10 +185,11 @@ def main() -> None:
     default_user_config["stepfunctions"]["execute_state_machine"] = True
     default_user_config["lambda"]["use_docker"] = False
     LambdaSimpleBackend.invoke = forward_lambda(args.lambda_endpoint.rstrip("/"))
+    watch_map_runs()
 
     server = ThreadedMotoServer(ip_address=args.host, port=args.port, verbose=False)
     server.start()
-    sim.start(args.host, args.sim_port, sent_emails)
+    sim.start(args.host, args.sim_port, sent_emails, map_runs)
     print(f"keyturn local stack: moto on http://{args.host}:{args.port}, simulators on "
           f"http://{args.host}:{args.sim_port}, Lambda -> {args.lambda_endpoint}", flush=True)
 

@@ -5,6 +5,12 @@ server runs in the launcher's process next to it:
 
   GET /_sim/ses      every sent message, in order: id, region, source,
                      destinations, subject, body (SESv2 keeps the HTML part)
+  GET /_sim/map-runs every Distributed Map run, live: its items, how many
+                     history events its child executions wrote in all, their
+                     failure events, the task-token waits they submitted and,
+                     for small runs, their whole history (moto keeps child
+                     events out of the parent history, as AWS does, and
+                     offers no API to read them)
   GET /_sim/health   200
 
 The vendor, identity-provider, Slack and Jira simulators are in Rust:
@@ -16,7 +22,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
-def make_handler(ses_messages):
+def make_handler(ses_messages, map_runs):
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args):  # quiet: tests read the captures instead
             pass
@@ -25,6 +31,8 @@ def make_handler(ses_messages):
             path = self.path.split("?", 1)[0]
             if path == "/_sim/ses":
                 return self.reply(200, ses_messages())
+            if path == "/_sim/map-runs":
+                return self.reply(200, map_runs())
             if path == "/_sim/health":
                 return self.reply(200, {"ok": True})
             return self.reply(404, {"error": f"nothing at {path}"})
@@ -40,8 +48,8 @@ def make_handler(ses_messages):
     return Handler
 
 
-def start(host, port, ses_messages):
-    server = ThreadingHTTPServer((host, port), make_handler(ses_messages))
+def start(host, port, ses_messages, map_runs):
+    server = ThreadingHTTPServer((host, port), make_handler(ses_messages, map_runs))
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name="ses-capture", daemon=True).start()
     return server
