@@ -66,10 +66,10 @@ async fn approvers_are_reminded_once_at_each_mark_with_fresh_links_and_the_last_
     // Past the 14-day bound the still-running change is stuck: alerted once a day.
     let r7 = f.scan_at(&env, &at(7, 1));
     assert_eq!(reminders(&r7), [(7, false)], "{r7:#}");
-    assert_eq!(list(&r7, "stuck"), [change.clone()], "{r7:#}");
+    assert_eq!(list(&r7, "stuck"), std::slice::from_ref(&change), "{r7:#}");
     assert!(list(&r7, "alerts").iter().any(|a| a.starts_with(&format!("stuck {change}"))), "{r7:#}");
     let r7_again = f.scan_at(&env, &at(7, 2));
-    assert_eq!(list(&r7_again, "stuck"), [change.clone()], "still counted for the metric");
+    assert_eq!(list(&r7_again, "stuck"), std::slice::from_ref(&change), "still counted for the metric");
     assert!(list(&r7_again, "alerts").is_empty(), "told once a day: {r7_again:#}");
 
     let r1 = f.scan_at(&env, &at(1, 1));

@@ -129,6 +129,42 @@ def watch_map_runs():
     DistributedIterationComponent._map_run = _map_run
 
 
+def quick_key_queries():
+    """moto answers a Query on a table's own key by sorting every item of the
+    table (Table.all_items), so each audit append (a Query for its chain's
+    head) cost time in proportion to the whole audit table: quadratic over a
+    test run, minutes for the 2,000-connector change. Such a Query needs only
+    the items under its hash key; this hands moto exactly those, in the same
+    order, for that one call (per thread). Answers are unchanged; queries on
+    an index take moto's own path."""
+    import threading
+
+    from moto.dynamodb.models.table import Table
+
+    local = threading.local()
+    all_items, query = Table.all_items, Table.query
+
+    def only_the_partition(self):
+        subset = getattr(local, "subset", None)
+        if subset is not None and subset[0] is self:
+            return subset[1]
+        return all_items(self)
+
+    def keyed_query(self, hash_key, *args, **kwargs):
+        index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
+        if index_name or hash_key is None or not self.range_key_attr:
+            return query(self, hash_key, *args, **kwargs)
+        partition = self.items[hash_key] if hash_key in self.items else {}
+        local.subset = (self, sorted(partition.values(), key=lambda i: (i.hash_key, i.range_key)))
+        try:
+            return query(self, hash_key, *args, **kwargs)
+        finally:
+            local.subset = None
+
+    Table.all_items = only_the_partition
+    Table.query = keyed_query
+
+
 def map_runs():
     """Every map run: items, child events in all, the children's failure
     events, the waits on task tokens submitted, and (for small runs) the
@@ -186,6 +222,7 @@ def main() -> None:
     default_user_config["lambda"]["use_docker"] = False
     LambdaSimpleBackend.invoke = forward_lambda(args.lambda_endpoint.rstrip("/"))
     watch_map_runs()
+    quick_key_queries()
 
     server = ThreadedMotoServer(ip_address=args.host, port=args.port, verbose=False)
     server.start()
