@@ -202,7 +202,7 @@ where
             out.errors.push(format!("stuck check of {}: {e}", record.change.id));
         }
     }
-    repaired(ports, &routing, report, &mut out).await;
+    repaired(ports, &routing, plan, report, &mut out).await;
     send_digests(ports, &routing, digests, now, &mut out).await;
     out
 }
@@ -343,34 +343,34 @@ where
 }
 
 /// Each change the scan unwedged connectors of: its escalation contacts hear
-/// which connectors and what had become of the execution.
+/// which connectors and what had become of the execution. The group comes
+/// from the connectors themselves: a dead change may have no record left.
 async fn repaired<A, N, L, K, R, M, C, W, Au>(
     ports: &WatchPorts<'_, A, N, L, K, R, M, C, W, Au>,
     routing: &Routing,
+    plan: &Plan,
     report: &ScanReport,
     out: &mut WatchReport,
 ) where
-    A: Approvals,
     M: Mailer,
     C: Chat,
 {
-    let mut by_change: BTreeMap<&ChangeId, Vec<&crate::scanner::RepairedItem>> = BTreeMap::new();
+    let group_of = |id: &crate::domain::ConnectorId| {
+        plan.due
+            .iter()
+            .find(|d| &d.connector.id == id)
+            .map(|d| d.connector.approver_group.as_str())
+            .or_else(|| plan.skipped.iter().find(|s| &s.connector_id == id).map(|s| s.approver_group.as_str()))
+    };
+    let mut by_change: BTreeMap<(&ChangeId, &str), Vec<&crate::scanner::RepairedItem>> = BTreeMap::new();
     for r in &report.repaired {
-        by_change.entry(&r.change_id).or_default().push(r);
+        match group_of(&r.connector_id) {
+            Some(g) => by_change.entry((&r.change_id, g)).or_default().push(r),
+            None => out.errors.push(format!("repair alert: {} is not in this scan", r.connector_id)),
+        }
     }
-    for (change, items) in by_change {
-        let group = match ports.approvals.get(change).await {
-            Ok(Some(r)) => r.change.approver_group,
-            Ok(None) => {
-                out.errors.push(format!("repair alert: change {change} has no record"));
-                continue;
-            }
-            Err(e) => {
-                out.errors.push(format!("repair alert for {change}: {e}"));
-                continue;
-            }
-        };
-        let Ok(group) = routing.group(&group) else {
+    for ((change, group), items) in by_change {
+        let Ok(group) = routing.group(group) else {
             out.errors.push(format!("repair alert for {change}: approver group {group} not in the routing"));
             continue;
         };

@@ -150,6 +150,17 @@ async fn a_rotation_that_died_after_storing_its_key_is_repaired_by_the_next_chan
     // A change whose execution is gone: its rotate stored AWSPENDING (a new
     // vendor key) and died there, and nothing ever retried it.
     let dead = "chg-20261101-00000000000dead1";
+    // Claimed by that change, as the scanner claims (a lease that has lapsed).
+    aws_sdk_dynamodb::Client::new(&f.stack.sdk().await)
+        .update_item()
+        .table_name("keyturn-connectors")
+        .key("connector_id", aws_sdk_dynamodb::types::AttributeValue::S(f.id("k1")))
+        .update_expression("SET active_change = :c, lease_until = :u")
+        .expression_attribute_values(":c", aws_sdk_dynamodb::types::AttributeValue::S(dead.into()))
+        .expression_attribute_values(":u", aws_sdk_dynamodb::types::AttributeValue::S("2026-11-15T00:00:00Z".into()))
+        .send()
+        .await
+        .unwrap();
     let armed = arm(&f, CrashPoint::PutSecret);
     let input = serde_json::json!({
         "connector_id": f.id("k1"), "change_id": dead, "execution_arn": execution_arn(dead),

@@ -71,7 +71,11 @@ async fn a_hundred_conflicting_posts_make_one_decision() {
     let events = f.events("k1").await;
     let decided = events.iter().filter(|e| *e == "approved" || *e == "rejected").count();
     assert_eq!(decided, 1, "{events:?}");
-    assert_eq!(events.iter().filter(|e| *e == "vote_recorded").count(), 1, "{events:?}");
+    // Lambda runs the callback concurrently: both approvers' votes can land
+    // before the first tally closes the change. One vote each at most, and
+    // only one of them decided.
+    let votes = events.iter().filter(|e| *e == "vote_recorded").count();
+    assert!((1..=2).contains(&votes), "one vote per approver at most: {events:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

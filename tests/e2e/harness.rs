@@ -29,6 +29,7 @@ pub struct Stack {
 }
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
+static ROUTING: std::sync::OnceLock<()> = std::sync::OnceLock::new();
 
 impl Stack {
     pub fn new(test: &str) -> Self {
@@ -50,6 +51,13 @@ impl Stack {
         let stack =
             Self { tables: TableNames::with_prefix(&prefix), prefix, dir: tempfile::tempdir().expect("tempdir") };
         stack.ok(&["dev", "setup"]);
+        ROUTING.get_or_init(|| {
+            // One routing for every test (scans alert and send digests through
+            // it); its Slack webhooks point at this run's simulator.
+            let text = include_str!("approvers.yaml").replace("http://127.0.0.1:4568", &crate::workflow::vendor_url());
+            let file = stack.file("approvers.yaml", &text);
+            stack.ok(&["approvers", "set", &file]);
+        });
         stack
     }
 

@@ -299,7 +299,10 @@ async fn a_retried_rotate_writes_no_second_secret_version() {
     let orphan: serde_json::Value = reqwest::Client::new()
         .post(format!("{}/admin/api-access/v1/orgs/{org}/api-keys", vendor_url()))
         .bearer_auth(&old)
-        .json(&serde_json::json!({"name": format!("keyturn {change}")}))
+        .json(&serde_json::json!({"name": keyturn_core::rotation::vendor_key_label(
+            &keyturn_core::domain::ChangeId::from_trusted(&change),
+            &keyturn_core::domain::ConnectorId::parse(&f.id("k1")).unwrap(),
+        )}))
         .send()
         .await
         .unwrap()

@@ -160,6 +160,13 @@ async fn a_connector_left_rotating_by_a_dead_change_is_repaired_and_rotated_agai
         c["outcome"] == "started" && c["connector_ids"].as_array().unwrap().iter().any(|id| id == victim.as_str())
     });
     assert!(in_a_change, "repaired and rotated in the same scan: {report}");
+    let alerts = report["alerts"].as_array().expect("the repair is told");
+    assert!(
+        alerts
+            .iter()
+            .any(|a| a.as_str().is_some_and(|a| a.starts_with(&format!("repaired {dead} → ")) && a.contains("slack"))),
+        "the group's escalation channel hears of it: {alerts:?}"
+    );
     let events = audit(&s).await;
     let ev = events.iter().find(|e| e.event == "repaired").expect("the repair is audited");
     assert_eq!((ev.connector_id.as_str(), ev.change_id.as_deref()), (victim.as_str(), Some(dead)));

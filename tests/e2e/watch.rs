@@ -101,9 +101,6 @@ async fn approvers_are_reminded_once_at_each_mark_with_fresh_links_and_the_last_
 #[tokio::test(flavor = "multi_thread")]
 async fn the_daily_digest_lists_each_groups_keys_expiring_within_30_days_once_a_day() {
     let s = Stack::new("digest");
-    let routing = include_str!("approvers.yaml").replace("http://127.0.0.1:4568", &vendor_url());
-    let file = s.file("approvers.yaml", &routing);
-    s.ok(&["approvers", "set", &file]);
     let p = s.prefix.trim_end_matches('-');
     let now = OffsetDateTime::parse(crate::harness::NOW, &Rfc3339).unwrap();
     let day = |d: i64| {
