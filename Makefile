@@ -109,7 +109,7 @@ down: ## Stop the local stack
 	  if [ -f $(STATE)/$$svc.pid ]; then \
 	    pid=$$(cat $(STATE)/$$svc.pid); \
 	    if kill -- -"$$pid" 2>/dev/null || kill "$$pid" 2>/dev/null; then \
-	      for _ in $$(seq 50); do kill -0 "$$pid" 2>/dev/null || break; sleep 0.1; done; \
+	      for _ in $$(seq 200); do kill -0 "$$pid" 2>/dev/null || break; sleep 0.1; done; \
 	      echo "==> $$svc stopped"; \
 	    fi; \
 	    rm -f $(STATE)/$$svc.pid; \
