@@ -326,7 +326,6 @@ where
         return Ok(());
     }
     let group = routing.group(&change.approver_group).map_err(|e| e.to_string())?;
-    let (to, hook) = audience(NotifyEvent::Failed, group);
     let subject = format!("Stuck: change {} has run since {}", change.id, format_utc(change.detected_at));
     let text = format!(
         "{subject}\n\nIts execution is still running {} days after the change was opened (bound: {} days; status \
@@ -336,10 +335,26 @@ where
         record.status.as_str(),
         change.id
     );
-    let (reached, failed) = tell(ports.mailer, ports.chat, &to, hook, &subject, &text).await;
-    out.alerts.push(format!("stuck {} → {}", change.id, reached.join(", ")));
-    out.errors.extend(failed.into_iter().map(|f| format!("stuck alert for {}: {f}", change.id)));
+    alert(ports, group, &format!("stuck {}", change.id), &subject, &text, out).await;
     Ok(())
+}
+
+/// Tells the group's escalation contacts; notes where it went (`WHAT → email:…, slack`).
+async fn alert<A, N, L, K, R, M, C, W, Au>(
+    ports: &WatchPorts<'_, A, N, L, K, R, M, C, W, Au>,
+    group: &crate::approval::routing::Group,
+    what: &str,
+    subject: &str,
+    text: &str,
+    out: &mut WatchReport,
+) where
+    M: Mailer,
+    C: Chat,
+{
+    let (to, hook) = audience(NotifyEvent::Failed, group);
+    let (reached, failed) = tell(ports.mailer, ports.chat, &to, hook, subject, text).await;
+    out.alerts.push(format!("{what} → {}", reached.join(", ")));
+    out.errors.extend(failed.into_iter().map(|f| format!("{what} alert: {f}")));
 }
 
 /// Each change the scan unwedged connectors of: its escalation contacts hear
@@ -374,7 +389,6 @@ async fn repaired<A, N, L, K, R, M, C, W, Au>(
             out.errors.push(format!("repair alert for {change}: approver group {group} not in the routing"));
             continue;
         };
-        let (to, hook) = audience(NotifyEvent::Failed, group);
         let subject = format!("Repaired: {} connector(s) left rotating by change {change}", items.len());
         let mut text = format!(
             "{subject}\n\nThe change's execution is no longer running, but its connectors were still marked \
@@ -383,9 +397,7 @@ async fn repaired<A, N, L, K, R, M, C, W, Au>(
         for i in &items {
             text.push_str(&format!("* {}: execution {}\n", i.connector_id, i.execution));
         }
-        let (reached, failed) = tell(ports.mailer, ports.chat, &to, hook, &subject, &text).await;
-        out.alerts.push(format!("repaired {change} → {}", reached.join(", ")));
-        out.errors.extend(failed.into_iter().map(|f| format!("repair alert for {change}: {f}")));
+        alert(ports, group, &format!("repaired {change}"), &subject, &text, out).await;
     }
 }
 

@@ -254,13 +254,8 @@ fn record(item: &Item) -> Option<ChangeRecord> {
         }),
         _ => None,
     };
-    let mut votes: Vec<Vote> = item
-        .get("votes")
-        .and_then(|v| v.as_m().ok())
-        .into_iter()
-        .flatten()
+    let mut votes: Vec<Vote> = map_of_maps(item, "votes")
         .filter_map(|(approver, v)| {
-            let v = v.as_m().ok()?;
             Some(Vote {
                 approver: Approver::parse(approver).ok()?,
                 decision: get_s(v, "decision")?.parse::<Decision>().ok()?,
@@ -282,15 +277,15 @@ fn record(item: &Item) -> Option<ChangeRecord> {
     })
 }
 
+/// The entries of a map attribute whose values are maps (votes, outcomes).
+fn map_of_maps<'a>(item: &'a Item, key: &str) -> impl Iterator<Item = (&'a String, &'a Item)> {
+    item.get(key).and_then(|v| v.as_m().ok()).into_iter().flatten().filter_map(|(k, v)| Some((k, v.as_m().ok()?)))
+}
+
 fn outcomes_of(item: &Item) -> Vec<ConnectorOutcome> {
     // A map keyed by connector id: sorted, one entry each.
-    let mut out: Vec<ConnectorOutcome> = item
-        .get("outcomes")
-        .and_then(|v| v.as_m().ok())
-        .into_iter()
-        .flatten()
+    let mut out: Vec<ConnectorOutcome> = map_of_maps(item, "outcomes")
         .filter_map(|(id, v)| {
-            let v = v.as_m().ok()?;
             Some(ConnectorOutcome {
                 connector_id: id.clone(),
                 outcome: get_s(v, "outcome")?.to_owned(),
