@@ -156,7 +156,8 @@ browser: ## Install headless Chromium + playwright-core for the approval-page te
 test: lint deny infra-check up browser ## Everything CI runs: lint, cargo deny, infra checks, unit tests, end-to-end tests on the local stack
 	cargo test --workspace --no-fail-fast
 	@echo "==> the 2,000-connector change, alone on the stack (issue #10; prints its figures)"
-	cargo test -p keyturn-cli --test e2e -- --ignored --nocapture scale::
+	@# --workspace: the same feature set as the line above, so nothing is rebuilt.
+	cargo test --workspace --test e2e -- --ignored --nocapture scale::
 
 demo: $(VENV)/.installed build browser ## Run keyturn end to end on the local stack
 	@$(MAKE) down >/dev/null
