@@ -165,6 +165,28 @@ def quick_key_queries():
     Table.query = keyed_query
 
 
+def atomic_items():
+    """DynamoDB applies each UpdateItem atomically; moto applies it to an item
+    that other request threads may be copying at that moment ("dictionary
+    changed size during iteration": an HTML 500 page, and a lost outcome, in
+    the 2,000-connector test), and Secrets Manager's store has the same race.
+    Requests to those two services take one lock here. They never call out to
+    other services, so the lock cannot wait on a Lambda; moto is bound by one
+    core anyway."""
+    import threading
+
+    from moto.dynamodb.responses import DynamoHandler
+    from moto.secretsmanager.responses import SecretsManagerResponse
+
+    lock = threading.RLock()
+    for cls in (DynamoHandler, SecretsManagerResponse):
+        def call_action(self, _original=cls.call_action):
+            with lock:
+                return _original(self)
+
+        cls.call_action = call_action
+
+
 def map_runs():
     """Every map run: items, child events in all, the children's failure
     events, the waits on task tokens submitted, and (for small runs) the
@@ -223,6 +245,7 @@ def main() -> None:
     LambdaSimpleBackend.invoke = forward_lambda(args.lambda_endpoint.rstrip("/"))
     watch_map_runs()
     quick_key_queries()
+    atomic_items()
 
     server = ThreadedMotoServer(ip_address=args.host, port=args.port, verbose=False)
     server.start()
