@@ -19,14 +19,31 @@ functions=(scanner request-approval approval-callback notify rotate verify final
 started=$(date +%s)
 mkdir -p .local
 
+# Each phase prints its elapsed seconds when the next one starts; the list is
+# repeated at the end (bench/README.md records them).
+phases=(); phase_name=""; phase_at=$started
+phase() {
+  local now; now=$(date +%s)
+  if [ -n "$phase_name" ]; then
+    echo "    ($phase_name: $((now - phase_at)) s)"
+    phases+=("$(printf '%6d s  %s' $((now - phase_at)) "$phase_name")")
+  fi
+  phase_name=$1; phase_at=$now
+}
+
+phase "toolchain check (cargo-lambda, zig, aarch64 target)"
 test -x .venv/bin/cargo-lambda || .venv/bin/pip install --quiet cargo-lambda ziglang
 rustup target list --installed | grep -q aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
 echo "==> bench: release bootstraps with cargo-lambda, x86_64 then arm64 (the longest step, once)"
 packages=(); for f in "${functions[@]}"; do packages+=(-p "$f"); done
+phase "build: bootstraps, x86_64"
 cargo lambda build --release --quiet --lambda-dir target/lambda/x86_64 "${packages[@]}"
+phase "build: bootstraps, arm64"
 cargo lambda build --release --quiet --arm64 --lambda-dir target/lambda/arm64 "${packages[@]}"
+phase "build: keyturn CLI (release, host)"
 cargo build --release --quiet -p keyturn-cli --bin keyturn
 
+phase "lambda.py: moto, functions vs Python twins, scan at 1k/10k/100k"
 echo "==> bench: a private moto on 127.0.0.1:$port"
 .venv/bin/python tests/localstack/launcher.py --port "$port" --sim-port $((port + 1)) \
   --lambda-endpoint http://127.0.0.1:9 > .local/bench-moto.log 2>&1 &
@@ -39,10 +56,17 @@ KEYTURN_STATE_MACHINE_ARN=arn:aws:states:us-east-1:123456789012:stateMachine:key
   .venv/bin/python bench/lambda.py --moto-port "$port" --x86 target/lambda/x86_64 \
   --arm64 target/lambda/arm64 --keyturn target/release/keyturn
 
+phase "criterion: build and run"
 echo "==> bench: criterion (policy evaluation, signed-link verify, audit hash chain)"
 cargo bench --quiet -p keyturn-core --bench core -- --noplot 2>&1 | grep -E "^(policy|links|audit)/|thrpt:" || true
 .venv/bin/python bench/criterion.py
 
+phase "audit verify, 1,000,000 events (incl. generating the export)"
 bench/audit-verify.sh
+phase "report"
 .venv/bin/python bench/report.py
+phase ""
+echo
+echo "==> bench: phases"
+printf '%s\n' "${phases[@]}"
 echo "==> bench: done in $(( $(date +%s) - started )) s"
