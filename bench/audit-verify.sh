@@ -4,6 +4,9 @@
 # Targets from the audit issue: under 10 s and under 64 MB peak RSS on this
 # machine. The baseline, measured in the same run, is the floor any verifier
 # pays: decompressing the same data files (zcat | wc -l).
+#
+# KEYTURN_BENCH_CLI: a keyturn binary already built (bench/run.sh sets it);
+# unset, the script builds the CLI as run.sh does.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 events=${AUDIT_EVENTS:-1000000}
@@ -11,9 +14,14 @@ out=.local/bench
 dir=$out/audit-$events
 mkdir -p "$out"
 
-echo "==> bench: building keyturn (release)"
-cargo build --release --quiet -p keyturn-cli --bin keyturn
-k=target/release/keyturn
+k=${KEYTURN_BENCH_CLI:-}
+if [ -z "$k" ]; then
+  # The same invocation as bench/run.sh's (CLI and criterion bench together):
+  # after a make bench, nothing is rebuilt.
+  echo "==> bench: building keyturn (release)"
+  cargo build --release --quiet -p keyturn-cli --bin keyturn -p keyturn-core --bench core
+  k=target/release/keyturn
+fi
 
 if [ ! -f "$dir/.key" ]; then
   echo "==> bench: generating an export of $events events"

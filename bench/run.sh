@@ -3,7 +3,9 @@
 # run, printed as tables and written to bench/results.json (`targets`: one
 # object per target with name, target, measured, unit, cmp).
 #
-#   1. release bootstraps with cargo-lambda (x86_64, run here; arm64, sizes)
+#   1. release bootstraps with cargo-lambda (x86_64, run here; arm64, sizes);
+#      the keyturn CLI and the criterion bench (host, release, one
+#      dependency build for both)
 #   2. bench/lambda.py: init / first / warm latency / peak RSS of every
 #      function and of the Python twins, on a private moto; scan cost at
 #      1k, 10k, 100k connectors with the same 50 due
@@ -40,8 +42,21 @@ phase "build: bootstraps, x86_64"
 cargo lambda build --release --quiet --lambda-dir target/lambda/x86_64 "${packages[@]}"
 phase "build: bootstraps, arm64"
 cargo lambda build --release --quiet --arm64 --lambda-dir target/lambda/arm64 "${packages[@]}"
-phase "build: keyturn CLI (release, host)"
-cargo build --release --quiet -p keyturn-cli --bin keyturn
+# The CLI and the bench share one host dependency build only when Cargo sees
+# them in one invocation (separately, their feature sets differ and nearly
+# every dependency is built twice). Same profile as `cargo bench` uses:
+# [profile.bench] inherits release, unchanged.
+phase "build: keyturn CLI + criterion bench (host, release)"
+cargo build --release --quiet -p keyturn-cli --bin keyturn -p keyturn-core --bench core \
+  --message-format=json-render-diagnostics > .local/bench-host-build.json
+criterion_bin=$(python3 -c '
+import json, sys
+for line in open(sys.argv[1]):
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "core" and "bench" in m["target"]["kind"]:
+        print(m["executable"])' .local/bench-host-build.json)
+test -x "$criterion_bin" || { echo "no criterion bench executable in .local/bench-host-build.json"; exit 1; }
+export KEYTURN_BENCH_CLI=target/release/keyturn   # bench/audit-verify.sh: built, do not rebuild
 
 phase "lambda.py: moto, functions vs Python twins, scan at 1k/10k/100k"
 echo "==> bench: a private moto on 127.0.0.1:$port"
@@ -56,9 +71,12 @@ KEYTURN_STATE_MACHINE_ARN=arn:aws:states:us-east-1:123456789012:stateMachine:key
   .venv/bin/python bench/lambda.py --moto-port "$port" --x86 target/lambda/x86_64 \
   --arm64 target/lambda/arm64 --keyturn target/release/keyturn
 
-phase "criterion: build and run"
+phase "criterion: run"
 echo "==> bench: criterion (policy evaluation, signed-link verify, audit hash chain)"
-cargo bench --quiet -p keyturn-core --bench core -- --noplot 2>&1 | grep -E "^(policy|links|audit)/|thrpt:" || true
+# What `cargo bench -p keyturn-core --bench core -- --noplot` runs, without a
+# second build: the same executable, the same --bench argument.
+CRITERION_HOME="$PWD/target/criterion" "$criterion_bin" --bench --noplot 2>&1 \
+  | grep -E "^(policy|links|audit)/|thrpt:" || true
 .venv/bin/python bench/criterion.py
 
 phase "audit verify, 1,000,000 events (incl. generating the export)"
