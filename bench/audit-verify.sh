@@ -5,6 +5,8 @@
 # machine. The baseline, measured in the same run, is the floor any verifier
 # pays: decompressing the same data files (zcat | wc -l).
 #
+# --prepare: only generate the export (if not there yet) and stop; bench/run.sh
+# does this in the background while the bootstraps build.
 # KEYTURN_BENCH_CLI: a keyturn binary already built (bench/run.sh sets it);
 # unset, the script builds the CLI as run.sh does.
 set -euo pipefail
@@ -30,6 +32,7 @@ if [ ! -f "$dir/.key" ]; then
   mv "$dir.key.tmp" "$dir/.key"
 fi
 key=$(cat "$dir/.key")
+[ "${1:-}" = --prepare ] && exit 0
 
 command -v /usr/bin/time >/dev/null || { echo "bench needs GNU time: apt-get install time"; exit 1; }
 echo "==> bench: baseline (decompress only)"
