@@ -15,7 +15,7 @@
 # Nothing is measured while anything else of this run is working: every
 # background job is waited for before the first measurement.
 # Absolute times are noisy (shared 2-core machines); ratios are taken within
-# this one run.
+# this one run. Each phase prints its wall and CPU seconds (bench/README.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 port=${BENCH_MOTO_PORT:-4766}
@@ -32,18 +32,31 @@ stop_tree() {
   for child in $(pgrep -P "$1" || true); do stop_tree "$child"; done
   kill "$1" 2>/dev/null || true
 }
-trap 'for pid in $prepare $moto; do stop_tree "$pid"; done' EXIT
+cleanup() {
+  for pid in $prepare $moto; do stop_tree "$pid"; done
+  rm -f "${times_file:-}"
+}
+trap cleanup EXIT
 
-# Each phase prints its elapsed seconds when the next one starts; the list is
-# repeated at the end (bench/README.md records them).
-phases=(); phase_name=""; phase_at=$started
+# phase NAME: closes the running phase (prints its wall seconds and the CPU
+# seconds of the processes it waited for) and starts the next one; the list
+# is repeated at the end (bench/README.md records them).
+# `times` must run in this shell, not in a $(...) subshell (which has no
+# children of its own): it writes to a file, awk reads the file.
+times_file=$(mktemp)
+cpu_seconds() {
+  awk 'NR == 2 { split($1, u, /[ms]/); split($2, s, /[ms]/); printf "%d", u[1] * 60 + u[2] + s[1] * 60 + s[2] }' "$times_file"
+}
+phases=(); phase_name=""; phase_at=$started; phase_cpu=0
 phase() {
-  local now; now=$(date +%s)
+  local now cpu
+  times > "$times_file"
+  now=$(date +%s); cpu=$(cpu_seconds)
   if [ -n "$phase_name" ]; then
-    echo "    ($phase_name: $((now - phase_at)) s)"
-    phases+=("$(printf '%6d s  %s' $((now - phase_at)) "$phase_name")")
+    echo "    ($phase_name: $((now - phase_at)) s, CPU $((cpu - phase_cpu)) s)"
+    phases+=("$(printf '%6d s %7d s  %s' $((now - phase_at)) $((cpu - phase_cpu)) "$phase_name")")
   fi
-  phase_name=$1; phase_at=$now
+  phase_name=$1; phase_at=$now; phase_cpu=$cpu
 }
 
 phase "toolchain check (cargo-lambda, zig, aarch64 target)"
@@ -111,6 +124,6 @@ phase "report"
 .venv/bin/python bench/report.py
 phase ""
 echo
-echo "==> bench: phases"
+echo "==> bench: phases (wall, CPU of the processes waited for)"
 printf '%s\n' "${phases[@]}"
 echo "==> bench: done in $(( $(date +%s) - started )) s"
