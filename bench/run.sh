@@ -3,10 +3,10 @@
 # run, printed as tables and written to bench/results.json (`targets`: one
 # object per target with name, target, measured, unit, cmp).
 #
-#   1. the keyturn CLI and the criterion bench (host, release, one
-#      dependency build for both); release bootstraps with cargo-lambda
-#      (x86_64, run here; arm64, sizes). The 1,000,000-event audit export
-#      is generated meanwhile (it needs only the CLI).
+#   1. builds: the release bootstraps with cargo-lambda (arm64, sizes only,
+#      alongside the rest; x86_64, run here); the keyturn CLI and the
+#      criterion bench (host, release, one dependency build for both). The
+#      1,000,000-event audit export is generated meanwhile (it needs the CLI).
 #   2. bench/lambda.py: init / first / warm latency / peak RSS of every
 #      function and of the Python twins, on a private moto; scan cost at
 #      1k, 10k, 100k connectors with the same 50 due
@@ -26,14 +26,14 @@ mkdir -p .local
 
 # Background jobs still running when this script ends (an error, Ctrl-C) are
 # stopped with everything they started, by process id.
-prepare=""; moto=""
+arm64=""; prepare=""; moto=""
 stop_tree() {
   local child
   for child in $(pgrep -P "$1" || true); do stop_tree "$child"; done
   kill "$1" 2>/dev/null || true
 }
 cleanup() {
-  for pid in $prepare $moto; do stop_tree "$pid"; done
+  for pid in $arm64 $prepare $moto; do stop_tree "$pid"; done
   rm -f "${times_file:-}"
 }
 trap cleanup EXIT
@@ -63,11 +63,29 @@ phase "toolchain check (cargo-lambda, zig, aarch64 target)"
 test -x .venv/bin/cargo-lambda || .venv/bin/pip install --quiet cargo-lambda ziglang
 rustup target list --installed | grep -q aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
 
+packages=(); for f in "${functions[@]}"; do packages+=(-p "$f"); done
+# cargo-lambda copies every bootstrap it builds (also when nothing changed):
+# no bootstrap of an earlier run can be measured by mistake.
+rm -rf target/lambda/x86_64 target/lambda/arm64
+
+# Three builds, each a whole dependency graph: arm64 bootstraps; the host CLI
+# and criterion bench; x86_64 bootstraps. The arm64 one runs alongside the
+# other two, in its own target dir (Cargo locks a target dir's host half for
+# a whole build), so each build's serial stretches (a long crate, the last
+# fat-LTO link) leave no core idle. The bootstraps are exactly `make
+# lambdas`' (cargo lambda build --release, all nine functions in one call).
+phase "build: host CLI + criterion bench (arm64 bootstraps building alongside)"
+echo "==> bench: release bootstraps with cargo-lambda (arm64, alongside the next two builds)"
+# (CARGO_TARGET_DIR, not --target-dir: cargo-lambda looks for the binaries
+# where `cargo metadata` says the target dir is.)
+CARGO_TARGET_DIR=target/bench-arm64 cargo lambda build --release --quiet --arm64 \
+  --lambda-dir target/lambda/arm64 "${packages[@]}" > .local/bench-arm64-build.log 2>&1 &
+arm64=$!
+
 # The CLI and the bench share one host dependency build only when Cargo sees
 # them in one invocation (separately, their feature sets differ and nearly
 # every dependency is built twice). Same profile as `cargo bench` uses:
 # [profile.bench] inherits release, unchanged.
-phase "build: keyturn CLI + criterion bench (host, release)"
 echo "==> bench: the keyturn CLI and the criterion bench (release, one dependency build for both)"
 cargo build --release --quiet -p keyturn-cli --bin keyturn -p keyturn-core --bench core \
   --message-format=json-render-diagnostics > .local/bench-host-build.json
@@ -81,19 +99,23 @@ test -x "$criterion_bin" || { echo "no criterion bench executable in .local/benc
 export KEYTURN_BENCH_CLI=target/release/keyturn   # bench/audit-verify.sh: built, do not rebuild
 
 # Not measured: generating the export only needs the CLI, so it runs during
-# the bootstrap builds.
+# the bootstrap builds too.
 bench/audit-verify.sh --prepare > .local/bench-audit-prepare.log 2>&1 &
 prepare=$!
 
-echo "==> bench: release bootstraps with cargo-lambda, x86_64 then arm64 (the longest step, once)"
-packages=(); for f in "${functions[@]}"; do packages+=(-p "$f"); done
-phase "build: bootstraps, x86_64"
+phase "build: bootstraps, x86_64 (arm64 alongside)"
+echo "==> bench: release bootstraps with cargo-lambda (x86_64)"
 cargo lambda build --release --quiet --lambda-dir target/lambda/x86_64 "${packages[@]}"
-phase "build: bootstraps, arm64"
-cargo lambda build --release --quiet --arm64 --lambda-dir target/lambda/arm64 "${packages[@]}"
-phase "audit export generation (background), remainder"
+phase "build: bootstraps, arm64 (remainder) and the audit export"
+wait $arm64 || { echo "the arm64 build failed:"; cat .local/bench-arm64-build.log; exit 1; }
+arm64=""
 wait $prepare || { echo "generating the audit export failed:"; cat .local/bench-audit-prepare.log; exit 1; }
 prepare=""
+for f in "${functions[@]}"; do
+  for arch in x86_64 arm64; do
+    test -x "target/lambda/$arch/$f/bootstrap" || { echo "no $arch bootstrap for $f"; exit 1; }
+  done
+done
 
 phase "lambda.py: moto, functions vs Python twins, scan at 1k/10k/100k"
 echo "==> bench: a private moto on 127.0.0.1:$port"
