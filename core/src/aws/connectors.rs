@@ -3,12 +3,12 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration as StdDuration;
 
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, PutRequest, WriteRequest};
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use aws_sdk_dynamodb::Client;
 use futures::{StreamExt, TryStreamExt};
 use time::OffsetDateTime;
 
-use super::item::{get_n, get_s, is_conditional_failure, n, s, Item};
+use super::item::{batch_get, get_n, get_s, is_conditional_failure, n, s, Item};
 use super::store_error;
 use super::tables::EXPIRY_INDEX;
 use crate::domain::timefmt::{format_utc, parse_instant};
@@ -28,7 +28,6 @@ const UPDATED_AT: &str = "updated_at";
 
 /// DynamoDB's batch limits.
 const BATCH_WRITE: usize = 25;
-const BATCH_GET: usize = 100;
 /// Requests in flight during an import.
 const IMPORT_CONCURRENCY: usize = 4;
 
@@ -255,42 +254,7 @@ impl DynamoInventory {
         &self,
         ids: impl Iterator<Item = &'a ConnectorId>,
     ) -> Result<HashMap<String, Item>, StoreError> {
-        let ids: Vec<&ConnectorId> = ids.collect();
-        let mut found = HashMap::new();
-        for chunk in ids.chunks(BATCH_GET) {
-            let keys: Vec<Item> = chunk.iter().map(|id| HashMap::from([(PK.to_owned(), s(id.as_str()))])).collect();
-            let mut request =
-                Some(KeysAndAttributes::builder().set_keys(Some(keys)).consistent_read(true).build().map_err(|e| {
-                    StoreError {
-                        service: "dynamodb",
-                        operation: "BatchGetItem",
-                        message: e.to_string(),
-                        retryable: false,
-                    }
-                })?);
-            let mut attempt = 0u32;
-            while let Some(req) = request.take() {
-                let out = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, req)
-                    .send()
-                    .await
-                    .map_err(|e| store_error("dynamodb", "BatchGetItem", e))?;
-                for item in out.responses().and_then(|r| r.get(&self.table)).into_iter().flatten() {
-                    if let Some(id) = get_s(item, PK) {
-                        found.insert(id.to_owned(), item.clone());
-                    }
-                }
-                request =
-                    out.unprocessed_keys().and_then(|m| m.get(&self.table)).filter(|k| !k.keys().is_empty()).cloned();
-                if request.is_some() {
-                    attempt += 1;
-                    tokio::time::sleep(StdDuration::from_millis(50 << attempt.min(6))).await;
-                }
-            }
-        }
-        Ok(found)
+        batch_get(&self.client, &self.table, PK, ids.map(ConnectorId::as_str)).await
     }
 
     /// Every connector (a full table scan: for listings, not for the scanner).
