@@ -395,15 +395,32 @@ pub trait ConnectorStates: Send + Sync {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
+/// A key hand-over still waiting for its owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenIntake {
+    pub connector: ConnectorId,
+    pub requested_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}
+
 /// Task tokens of owners' key hand-overs (one per change and connector).
 pub trait IntakeTokens: Send + Sync {
+    /// Opens the hand-over, asked for at `requested_at`, until `expires`.
     fn put_intake(
         &self,
         change: &ChangeId,
         connector: &ConnectorId,
         token: &TaskToken,
+        requested_at: OffsetDateTime,
         expires: OffsetDateTime,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The hand-overs of `change` still open among `connectors` (the scan's
+    /// reminders).
+    fn open_intakes(
+        &self,
+        change: &ChangeId,
+        connectors: &[ConnectorId],
+    ) -> impl Future<Output = Result<Vec<OpenIntake>, StoreError>> + Send;
     /// The token, while the hand-over is still open.
     fn intake_token(
         &self,

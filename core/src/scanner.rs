@@ -10,8 +10,8 @@ use time::{Duration, OffsetDateTime};
 
 use crate::domain::timefmt::format_utc;
 use crate::domain::{
-    group_into_changes, Change, ChangeId, ChangeLease, ConnectorId, ConnectorStatus, DueConnector, DuePolicy,
-    EventKind, Grouping, NewAuditEvent, Urgency,
+    group_into_changes, Change, ChangeId, ChangeLease, ConnectorId, ConnectorKind, ConnectorStatus, DueConnector,
+    DuePolicy, EventKind, Grouping, NewAuditEvent, Urgency,
 };
 use crate::inventory::validate_stored;
 use crate::ports::{AuditLog, ChangeStore, ExecutionState, Inventory, StartOutcome, StoreError, Workflow};
@@ -79,6 +79,9 @@ pub struct SkippedItem {
     /// Whose it is (the daily digest goes to each group).
     #[serde(skip)]
     pub approver_group: String,
+    /// Its kind: a held SCIM connector may wait for its owner's key.
+    #[serde(skip)]
+    pub kind: ConnectorKind,
     /// The change holding it, when that is why it was skipped.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub held_by: Option<ChangeId>,
@@ -124,6 +127,7 @@ pub async fn plan<I: Inventory>(
             status: connector.status,
             expires_at: connector.expires_at,
             approver_group: connector.approver_group.clone(),
+            kind: connector.kind,
             held_by,
         };
         match connector.status {

@@ -91,6 +91,7 @@ impl Scanner {
             let ports = crate::watch::WatchPorts {
                 approvals: &self.changes,
                 notices: &self.changes,
+                intake: &self.changes,
                 connectors: &self.inventory,
                 keys: &self.keys,
                 routing: &self.routing,

@@ -2,7 +2,9 @@
 //!
 //! - **Reminders**: while a change waits for approval, its approvers get fresh
 //!   links at each mark (default 30, 14, 7 and 1 days before the earliest key
-//!   expiry); the last mark also tells the escalation contacts.
+//!   expiry); the last mark also tells the escalation contacts. The same goes
+//!   for a key hand-over still waiting for its owner after approval (marks
+//!   before that connector's expiry, a fresh hand-over link each time).
 //! - **Stuck runs**: a change whose execution still runs past the bound is
 //!   reported to the escalation contacts (once a day) and counted.
 //! - **Repairs**: each change the scan unwedged is told to its escalation contacts.
@@ -19,16 +21,19 @@ use futures::{StreamExt, TryStreamExt};
 use serde::Serialize;
 use time::{Duration, OffsetDateTime};
 
+use crate::approval::intake::{ask_owner, HandOver};
 use crate::approval::request::{load_connectors, send_links, Asking};
 use crate::approval::routing::Routing;
 use crate::approval::ChangeRecord;
+use crate::domain::approval::Approver;
 use crate::domain::timefmt::format_utc;
-use crate::domain::{ChangeId, ChangeStatus, EventKind, NewAuditEvent};
+use crate::domain::{ChangeId, ChangeStatus, ConnectorId, EventKind, NewAuditEvent};
 use crate::notify::{audience, tell, NotifyEvent};
 use crate::ports::{
-    Approvals, AuditLog, Chat, ConnectorLookup, ExecutionState, Mailer, Notices, RoutingSource, SigningKeys,
-    StoreError, Workflow,
+    Approvals, AuditLog, Chat, ConnectorLookup, ExecutionState, IntakeTokens, Mailer, Notices, OpenIntake,
+    RoutingSource, SigningKeys, StoreError, Workflow,
 };
+use crate::procedures::KeySource;
 use crate::scanner::{ChangeOutcome, Plan, ScanReport, ACTOR};
 
 /// The default reminder marks, in days before the earliest expiry.
@@ -58,9 +63,10 @@ impl From<&crate::config::Config> for WatchSettings {
     }
 }
 
-pub struct WatchPorts<'a, A, N, L, K, R, M, C, W, Au> {
+pub struct WatchPorts<'a, A, N, I, L, K, R, M, C, W, Au> {
     pub approvals: &'a A,
     pub notices: &'a N,
+    pub intake: &'a I,
     pub connectors: &'a L,
     pub keys: &'a K,
     pub routing: &'a R,
@@ -74,6 +80,9 @@ pub struct WatchPorts<'a, A, N, L, K, R, M, C, W, Au> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ReminderSent {
     pub change_id: String,
+    /// Set for a key hand-over: the connector whose owner was reminded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connector_id: Option<String>,
     /// The mark: days before the earliest expiry.
     pub days: u32,
     pub emails_sent: usize,
@@ -144,8 +153,8 @@ fn open_changes(plan: &Plan, report: &ScanReport) -> Vec<ChangeId> {
 /// Runs after the scan carried out `plan`. `full_scan`: the scan covered the
 /// whole inventory (no `--only` prefix), so today's digests are complete and
 /// may be sent.
-pub async fn watch<A, N, L, K, R, M, C, W, Au>(
-    ports: &WatchPorts<'_, A, N, L, K, R, M, C, W, Au>,
+pub async fn watch<A, N, I, L, K, R, M, C, W, Au>(
+    ports: &WatchPorts<'_, A, N, I, L, K, R, M, C, W, Au>,
     settings: &WatchSettings,
     plan: &Plan,
     report: &ScanReport,
@@ -154,6 +163,7 @@ pub async fn watch<A, N, L, K, R, M, C, W, Au>(
 where
     A: Approvals,
     N: Notices,
+    I: IntakeTokens,
     L: ConnectorLookup,
     K: SigningKeys,
     R: RoutingSource,
@@ -180,9 +190,15 @@ where
     // What may need saying, decided before anything is loaded to say it.
     let reminders: Vec<(&ChangeRecord, u32)> =
         records.iter().filter_map(|r| reminder_mark(settings, r, now).map(|d| (r, d))).collect();
+    let handovers = waiting_handovers(ports, settings, plan, &records, &mut out).await;
     let old: Vec<&ChangeRecord> = records.iter().filter(|r| past_bound(settings, r, now)).collect();
     let digests = if full_scan { digest_lines(settings, plan, report) } else { BTreeMap::new() };
-    if reminders.is_empty() && old.is_empty() && report.repaired.is_empty() && digests.is_empty() {
+    if reminders.is_empty()
+        && handovers.is_empty()
+        && old.is_empty()
+        && report.repaired.is_empty()
+        && digests.is_empty()
+    {
         return out;
     }
     let routing = match ports.routing.routing().await {
@@ -195,6 +211,11 @@ where
     for (record, days) in reminders {
         if let Err(e) = remind(ports, settings, &routing, record, days, now, &mut out).await {
             out.errors.push(format!("reminder for {}: {e}", record.change.id));
+        }
+    }
+    for h in handovers {
+        if let Err(e) = remind_owner(ports, settings, &routing, &h, now, &mut out).await {
+            out.errors.push(format!("hand-over reminder for {} in {}: {e}", h.intake.connector, h.record.change.id));
         }
     }
     for record in old {
@@ -229,8 +250,8 @@ fn past_bound(settings: &WatchSettings, record: &ChangeRecord, now: OffsetDateTi
     !finished && now - record.change.detected_at > settings.stuck_after
 }
 
-async fn remind<A, N, L, K, R, M, C, W, Au>(
-    ports: &WatchPorts<'_, A, N, L, K, R, M, C, W, Au>,
+async fn remind<A, N, I, L, K, R, M, C, W, Au>(
+    ports: &WatchPorts<'_, A, N, I, L, K, R, M, C, W, Au>,
     settings: &WatchSettings,
     routing: &Routing,
     record: &ChangeRecord,
@@ -255,7 +276,7 @@ where
     let connectors = load_connectors(ports.connectors, change, now).await.map_err(|e| e.to_string())?;
     let ring = ports.keys.keyring().await.map_err(|e| e.to_string())?;
     let asking = Asking { url, ring: &ring, group, connectors: &connectors, expires: request.links_expire_at, now };
-    let left = if days == 1 { "1 day".to_owned() } else { format!("{days} days") };
+    let left = days_left(days);
     let sent =
         send_links(ports.mailer, ports.chat, change, &asking, Some(&format!("{left} before a key expires"))).await;
     let last = settings.reminder_days.iter().min() == Some(&days);
@@ -289,6 +310,7 @@ where
     tracing::info!(change_id = %change.id, days, escalated, "approvers reminded");
     out.reminders.push(ReminderSent {
         change_id: change.id.to_string(),
+        connector_id: None,
         days,
         emails_sent: sent.emails_sent,
         slack_posted: sent.slack_posted,
@@ -297,8 +319,153 @@ where
     Ok(())
 }
 
-async fn stuck<A, N, L, K, R, M, C, W, Au>(
-    ports: &WatchPorts<'_, A, N, L, K, R, M, C, W, Au>,
+/// A key hand-over waiting for its owner with a reminder mark due.
+struct Handover<'r> {
+    record: &'r ChangeRecord,
+    intake: OpenIntake,
+    /// The connector's current key expires then (the marks count back from it).
+    expiry: OffsetDateTime,
+    days: u32,
+}
+
+/// The hand-overs of approved changes still open with a mark due: only
+/// held human-intake connectors are looked up, one batch read per change.
+async fn waiting_handovers<'r, A, N, I, L, K, R, M, C, W, Au>(
+    ports: &WatchPorts<'_, A, N, I, L, K, R, M, C, W, Au>,
+    settings: &WatchSettings,
+    plan: &Plan,
+    records: &'r [ChangeRecord],
+    out: &mut WatchReport,
+) -> Vec<Handover<'r>>
+where
+    I: IntakeTokens,
+{
+    let mut due = Vec::new();
+    if settings.approval_url.is_none() {
+        return due;
+    }
+    let now = plan.now;
+    for record in records.iter().filter(|r| r.status == ChangeStatus::Approved) {
+        let held: BTreeMap<&ConnectorId, OffsetDateTime> = plan
+            .skipped
+            .iter()
+            .filter(|s| s.held_by.as_ref() == Some(&record.change.id))
+            .filter(|s| crate::procedures::procedure(s.kind).key_source == KeySource::HumanIntake)
+            .map(|s| (&s.connector_id, s.expires_at))
+            .collect();
+        if held.is_empty() {
+            continue;
+        }
+        let ids: Vec<ConnectorId> = held.keys().map(|id| (*id).clone()).collect();
+        let open = match ports.intake.open_intakes(&record.change.id, &ids).await {
+            Ok(open) => open,
+            Err(e) => {
+                out.errors.push(format!("key hand-overs of {}: {e}", record.change.id));
+                continue;
+            }
+        };
+        for intake in open.into_iter().filter(|i| i.expires_at > now) {
+            let Some(&expiry) = held.get(&intake.connector) else { continue };
+            let Some(days) = due_mark(&settings.reminder_days, expiry, intake.requested_at, now) else { continue };
+            if !record.notices.contains(&handover_notice(&intake.connector, days)) {
+                due.push(Handover { record, intake, expiry, days });
+            }
+        }
+    }
+    due
+}
+
+fn handover_notice(connector: &ConnectorId, days: u32) -> String {
+    format!("intake-remind:{connector}:{days}")
+}
+
+fn days_left(days: u32) -> String {
+    if days == 1 {
+        "1 day".to_owned()
+    } else {
+        format!("{days} days")
+    }
+}
+
+/// Reminds the owner with a fresh hand-over link; the last mark also tells
+/// the approver group's escalation contacts.
+async fn remind_owner<A, N, I, L, K, R, M, C, W, Au>(
+    ports: &WatchPorts<'_, A, N, I, L, K, R, M, C, W, Au>,
+    settings: &WatchSettings,
+    routing: &Routing,
+    h: &Handover<'_>,
+    now: OffsetDateTime,
+    out: &mut WatchReport,
+) -> Result<(), String>
+where
+    N: Notices,
+    L: ConnectorLookup,
+    K: SigningKeys,
+    M: Mailer,
+    C: Chat,
+    Au: AuditLog,
+{
+    let Some(url) = &settings.approval_url else { return Ok(()) };
+    let change = &h.record.change;
+    let id = &h.intake.connector;
+    if !ports.notices.claim_change_notice(&change.id, &handover_notice(id, h.days)).await.map_err(|e| e.to_string())? {
+        return Ok(());
+    }
+    let c = crate::inventory::load_connector(ports.connectors, id, now).await.map_err(|e| e.to_string())?;
+    let owner = Approver::parse(&c.owner).map_err(|e| format!("owner: {e}"))?;
+    let left = days_left(h.days);
+    let mut emails_sent = 0;
+    if ports.mailer.configured() {
+        let ask = HandOver { url, change: &change.id, connector: &c, owner: &owner, expires: h.intake.expires_at };
+        match ask_owner(ports.keys, ports.mailer, &ask, Some(&format!("{left} before the key expires"))).await {
+            Ok(()) => emails_sent = 1,
+            Err(e) => out.errors.push(format!("hand-over reminder to {owner}: {e}")),
+        }
+    } else {
+        out.errors.push(format!("hand-over reminder for {id}: no email sender is set up (KEYTURN_EMAIL_FROM)"));
+    }
+    let last = settings.reminder_days.iter().min() == Some(&h.days);
+    let mut escalated = false;
+    if last {
+        let group = routing.group(&change.approver_group).map_err(|e| e.to_string())?;
+        let (to, hook) = audience(NotifyEvent::Failed, group);
+        let subject =
+            format!("Escalation: the new key for {id} was not handed over and it expires in {left} ({})", change.id);
+        let text = format!(
+            "{subject}\n\nChange {} was approved; keyturn asked {owner} for the new key on {} and still waits for it \
+             (the hand-over ends {}). The current key expires {}. The owner was reminded with a fresh link; if they \
+             cannot act, someone with admin rights on the directory must regenerate the key and hand it over.\n",
+            change.id,
+            format_utc(h.intake.requested_at),
+            format_utc(h.intake.expires_at),
+            format_utc(h.expiry)
+        );
+        let (reached, failed) = tell(ports.mailer, ports.chat, &to, hook, &subject, &text).await;
+        escalated = !reached.is_empty();
+        out.errors.extend(failed.into_iter().map(|f| format!("escalation of {id}: {f}")));
+    }
+    let ev = NewAuditEvent::new(id.clone(), EventKind::Reminded, now, ACTOR)
+        .change(&change.id)
+        .detail("waiting_for", "key_handover")
+        .detail("owner", owner.to_string())
+        .detail("days_before_expiry", h.days.to_string())
+        .detail("emails_sent", emails_sent.to_string())
+        .detail("escalated", escalated.to_string());
+    ports.audit.append(ev).await.map_err(|e| e.to_string())?;
+    tracing::info!(change_id = %change.id, connector_id = %id, days = h.days, escalated, "owner reminded of a key hand-over");
+    out.reminders.push(ReminderSent {
+        change_id: change.id.to_string(),
+        connector_id: Some(id.to_string()),
+        days: h.days,
+        emails_sent,
+        slack_posted: false,
+        escalated,
+    });
+    Ok(())
+}
+
+async fn stuck<A, N, I, L, K, R, M, C, W, Au>(
+    ports: &WatchPorts<'_, A, N, I, L, K, R, M, C, W, Au>,
     settings: &WatchSettings,
     routing: &Routing,
     record: &ChangeRecord,
@@ -340,8 +507,8 @@ where
 }
 
 /// Tells the group's escalation contacts; notes where it went (`WHAT → email:…, slack`).
-async fn alert<A, N, L, K, R, M, C, W, Au>(
-    ports: &WatchPorts<'_, A, N, L, K, R, M, C, W, Au>,
+async fn alert<A, N, I, L, K, R, M, C, W, Au>(
+    ports: &WatchPorts<'_, A, N, I, L, K, R, M, C, W, Au>,
     group: &crate::approval::routing::Group,
     what: &str,
     subject: &str,
@@ -360,8 +527,8 @@ async fn alert<A, N, L, K, R, M, C, W, Au>(
 /// Each change the scan unwedged connectors of: its escalation contacts hear
 /// which connectors and what had become of the execution. The group comes
 /// from the connectors themselves: a dead change may have no record left.
-async fn repaired<A, N, L, K, R, M, C, W, Au>(
-    ports: &WatchPorts<'_, A, N, L, K, R, M, C, W, Au>,
+async fn repaired<A, N, I, L, K, R, M, C, W, Au>(
+    ports: &WatchPorts<'_, A, N, I, L, K, R, M, C, W, Au>,
     routing: &Routing,
     plan: &Plan,
     report: &ScanReport,
@@ -440,8 +607,8 @@ fn digest_lines<'p>(
     groups
 }
 
-async fn send_digests<A, N, L, K, R, M, C, W, Au>(
-    ports: &WatchPorts<'_, A, N, L, K, R, M, C, W, Au>,
+async fn send_digests<A, N, I, L, K, R, M, C, W, Au>(
+    ports: &WatchPorts<'_, A, N, I, L, K, R, M, C, W, Au>,
     routing: &Routing,
     groups: BTreeMap<&str, Vec<DigestLine>>,
     now: OffsetDateTime,

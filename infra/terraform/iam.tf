@@ -95,10 +95,11 @@ data "aws_iam_policy_document" "scanner" {
     resources = [aws_dynamodb_table.connectors.arn]
   }
   # PutItem/DeleteItem also take and give back the scan lock item; UpdateItem
-  # claims each reminder and alert on its change, once.
+  # claims each reminder and alert on its change, once; BatchGetItem reads
+  # the key hand-overs still waiting for their owner.
   statement {
     sid       = "RecordChanges"
-    actions   = ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+    actions   = ["dynamodb:BatchGetItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
     resources = [aws_dynamodb_table.changes.arn]
   }
   statement {

@@ -31,8 +31,17 @@ pub(crate) async fn scim_connector(f: &Flow, tag: &str) -> (String, String, Stri
     (dir, sp, arn, old)
 }
 
+/// The hand-over link in an email to the owner.
+pub(crate) fn handover_href(body: &str) -> Option<String> {
+    body.split("href=\"")
+        .skip(1)
+        .filter_map(|r| r.split('"').next())
+        .map(|l| l.replace("&amp;", "&"))
+        .find(|l| l.starts_with(&callback()))
+}
+
 /// The owner's intake link, once request-key asked and the workflow waits.
-async fn intake_link(change: &str) -> String {
+pub(crate) async fn intake_link(change: &str) -> String {
     let url = eventually("the key request", || async {
         let all = sim("/_sim/ses").await;
         let body = all.as_array()?.iter().find(|m| {
@@ -41,11 +50,7 @@ async fn intake_link(change: &str) -> String {
         })?["body"]
             .as_str()?
             .to_owned();
-        body.split("href=\"")
-            .skip(1)
-            .filter_map(|r| r.split('"').next())
-            .map(|l| l.replace("&amp;", "&"))
-            .find(|l| l.starts_with(&callback()))
+        handover_href(&body)
     })
     .await;
     paused(change, 2).await;
@@ -53,7 +58,7 @@ async fn intake_link(change: &str) -> String {
 }
 
 /// Pastes `key` into the intake form (its POST): (status, page).
-async fn hand_over(url: &str, key: &str) -> (u16, String) {
+pub(crate) async fn hand_over(url: &str, key: &str) -> (u16, String) {
     let resp = reqwest::Client::new()
         .post(callback())
         .header("content-type", "application/x-www-form-urlencoded")

@@ -1,5 +1,5 @@
 //! Never silent (issue #10): reminders at the marks before expiry with fresh
-//! links, escalation at the last one, alerts for runs past their bound and
+//! links (to approvers, and to an owner who owes a key), escalation at the last one, alerts for runs past their bound and
 //! the daily digest, each sent once however often the scanner runs.
 
 use serde_json::Value;
@@ -96,6 +96,80 @@ async fn approvers_are_reminded_once_at_each_mark_with_fresh_links_and_the_last_
     assert_eq!(code, 200, "{page}");
     let done = finished(&f.sfn().await, &change).await;
     assert_eq!(done.status().as_str(), "SUCCEEDED", "rejected is a normal end");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_owner_who_has_not_handed_over_the_key_is_reminded_at_each_mark_and_the_last_escalates() {
+    let f = Flow::new("remindowner");
+    let (dir, _, arn, old) = crate::rotation::scim_connector(&f, "old-remind").await;
+    let expires = in_days(10);
+    let url = callback();
+    // The owner has a month for the hand-over, and the change holds its key that long.
+    let env = [
+        ("KEYTURN_INTAKE_TIMEOUT", "30d"),
+        ("KEYTURN_CHANGE_LEASE_HOURS", "2160"),
+        ("KEYTURN_APPROVAL_URL", url.as_str()),
+        ("KEYTURN_EMAIL_FROM", "keyturn@keyturn.example"),
+    ];
+    let change = f.scan_one(&env);
+    f.approve(&change).await;
+    let first_link = crate::rotation::intake_link(&change).await;
+    let expiry = OffsetDateTime::parse(&format!("{expires}T00:00:00Z"), &Rfc3339).unwrap();
+    let at = |days: i64, hours: i64| (expiry - Duration::days(days) + Duration::hours(hours)).format(&Rfc3339).unwrap();
+    let owner_mail = |prefix: &'static str| {
+        let change = change.clone();
+        async move {
+            mails(&change).await.into_iter().rfind(|m| {
+                m["subject"].as_str().unwrap().starts_with(prefix)
+                    && m["destinations"]["ToAddresses"][0] == "owner@e2e.example"
+            })
+        }
+    };
+
+    // The 30- and 14-day marks passed before the owner was asked.
+    let before = f.scan_at(&env, &at(7, -1));
+    assert!(reminders(&before).is_empty(), "{before:#}");
+
+    let r7 = f.scan_at(&env, &at(7, 1));
+    assert_eq!(reminders(&r7), [(7, false)], "{r7:#}");
+    assert_eq!(r7["reminders"][0]["connector_id"], f.id("k1"), "{r7:#}");
+    assert_eq!(r7["reminders"][0]["emails_sent"], 1, "the owner alone: {r7:#}");
+    assert!(reminders(&f.scan_at(&env, &at(7, 2))).is_empty(), "a second scan sends nothing twice");
+    let reminder = owner_mail("Reminder (7 days").await.expect("a reminder to the owner");
+    let fresh = crate::rotation::handover_href(reminder["body"].as_str().unwrap()).unwrap();
+    assert_ne!(fresh, first_link, "a fresh hand-over link");
+
+    let r1 = f.scan_at(&env, &at(1, 1));
+    assert_eq!(reminders(&r1), [(1, true)], "the last mark escalates: {r1:#}");
+    assert!(reminders(&f.scan_at(&env, &at(1, 2))).is_empty());
+    let escalation = mails(&change).await.into_iter().find(|m| {
+        m["subject"].as_str().unwrap().starts_with("Escalation: the new key for")
+            && m["destinations"]["ToAddresses"][0] == "oncall@e2e.example"
+    });
+    assert!(escalation.is_some(), "the escalation contacts were told");
+
+    let trail = f.audit("k1").await;
+    let reminded: Vec<_> = trail.iter().filter(|e| e.event == "reminded").collect();
+    let marks: Vec<&str> = reminded.iter().map(|e| e.detail["days_before_expiry"].as_str()).collect();
+    assert_eq!(marks, ["7", "1"], "one reminded event per mark");
+    assert!(reminded.iter().all(|e| e.detail["waiting_for"] == "key_handover"), "{reminded:?}");
+
+    // The last reminder's link takes the key, and the rotation goes on.
+    let last = owner_mail("Reminder (1 day").await.expect("the last reminder");
+    let link = crate::rotation::handover_href(last["body"].as_str().unwrap()).unwrap();
+    let (_, regenerated) =
+        vendor(reqwest::Method::POST, &format!("/_sim/atlassian/directories/{dir}/regenerate"), None).await;
+    let key = regenerated["key"].as_str().unwrap().to_owned();
+    let (code, page) = crate::rotation::hand_over(&link, &key).await;
+    assert_eq!(code, 200, "{page}");
+    let (status, outcomes) = crate::rotation::run_to_end(&f, &change).await;
+    assert_eq!(status, "SUCCEEDED");
+    assert_eq!(outcomes[0]["outcome"], "rotated", "{outcomes:?}");
+    assert!(f.secret_at(&arn, "AWSCURRENT").await.unwrap().contains(&key));
+    let everything = every_output(&f, &change, &["k1"]).await;
+    for (what, value) in [("old key", &old), ("new key", &key)] {
+        assert!(!everything.contains(value.as_str()), "the {what} leaked into logs, history, audit or messages");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -17,7 +17,7 @@ use super::request::link;
 use super::{Email, TaskToken};
 use crate::domain::approval::{Approver, Decision, LinkClaims, Nonce};
 use crate::domain::timefmt::format_utc;
-use crate::domain::{Connector, ConnectorId, EventKind, NewAuditEvent, SecretValue};
+use crate::domain::{ChangeId, Connector, ConnectorId, EventKind, NewAuditEvent, SecretValue};
 use crate::inventory::{load_connector, LoadError};
 use crate::ports::{
     AuditLog, ConnectorLookup, Delivery, IntakeTokens, Mailer, SecretStore, SigningKeys, StoreError, TaskCallbacks,
@@ -90,6 +90,68 @@ fn instructions(c: &Connector) -> String {
     )
 }
 
+/// A hand-over to ask an owner for.
+#[derive(Clone, Copy)]
+pub(crate) struct HandOver<'a> {
+    /// The approval-callback URL the link points to.
+    pub url: &'a str,
+    pub change: &'a ChangeId,
+    pub connector: &'a Connector,
+    pub owner: &'a Approver,
+    /// When the hand-over (and so the link) ends.
+    pub expires: OffsetDateTime,
+}
+
+/// Emails the owner a hand-over link of their own. `reminder` (e.g. `7 days
+/// before the key expires`) marks a reminder of a request already made: the
+/// scan sends fresh links this way.
+pub(crate) async fn ask_owner<K: SigningKeys, M: Mailer>(
+    keys: &K,
+    mailer: &M,
+    ask: &HandOver<'_>,
+    reminder: Option<&str>,
+) -> Result<(), StoreError> {
+    let HandOver { url: approval_url, change, connector: c, owner, expires } = *ask;
+    let claims = LinkClaims {
+        change_id: change.clone(),
+        approver: owner.clone(),
+        decision: Decision::Intake,
+        expires_at: expires,
+        nonce: Nonce::random(),
+        connector: Some(c.id.clone()),
+    };
+    let url = link(approval_url, keys.keyring().await?.sign(&claims).as_str());
+    let mut subject = format!("Action needed: a new SCIM key for {} ({change})", c.id);
+    let mut intro = format!(
+        "Change {change} was approved. The key of {} can only be regenerated in the Atlassian admin console, and you \
+         own it.",
+        c.id
+    );
+    if let Some(r) = reminder {
+        subject = format!("Reminder ({r}): {subject}");
+        intro = format!("REMINDER: keyturn still waits for this key ({r}). {intro}");
+    }
+    let text = format!(
+        "{intro}\n\n{}\nHand over the key here: {url}\n\nThe link is yours alone and expires at {}.\n",
+        instructions(c),
+        format_utc(expires)
+    );
+    let html = page(
+        &subject,
+        &format!(
+            "<h1>{}</h1><p>{}</p><pre style=\"white-space:pre-wrap\">{}</pre>\
+             <p><a href=\"{}\">Hand over the new key</a></p><p class=\"note\">The link is yours alone and expires at {}.</p>",
+            esc(&subject),
+            esc(&intro),
+            esc(&instructions(c)),
+            esc(&url),
+            esc(&format_utc(expires))
+        ),
+    );
+    mailer.send(&Email { to: vec![owner.clone()], subject, text, html }).await?;
+    Ok(())
+}
+
 /// `request-key`: asks the owner for the new key.
 pub async fn request_key<L, I, K, M, Au>(
     ports: &KeyRequestPorts<'_, L, I, K, M, Au>,
@@ -110,40 +172,9 @@ where
     let owner = Approver::parse(&c.owner)
         .map_err(|e| KeyRequestError::InvalidConnector(c.id.to_string(), format!("owner: {e}")))?;
     let expires = now + input.intake_timeout_seconds.map_or(default_timeout, |s| Duration::seconds(i64::from(s)));
-    ports.intake.put_intake(&item.change_id, &item.connector_id, &input.task_token, expires).await?;
-    let claims = LinkClaims {
-        change_id: item.change_id.clone(),
-        approver: owner.clone(),
-        decision: Decision::Intake,
-        expires_at: expires,
-        nonce: Nonce::random(),
-        connector: Some(item.connector_id.clone()),
-    };
-    let url = link(approval_url, ports.keys.keyring().await?.sign(&claims).as_str());
-    let subject = format!("Action needed: a new SCIM key for {} ({})", c.id, item.change_id);
-    let text = format!(
-        "Change {} was approved. The key of {} can only be regenerated in the Atlassian admin console, and you own it.\n\n{}\n\
-         Hand over the key here: {url}\n\nThe link is yours alone and expires at {}.\n",
-        item.change_id,
-        c.id,
-        instructions(&c),
-        format_utc(expires)
-    );
-    let html = page(
-        &subject,
-        &format!(
-            "<h1>{}</h1><p>Change <code>{}</code> was approved. The key of <strong>{}</strong> can only be regenerated \
-             in the Atlassian admin console, and you own it.</p><pre style=\"white-space:pre-wrap\">{}</pre>\
-             <p><a href=\"{}\">Hand over the new key</a></p><p class=\"note\">The link is yours alone and expires at {}.</p>",
-            esc(&subject),
-            esc(item.change_id.as_str()),
-            esc(c.id.as_str()),
-            esc(&instructions(&c)),
-            esc(&url),
-            esc(&format_utc(expires))
-        ),
-    );
-    ports.mailer.send(&Email { to: vec![owner.clone()], subject, text, html }).await?;
+    ports.intake.put_intake(&item.change_id, &item.connector_id, &input.task_token, now, expires).await?;
+    let ask = HandOver { url: approval_url, change: &item.change_id, connector: &c, owner: &owner, expires };
+    ask_owner(ports.keys, ports.mailer, &ask, None).await?;
     let mut ev = NewAuditEvent::new(c.id.clone(), EventKind::KeyRequested, now, "keyturn:request-key")
         .change(&item.change_id)
         .detail("owner", owner.to_string())

@@ -205,7 +205,7 @@ use crate::domain::approval::{ApprovalRule, Approver, Decision, Vote};
 use crate::domain::timefmt::parse_instant;
 use crate::domain::{ChangeId, ChangeStatus, ChangeWindow, ConnectorId};
 use crate::notify::ConnectorOutcome;
-use crate::ports::{Approvals, Notices, OutcomeLog, VoteResult};
+use crate::ports::{Approvals, Notices, OpenIntake, OutcomeLog, VoteResult};
 
 fn list(values: impl IntoIterator<Item = impl Into<String>>) -> AttributeValue {
     AttributeValue::L(values.into_iter().map(|v| s(v)).collect())
@@ -569,6 +569,7 @@ impl crate::ports::IntakeTokens for DynamoChangeStore {
         change: &ChangeId,
         connector: &ConnectorId,
         token: &TaskToken,
+        requested_at: OffsetDateTime,
         expires: OffsetDateTime,
     ) -> Result<(), StoreError> {
         let ttl = u64::try_from((expires + RETENTION).unix_timestamp()).unwrap_or(0);
@@ -578,12 +579,33 @@ impl crate::ports::IntakeTokens for DynamoChangeStore {
             .item("change_id", intake_key(change, connector))
             .item("status", s("open"))
             .item("task_token", s(token.expose()))
+            .item("requested_at", s(format_utc(requested_at)))
             .item("expires_at", s(format_utc(expires)))
             .item("expires_ttl", n(ttl))
             .send()
             .await
             .map_err(|e| store_error("dynamodb", "PutItem", e))?;
         Ok(())
+    }
+
+    async fn open_intakes(&self, change: &ChangeId, connectors: &[ConnectorId]) -> Result<Vec<OpenIntake>, StoreError> {
+        let keys: Vec<String> = connectors.iter().map(|c| format!("{change}#intake#{c}")).collect();
+        let found =
+            super::item::batch_get(&self.client, &self.table, "change_id", keys.iter().map(String::as_str)).await?;
+        // Hand-overs asked for before `requested_at` was kept have no mark to
+        // count from: they time out as before, unreminded.
+        Ok(connectors
+            .iter()
+            .zip(&keys)
+            .filter_map(|(connector, key)| {
+                let item = found.get(key).filter(|i| get_s(i, "status") == Some("open"))?;
+                Some(OpenIntake {
+                    connector: connector.clone(),
+                    requested_at: time_of(item, "requested_at")?,
+                    expires_at: time_of(item, "expires_at")?,
+                })
+            })
+            .collect())
     }
 
     async fn intake_token(&self, change: &ChangeId, connector: &ConnectorId) -> Result<Option<TaskToken>, StoreError> {

@@ -441,6 +441,8 @@ export class Keyturn extends Construct {
     ]);
     // Reminders with fresh signed links, alerts and the daily digest.
     allow('scanner', ['dynamodb:BatchGetItem'], [tableArn(tables.connectors)]);
+    // Key hand-overs still waiting for their owner (items of the changes table).
+    allow('scanner', ['dynamodb:BatchGetItem'], [tableArn(tables.changes)]);
     allow('scanner', ['secretsmanager:GetSecretValue'], [signingKey.secretArn, routing.secretArn]);
     allow('scanner', ['ses:SendEmail'], sesIdentities);
     // The daily signed digest: one day's chain heads from the day index, a
