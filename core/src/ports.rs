@@ -78,12 +78,12 @@ pub trait ChangeStore: Send + Sync {
     /// on the same day found the same change).
     fn create(&self, change: &Change) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
-    /// Since when the change has been waiting for its approvers; `None` when
-    /// it is not waiting (decided, ended) or unknown.
+    /// Of `ids`, the changes still waiting for their approvers, with since
+    /// when (one batch read; decided, ended or unknown changes are absent).
     fn awaiting_since(
         &self,
-        id: &crate::domain::ChangeId,
-    ) -> impl Future<Output = Result<Option<time::OffsetDateTime>, StoreError>> + Send;
+        ids: &[crate::domain::ChangeId],
+    ) -> impl Future<Output = Result<Vec<(crate::domain::ChangeId, time::OffsetDateTime)>, StoreError>> + Send;
 
     /// Where a recorded change stands (`None`: no record).
     fn status(
@@ -156,6 +156,8 @@ pub enum VoteResult {
 /// per request and read only to deliver the decision.
 pub trait Approvals: Send + Sync {
     fn get(&self, id: &ChangeId) -> impl Future<Output = Result<Option<ChangeRecord>, StoreError>> + Send;
+    /// The records of `ids` that exist (batch reads, strongly consistent).
+    fn get_many(&self, ids: &[ChangeId]) -> impl Future<Output = Result<Vec<ChangeRecord>, StoreError>> + Send;
 
     /// Opens (or, on a retried request, re-opens) the change for approval.
     /// `Ok(false)`: the change is already decided and stays as it is.

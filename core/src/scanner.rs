@@ -494,16 +494,14 @@ async fn overdue_approvals<C: ChangeStore>(
     ids.extend(plan.skipped.iter().filter_map(|s| s.held_by.clone()));
     ids.sort();
     ids.dedup();
-    let mut overdue = 0;
-    for id in ids {
-        match changes.awaiting_since(&id).await {
-            Ok(Some(since)) if plan.now - since > settings.approval_overdue => overdue += 1,
-            Ok(_) => {}
-            // Not fatal: the alarm misses one change until the next scan.
-            Err(e) => tracing::warn!(change_id = %id, error = %e, "approval age unknown"),
+    match changes.awaiting_since(&ids).await {
+        Ok(waiting) => waiting.iter().filter(|(_, since)| plan.now - *since > settings.approval_overdue).count(),
+        Err(e) => {
+            // Not fatal: the alarm misses these changes until the next scan.
+            tracing::warn!(changes = ids.len(), error = %e, "approval ages unknown");
+            0
         }
     }
-    overdue
 }
 
 async fn start_change<I, C, A, W>(
@@ -666,9 +664,10 @@ mod tests {
         async fn create(&self, change: &Change) -> Result<bool, StoreError> {
             Ok(self.changes.lock().unwrap().insert(change.id.clone()))
         }
-        async fn awaiting_since(&self, id: &ChangeId) -> Result<Option<OffsetDateTime>, StoreError> {
+        async fn awaiting_since(&self, ids: &[ChangeId]) -> Result<Vec<(ChangeId, OffsetDateTime)>, StoreError> {
             // Every change in this store waits for approval since it was made.
-            Ok(self.changes.lock().unwrap().contains(id).then_some(*self.made_at.lock().unwrap()).flatten())
+            let (changes, made_at) = (self.changes.lock().unwrap(), *self.made_at.lock().unwrap());
+            Ok(ids.iter().filter(|id| changes.contains(*id)).filter_map(|id| Some((id.clone(), made_at?))).collect())
         }
         async fn status(&self, id: &ChangeId) -> Result<Option<crate::domain::ChangeStatus>, StoreError> {
             Ok(self.changes.lock().unwrap().contains(id).then_some(crate::domain::ChangeStatus::Detected))

@@ -17,7 +17,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use futures::{StreamExt, TryStreamExt};
 use serde::Serialize;
 use time::{Duration, OffsetDateTime};
 
@@ -31,7 +30,7 @@ use crate::domain::{ChangeId, ChangeStatus, ConnectorId, EventKind, NewAuditEven
 use crate::notify::{audience, tell, NotifyEvent};
 use crate::ports::{
     Approvals, AuditLog, Chat, ConnectorLookup, ExecutionState, IntakeTokens, Mailer, Notices, OpenIntake,
-    RoutingSource, SigningKeys, StoreError, Workflow,
+    RoutingSource, SigningKeys, Workflow,
 };
 use crate::procedures::KeySource;
 use crate::scanner::{ChangeOutcome, Plan, ScanReport, ACTOR};
@@ -110,9 +109,6 @@ pub struct WatchReport {
     pub errors: Vec<String>,
 }
 
-/// Change records read at once.
-const PARALLEL_READS: usize = 8;
-
 /// The mark due at `now`, if any: the most urgent one that has passed since
 /// the request was made (a scan that missed days sends one reminder, not one
 /// per missed mark; the ones it skipped stay unsent).
@@ -175,13 +171,8 @@ where
     let now = plan.now;
     let mut out = WatchReport::default();
     let ids = open_changes(plan, report);
-    let records: Result<Vec<Option<ChangeRecord>>, StoreError> =
-        futures::stream::iter(ids.iter().map(|id| ports.approvals.get(id)))
-            .buffered(PARALLEL_READS)
-            .try_collect()
-            .await;
-    let records: Vec<ChangeRecord> = match records {
-        Ok(r) => r.into_iter().flatten().collect(),
+    let records: Vec<ChangeRecord> = match ports.approvals.get_many(&ids).await {
+        Ok(r) => r,
         Err(e) => {
             out.errors.push(format!("change records: {e}"));
             Vec::new()

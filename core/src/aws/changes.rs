@@ -177,13 +177,20 @@ impl ChangeStore for DynamoChangeStore {
         }
     }
 
-    async fn awaiting_since(&self, id: &ChangeId) -> Result<Option<OffsetDateTime>, StoreError> {
-        let Some(item) = self.get_item(id).await? else { return Ok(None) };
-        let waiting = matches!(
-            get_s(&item, "status").and_then(ChangeStatus::parse),
-            Some(ChangeStatus::Detected | ChangeStatus::AwaitingApproval)
-        );
-        Ok(waiting.then(|| time_of(&item, "requested_at").or_else(|| time_of(&item, "detected_at"))).flatten())
+    async fn awaiting_since(&self, ids: &[ChangeId]) -> Result<Vec<(ChangeId, OffsetDateTime)>, StoreError> {
+        let items = self.get_items(ids).await?;
+        Ok(ids
+            .iter()
+            .filter_map(|id| {
+                let item = items.get(id.as_str())?;
+                let waiting = matches!(
+                    get_s(item, "status").and_then(ChangeStatus::parse),
+                    Some(ChangeStatus::Detected | ChangeStatus::AwaitingApproval)
+                );
+                let since = time_of(item, "requested_at").or_else(|| time_of(item, "detected_at"));
+                Some((id.clone(), since.filter(|_| waiting)?))
+            })
+            .collect())
     }
 
     async fn status(&self, id: &ChangeId) -> Result<Option<ChangeStatus>, StoreError> {
@@ -310,11 +317,21 @@ impl DynamoChangeStore {
             .map_err(|e| store_error("dynamodb", "GetItem", e))?;
         Ok(out.item)
     }
+
+    /// Change items by id (BatchGetItem, 100 at a time).
+    async fn get_items(&self, ids: &[ChangeId]) -> Result<HashMap<String, Item>, StoreError> {
+        super::item::batch_get(&self.client, &self.table, "change_id", ids.iter().map(ChangeId::as_str)).await
+    }
 }
 
 impl Approvals for DynamoChangeStore {
     async fn get(&self, id: &ChangeId) -> Result<Option<ChangeRecord>, StoreError> {
         Ok(self.get_item(id).await?.as_ref().and_then(record))
+    }
+
+    async fn get_many(&self, ids: &[ChangeId]) -> Result<Vec<ChangeRecord>, StoreError> {
+        let items = self.get_items(ids).await?;
+        Ok(ids.iter().filter_map(|id| items.get(id.as_str())).filter_map(record).collect())
     }
 
     async fn open(&self, id: &ChangeId, request: &ApprovalRequest, token: &TaskToken) -> Result<bool, StoreError> {
