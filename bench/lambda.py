@@ -223,6 +223,8 @@ def main():
         "AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_LAMBDA_FUNCTION_NAME": "bench", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
         "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST", "RUST_LOG": "warn", "KEYTURN_CRASH_DIR": "",
+        # What a deployment sets (functions that need them refuse to start without).
+        "KEYTURN_APPROVAL_URL": "https://approve.bench.example/", "KEYTURN_EMAIL_FROM": "keyturn@keyturn.example",  # dev setup verifies it
     })
     k = args.keyturn
     work = tempfile.mkdtemp(prefix="keyturn-bench-")
@@ -231,6 +233,12 @@ def main():
     print("==> bench: tables, state machine and a 1,000-connector inventory (50 due) on the bench moto; the"
           " functions are measured on it, then it grows to 10,000 and 100,000", flush=True)
     run([k, "dev", "setup"], env)
+    # The scan's daily digest (and any reminder) needs the approver routing.
+    routing = os.path.join(work, "approvers.yaml")
+    with open(routing, "w") as f:
+        f.write("groups:\n  it-change:\n    approvers: [ana@bench.example]\n"
+                "    escalation:\n      email: [oncall@bench.example]\n")
+    run([k, "approvers", "set", routing], env)
     scale = []
     sizes = [int(s) for s in args.sizes.split(",")]
 
