@@ -48,7 +48,7 @@ export RUST_LOG             ?= info
 # honoured only because AWS_ENDPOINT_URL is loopback).
 export KEYTURN_CRASH_DIR    := $(CURDIR)/$(STATE)/crash
 
-.PHONY: help demo test lint build up down lambdas clean browser infra-check bench deny fuzz
+.PHONY: help demo test lint build up down lambdas clean browser infra-check bench bench-profiles deny fuzz
 
 help: ## Show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -78,6 +78,10 @@ infra-check: .venv-infra/.installed .venv-hcl/.installed ## Offline checks of in
 
 bench: $(VENV)/.installed ## Benchmarks (not make test): cold start, size, RSS vs Python twins, scan cost, criterion, audit verify
 	@bench/run.sh
+
+bench-profiles: $(VENV)/.installed ## What each release-profile knob buys (scanner: size, init, build CPU; ~1 h on 2 cores)
+	@test -x $(VENV)/bin/cargo-lambda || $(VENV)/bin/pip install --quiet cargo-lambda ziglang
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) bench/profiles.py
 
 build: ## Build every crate (dev profile)
 	cargo build --workspace
