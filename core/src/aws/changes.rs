@@ -576,8 +576,12 @@ impl Notices for DynamoChangeStore {
 }
 
 /// Intake hand-overs live in the changes table under their own key.
+fn intake_id(change: &ChangeId, connector: &ConnectorId) -> String {
+    format!("{change}#intake#{connector}")
+}
+
 fn intake_key(change: &ChangeId, connector: &ConnectorId) -> AttributeValue {
-    s(format!("{change}#intake#{connector}"))
+    s(intake_id(change, connector))
 }
 
 impl crate::ports::IntakeTokens for DynamoChangeStore {
@@ -606,7 +610,7 @@ impl crate::ports::IntakeTokens for DynamoChangeStore {
     }
 
     async fn open_intakes(&self, change: &ChangeId, connectors: &[ConnectorId]) -> Result<Vec<OpenIntake>, StoreError> {
-        let keys: Vec<String> = connectors.iter().map(|c| format!("{change}#intake#{c}")).collect();
+        let keys: Vec<String> = connectors.iter().map(|c| intake_id(change, c)).collect();
         let found =
             super::item::batch_get(&self.client, &self.table, "change_id", keys.iter().map(String::as_str)).await?;
         // Hand-overs asked for before `requested_at` was kept have no mark to
