@@ -273,7 +273,6 @@ where
     let last = settings.reminder_days.iter().min() == Some(&days);
     let mut escalated = false;
     if last {
-        let (to, hook) = audience(NotifyEvent::Failed, group);
         let subject = format!("Escalation: change {} has no decision and a key expires in {left}", change.id);
         let text = format!(
             "{subject}\n\nChange {} ({} connector(s), approver group {}) has waited for a decision since {}.\n\
@@ -284,9 +283,8 @@ where
             format_utc(request.requested_at),
             format_utc(change.earliest_expiry)
         );
-        let (reached, failed) = tell(ports.mailer, ports.chat, &to, hook, &subject, &text).await;
-        escalated = !reached.is_empty();
-        out.errors.extend(failed.into_iter().map(|f| format!("escalation of {}: {f}", change.id)));
+        let failing = format!("escalation of {}", change.id);
+        escalated = !escalate(ports, group, &subject, &text, &failing, out).await.is_empty();
     }
     out.errors.extend(sent.failures.iter().map(|f| format!("reminder for {}: {f}", change.id)));
     let events = change.connectors.iter().map(|c| {
@@ -419,7 +417,6 @@ where
     let mut escalated = false;
     if last {
         let group = routing.group(&change.approver_group).map_err(|e| e.to_string())?;
-        let (to, hook) = audience(NotifyEvent::Failed, group);
         let subject =
             format!("Escalation: the new key for {id} was not handed over and it expires in {left} ({})", change.id);
         let text = format!(
@@ -431,9 +428,7 @@ where
             format_utc(h.intake.expires_at),
             format_utc(h.expiry)
         );
-        let (reached, failed) = tell(ports.mailer, ports.chat, &to, hook, &subject, &text).await;
-        escalated = !reached.is_empty();
-        out.errors.extend(failed.into_iter().map(|f| format!("escalation of {id}: {f}")));
+        escalated = !escalate(ports, group, &subject, &text, &format!("escalation of {id}"), out).await.is_empty();
     }
     let ev = NewAuditEvent::new(id.clone(), EventKind::Reminded, now, ACTOR)
         .change(&change.id)
@@ -497,6 +492,26 @@ where
     Ok(())
 }
 
+/// Tells the group's escalation contacts; returns where it went, and reports
+/// each channel that failed as `FAILING: …` in the scan's errors.
+async fn escalate<A, N, I, L, K, R, M, C, W, Au>(
+    ports: &WatchPorts<'_, A, N, I, L, K, R, M, C, W, Au>,
+    group: &crate::approval::routing::Group,
+    subject: &str,
+    text: &str,
+    failing: &str,
+    out: &mut WatchReport,
+) -> Vec<String>
+where
+    M: Mailer,
+    C: Chat,
+{
+    let (to, hook) = audience(NotifyEvent::Failed, group);
+    let (reached, failed) = tell(ports.mailer, ports.chat, &to, hook, subject, text).await;
+    out.errors.extend(failed.into_iter().map(|f| format!("{failing}: {f}")));
+    reached
+}
+
 /// Tells the group's escalation contacts; notes where it went (`WHAT → email:…, slack`).
 async fn alert<A, N, I, L, K, R, M, C, W, Au>(
     ports: &WatchPorts<'_, A, N, I, L, K, R, M, C, W, Au>,
@@ -509,10 +524,8 @@ async fn alert<A, N, I, L, K, R, M, C, W, Au>(
     M: Mailer,
     C: Chat,
 {
-    let (to, hook) = audience(NotifyEvent::Failed, group);
-    let (reached, failed) = tell(ports.mailer, ports.chat, &to, hook, subject, text).await;
+    let reached = escalate(ports, group, subject, text, &format!("{what} alert"), out).await;
     out.alerts.push(format!("{what} → {}", reached.join(", ")));
-    out.errors.extend(failed.into_iter().map(|f| format!("{what} alert: {f}")));
 }
 
 /// Each change the scan unwedged connectors of: its escalation contacts hear
