@@ -17,8 +17,6 @@ VENV      := .venv
 PY        := $(VENV)/bin/python
 STATE     := .local
 KEYTURN   := target/debug/keyturn
-# The Lambda functions (binaries under functions/); the CLI is not one.
-FUNCTIONS := scanner request-approval approval-callback notify rotate verify finalize rollback request-key
 
 # Every target talks to the local stack only, whatever the calling shell has
 # set: fake credentials, loopback endpoint, no profile.
@@ -79,7 +77,7 @@ infra-check: .venv-infra/.installed .venv-hcl/.installed ## Offline checks of in
 bench: $(VENV)/.installed ## Benchmarks (not make test): cold start, size, RSS vs Python twins, scan cost, criterion, audit verify
 	@bench/run.sh
 
-bench-profiles: $(VENV)/.installed ## What each release-profile knob buys (scanner: size, init, build CPU; ~1 h on 2 cores)
+bench-profiles: $(VENV)/.installed ## What each release-profile knob buys (the bootstrap: size, init, build CPU; ~1 h on 2 cores)
 	@test -x $(VENV)/bin/cargo-lambda || $(VENV)/bin/pip install --quiet cargo-lambda ziglang
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) bench/profiles.py
 
@@ -168,10 +166,10 @@ demo: $(VENV)/.installed build browser ## Run keyturn end to end on the local st
 	@$(MAKE) up
 	@KEYTURN=$(KEYTURN) bash dev/demo.sh
 
-lambdas: ## Build the Lambda bootstraps with cargo-lambda (release, arm64 zips in target/lambda)
+lambdas: ## Build the Lambda bootstrap, all nine functions in one (release, arm64 zip: target/lambda/keyturn-lambda/bootstrap.zip)
 	@test -x $(VENV)/bin/cargo-lambda || $(VENV)/bin/pip install --quiet cargo-lambda ziglang
 	@rustup target list --installed | grep -q aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda build --release --arm64 --output-format zip $(addprefix -p ,$(FUNCTIONS))
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda build --release --arm64 --output-format zip -p keyturn-functions --bin keyturn-lambda
 
 clean: down ## Stop the stack and remove build output and installs
 	cargo clean

@@ -13,8 +13,8 @@ resource "aws_lambda_function" "approval_callback" {
   runtime          = "provided.al2023"
   architectures    = ["arm64"]
   handler          = "bootstrap"
-  filename         = "${local.lambda_dir}/approval-callback/bootstrap.zip"
-  source_code_hash = filebase64sha256("${local.lambda_dir}/approval-callback/bootstrap.zip")
+  filename         = local.lambda_zip
+  source_code_hash = filebase64sha256(local.lambda_zip)
   memory_size      = local.functions["approval-callback"].memory
   timeout          = local.functions["approval-callback"].timeout
 
@@ -24,7 +24,7 @@ resource "aws_lambda_function" "approval_callback" {
   }
 
   environment {
-    variables = local.common_env
+    variables = merge(local.common_env, { KEYTURN_FUNCTION = "approval-callback" })
   }
 
   tracing_config {

@@ -1,8 +1,10 @@
-# One Lambda per function: provided.al2023 on arm64, the zips that
-# `make lambdas` (cargo lambda build --release --arm64 --output-format zip) writes.
+# One Lambda per function: provided.al2023 on arm64, all running the one
+# bootstrap `make lambdas` builds (keyturn-lambda: every function in one
+# binary); KEYTURN_FUNCTION says which function each one is.
 
 locals {
   lambda_dir = coalesce(var.lambda_dir, "${path.module}/../../target/lambda")
+  lambda_zip = "${local.lambda_dir}/keyturn-lambda/bootstrap.zip"
 
   # Memory (MB) and timeout (s); the rotation steps wait on vendors with bounded retries.
   functions = {
@@ -98,8 +100,8 @@ resource "aws_lambda_function" "function" {
   runtime          = "provided.al2023"
   architectures    = ["arm64"]
   handler          = "bootstrap"
-  filename         = "${local.lambda_dir}/${each.key}/bootstrap.zip"
-  source_code_hash = filebase64sha256("${local.lambda_dir}/${each.key}/bootstrap.zip")
+  filename         = local.lambda_zip
+  source_code_hash = filebase64sha256(local.lambda_zip)
   memory_size      = each.value.memory
   timeout          = each.value.timeout
   # Two scans at once would race for the same changes; the conditional writes
@@ -112,7 +114,7 @@ resource "aws_lambda_function" "function" {
   }
 
   environment {
-    variables = merge(local.common_env, lookup(local.extra_env, each.key, {}))
+    variables = merge(local.common_env, lookup(local.extra_env, each.key, {}), { KEYTURN_FUNCTION = each.key })
   }
 
   tracing_config {

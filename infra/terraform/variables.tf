@@ -34,7 +34,7 @@ variable "connector_secret_prefix" {
 }
 
 variable "lambda_dir" {
-  description = "Where `cargo lambda build --release --arm64 --output-format zip` wrote <function>/bootstrap.zip (make lambdas)."
+  description = "Where `cargo lambda build --release --arm64 --output-format zip` wrote keyturn-lambda/bootstrap.zip (make lambdas)."
   type        = string
   default     = null
 }

@@ -300,15 +300,18 @@ export class Keyturn extends Construct {
       const fn = new RustFunction(this, name, {
         role,
         functionName: `${prefix}${name}`,
+        // One bootstrap for all nine functions (functions/src/lib.rs): each
+        // bundling builds the same binary (cargo's cache makes the other
+        // eight near no-ops) and the assets share one hash, so one upload.
         manifestPath: path.join(REPO_ROOT, 'Cargo.toml'),
-        binaryName: name,
+        binaryName: 'keyturn-lambda',
         architecture: lambda.Architecture.ARM_64,
         bundling: { architecture: lambda.Architecture.ARM_64 },
         memorySize: SIZING[name].memory,
         timeout: Duration.seconds(SIZING[name].timeout),
         loggingFormat: lambda.LoggingFormat.JSON,
         logGroup,
-        environment: env,
+        environment: { ...env, KEYTURN_FUNCTION: name },
         // Two scans at once would race for the same changes; the conditional
         // writes make that safe, this makes it rare.
         reservedConcurrentExecutions: name === 'scanner' ? 1 : undefined,

@@ -2,16 +2,15 @@
 //! workflow waits on a task token while the owner gets a signed intake link.
 //! Input: `{item, task_token, intake_timeout_seconds}` (see the ASL).
 
+use crate::{init_tracing, FunctionError};
 use keyturn_core::approval::intake::{KeyRequest, KeyRequestReport};
 use keyturn_core::service::KeyRequester;
-use keyturn_lambda::{init_tracing, FunctionError};
-use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use lambda_runtime::{service_fn, Error, LambdaEvent};
 
-#[tokio::main]
-async fn main() -> Result<(), Error> {
+pub async fn run() -> Result<(), Error> {
     init_tracing();
     let requester = KeyRequester::from_env().await.map_err(FunctionError::from)?;
-    run(service_fn(|event: LambdaEvent<KeyRequest>| handle(&requester, event))).await
+    lambda_runtime::run(service_fn(|event: LambdaEvent<KeyRequest>| handle(&requester, event))).await
 }
 
 async fn handle(requester: &KeyRequester, event: LambdaEvent<KeyRequest>) -> Result<KeyRequestReport, FunctionError> {

@@ -2,16 +2,15 @@
 //! failed) is told to the right people, audited, and its connectors released.
 //! Input: `{event, change: <execution state>, execution_arn}` (see the ASL).
 
+use crate::{init_tracing, FunctionError};
 use keyturn_core::notify::{NotifyInput, NotifyReport};
 use keyturn_core::service::Notifier;
-use keyturn_lambda::{init_tracing, FunctionError};
-use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use lambda_runtime::{service_fn, Error, LambdaEvent};
 
-#[tokio::main]
-async fn main() -> Result<(), Error> {
+pub async fn run() -> Result<(), Error> {
     init_tracing();
     let notifier = Notifier::from_env().await.map_err(FunctionError::from)?;
-    run(service_fn(|event: LambdaEvent<NotifyInput>| handle(&notifier, event))).await
+    lambda_runtime::run(service_fn(|event: LambdaEvent<NotifyInput>| handle(&notifier, event))).await
 }
 
 async fn handle(notifier: &Notifier, event: LambdaEvent<NotifyInput>) -> Result<NotifyReport, FunctionError> {

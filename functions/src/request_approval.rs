@@ -2,16 +2,15 @@
 //! signed links. Input: `{change, task_token, execution_arn}` (see the ASL).
 //! Output: a summary without links or token (Step Functions ignores it).
 
+use crate::{init_tracing, FunctionError};
 use keyturn_core::approval::request::{RequestInput, RequestReport};
 use keyturn_core::service::ApprovalRequester;
-use keyturn_lambda::{init_tracing, FunctionError};
-use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use lambda_runtime::{service_fn, Error, LambdaEvent};
 
-#[tokio::main]
-async fn main() -> Result<(), Error> {
+pub async fn run() -> Result<(), Error> {
     init_tracing();
     let requester = ApprovalRequester::from_env().await.map_err(FunctionError::from)?;
-    run(service_fn(|event: LambdaEvent<RequestInput>| handle(&requester, event))).await
+    lambda_runtime::run(service_fn(|event: LambdaEvent<RequestInput>| handle(&requester, event))).await
 }
 
 async fn handle(

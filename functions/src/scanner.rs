@@ -1,17 +1,16 @@
 //! scanner: on schedule, find due keys and start one workflow per change.
 //! Input: the EventBridge Scheduler event (content ignored). Output: the scan report.
 
+use crate::{emit_metrics, init_tracing, FunctionError};
 use keyturn_core::scanner::ScanReport;
 use keyturn_core::service::Scanner;
-use keyturn_lambda::{emit_metrics, init_tracing, FunctionError};
-use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
 
-#[tokio::main]
-async fn main() -> Result<(), Error> {
+pub async fn run() -> Result<(), Error> {
     init_tracing();
     let scanner = Scanner::from_env().await.map_err(FunctionError::from)?;
-    run(service_fn(|_: LambdaEvent<Value>| handle(&scanner))).await
+    lambda_runtime::run(service_fn(|_: LambdaEvent<Value>| handle(&scanner))).await
 }
 
 async fn handle(scanner: &Scanner) -> Result<ScanReport, FunctionError> {

@@ -2,18 +2,17 @@
 //! GET shows the change and a button; POST (the button) records the decision.
 //! The link token is never logged.
 
+use crate::{init_tracing, FunctionError};
 use keyturn_core::approval::callback::{Method, Page};
 use keyturn_core::domain::SecretValue;
 use keyturn_core::service::ApprovalCallback;
-use keyturn_lambda::{init_tracing, FunctionError};
 use lambda_http::http::{header, Method as HttpMethod};
-use lambda_http::{run, service_fn, Body, Error, Request, RequestExt, Response};
+use lambda_http::{service_fn, Body, Error, Request, RequestExt, Response};
 
-#[tokio::main]
-async fn main() -> Result<(), Error> {
+pub async fn run() -> Result<(), Error> {
     init_tracing();
     let callback = ApprovalCallback::from_env().await.map_err(FunctionError::from)?;
-    run(service_fn(|req: Request| handle(&callback, req))).await
+    lambda_http::run(service_fn(|req: Request| handle(&callback, req))).await
 }
 
 async fn handle(callback: &ApprovalCallback, req: Request) -> Result<Response<Body>, Error> {
@@ -24,12 +23,12 @@ async fn handle(callback: &ApprovalCallback, req: Request) -> Result<Response<Bo
     };
     let from_query = req.query_string_parameters_ref().and_then(|q| q.first("t")).map(str::to_owned);
     let token = match method {
-        Method::Post => keyturn_lambda::form_field(req.body().as_ref(), "t").or(from_query),
+        Method::Post => crate::form_field(req.body().as_ref(), "t").or(from_query),
         Method::Get => from_query,
     };
     // An intake form's pasted key: wrapped at once so it cannot be printed.
     let key = match method {
-        Method::Post => keyturn_lambda::form_field(req.body().as_ref(), "key").map(SecretValue::new),
+        Method::Post => crate::form_field(req.body().as_ref(), "key").map(SecretValue::new),
         Method::Get => None,
     };
     match callback.handle(method, token.as_deref(), key.as_ref(), time::OffsetDateTime::now_utc()).await {
@@ -38,7 +37,7 @@ async fn handle(callback: &ApprovalCallback, req: Request) -> Result<Response<Bo
             // A forged or damaged link is counted (an alarm can watch it); the
             // token itself is never logged.
             if matches!(outcome, "forged" | "malformed") {
-                keyturn_lambda::emit_metrics(&[("Outcome", outcome)], &[("BadLinks", 1.0, "Count")]);
+                crate::emit_metrics(&[("Outcome", outcome)], &[("BadLinks", 1.0, "Count")]);
             }
             respond(status, &html)
         }

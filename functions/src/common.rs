@@ -1,6 +1,5 @@
-//! What every keyturn Lambda main shares, so each `main.rs` is a few lines of
-//! the same shape: JSON tracing, and errors whose `errorType` is a stable name
-//! the state machine's `Retry`/`Catch` can match.
+//! What every function shares: JSON tracing, EMF metrics, and errors whose
+//! `errorType` is a stable name the state machine's `Retry`/`Catch` can match.
 
 use lambda_runtime::Diagnostic;
 
@@ -53,26 +52,37 @@ impl From<keyturn_core::config::ConfigError> for FunctionError {
     }
 }
 
-/// JSON logs on stdout (CloudWatch), level from `RUST_LOG` or
-/// `AWS_LAMBDA_LOG_LEVEL`, `info` by default.
+/// JSON logs on stdout (CloudWatch). The filter comes from `RUST_LOG` or
+/// `AWS_LAMBDA_LOG_LEVEL`, `info` by default: a level, or `target=level`
+/// pairs (`info,aws_smithy_runtime=debug`). `Targets` rather than
+/// `EnvFilter`: its regex engine serves span and field filters nobody sets on
+/// a Lambda, and with the Unicode IDNA tables (the `idna_adapter` pin) it was
+/// 0.45 MB of the bootstrap (bench/README.md).
 pub fn init_tracing() {
-    let level = std::env::var("RUST_LOG")
+    use tracing_subscriber::filter::Targets;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+
+    let spec = std::env::var("RUST_LOG")
         .or_else(|_| std::env::var("AWS_LAMBDA_LOG_LEVEL").map(|l| l.to_lowercase()))
-        .unwrap_or_else(|_| "info".into());
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(level))
-        .with_current_span(false)
-        .with_ansi(false)
-        .with_target(false)
-        .init();
+        .unwrap_or_default();
+    let info = Targets::new().with_default(tracing::Level::INFO);
+    let (filter, rejected) = match spec.trim() {
+        "" => (info, None),
+        s => s.parse::<Targets>().map_or_else(|e| (info, Some(e)), |t| (t, None)),
+    };
+    let json = tracing_subscriber::fmt::layer().json().with_current_span(false).with_ansi(false).with_target(false);
+    tracing_subscriber::registry().with(filter).with(json).init();
+    if let Some(e) = rejected {
+        tracing::warn!(rust_log = %spec, error = %e, "log filter not understood; logging at info");
+    }
 }
 
 /// One field of an `application/x-www-form-urlencoded` body, percent-decoded.
 ///
 /// ```
-/// assert_eq!(keyturn_lambda::form_field(b"a=1&t=v1.k%2Ex&d=approve", "t").as_deref(), Some("v1.k.x"));
-/// assert_eq!(keyturn_lambda::form_field(b"a=1", "t"), None);
+/// assert_eq!(keyturn_functions::form_field(b"a=1&t=v1.k%2Ex&d=approve", "t").as_deref(), Some("v1.k.x"));
+/// assert_eq!(keyturn_functions::form_field(b"a=1", "t"), None);
 /// ```
 pub fn form_field(body: &[u8], name: &str) -> Option<String> {
     let body = std::str::from_utf8(body).ok()?;
@@ -134,55 +144,4 @@ pub fn emit_metrics(dimensions: &[(&str, &str)], metrics: &[(&str, f64, &str)]) 
         line.insert((*n).into(), (*v).into());
     }
     println!("{}", serde_json::Value::Object(line));
-}
-
-/// The whole `main` of a rotation step function: state built once, every log
-/// line inside the handler carrying the change and connector ids, errors by
-/// their stable names, metrics per outcome.
-pub async fn rotation_step(step: keyturn_core::service::Step) -> Result<(), lambda_runtime::Error> {
-    use keyturn_core::rotation::StepInput;
-    use tracing::Instrument;
-
-    init_tracing();
-    let rotator = keyturn_core::service::Rotator::from_env().await.map_err(FunctionError::from)?;
-    let rotator = &rotator;
-    lambda_runtime::run(lambda_runtime::service_fn(move |event: lambda_runtime::LambdaEvent<StepInput>| async move {
-        let input = event.payload;
-        let span = tracing::info_span!("step", step = step.name(), change_id = %input.change_id, connector_id = %input.connector_id);
-        let started = std::time::Instant::now();
-        let result = rotator.run(step, &input, time::OffsetDateTime::now_utc()).instrument(span.clone()).await;
-        let ms = started.elapsed().as_secs_f64() * 1000.0;
-        let _entered = span.enter();
-        match &result {
-            Ok(out) => {
-                let outcome = out.get("outcome").and_then(|o| o.as_str()).unwrap_or("ok");
-                tracing::info!(outcome, "step done");
-                let mut metrics = vec![("StepLatency", ms, "Milliseconds")];
-                match (step, outcome) {
-                    (keyturn_core::service::Step::Finalize, "rotated") => {
-                        metrics.push(("RotationSucceeded", 1.0, "Count"));
-                        if let Some(s) = out.get("time_to_rotate_seconds").and_then(|v| v.as_f64()) {
-                            metrics.push(("TimeToRotate", s, "Seconds"));
-                        }
-                    }
-                    (keyturn_core::service::Step::Rollback, "rolled_back") => metrics.push(("RotationRolledBack", 1.0, "Count")),
-                    (keyturn_core::service::Step::Rollback, _) => metrics.push(("RollbackFailed", 1.0, "Count")),
-                    _ => {}
-                }
-                emit_metrics(&[("Step", step.name())], &metrics);
-            }
-            Err(e) => {
-                tracing::error!(error = %e, error_type = e.name(), "step failed");
-                let mut metrics = vec![("StepFailed", 1.0, "Count")];
-                match e.name() {
-                    "VerificationFailed" => metrics.push(("AuthFailures", 1.0, "Count")),
-                    "VendorThrottled" => metrics.push(("Throttles", 1.0, "Count")),
-                    _ => {}
-                }
-                emit_metrics(&[("Step", step.name())], &metrics);
-            }
-        }
-        result.map_err(FunctionError::from)
-    }))
-    .await
 }

@@ -1,0 +1,6 @@
+//! approval-callback alone, for `cargo lambda watch` (it runs a function by binary name).
+//! Deployed, it is `keyturn-lambda` with `KEYTURN_FUNCTION=approval-callback`.
+
+fn main() -> std::process::ExitCode {
+    keyturn_functions::Function::ApprovalCallback.main()
+}

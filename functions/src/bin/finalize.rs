@@ -1,0 +1,6 @@
+//! finalize alone, for `cargo lambda watch` (it runs a function by binary name).
+//! Deployed, it is `keyturn-lambda` with `KEYTURN_FUNCTION=finalize`.
+
+fn main() -> std::process::ExitCode {
+    keyturn_functions::Function::Finalize.main()
+}

@@ -1,0 +1,6 @@
+//! notify alone, for `cargo lambda watch` (it runs a function by binary name).
+//! Deployed, it is `keyturn-lambda` with `KEYTURN_FUNCTION=notify`.
+
+fn main() -> std::process::ExitCode {
+    keyturn_functions::Function::Notify.main()
+}

@@ -1,0 +1,6 @@
+//! request-key alone, for `cargo lambda watch` (it runs a function by binary name).
+//! Deployed, it is `keyturn-lambda` with `KEYTURN_FUNCTION=request-key`.
+
+fn main() -> std::process::ExitCode {
+    keyturn_functions::Function::RequestKey.main()
+}
