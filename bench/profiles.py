@@ -1,8 +1,8 @@
 """What each release-profile knob buys (issue #8, "tuning"): builds the
-scanner bootstrap (x86_64, cargo-lambda) once per variant of
+bootstrap (keyturn-lambda, x86_64, cargo-lambda) once per variant of
 [profile.release], each in its own target dir, and prints its build CPU
-seconds, bootstrap size, init time and peak RSS after init next to the
-profile keyturn ships. Run by `make bench-profiles` (not part of make bench:
+seconds, bootstrap size, and init time and peak RSS after init of one
+function (--function, scanner by default) next to the profile keyturn ships. Run by `make bench-profiles` (not part of make bench:
 each variant is a whole dependency build, about 10 minutes on 2 cores).
 
 Init and RSS are measured exactly as bench/lambda.py measures them (process
@@ -25,13 +25,13 @@ _spec.loader.exec_module(_lambda)
 measure = _lambda.measure
 
 # name -> CARGO_PROFILE_RELEASE_* overrides of what Cargo.toml ships
-# (opt-level "s", lto fat, codegen-units 1, strip, panic unwind).
+# (opt-level "z", lto fat, codegen-units 1, strip, panic unwind).
 VARIANTS = {
     "shipped": {},
     "lto thin": {"LTO": "thin"},
     "lto off": {"LTO": "off"},
     "opt-level 3": {"OPT_LEVEL": "3"},
-    "opt-level z": {"OPT_LEVEL": "z"},
+    "opt-level s": {"OPT_LEVEL": "s"},
     "codegen-units 16": {"CODEGEN_UNITS": "16"},
     "panic abort": {"PANIC": "abort"},
 }
@@ -63,14 +63,14 @@ def main():
         slug = name.replace(" ", "-")
         target = os.path.abspath(f"target/profiles/{slug}")
         lambda_dir = os.path.join(target, "lambda")
-        bootstrap = os.path.join(lambda_dir, args.function, "bootstrap")
+        bootstrap = os.path.join(lambda_dir, "keyturn-lambda", "bootstrap")
         if not args.measure_only:
             env = {**os.environ, "CARGO_TARGET_DIR": target}
             env.update({f"CARGO_PROFILE_RELEASE_{k}": v for k, v in VARIANTS[name].items()})
-            print(f"==> profiles: {name}: building {args.function} (x86_64)", flush=True)
+            print(f"==> profiles: {name}: building keyturn-lambda (x86_64)", flush=True)
             cpu0, t0 = cpu_of_children(), time.perf_counter()
             subprocess.run(["cargo", "lambda", "build", "--release", "--quiet", "--lambda-dir", lambda_dir,
-                            "-p", args.function], env=env, check=True)
+                            "-p", "keyturn-functions", "--bin", "keyturn-lambda"], env=env, check=True)
             builds[name] = {"cpu_s": round(cpu_of_children() - cpu0), "wall_s": round(time.perf_counter() - t0)}
             os.makedirs(os.path.dirname(builds_file), exist_ok=True)
             with open(builds_file, "w") as f:
@@ -84,7 +84,8 @@ def main():
             m = measure(args.function, [bootstrap], {"PATH": os.environ["PATH"], "AWS_REGION": "us-east-1",
                                                       "AWS_LAMBDA_FUNCTION_NAME": "bench", "RUST_LOG": "warn",
                                                       "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128", "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-                                                      "KEYTURN_STATE_MACHINE_ARN": STATE_MACHINE}, [], lambda *_: None, log)
+                                                      "KEYTURN_STATE_MACHINE_ARN": STATE_MACHINE,
+                                                      "KEYTURN_FUNCTION": args.function}, [], lambda *_: None, log)
         rows[name] = {"overrides": VARIANTS[name], "build_cpu_s": builds[name]["cpu_s"],
                       "build_wall_s": builds[name]["wall_s"],
                       "size_mb": round(os.path.getsize(bootstrap) / 2**20, 2), "init_ms": m["init_ms"],
@@ -99,7 +100,8 @@ def main():
     for name, r in rows.items():
         print(f"{name:<18} {r['size_mb']:>8} {r['init_ms']:>8} {r['peak_rss_mb']:>7} {r['build_cpu_s']:>12}")
     with open(args.out, "w") as f:
-        json.dump({"function": args.function, "target": "x86_64-unknown-linux-gnu", "variants": rows}, f, indent=2)
+        json.dump({"binary": "keyturn-lambda", "function": args.function, "target": "x86_64-unknown-linux-gnu",
+                   "variants": rows}, f, indent=2)
         f.write("\n")
     print(f"==> profiles: written to {args.out}")
 

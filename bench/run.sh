@@ -3,10 +3,11 @@
 # run, printed as tables and written to bench/results.json (`targets`: one
 # object per target with name, target, measured, unit, cmp).
 #
-#   1. builds: the release bootstraps with cargo-lambda (arm64, sizes only,
-#      alongside the rest; x86_64, run here); the keyturn CLI and the
-#      criterion bench (host, release, one dependency build for both). The
-#      1,000,000-event audit export is generated meanwhile (it needs the CLI).
+#   1. builds: the release bootstrap (keyturn-lambda, all nine functions)
+#      with cargo-lambda (arm64, size only, alongside the rest; x86_64, run
+#      here); the keyturn CLI and the criterion bench (host, bench profile,
+#      one dependency build for both). The 1,000,000-event audit export is
+#      generated meanwhile (it needs the CLI).
 #   2. bench/lambda.py: init / first / warm latency / peak RSS of every
 #      function and of the Python twins, on a private moto; scan cost at
 #      1k, 10k, 100k connectors with the same 50 due
@@ -20,7 +21,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 port=${BENCH_MOTO_PORT:-4766}
 export PATH="$PWD/.venv/bin:$PATH"
-functions=(scanner request-approval approval-callback notify rotate verify finalize rollback request-key)
 started=$(date +%s)
 mkdir -p .local
 
@@ -63,31 +63,31 @@ phase "toolchain check (cargo-lambda, zig, aarch64 target)"
 test -x .venv/bin/cargo-lambda || .venv/bin/pip install --quiet cargo-lambda ziglang
 rustup target list --installed | grep -q aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
 
-packages=(); for f in "${functions[@]}"; do packages+=(-p "$f"); done
-# cargo-lambda copies every bootstrap it builds (also when nothing changed):
+bootstrap=(-p keyturn-functions --bin keyturn-lambda)
+# cargo-lambda copies the bootstrap it builds (also when nothing changed):
 # no bootstrap of an earlier run can be measured by mistake.
 rm -rf target/lambda/x86_64 target/lambda/arm64
 
-# Three builds, each a whole dependency graph: arm64 bootstraps; the host CLI
-# and criterion bench; x86_64 bootstraps. The arm64 one runs alongside the
-# other two, in its own target dir (Cargo locks a target dir's host half for
-# a whole build), so each build's serial stretches (a long crate, the last
-# fat-LTO link) leave no core idle. The bootstraps are exactly `make
-# lambdas`' (cargo lambda build --release, all nine functions in one call).
-phase "build: host CLI + criterion bench (arm64 bootstraps building alongside)"
-echo "==> bench: release bootstraps with cargo-lambda (arm64, alongside the next two builds)"
+# Three builds, each a whole dependency graph: the arm64 bootstrap; the host
+# CLI and criterion bench; the x86_64 bootstrap. The arm64 one runs alongside
+# the other two, in its own target dir (Cargo locks a target dir's host half
+# for a whole build), so each build's serial stretches (a long crate, the
+# fat-LTO link) leave no core idle. The bootstrap is exactly `make lambdas`'
+# (cargo lambda build --release).
+phase "build: host CLI + criterion bench (arm64 bootstrap building alongside)"
+echo "==> bench: release bootstrap with cargo-lambda (arm64, alongside the next two builds)"
 # (CARGO_TARGET_DIR, not --target-dir: cargo-lambda looks for the binaries
 # where `cargo metadata` says the target dir is.)
 CARGO_TARGET_DIR=target/bench-arm64 cargo lambda build --release --quiet --arm64 \
-  --lambda-dir target/lambda/arm64 "${packages[@]}" > .local/bench-arm64-build.log 2>&1 &
+  --lambda-dir target/lambda/arm64 "${bootstrap[@]}" > .local/bench-arm64-build.log 2>&1 &
 arm64=$!
 
 # The CLI and the bench share one host dependency build only when Cargo sees
 # them in one invocation (separately, their feature sets differ and nearly
-# every dependency is built twice). Same profile as `cargo bench` uses:
-# [profile.bench] inherits release, unchanged.
-echo "==> bench: the keyturn CLI and the criterion bench (release, one dependency build for both)"
-cargo build --release --quiet -p keyturn-cli --bin keyturn -p keyturn-core --bench core \
+# every dependency is built twice). The profile is what `cargo bench` uses:
+# [profile.bench], the shipped opt-level without LTO (Cargo.toml says why).
+echo "==> bench: the keyturn CLI and the criterion bench (bench profile, one dependency build for both)"
+cargo build --profile bench --quiet -p keyturn-cli --bin keyturn -p keyturn-core --bench core \
   --message-format=json-render-diagnostics > .local/bench-host-build.json
 criterion_bin=$(python3 -c '
 import json, sys
@@ -103,18 +103,16 @@ export KEYTURN_BENCH_CLI=target/release/keyturn   # bench/audit-verify.sh: built
 bench/audit-verify.sh --prepare > .local/bench-audit-prepare.log 2>&1 &
 prepare=$!
 
-phase "build: bootstraps, x86_64 (arm64 alongside)"
-echo "==> bench: release bootstraps with cargo-lambda (x86_64)"
-cargo lambda build --release --quiet --lambda-dir target/lambda/x86_64 "${packages[@]}"
-phase "build: bootstraps, arm64 (remainder) and the audit export"
+phase "build: bootstrap, x86_64 (arm64 alongside)"
+echo "==> bench: release bootstrap with cargo-lambda (x86_64)"
+cargo lambda build --release --quiet --lambda-dir target/lambda/x86_64 "${bootstrap[@]}"
+phase "build: bootstrap, arm64 (remainder) and the audit export"
 wait $arm64 || { echo "the arm64 build failed:"; cat .local/bench-arm64-build.log; exit 1; }
 arm64=""
 wait $prepare || { echo "generating the audit export failed:"; cat .local/bench-audit-prepare.log; exit 1; }
 prepare=""
-for f in "${functions[@]}"; do
-  for arch in x86_64 arm64; do
-    test -x "target/lambda/$arch/$f/bootstrap" || { echo "no $arch bootstrap for $f"; exit 1; }
-  done
+for arch in x86_64 arm64; do
+  test -x "target/lambda/$arch/keyturn-lambda/bootstrap" || { echo "no $arch bootstrap"; exit 1; }
 done
 
 phase "lambda.py: moto, functions vs Python twins, scan at 1k/10k/100k"
@@ -126,8 +124,8 @@ moto=$!
   || { echo "moto did not start; see .local/bench-moto.log"; exit 1; }
 
 KEYTURN_STATE_MACHINE_ARN=arn:aws:states:us-east-1:123456789012:stateMachine:keyturn-rotation \
-  .venv/bin/python bench/lambda.py --moto-port "$port" --x86 target/lambda/x86_64 \
-  --arm64 target/lambda/arm64 --keyturn target/release/keyturn
+  .venv/bin/python bench/lambda.py --moto-port "$port" --x86 target/lambda/x86_64/keyturn-lambda/bootstrap \
+  --arm64 target/lambda/arm64/keyturn-lambda/bootstrap --keyturn target/release/keyturn
 kill $moto 2>/dev/null || true
 wait $moto 2>/dev/null || true
 moto=""
