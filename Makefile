@@ -74,7 +74,8 @@ $(VENV)/.installed: tests/localstack/requirements.txt
 infra-check: .venv-infra/.installed .venv-hcl/.installed ## Offline checks of infra/: cdk synth, cfn-lint, checkov, terraform fmt, CDK/Terraform parity, asl-validator
 	@infra/checks/run.sh
 
-bench: $(VENV)/.installed ## Benchmarks (not make test): cold start, size, RSS vs Python twins, scan cost, criterion, audit verify
+# No venv prerequisite: bench/run.sh installs the Python packages alongside its builds.
+bench: ## Benchmarks (not make test): cold start, size, RSS vs Python twins, scan cost, criterion, audit verify
 	@bench/run.sh
 
 bench-profiles: $(VENV)/.installed ## What each release-profile knob buys (the bootstrap: size, init, build CPU; ~1 h on 2 cores)

@@ -6,9 +6,9 @@
 # pays: decompressing the same data files (zcat | wc -l).
 #
 # --prepare: only generate the export (if not there yet) and stop; bench/run.sh
-# does this in the background while the bootstraps build.
+# does this in the background while the arm64 bootstrap builds.
 # KEYTURN_BENCH_CLI: a keyturn binary already built (bench/run.sh sets it);
-# unset, the script builds the CLI as run.sh does.
+# unset, the script builds the release CLI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 events=${AUDIT_EVENTS:-1000000}
@@ -18,10 +18,8 @@ mkdir -p "$out"
 
 k=${KEYTURN_BENCH_CLI:-}
 if [ -z "$k" ]; then
-  # The same invocation as bench/run.sh's (CLI and criterion bench together):
-  # after a make bench, nothing is rebuilt.
   echo "==> bench: building keyturn (release)"
-  cargo build --release --quiet -p keyturn-cli --bin keyturn -p keyturn-core --bench core
+  cargo build --release --quiet -p keyturn-cli --bin keyturn
   k=target/release/keyturn
 fi
 

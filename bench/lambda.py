@@ -68,8 +68,11 @@ class RuntimeApi:
                     api.first_next_at = time.perf_counter()
                     api.first_next.set()
                 request_id, body = api.events.get()
-                if request_id is None:  # shutting down
-                    self.send_error(503)
+                if request_id is None:  # shutting down; the process may be gone already
+                    try:
+                        self.send_error(503)
+                    except (BrokenPipeError, ConnectionResetError):
+                        pass
                     return
                 api.handed_out_at = time.perf_counter()
                 self.send_response(200)
@@ -351,8 +354,10 @@ def print_and_save(rows: dict, scale: list, out: str):
          "target": 1.0, "measured": round(scale[-1]["items_read"] / max(scale[0]["items_read"], 1), 2), "unit": "x", "cmp": "<="},
     ]
     doc = json.load(open(out)) if os.path.exists(out) else {}
-    names = {t["name"] for t in targets}
-    doc["targets"] = [t for t in doc.get("targets", []) if t["name"] not in names] + targets
+    # Every target of this script's kinds is replaced, also under a name it no
+    # longer uses: no figure of an earlier layout can linger in the table.
+    mine = ("init time", "bootstrap size", "peak RSS", "scanner items read")
+    doc["targets"] = [t for t in doc.get("targets", []) if not t["name"].startswith(mine)] + targets
     m = doc.setdefault("measurements", {})
     m["functions"], m["python_over_rust"], m["scanner_scale"] = rows, ratios, scale
     with open(out, "w") as f:

@@ -4,10 +4,9 @@
 # object per target with name, target, measured, unit, cmp).
 #
 #   1. builds: the release bootstrap (keyturn-lambda, all nine functions)
-#      with cargo-lambda (arm64, size only, alongside the rest; x86_64, run
-#      here); the keyturn CLI and the criterion bench (host, bench profile,
-#      one dependency build for both). The 1,000,000-event audit export is
-#      generated meanwhile (it needs the CLI).
+#      with cargo-lambda (arm64, size only, alongside; x86_64, run here,
+#      in one build with the keyturn CLI and the criterion bench). The
+#      1,000,000-event audit export is generated meanwhile (it needs the CLI).
 #   2. bench/lambda.py: init / first / warm latency / peak RSS of every
 #      function and of the Python twins, on a private moto; scan cost at
 #      1k, 10k, 100k connectors with the same 50 due
@@ -26,14 +25,14 @@ mkdir -p .local
 
 # Background jobs still running when this script ends (an error, Ctrl-C) are
 # stopped with everything they started, by process id.
-arm64=""; prepare=""; moto=""
+arm64=""; prepare=""; moto=""; venv=""
 stop_tree() {
   local child
   for child in $(pgrep -P "$1" || true); do stop_tree "$child"; done
   kill "$1" 2>/dev/null || true
 }
 cleanup() {
-  for pid in $arm64 $prepare $moto; do stop_tree "$pid"; done
+  for pid in $arm64 $prepare $moto $venv; do stop_tree "$pid"; done
   rm -f "${times_file:-}"
 }
 trap cleanup EXIT
@@ -60,53 +59,63 @@ phase() {
 }
 
 phase "toolchain check (cargo-lambda, zig, aarch64 target)"
-test -x .venv/bin/cargo-lambda || .venv/bin/pip install --quiet cargo-lambda ziglang
+test -x .venv/bin/python || python3 -m venv .venv
+# The pinned cargo-lambda (it brings zig), so the install below leaves it be.
+test -x .venv/bin/cargo-lambda || .venv/bin/pip install --quiet --disable-pip-version-check \
+  "$(grep '^cargo-lambda==' tests/localstack/requirements.txt)"
 rustup target list --installed | grep -q aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
+# The local stack's Python packages (moto, boto3) are only needed from
+# lambda.py on: they install while the builds run.
+make --no-print-directory .venv/.installed > .local/bench-venv.log 2>&1 &
+venv=$!
 
 bootstrap=(-p keyturn-functions --bin keyturn-lambda)
 # cargo-lambda copies the bootstrap it builds (also when nothing changed):
 # no bootstrap of an earlier run can be measured by mistake.
 rm -rf target/lambda/x86_64 target/lambda/arm64
 
-# Three builds, each a whole dependency graph: the arm64 bootstrap; the host
-# CLI and criterion bench; the x86_64 bootstrap. The arm64 one runs alongside
-# the other two, in its own target dir (Cargo locks a target dir's host half
-# for a whole build), so each build's serial stretches (a long crate, the
-# fat-LTO link) leave no core idle. The bootstrap is exactly `make lambdas`'
-# (cargo lambda build --release).
-phase "build: host CLI + criterion bench (arm64 bootstrap building alongside)"
-echo "==> bench: release bootstrap with cargo-lambda (arm64, alongside the next two builds)"
+# Two builds, each a whole dependency graph, side by side (the arm64 one in
+# its own target dir: Cargo locks a target dir's host half for a whole
+# build), so each build's serial stretches (a long crate, a fat-LTO link)
+# leave no core idle:
+# - arm64: the bootstrap alone, exactly as `make lambdas` builds what deploys;
+# - x86_64: the bootstrap (run here), the keyturn CLI and the criterion bench
+#   in ONE cargo-lambda call, so one dependency graph serves all three. Their
+#   features unify (the CLI's S3 client turns on event-stream signing in
+#   aws-sigv4, the bench's dev-dependencies theirs), which the bootstrap's
+#   link-time optimisation strips again as unused: bench/README.md has the
+#   size of both x86_64 builds. A third graph (the CLI and bench on their
+#   own) would cost about 450 CPU seconds.
+phase "build: x86_64 bootstrap + CLI + criterion bench (arm64 bootstrap building alongside)"
+echo "==> bench: release bootstrap with cargo-lambda (arm64, alongside)"
 # (CARGO_TARGET_DIR, not --target-dir: cargo-lambda looks for the binaries
 # where `cargo metadata` says the target dir is.)
 CARGO_TARGET_DIR=target/bench-arm64 cargo lambda build --release --quiet --arm64 \
   --lambda-dir target/lambda/arm64 "${bootstrap[@]}" > .local/bench-arm64-build.log 2>&1 &
 arm64=$!
 
-# The CLI and the bench share one host dependency build only when Cargo sees
-# them in one invocation (separately, their feature sets differ and nearly
-# every dependency is built twice). The profile is what `cargo bench` uses:
-# [profile.bench], the shipped opt-level without LTO (Cargo.toml says why).
-echo "==> bench: the keyturn CLI and the criterion bench (bench profile, one dependency build for both)"
-cargo build --profile bench --quiet -p keyturn-cli --bin keyturn -p keyturn-core --bench core \
-  --message-format=json-render-diagnostics > .local/bench-host-build.json
+echo "==> bench: release bootstrap, keyturn CLI and criterion bench with cargo-lambda (x86_64, one dependency build)"
+cargo lambda build --release --quiet --lambda-dir target/lambda/x86_64 "${bootstrap[@]}" \
+  -p keyturn-cli --bin keyturn -p keyturn-core --bench core \
+  --message-format=json-render-diagnostics > .local/bench-x86-build.json
 criterion_bin=$(python3 -c '
 import json, sys
 for line in open(sys.argv[1]):
+    if not line.startswith("{"):
+        continue
     m = json.loads(line)
     if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "core" and "bench" in m["target"]["kind"]:
-        print(m["executable"])' .local/bench-host-build.json)
-test -x "$criterion_bin" || { echo "no criterion bench executable in .local/bench-host-build.json"; exit 1; }
-export KEYTURN_BENCH_CLI=target/release/keyturn   # bench/audit-verify.sh: built, do not rebuild
+        print(m["executable"])' .local/bench-x86-build.json)
+test -x "$criterion_bin" || { echo "no criterion bench executable in .local/bench-x86-build.json"; exit 1; }
+cli=target/x86_64-unknown-linux-gnu/release/keyturn
+test -x "$cli" || { echo "no keyturn CLI at $cli"; exit 1; }
+export KEYTURN_BENCH_CLI=$cli   # bench/audit-verify.sh: built, do not rebuild
 
-# Not measured: generating the export only needs the CLI, so it runs during
-# the bootstrap builds too.
+phase "build: arm64 bootstrap (remainder) and the audit export"
+# Not measured: generating the export only needs the CLI, so it runs while
+# the arm64 build finishes.
 bench/audit-verify.sh --prepare > .local/bench-audit-prepare.log 2>&1 &
 prepare=$!
-
-phase "build: bootstrap, x86_64 (arm64 alongside)"
-echo "==> bench: release bootstrap with cargo-lambda (x86_64)"
-cargo lambda build --release --quiet --lambda-dir target/lambda/x86_64 "${bootstrap[@]}"
-phase "build: bootstrap, arm64 (remainder) and the audit export"
 wait $arm64 || { echo "the arm64 build failed:"; cat .local/bench-arm64-build.log; exit 1; }
 arm64=""
 wait $prepare || { echo "generating the audit export failed:"; cat .local/bench-audit-prepare.log; exit 1; }
@@ -116,6 +125,8 @@ for arch in x86_64 arm64; do
 done
 
 phase "lambda.py: moto, functions vs Python twins, scan at 1k/10k/100k"
+wait $venv || { echo "installing the local stack's Python packages failed:"; cat .local/bench-venv.log; exit 1; }
+venv=""
 echo "==> bench: a private moto on 127.0.0.1:$port"
 .venv/bin/python tests/localstack/launcher.py --port "$port" --sim-port $((port + 1)) \
   --lambda-endpoint http://127.0.0.1:9 > .local/bench-moto.log 2>&1 &
@@ -125,7 +136,7 @@ moto=$!
 
 KEYTURN_STATE_MACHINE_ARN=arn:aws:states:us-east-1:123456789012:stateMachine:keyturn-rotation \
   .venv/bin/python bench/lambda.py --moto-port "$port" --x86 target/lambda/x86_64/keyturn-lambda/bootstrap \
-  --arm64 target/lambda/arm64/keyturn-lambda/bootstrap --keyturn target/release/keyturn
+  --arm64 target/lambda/arm64/keyturn-lambda/bootstrap --keyturn "$cli"
 kill $moto 2>/dev/null || true
 wait $moto 2>/dev/null || true
 moto=""
