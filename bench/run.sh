@@ -107,7 +107,8 @@ for line in open(sys.argv[1]):
     if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "core" and "bench" in m["target"]["kind"]:
         print(m["executable"])' .local/bench-x86-build.json)
 test -x "$criterion_bin" || { echo "no criterion bench executable in .local/bench-x86-build.json"; exit 1; }
-cli=target/x86_64-unknown-linux-gnu/release/keyturn
+# cargo-lambda moves every binary it built into the lambda dir as "bootstrap".
+cli=target/lambda/x86_64/keyturn/bootstrap
 test -x "$cli" || { echo "no keyturn CLI at $cli"; exit 1; }
 export KEYTURN_BENCH_CLI=$cli   # bench/audit-verify.sh: built, do not rebuild
 
