@@ -284,7 +284,7 @@ where
             format_utc(change.earliest_expiry)
         );
         let failing = format!("escalation of {}", change.id);
-        escalated = !escalate(ports, group, &subject, &text, &failing, out).await.is_empty();
+        escalated = !escalate((ports.mailer, ports.chat), group, &subject, &text, &failing, out).await.is_empty();
     }
     out.errors.extend(sent.failures.iter().map(|f| format!("reminder for {}: {f}", change.id)));
     let events = change.connectors.iter().map(|c| {
@@ -428,7 +428,9 @@ where
             format_utc(h.intake.expires_at),
             format_utc(h.expiry)
         );
-        escalated = !escalate(ports, group, &subject, &text, &format!("escalation of {id}"), out).await.is_empty();
+        escalated = !escalate((ports.mailer, ports.chat), group, &subject, &text, &format!("escalation of {id}"), out)
+            .await
+            .is_empty();
     }
     let ev = NewAuditEvent::new(id.clone(), EventKind::Reminded, now, ACTOR)
         .change(&change.id)
@@ -488,43 +490,36 @@ where
         record.status.as_str(),
         change.id
     );
-    alert(ports, group, &format!("stuck {}", change.id), &subject, &text, out).await;
+    alert((ports.mailer, ports.chat), group, &format!("stuck {}", change.id), &subject, &text, out).await;
     Ok(())
 }
 
 /// Tells the group's escalation contacts; returns where it went, and reports
 /// each channel that failed as `FAILING: …` in the scan's errors.
-async fn escalate<A, N, I, L, K, R, M, C, W, Au>(
-    ports: &WatchPorts<'_, A, N, I, L, K, R, M, C, W, Au>,
+async fn escalate<M: Mailer, C: Chat>(
+    (mailer, chat): (&M, &C),
     group: &crate::approval::routing::Group,
     subject: &str,
     text: &str,
     failing: &str,
     out: &mut WatchReport,
-) -> Vec<String>
-where
-    M: Mailer,
-    C: Chat,
-{
+) -> Vec<String> {
     let (to, hook) = audience(NotifyEvent::Failed, group);
-    let (reached, failed) = tell(ports.mailer, ports.chat, &to, hook, subject, text).await;
+    let (reached, failed) = tell(mailer, chat, &to, hook, subject, text).await;
     out.errors.extend(failed.into_iter().map(|f| format!("{failing}: {f}")));
     reached
 }
 
 /// Tells the group's escalation contacts; notes where it went (`WHAT → email:…, slack`).
-async fn alert<A, N, I, L, K, R, M, C, W, Au>(
-    ports: &WatchPorts<'_, A, N, I, L, K, R, M, C, W, Au>,
+async fn alert<M: Mailer, C: Chat>(
+    channels: (&M, &C),
     group: &crate::approval::routing::Group,
     what: &str,
     subject: &str,
     text: &str,
     out: &mut WatchReport,
-) where
-    M: Mailer,
-    C: Chat,
-{
-    let reached = escalate(ports, group, subject, text, &format!("{what} alert"), out).await;
+) {
+    let reached = escalate(channels, group, subject, text, &format!("{what} alert"), out).await;
     out.alerts.push(format!("{what} → {}", reached.join(", ")));
 }
 
@@ -568,7 +563,7 @@ async fn repaired<A, N, I, L, K, R, M, C, W, Au>(
         for i in &items {
             text.push_str(&format!("* {}: execution {}\n", i.connector_id, i.execution));
         }
-        alert(ports, group, &format!("repaired {change}"), &subject, &text, out).await;
+        alert((ports.mailer, ports.chat), group, &format!("repaired {change}"), &subject, &text, out).await;
     }
 }
 
