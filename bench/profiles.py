@@ -2,8 +2,9 @@
 bootstrap (keyturn-lambda, x86_64, cargo-lambda) once per variant of
 [profile.release], each in its own target dir, and prints its build CPU
 seconds, bootstrap size, and init time and peak RSS after init of one
-function (--function, scanner by default) next to the profile keyturn ships. Run by `make bench-profiles` (not part of make bench:
-each variant is a whole dependency build, about 10 minutes on 2 cores).
+function (--function, scanner by default) next to the profile keyturn
+ships. Run by `make bench-profiles` (not part of make bench: each variant
+is a whole dependency build, about 10 minutes on 2 cores).
 
 Init and RSS are measured exactly as bench/lambda.py measures them (process
 spawn to the first GET /runtime/invocation/next against its minimal Runtime
