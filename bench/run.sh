@@ -5,7 +5,7 @@
 #
 #   1. builds: the release bootstrap (keyturn-lambda, all nine functions)
 #      with cargo-lambda (arm64, size only, alongside; x86_64, run here,
-#      in one build with the keyturn CLI and the criterion bench). The
+#      in one build with the keyturn CLI and the criterion benchmarks). The
 #      1,000,000-event audit export is generated meanwhile (it needs the CLI).
 #   2. bench/lambda.py: init / first / warm latency / peak RSS of every
 #      function and of the Python twins, on a private moto; scan cost at
@@ -79,13 +79,14 @@ rm -rf target/lambda/x86_64 target/lambda/arm64
 # build), so each build's serial stretches (a long crate, a fat-LTO link)
 # leave no core idle:
 # - arm64: the bootstrap alone, exactly as `make lambdas` builds what deploys;
-# - x86_64: the bootstrap (run here), the keyturn CLI and the criterion bench
-#   in ONE cargo-lambda call, so one dependency graph serves all three. Their
-#   features unify (the CLI's S3 client turns on event-stream signing in
-#   aws-sigv4, the bench's dev-dependencies theirs), which the bootstrap's
-#   link-time optimisation strips again as unused: bench/README.md has the
-#   size of both x86_64 builds. A third graph (the CLI and bench on their
-#   own) would cost about 450 CPU seconds.
+# - x86_64: the bootstrap (run here), the keyturn CLI and the criterion
+#   benchmarks (keyturn-bench's binary) in ONE cargo-lambda call, so one
+#   dependency graph in one profile serves all three. (As a `[[bench]]`
+#   target the benchmarks were built in test mode, which forces unwinding
+#   onto every dependency: a second copy of the graph, bench/README.md.)
+#   Their features unify (the CLI's S3 client turns on event-stream signing
+#   in aws-sigv4), which the bootstrap's link-time optimisation strips again
+#   as unused: bench/README.md has the size of both x86_64 builds.
 phase "build: x86_64 bootstrap + CLI + criterion bench (arm64 bootstrap building alongside)"
 echo "==> bench: release bootstrap with cargo-lambda (arm64, alongside)"
 # (CARGO_TARGET_DIR, not --target-dir: cargo-lambda looks for the binaries
@@ -96,20 +97,14 @@ arm64=$!
 
 echo "==> bench: release bootstrap, keyturn CLI and criterion bench with cargo-lambda (x86_64, one dependency build)"
 cargo lambda build --release --quiet --lambda-dir target/lambda/x86_64 "${bootstrap[@]}" \
-  -p keyturn-cli --bin keyturn -p keyturn-core --bench core \
-  --message-format=json-render-diagnostics > .local/bench-x86-build.json
-criterion_bin=$(python3 -c '
-import json, sys
-for line in open(sys.argv[1]):
-    if not line.startswith("{"):
-        continue
-    m = json.loads(line)
-    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "core" and "bench" in m["target"]["kind"]:
-        print(m["executable"])' .local/bench-x86-build.json)
-test -x "$criterion_bin" || { echo "no criterion bench executable in .local/bench-x86-build.json"; exit 1; }
+  -p keyturn-cli --bin keyturn -p keyturn-bench --bin keyturn-criterion > .local/bench-x86-build.log 2>&1 \
+  || { echo "the x86_64 build failed:"; cat .local/bench-x86-build.log; exit 1; }
 # cargo-lambda moves every binary it built into the lambda dir as "bootstrap".
 cli=target/lambda/x86_64/keyturn/bootstrap
-test -x "$cli" || { echo "no keyturn CLI at $cli"; exit 1; }
+criterion_bin=target/lambda/x86_64/keyturn-criterion/bootstrap
+for bin in "$cli" "$criterion_bin"; do
+  test -x "$bin" || { echo "no $bin after the x86_64 build"; exit 1; }
+done
 export KEYTURN_BENCH_CLI=$cli   # bench/audit-verify.sh: built, do not rebuild
 
 phase "build: arm64 bootstrap (remainder) and the audit export"
@@ -144,8 +139,8 @@ moto=""
 
 phase "criterion: run"
 echo "==> bench: criterion (policy evaluation, signed-link verify, audit hash chain)"
-# What `cargo bench -p keyturn-core --bench core -- --noplot` runs, without a
-# second build: the same executable, the same --bench argument.
+# What `cargo bench -p keyturn-bench -- --noplot` runs, without a second
+# build: criterion's main with the --bench argument.
 CRITERION_HOME="$PWD/target/criterion" "$criterion_bin" --bench --noplot 2>&1 \
   | grep -E "^(policy|links|audit)/|thrpt:" || true
 .venv/bin/python bench/criterion.py
