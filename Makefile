@@ -53,7 +53,9 @@ help: ## Show the targets
 
 $(VENV)/.installed: tests/localstack/requirements.txt
 	@echo "==> Python venv for the local stack ($(VENV))"
-	python3 -m venv $(VENV)
+	@# Only if missing: bench/run.sh has made it and is running cargo-lambda
+	@# from it while this installs (re-running venv re-runs ensurepip under it).
+	test -x $(VENV)/bin/python || python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r $<
 	@touch $@
 
