@@ -26,7 +26,7 @@ _spec.loader.exec_module(_lambda)
 measure = _lambda.measure
 
 # name -> CARGO_PROFILE_RELEASE_* overrides of what Cargo.toml ships
-# (opt-level "z", lto fat, codegen-units 1, strip, panic unwind).
+# (opt-level "z", lto fat, codegen-units 1, strip, panic abort).
 VARIANTS = {
     "shipped": {},
     "lto thin": {"LTO": "thin"},
@@ -34,7 +34,7 @@ VARIANTS = {
     "opt-level 3": {"OPT_LEVEL": "3"},
     "opt-level s": {"OPT_LEVEL": "s"},
     "codegen-units 16": {"CODEGEN_UNITS": "16"},
-    "panic abort": {"PANIC": "abort"},
+    "panic unwind": {"PANIC": "unwind"},
 }
 
 
