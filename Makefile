@@ -154,6 +154,8 @@ fuzz: .tools/bin/cargo-fuzz ## Fuzz the parsers of untrusted input, FUZZ_SECONDS
 lint: ## cargo fmt --check and clippy -D warnings
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+	@# The CLI as make bench builds it (without the default `s3` feature).
+	cargo clippy -p keyturn-cli --bin keyturn --no-default-features -- -D warnings
 
 browser: ## Install headless Chromium + playwright-core for the approval-page tests
 	@tests/browser/install.sh

@@ -2,7 +2,6 @@
 //! and for auditors (verify, query), who need nothing but an export and the
 //! digest public key. The chain and digest formats are in docs/audit.md.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
@@ -484,9 +483,23 @@ struct Local {
 
 impl Local {
     async fn fetch(source: &str) -> anyhow::Result<Self> {
-        let Some((bucket, prefix)) = parse_s3(source)? else {
-            return Ok(Self { path: PathBuf::from(source), temporary: false });
-        };
+        match parse_s3(source)? {
+            None => Ok(Self { path: PathBuf::from(source), temporary: false }),
+            Some((bucket, prefix)) => Self::download(source, &bucket, &prefix).await,
+        }
+    }
+
+    #[cfg(not(feature = "s3"))]
+    async fn download(source: &str, bucket: &str, prefix: &str) -> anyhow::Result<Self> {
+        bail!(
+            "{source}: this keyturn was built without S3 support (the `s3` feature); \
+             download the export first (aws s3 sync s3://{bucket}/{prefix} DIR) and pass the folder"
+        )
+    }
+
+    #[cfg(feature = "s3")]
+    async fn download(source: &str, bucket: &str, prefix: &str) -> anyhow::Result<Self> {
+        use std::io::Write as _;
         let sdk = sdk_config().await;
         // A custom endpoint (the local stack) serves buckets by path, not by host name.
         let path_style = sdk.endpoint_url().is_some();
@@ -494,13 +507,13 @@ impl Local {
             aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(path_style).build());
         let path = std::env::temp_dir().join(format!("keyturn-export-{}", random_hex(8)?));
         let local = Self { path, temporary: true };
-        let mut pages = s3.list_objects_v2().bucket(&bucket).prefix(&prefix).into_paginator().send();
+        let mut pages = s3.list_objects_v2().bucket(bucket).prefix(prefix).into_paginator().send();
         let mut n = 0;
         while let Some(page) = pages.next().await {
             let page = page.with_context(|| format!("listing {source}"))?;
             for obj in page.contents() {
                 let Some(key) = obj.key() else { continue };
-                let rel = key.strip_prefix(&prefix).unwrap_or(key).trim_start_matches('/');
+                let rel = key.strip_prefix(prefix).unwrap_or(key).trim_start_matches('/');
                 if rel.is_empty() || rel.split('/').any(|p| p == ".." || p.is_empty()) {
                     continue;
                 }
@@ -510,7 +523,7 @@ impl Local {
                 }
                 let body = s3
                     .get_object()
-                    .bucket(&bucket)
+                    .bucket(bucket)
                     .key(key)
                     .send()
                     .await
