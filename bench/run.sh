@@ -84,9 +84,9 @@ rm -rf target/lambda/x86_64 target/lambda/arm64
 #   dependency graph in one profile serves all three. (As a `[[bench]]`
 #   target the benchmarks were built in test mode, which forces unwinding
 #   onto every dependency: a second copy of the graph, bench/README.md.)
-#   Their features unify (the CLI's S3 client turns on event-stream signing
-#   in aws-sigv4), which the bootstrap's link-time optimisation strips again
-#   as unused: bench/README.md has the size of both x86_64 builds.
+#   Their features unify, which the bootstrap's link-time optimisation
+#   strips again as unused: bench/README.md has the size of both x86_64
+#   builds.
 phase "build: x86_64 bootstrap + CLI + criterion bench (arm64 bootstrap building alongside)"
 echo "==> bench: release bootstrap with cargo-lambda (arm64, alongside)"
 # (CARGO_TARGET_DIR, not --target-dir: cargo-lambda looks for the binaries
@@ -96,8 +96,12 @@ CARGO_TARGET_DIR=target/bench-arm64 cargo lambda build --release --quiet --arm64
 arm64=$!
 
 echo "==> bench: release bootstrap, keyturn CLI and criterion bench with cargo-lambda (x86_64, one dependency build)"
+# --no-default-features: the CLI without its `s3` feature (reading exports
+# from s3://, which nothing here does): aws-sdk-s3 is one of the largest
+# crates of the graph. (keyturn-functions and keyturn-bench have no features.)
 cargo lambda build --release --quiet --lambda-dir target/lambda/x86_64 "${bootstrap[@]}" \
-  -p keyturn-cli --bin keyturn -p keyturn-bench --bin keyturn-criterion > .local/bench-x86-build.log 2>&1 \
+  -p keyturn-cli --bin keyturn -p keyturn-bench --bin keyturn-criterion --no-default-features \
+  > .local/bench-x86-build.log 2>&1 \
   || { echo "the x86_64 build failed:"; cat .local/bench-x86-build.log; exit 1; }
 # cargo-lambda moves every binary it built into the lambda dir as "bootstrap".
 cli=target/lambda/x86_64/keyturn/bootstrap
