@@ -51,7 +51,7 @@ pub async fn run(cmd: ApproversCommand) -> anyhow::Result<()> {
             let routing = read_routing(&file)?;
             let groups = routing.groups.len();
             if check {
-                println!("{}: {groups} approver group(s), valid", file.display());
+                outln!("{}: {groups} approver group(s), valid", file.display());
                 return Ok(());
             }
             let store = SecretsRouting::new(
@@ -59,7 +59,7 @@ pub async fn run(cmd: ApproversCommand) -> anyhow::Result<()> {
                 &cfg.approval.routing_secret,
             );
             store.put(&routing).await.context("storing the approver routing")?;
-            println!("{}: {groups} approver group(s) stored in secret {}", file.display(), store.secret_id());
+            outln!("{}: {groups} approver group(s) stored in secret {}", file.display(), store.secret_id());
         }
         ApproversCommand::Show => {
             let store = SecretsRouting::new(
@@ -68,17 +68,17 @@ pub async fn run(cmd: ApproversCommand) -> anyhow::Result<()> {
             );
             let routing = keyturn_core::ports::RoutingSource::routing(&store).await?;
             for (name, g) in &routing.groups {
-                println!("{name}:");
-                println!("  approvers: {}", g.approvers.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(", "));
-                println!("  required: {}{}", g.required, if g.two_person { ", two-person rule" } else { "" });
-                println!("  email: {}", if g.email { "yes" } else { "no" });
+                outln!("{name}:");
+                outln!("  approvers: {}", g.approvers.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(", "));
+                outln!("  required: {}{}", g.required, if g.two_person { ", two-person rule" } else { "" });
+                outln!("  email: {}", if g.email { "yes" } else { "no" });
                 if let Some(h) = &g.slack_webhook {
-                    println!("  slack: {}", h.redacted());
+                    outln!("  slack: {}", h.redacted());
                 }
                 if !g.escalation.is_empty() {
                     let mut to: Vec<String> = g.escalation.email.iter().map(ToString::to_string).collect();
                     to.extend(g.escalation.slack_webhook.as_ref().map(|h| format!("slack {}", h.redacted())));
-                    println!("  escalation: {}", to.join(", "));
+                    outln!("  escalation: {}", to.join(", "));
                 }
             }
         }
@@ -95,7 +95,7 @@ pub async fn run_links(cmd: LinksCommand) -> anyhow::Result<()> {
                 &cfg.approval.signing_key_secret,
             );
             let kid = keys.rotate().await.context("rotating the link-signing key")?;
-            println!(
+            outln!(
                 "link-signing key rotated: new key id {kid}; links signed before the previous rotation no longer work"
             );
         }

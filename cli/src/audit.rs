@@ -162,11 +162,11 @@ async fn show(connector: &str, format: Format) -> anyhow::Result<()> {
                     detail.join("\n"),
                 ]);
             }
-            println!("{t}");
+            outln!("{t}");
             match events.last() {
-                None => println!("no audit events for {id}"),
+                None => outln!("no audit events for {id}"),
                 Some(last) if problems.is_empty() => {
-                    println!(
+                    outln!(
                         "{} event(s); hash chain intact (head {})",
                         events.len(),
                         &last.hash[..16.min(last.hash.len())]
@@ -221,20 +221,20 @@ fn verify_export(path: &Path, public_key: Option<String>, format: Format) -> any
 }
 
 fn print_verification(v: &Verification) {
-    println!("{}", verify::summary_line(v));
+    outln!("{}", verify::summary_line(v));
     if let Some(key) = &v.digest_key {
         let pinned = if v.key_pinned { "the pinned key" } else { "the key they name (not pinned)" };
-        println!(
+        outln!(
             "digests: signed by {pinned} {}, newest covers {}",
             &key[..16],
             v.newest_digest_day.as_deref().unwrap_or("-")
         );
     }
     for n in &v.notes {
-        println!("note: {n}");
+        outln!("note: {n}");
     }
     if v.intact() {
-        println!("INTACT: every chain is complete and unedited, every digest verifies");
+        outln!("INTACT: every chain is complete and unedited, every digest verifies");
         return;
     }
     let mut t = render::table(&["problem", "connector", "seq", "where", "what"]);
@@ -247,7 +247,7 @@ fn print_verification(v: &Verification) {
             p.what.clone(),
         ]);
     }
-    println!("{t}");
+    outln!("{t}");
     eprintln!("NOT INTACT: {} problem(s)", v.problems.len());
 }
 
@@ -312,7 +312,7 @@ fn query(path: &Path, args: &QueryArgs) -> anyhow::Result<()> {
                     for r in rows {
                         t.add_row(r);
                     }
-                    println!("{t}");
+                    outln!("{t}");
                 }
             }
         }
@@ -336,8 +336,8 @@ fn query(path: &Path, args: &QueryArgs) -> anyhow::Result<()> {
                     for r in &rows {
                         t.add_row(vec![r.at, r.connector, &r.seq.to_string(), r.event, r.actor, r.change, &r.detail]);
                     }
-                    println!("{t}");
-                    println!("{} event(s)", rows.len());
+                    outln!("{t}");
+                    outln!("{} event(s)", rows.len());
                 }
             }
         }
@@ -367,11 +367,11 @@ async fn anchor(full: bool, now: time::OffsetDateTime) -> anyhow::Result<()> {
     }
     .context("anchoring the audit table")?;
     for (seq, day, chains) in &report.written {
-        println!("digest {seq} signed for {day}: {chains} chain head(s)");
+        outln!("digest {seq} signed for {day}: {chains} chain head(s)");
     }
     match (&report.through, report.written.is_empty()) {
-        (Some(day), true) => println!("already anchored through {day}"),
-        (None, true) => println!("nothing to anchor yet"),
+        (Some(day), true) => outln!("already anchored through {day}"),
+        (None, true) => outln!("nothing to anchor yet"),
         _ => {}
     }
     Ok(())
@@ -381,7 +381,7 @@ async fn public_key() -> anyhow::Result<()> {
     let cfg = Config::from_env()?;
     let keys = SecretsAuditKey::new(aws_sdk_secretsmanager::Client::new(&sdk_config().await), &cfg.audit_key_secret);
     let signer = keys.signer().await.with_context(|| format!("reading {}", cfg.audit_key_secret))?;
-    println!("{}", signer.public_key_hex());
+    outln!("{}", signer.public_key_hex());
     Ok(())
 }
 
@@ -416,7 +416,7 @@ async fn export(to: &str) -> anyhow::Result<()> {
     }
     bar.finish_and_clear();
     let dir = writer.finish()?;
-    println!("exported {n} item(s) of {} to {}", cfg.tables.audit, dir.display());
+    outln!("exported {n} item(s) of {} to {}", cfg.tables.audit, dir.display());
     Ok(())
 }
 
@@ -445,10 +445,7 @@ async fn export_to_s3(
             Some(ExportStatus::Completed) => {
                 let manifest = desc.and_then(|d| d.export_manifest()).unwrap_or_default();
                 let folder = manifest.rsplit_once('/').map(|(f, _)| f).unwrap_or(manifest);
-                println!(
-                    "exported {} item(s) to s3://{bucket}/{folder}",
-                    desc.and_then(|d| d.item_count()).unwrap_or(0)
-                );
+                outln!("exported {} item(s) to s3://{bucket}/{folder}", desc.and_then(|d| d.item_count()).unwrap_or(0));
                 return Ok(());
             }
             Some(ExportStatus::Failed) => {

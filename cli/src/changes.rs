@@ -102,7 +102,7 @@ pub async fn run(cmd: ChangesCommand) -> anyhow::Result<()> {
                 return render::json(&rows);
             }
             if rows.is_empty() {
-                println!("{}", if all { "no changes" } else { "no open changes (--all shows ended ones)" });
+                outln!("{}", if all { "no changes" } else { "no open changes (--all shows ended ones)" });
                 return Ok(());
             }
             let mut t = render::table(&["change", "status", "workflow", "step", "detected", "connectors"]);
@@ -116,8 +116,8 @@ pub async fn run(cmd: ChangesCommand) -> anyhow::Result<()> {
                     r.connectors.join(" "),
                 ]);
             }
-            println!("{t}");
-            println!("details: keyturn changes show CHANGE_ID");
+            outln!("{t}");
+            outln!("details: keyturn changes show CHANGE_ID");
             Ok(())
         }
         ChangesCommand::Show { id, out } => {
@@ -210,32 +210,32 @@ fn view<'a>(r: &'a ChangeRecord, workflow: Workflow, events: &'a [AuditEvent]) -
 }
 
 fn print_view(v: &View<'_>) {
-    println!("change      {}{}", v.change_id, if v.urgent { "  URGENT" } else { "" });
-    println!("status      {}", v.status);
-    println!(
+    outln!("change      {}{}", v.change_id, if v.urgent { "  URGENT" } else { "" });
+    outln!("status      {}", v.status);
+    outln!(
         "workflow    {}{}",
         v.workflow.status,
         v.workflow.step.as_ref().map(|s| format!(" (step {s})")).unwrap_or_default()
     );
-    println!("connectors  {}", v.connectors.join(" "));
-    println!("expiry      earliest {}", v.earliest_expiry);
-    println!("detected    {}", v.detected_at);
+    outln!("connectors  {}", v.connectors.join(" "));
+    outln!("expiry      earliest {}", v.earliest_expiry);
+    outln!("detected    {}", v.detected_at);
     if let Some(w) = &v.window {
-        println!("window      {w}");
+        outln!("window      {w}");
     }
     if let Some(t) = &v.rotate_at {
-        println!("rotate at   {t}");
+        outln!("rotate at   {t}");
     }
     if let Some(t) = v.ticket {
-        println!("ticket      {t}");
+        outln!("ticket      {t}");
     }
     if v.approvers.is_empty() {
-        println!("approvers   (not asked yet)");
+        outln!("approvers   (not asked yet)");
     } else {
-        println!("approvers   {} of {} needed: {}", v.required, v.approvers.len(), v.approvers.join(", "));
+        outln!("approvers   {} of {} needed: {}", v.required, v.approvers.len(), v.approvers.join(", "));
     }
     for vote in &v.votes {
-        println!("  vote      {} {} at {}", vote.approver, vote.decision, vote.at);
+        outln!("  vote      {} {} at {}", vote.approver, vote.decision, vote.at);
     }
     if !v.workflow.outcomes.is_empty() {
         let text = |o: &serde_json::Value, k: &str| o.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
@@ -243,13 +243,13 @@ fn print_view(v: &View<'_>) {
         for o in &v.workflow.outcomes {
             t.add_row(vec![text(o, "connector_id"), text(o, "outcome"), text(o, "detail")]);
         }
-        println!("{t}");
+        outln!("{t}");
     }
     if !v.events.is_empty() {
         let mut t = render::table(&["at", "connector", "event", "actor"]);
         for e in &v.events {
             t.add_row(vec![e.at, e.connector_id, e.event, e.actor]);
         }
-        println!("{t}");
+        outln!("{t}");
     }
 }

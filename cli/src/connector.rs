@@ -46,6 +46,6 @@ pub async fn run(cmd: ConnectorCommand) -> anyhow::Result<()> {
     let audit = DynamoAuditLog::new(dynamodb, &cfg.tables.audit);
     let ev = NewAuditEvent::new(id.clone(), EventKind::Resolved, now, format!("cli:{actor}")).detail("note", note);
     audit.append(ev).await.context("writing the audit event (the connector is already active again)")?;
-    println!("{id} is active again; resolution by {actor} recorded in its audit trail");
+    outln!("{id} is active again; resolution by {actor} recorded in its audit trail");
     Ok(())
 }

@@ -136,18 +136,18 @@ async fn outbox(
             // The approve link comes first in every approval email.
             for (i, l) in links.iter().enumerate() {
                 let kind = if i % 2 == 0 { "approve" } else { "reject" };
-                println!("{kind} {} {l}", recipients.join(","));
+                outln!("{kind} {} {l}", recipients.join(","));
             }
             continue;
         }
-        println!("to: {}\nsubject: {subj}", recipients.join(", "));
+        outln!("to: {}\nsubject: {subj}", recipients.join(", "));
         for l in &links {
-            println!("  {l}");
+            outln!("  {l}");
         }
-        println!();
+        outln!();
     }
     if shown == 0 && !links_only {
-        println!("no matching email ({} captured in total)", messages.len());
+        outln!("no matching email ({} captured in total)", messages.len());
     }
     Ok(())
 }
@@ -159,9 +159,9 @@ pub async fn run(cmd: DevCommand) -> anyhow::Result<()> {
             let sdk = sdk_config().await;
             let report = local::setup(&sdk, &cfg.tables).await.context("setting up the local stack")?;
             for (table, created) in &report.tables {
-                println!("table {table}: {}", if *created { "created" } else { "exists" });
+                outln!("table {table}: {}", if *created { "created" } else { "exists" });
             }
-            println!("state machine: {}", report.state_machine_arn);
+            outln!("state machine: {}", report.state_machine_arn);
             Ok(())
         }
         DevCommand::Outbox { to, subject, links, html, sim } => outbox(to, subject, links, html, &sim).await,
@@ -279,7 +279,7 @@ fn sample_audit_export(events: u64, connectors: u64, out: &std::path::Path) -> a
     let dir = writer.finish()?;
     bar.finish_and_clear();
     eprintln!("wrote {events} events in {connectors} chains and their digests to {}", dir.display());
-    println!("{}", signer.public_key_hex());
+    outln!("{}", signer.public_key_hex());
     Ok(())
 }
 

@@ -60,7 +60,7 @@ pub fn validate(file: &Path, format: Format, now: OffsetDateTime) -> anyhow::Res
             render::json(&json!({"file": file.display().to_string(), "valid": true, "records": connectors.len()}))?
         }
         Format::Table => {
-            println!("{}: {} connector(s), all valid ({due} expire within 45 days)", file.display(), connectors.len())
+            outln!("{}: {} connector(s), all valid ({due} expire within 45 days)", file.display(), connectors.len())
         }
     }
     Ok(())
@@ -88,7 +88,7 @@ pub async fn import(file: &Path, format: Format, now: OffsetDateTime) -> anyhow:
         Format::Json => render::json(
             &json!({"file": file.display().to_string(), "table": cfg.tables.connectors, "summary": summary}),
         )?,
-        Format::Table => println!(
+        Format::Table => outln!(
             "{}: {} connector(s) imported into {}: {} created, {} updated, {} unchanged",
             file.display(),
             connectors.len(),
@@ -164,9 +164,9 @@ pub async fn list(due_within: Option<u32>, format: Format, now: OffsetDateTime) 
             r.active_change.clone().unwrap_or_default(),
         ]);
     }
-    println!("{t}");
+    outln!("{t}");
     let scope = due_within.map_or(String::new(), |d| format!(" expiring within {d} days of {}", format_utc(now)));
-    println!("{} connector(s){scope} in {}", rows.len(), cfg.tables.connectors);
+    outln!("{} connector(s){scope} in {}", rows.len(), cfg.tables.connectors);
     Ok(())
 }
 
@@ -199,12 +199,12 @@ pub async fn discover(org: &str, out: &Path, api_key_env: &str, force: bool) -> 
     let (dirs, keys) = found.counts();
     let now = keyturn_core::domain::timefmt::format_utc(time::OffsetDateTime::now_utc());
     std::fs::write(out, found.draft_yaml(&now)).with_context(|| format!("writing {}", out.display()))?;
-    println!(
+    outln!(
         "{}: {dirs} SCIM director{} and {keys} API key{} of {org}, as a DRAFT (nothing imported)",
         out.display(),
         if dirs == 1 { "y" } else { "ies" },
         if keys == 1 { "" } else { "s" }
     );
-    println!("next: fill in every TODO, then `keyturn inventory validate {}`", out.display());
+    outln!("next: fill in every TODO, then `keyturn inventory validate {}`", out.display());
     Ok(())
 }

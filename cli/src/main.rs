@@ -3,6 +3,9 @@
 //! Reads configuration from the environment (`KEYTURN_*`, and the standard
 //! `AWS_*` variables, `AWS_ENDPOINT_URL` included), exactly like the Lambdas.
 
+#[macro_use]
+mod out;
+
 mod approvers;
 mod audit;
 mod changes;
@@ -239,6 +242,9 @@ async fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.is::<Reported>() => ExitCode::FAILURE,
+        // Output written through a writer (CSV, JSON) rather than outln!
+        // reports the closed pipe as an error: the same quiet end.
+        Err(e) if out::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE

@@ -30,16 +30,19 @@ pub async fn run(dry_run: bool, only: Option<String>, format: Format, now: Offse
 
 fn print_table(r: &ScanReport) {
     let mode = if r.dry_run { " (dry run: nothing written, nothing started)" } else { "" };
-    println!("scan at {}{mode}", r.now);
+    outln!("scan at {}{mode}", r.now);
     if r.busy {
-        println!(
-            "another scan is running: this one did nothing (scans take turns; the next one picks up anything left)"
-        );
+        outln!("another scan is running: this one did nothing (scans take turns; the next one picks up anything left)");
         return;
     }
-    println!(
+    outln!(
         "read {} item(s) in {} page(s): {} due ({} already expired), {} invalid, {} skipped",
-        r.items_read, r.pages, r.due, r.urgent, r.invalid, r.skipped
+        r.items_read,
+        r.pages,
+        r.due,
+        r.urgent,
+        r.invalid,
+        r.skipped
     );
     if !r.changes.is_empty() {
         let mut t = render::table(&["change", "connectors", "urgent", "org", "window", "earliest expiry", "outcome"]);
@@ -64,23 +67,26 @@ fn print_table(r: &ScanReport) {
                 outcome,
             ]);
         }
-        println!("{t}");
+        outln!("{t}");
     }
     for bad in &r.invalid_records {
-        println!("invalid {}: {}", bad.connector_id, bad.errors.join("; "));
+        outln!("invalid {}: {}", bad.connector_id, bad.errors.join("; "));
     }
     for w in &r.repaired {
-        println!(
+        outln!(
             "repaired {}: was {} under {} whose execution is {}; active again",
-            w.connector_id, w.was, w.change_id, w.execution
+            w.connector_id,
+            w.was,
+            w.change_id,
+            w.execution
         );
     }
     for s in &r.skipped_records {
-        println!("skipped {}: {}", s.connector_id, s.reason);
+        outln!("skipped {}: {}", s.connector_id, s.reason);
     }
     let h = &r.health;
     if h != &Default::default() {
-        println!(
+        outln!(
             "attention: {} need manual intervention, {} expiring within 7 days with no change running, {} approvals overdue",
             h.needs_manual_intervention, h.expiring_unhandled, h.approvals_overdue
         );

@@ -81,7 +81,7 @@ pub async fn run(file: &Path, vendor: &str) -> anyhow::Result<()> {
             }
             Err(e) => return Err(anyhow::anyhow!(keyturn_core::aws::store_error("secretsmanager", "CreateSecret", e))),
         }
-        println!("{}: current key sha256:{} in {name} and at the simulators", c.id, fingerprint(key.as_bytes()));
+        outln!("{}: current key sha256:{} in {name} and at the simulators", c.id, fingerprint(key.as_bytes()));
     }
     Ok(())
 }

@@ -77,19 +77,15 @@ pub async fn run(format: Format, now: OffsetDateTime) -> anyhow::Result<()> {
         }));
     }
     let states: Vec<String> = by_state.iter().map(|(s, n)| format!("{s} {n}")).collect();
-    println!(
-        "connectors: {} ({})",
-        connectors.len(),
-        if states.is_empty() { "none".into() } else { states.join(", ") }
-    );
+    outln!("connectors: {} ({})", connectors.len(), if states.is_empty() { "none".into() } else { states.join(", ") });
     let colour = std::io::stdout().is_terminal();
     let mut t = render::table(&["next expiries", "expires", "days left", "status"]);
     for e in &next {
         t.add_row(vec![e.id.to_owned(), e.expires_at.to_owned(), days(e.days_left, colour), e.status.to_owned()]);
     }
-    println!("{t}");
+    outln!("{t}");
     if changes.is_empty() {
-        println!("open changes: none");
+        outln!("open changes: none");
     } else {
         let mut t = render::table(&["open change", "status", "step", "detected", "connectors"]);
         for (c, w) in changes.iter().zip(&steps) {
@@ -101,13 +97,13 @@ pub async fn run(format: Format, now: OffsetDateTime) -> anyhow::Result<()> {
                 c.connectors.join(" "),
             ]);
         }
-        println!("{t}");
+        outln!("{t}");
     }
     if manual.is_empty() {
-        println!("needs manual intervention: none");
+        outln!("needs manual intervention: none");
     } else {
-        println!("needs manual intervention ({}): {}", manual.len(), manual.join(", "));
-        println!("  after fixing one: keyturn connector resolve ID --note \"what was done\"");
+        outln!("needs manual intervention ({}): {}", manual.len(), manual.join(", "));
+        outln!("  after fixing one: keyturn connector resolve ID --note \"what was done\"");
     }
     Ok(())
 }

@@ -200,3 +200,38 @@ async fn upload(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str, root: &Path
         s3.put_object().bucket(bucket).key(key).body(body).send().await.unwrap();
     }
 }
+
+/// `keyturn audit query EXPORT | head -1`: the reader closes the pipe after
+/// one line; keyturn must stop quietly with status 0 (scripts run with
+/// `set -o pipefail`), not panic with "failed printing to stdout".
+/// Offline: a generated export in a folder, no stack.
+#[test]
+fn a_reader_that_stops_early_ends_keyturn_quietly() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let dir = tempfile::tempdir().unwrap();
+    let export = dir.path().join("export");
+    let made = Command::new(env!("CARGO_BIN_EXE_keyturn"))
+        .args(["dev", "sample-audit-export", "--events", "20000", "--connectors", "100", "--out"])
+        .arg(&export)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+
+    let mut query = Command::new(env!("CARGO_BIN_EXE_keyturn"))
+        .args(["audit", "query", "--format", "csv"])
+        .arg(&export)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(query.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    assert!(first.contains(','), "a CSV header first: {first:?}");
+    // The reader is gone now (stdout dropped above), 20,000 rows unwritten.
+    let out = query.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "status {:?}, stderr: {stderr}", out.status);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
