@@ -28,7 +28,7 @@ mkdir -p .local
 
 # Background jobs still running when this script ends (an error, Ctrl-C) are
 # stopped with everything they started, by process id.
-arm64=""; prepare=""; moto=""; venv=""
+arm64=""; moto=""; venv=""
 stop_tree() {
   local child
   for child in $(pgrep -P "$1" || true); do stop_tree "$child"; done
@@ -37,7 +37,7 @@ stop_tree() {
 cleanup() {
   # The arm64 build may be stopped (see "hold" below): it must go on to die.
   [ -z "$arm64" ] || { kill -- "-$arm64"; kill -CONT -- "-$arm64"; } 2>/dev/null || true
-  for pid in $prepare $moto $venv; do stop_tree "$pid"; done
+  for pid in $moto $venv; do stop_tree "$pid"; done
   rm -f "${times_file:-}"
 }
 # The arm64 bootstrap is only weighed, at the end, so its build runs in its
@@ -120,7 +120,7 @@ cargo lambda build --release --quiet --lambda-dir target/lambda/x86_64 "${bootst
 # cargo-lambda moves every binary it built into the lambda dir as "bootstrap".
 cli=target/lambda/x86_64/keyturn/bootstrap
 criterion_bin=target/lambda/x86_64/keyturn-criterion/bootstrap
-for bin in "$cli" "$criterion_bin"; do
+for bin in target/lambda/x86_64/keyturn-lambda/bootstrap "$cli" "$criterion_bin"; do
   test -x "$bin" || { echo "no $bin after the x86_64 build"; exit 1; }
 done
 export KEYTURN_BENCH_CLI=$cli   # bench/audit-verify.sh: built, do not rebuild
@@ -129,7 +129,6 @@ phase "the audit export (the arm64 build alongside)"
 # Not measured: generating the export only needs the CLI.
 bench/audit-verify.sh --prepare > .local/bench-audit-prepare.log 2>&1 \
   || { echo "generating the audit export failed:"; cat .local/bench-audit-prepare.log; exit 1; }
-test -x target/lambda/x86_64/keyturn-lambda/bootstrap || { echo "no x86_64 bootstrap"; exit 1; }
 
 phase "lambda.py: moto, functions vs Python twins, scan at 1k/10k/100k"
 wait $venv || { echo "installing the local stack's Python packages failed:"; cat .local/bench-venv.log; exit 1; }
