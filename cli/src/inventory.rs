@@ -8,7 +8,7 @@ use keyturn_core::aws::{sdk_config, DynamoInventory};
 use keyturn_core::config::Config;
 use keyturn_core::domain::timefmt::{format_utc, parse_instant};
 use keyturn_core::domain::Connector;
-use keyturn_core::inventory::{read_file, validate_all, InventoryError, RecordError, ValidationContext};
+use keyturn_core::inventory::{load_file, InventoryError, RecordError, ValidationContext};
 use keyturn_core::ports::{Inventory, StoredConnector};
 use serde::Serialize;
 use serde_json::json;
@@ -19,10 +19,7 @@ use crate::{render, Format, Reported};
 /// Reads and validates a whole file; prints every problem on failure.
 fn load(file: &Path, format: Format, now: OffsetDateTime) -> anyhow::Result<Vec<Connector>> {
     let source = file.display().to_string();
-    let result = read_file(file).and_then(|records| {
-        validate_all(&records, &source, &ValidationContext::at(now)).map_err(InventoryError::Invalid)
-    });
-    match result {
+    match load_file(file, &ValidationContext::at(now)) {
         Ok(connectors) => Ok(connectors),
         Err(InventoryError::Invalid(errors)) => {
             report_invalid(&source, &errors, format)?;
@@ -54,13 +51,20 @@ fn report_invalid(source: &str, errors: &[RecordError], format: Format) -> anyho
 
 pub fn validate(file: &Path, format: Format, now: OffsetDateTime) -> anyhow::Result<()> {
     let connectors = load(file, format, now)?;
-    let due = connectors.iter().filter(|c| c.expires_at <= now + Duration::days(45)).count();
+    // Offline (no AWS needed): only the due window comes from the configuration.
+    let policy = Config::from_env()?.policy;
+    let due = connectors.iter().filter(|c| c.expires_at <= policy.cutoff(now)).count();
     match format {
         Format::Json => {
             render::json(&json!({"file": file.display().to_string(), "valid": true, "records": connectors.len()}))?
         }
         Format::Table => {
-            outln!("{}: {} connector(s), all valid ({due} expire within 45 days)", file.display(), connectors.len())
+            outln!(
+                "{}: {} connector(s), all valid ({due} expire within {} days)",
+                file.display(),
+                connectors.len(),
+                policy.due_within.whole_days()
+            )
         }
     }
     Ok(())

@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::Context;
 use keyturn_core::aws::local::is_loopback;
 use keyturn_core::domain::{fingerprint, ConnectorKind, IdpBinding};
-use keyturn_core::inventory::{read_file, validate_all, ValidationContext};
+use keyturn_core::inventory::{load_file, ValidationContext};
 use serde_json::json;
 
 fn random_key(prefix: &str) -> String {
@@ -20,10 +20,7 @@ pub async fn run(file: &Path, vendor: &str) -> anyhow::Result<()> {
     anyhow::ensure!(is_loopback(vendor), "--vendor must be a local simulator, not {vendor}");
     let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_default();
     anyhow::ensure!(is_loopback(&endpoint), "seeding only works on the local stack (AWS_ENDPOINT_URL={endpoint:?})");
-    let records = read_file(file)?;
-    let connectors =
-        validate_all(&records, &file.display().to_string(), &ValidationContext::at(time::OffsetDateTime::now_utc()))
-            .map_err(|errs| anyhow::anyhow!("{} invalid record(s) in {}", errs.len(), file.display()))?;
+    let connectors = load_file(file, &ValidationContext::at(time::OffsetDateTime::now_utc()))?;
     let sm = aws_sdk_secretsmanager::Client::new(&keyturn_core::aws::sdk_config().await);
     let http = reqwest::Client::new();
     let put = |path: String, body: serde_json::Value| http.put(format!("{vendor}{path}")).json(&body).send();

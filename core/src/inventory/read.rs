@@ -31,9 +31,25 @@ impl Format {
     }
 }
 
+/// A file split into records, beside what was wrong with its shape (unknown
+/// columns or fields, ragged rows, records that are not objects). A record
+/// with an unknown field still comes back with its known fields, so
+/// validation names everything else wrong with it too.
+#[derive(Debug, Default)]
+pub struct Split {
+    pub records: Vec<RawRecord>,
+    pub errors: Vec<RecordError>,
+}
+
 /// Reads and splits a file. Unknown columns/fields come back as record errors
 /// (`Err(Invalid)`) so a typo like `ownr` is never silently ignored.
 pub fn read_file(path: &Path) -> Result<Vec<RawRecord>, InventoryError> {
+    split_file(path)?.into_result()
+}
+
+/// Reads a file and splits it, keeping shape problems beside the records.
+/// Only a file that cannot be read or parsed at all is an `Err`.
+pub fn split_file(path: &Path) -> Result<Split, InventoryError> {
     let name = path.display().to_string();
     let format = Format::from_path(path).ok_or_else(|| InventoryError::UnknownFormat { path: name.clone() })?;
     let io = |source| InventoryError::Io { path: name.clone(), source };
@@ -42,16 +58,26 @@ pub fn read_file(path: &Path) -> Result<Vec<RawRecord>, InventoryError> {
         return Err(InventoryError::TooLarge { path: name, size });
     }
     let text = std::fs::read_to_string(path).map_err(io)?;
-    read_str(&text, format, &file_label(path))
-}
-
-/// The name used in messages: the path as given.
-fn file_label(path: &Path) -> String {
-    path.display().to_string()
+    split_str(&text, format, &name)
 }
 
 /// Splits `text` in `format`; `source` names it in errors.
 pub fn read_str(text: &str, format: Format, source: &str) -> Result<Vec<RawRecord>, InventoryError> {
+    split_str(text, format, source)?.into_result()
+}
+
+impl Split {
+    fn into_result(self) -> Result<Vec<RawRecord>, InventoryError> {
+        if self.errors.is_empty() {
+            Ok(self.records)
+        } else {
+            Err(InventoryError::Invalid(self.errors))
+        }
+    }
+}
+
+/// Like [`read_str`], keeping shape problems beside the records.
+pub fn split_str(text: &str, format: Format, source: &str) -> Result<Split, InventoryError> {
     let malformed = |message: String| InventoryError::Malformed { path: source.to_owned(), message };
     match format {
         Format::Csv => read_csv(text, source),
@@ -71,51 +97,68 @@ pub fn read_str(text: &str, format: Format, source: &str) -> Result<Vec<RawRecor
     }
 }
 
-fn read_csv(text: &str, source: &str) -> Result<Vec<RawRecord>, InventoryError> {
+fn read_csv(text: &str, source: &str) -> Result<Split, InventoryError> {
     let malformed = |message: String| InventoryError::Malformed { path: source.to_owned(), message };
-    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).flexible(false).from_reader(text.as_bytes());
+    // Flexible: a ragged row is that row's problem, not the file's.
+    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).flexible(true).from_reader(text.as_bytes());
     let headers: Vec<String> = reader
         .headers()
         .map_err(|e| malformed(format!("cannot read the header row: {e}")))?
         .iter()
         .map(|h| h.trim_start_matches('\u{feff}').to_ascii_lowercase())
         .collect();
+    let mut split = Split::default();
     let unknown: Vec<FieldError> = headers
         .iter()
         .filter(|h| !FIELDS.contains(&h.as_str()))
         .map(|h| FieldError::new(h.clone(), unknown_field_message()))
         .collect();
     if !unknown.is_empty() {
-        return Err(InventoryError::Invalid(vec![RecordError {
+        split.errors.push(RecordError {
             source: source.to_owned(),
             location: Location::Row(1),
             id: Some("header".into()),
             errors: unknown,
-        }]));
+        });
     }
-    let mut out = Vec::new();
     for row in reader.records() {
         let row = row.map_err(|e| {
             let line = e.position().map(|p| format!("row {}: ", p.line())).unwrap_or_default();
             malformed(format!("{line}{e}"))
         })?;
-        if out.len() >= MAX_RECORDS {
+        if split.records.len() >= MAX_RECORDS {
             return Err(malformed(format!("more than {MAX_RECORDS} records")));
         }
-        let line = row.position().map_or(0, |p| p.line());
-        let fields = headers
+        let location = Location::Row(row.position().map_or(0, |p| p.line()));
+        let fields: BTreeMap<String, String> = headers
             .iter()
             .zip(row.iter())
-            .filter(|(_, v)| !v.is_empty())
+            .filter(|(h, v)| !v.is_empty() && FIELDS.contains(&h.as_str()))
             .map(|(h, v)| (h.clone(), v.to_owned()))
             .collect();
-        out.push(RawRecord { location: Location::Row(line), fields });
+        if row.len() != headers.len() {
+            split.errors.push(RecordError {
+                source: source.to_owned(),
+                location,
+                id: fields.get("id").cloned(),
+                errors: vec![FieldError::new(
+                    "row",
+                    format!(
+                        "has {} cells, the header has {}; a cell may hold an unquoted comma",
+                        row.len(),
+                        headers.len()
+                    ),
+                )],
+            });
+            continue;
+        }
+        split.records.push(RawRecord { location, fields });
     }
-    Ok(out)
+    Ok(split)
 }
 
 /// JSON and YAML: a list of objects, or an object with a `connectors` list.
-fn records_from_value(value: Value, source: &str) -> Result<Vec<RawRecord>, InventoryError> {
+fn records_from_value(value: Value, source: &str) -> Result<Split, InventoryError> {
     let malformed = |message: &str| InventoryError::Malformed { path: source.to_owned(), message: message.to_owned() };
     let list = match value {
         Value::Array(list) => list,
@@ -129,12 +172,11 @@ fn records_from_value(value: Value, source: &str) -> Result<Vec<RawRecord>, Inve
     if list.len() > MAX_RECORDS {
         return Err(malformed(&format!("more than {MAX_RECORDS} records")));
     }
-    let mut out = Vec::with_capacity(list.len());
-    let mut errors = Vec::new();
+    let mut split = Split { records: Vec::with_capacity(list.len()), errors: Vec::new() };
     for (i, item) in list.into_iter().enumerate() {
         let location = Location::Record(i + 1);
         let Value::Object(obj) = item else {
-            errors.push(RecordError {
+            split.errors.push(RecordError {
                 source: source.to_owned(),
                 location,
                 id: None,
@@ -164,22 +206,17 @@ fn records_from_value(value: Value, source: &str) -> Result<Vec<RawRecord>, Inve
                 fields.insert(key, text);
             }
         }
-        if bad.is_empty() {
-            out.push(RawRecord { location, fields });
-        } else {
-            errors.push(RecordError {
+        if !bad.is_empty() {
+            split.errors.push(RecordError {
                 source: source.to_owned(),
                 location,
                 id: fields.get("id").cloned(),
                 errors: bad,
             });
         }
+        split.records.push(RawRecord { location, fields });
     }
-    if errors.is_empty() {
-        Ok(out)
-    } else {
-        Err(InventoryError::Invalid(errors))
-    }
+    Ok(split)
 }
 
 fn unknown_field_message() -> String {
@@ -232,7 +269,7 @@ mod tests {
         let err = read_str("- id: a\n  kind: [\n", Format::Yaml, "x.yaml").unwrap_err().to_string();
         assert!(err.starts_with("x.yaml: not valid YAML at line"), "{err}");
         let err = read_str("id,kind\na,b,c\n", Format::Csv, "x.csv").unwrap_err().to_string();
-        assert!(err.contains("x.csv: row 2"), "{err}");
+        assert!(err.contains("x.csv row 2 (a): row: has 3 cells, the header has 2"), "{err}");
     }
 
     #[test]
