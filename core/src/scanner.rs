@@ -410,12 +410,49 @@ where
     (repaired, errors)
 }
 
+impl Plan {
+    /// An approver group is "mapped" when the approver routing names it: a
+    /// change for any other group could never be approved, so its connectors
+    /// are invalid records (audited, reported, retried by the next scan once
+    /// the routing has the group) instead of a workflow that fails at once.
+    pub fn keep_routed(&mut self, routed: &Routed) {
+        let Routed::Groups(groups) = routed else { return };
+        let (kept, unrouted): (Vec<Change>, Vec<Change>) =
+            std::mem::take(&mut self.changes).into_iter().partition(|c| groups.contains(&c.approver_group));
+        self.changes = kept;
+        for change in unrouted {
+            self.due.retain(|d| !change.connectors.contains(&d.connector.id));
+            let why = format!(
+                "approver_group: {:?} is not in the approver routing (keyturn approvers show)",
+                change.approver_group
+            );
+            self.invalid.extend(
+                change
+                    .connectors
+                    .into_iter()
+                    .map(|connector_id| InvalidItem { connector_id, errors: vec![why.clone()] }),
+            );
+        }
+    }
+}
+
+/// The approver groups a scan may start changes for.
+#[derive(Debug, Clone)]
+pub enum Routed {
+    /// The routing names exactly these groups.
+    Groups(std::collections::BTreeSet<String>),
+    /// The routing could not be read: start changes anyway, so an outage of
+    /// the routing secret delays nothing; request-approval checks again.
+    Unknown,
+}
+
 /// One scan: plan, unwedge what ended changes left behind (then plan again,
 /// so the repaired connectors join this scan's changes), carry the plan out.
 /// Returns the plan too: [`crate::watch`] works from it.
 pub async fn run<I, C, A, W>(
     ports: ScanPorts<'_, I, C, A, W>,
     settings: &ScanSettings,
+    routed: &Routed,
     now: OffsetDateTime,
 ) -> Result<(Plan, ScanReport), StoreError>
 where
@@ -429,6 +466,7 @@ where
     if !repaired.is_empty() {
         plan = self::plan(ports.inventory, settings, now).await?;
     }
+    plan.keep_routed(routed);
     let mut report = execute(&plan, ports, settings).await;
     report.repaired = repaired;
     report.errors.extend(repair_errors);
@@ -768,7 +806,8 @@ mod tests {
     async fn run_at(m: &Mem, now: OffsetDateTime) -> ScanReport {
         let s = settings();
         m.made_at.lock().unwrap().get_or_insert(now);
-        super::run(ScanPorts { inventory: m, changes: m, audit: m, workflow: m }, &s, now).await.unwrap().1
+        let routed = Routed::Groups(["it-change".to_owned()].into());
+        super::run(ScanPorts { inventory: m, changes: m, audit: m, workflow: m }, &s, &routed, now).await.unwrap().1
     }
 
     #[tokio::test]
@@ -816,6 +855,51 @@ mod tests {
         assert_eq!(second.skipped, 1 + 3);
         assert_eq!(m.started.lock().unwrap().len(), 2);
         assert_eq!(m.audit.lock().unwrap().len(), audited + 1, "only the invalid record is audited again");
+    }
+
+    #[tokio::test]
+    async fn a_change_whose_workflow_already_exists_is_already_running_not_an_error() {
+        let m = mem();
+        let planned = plan(&m, &settings(), NOW).await.unwrap();
+        // Another scanner (or a retried Lambda) got to StartExecution first.
+        m.started.lock().unwrap().insert(planned.changes[0].id.clone());
+        let r = run(&m).await;
+        assert!(r.is_complete(), "{:?}", r.errors);
+        let first = r.changes.iter().find(|c| c.change_id == planned.changes[0].id.as_str()).unwrap();
+        assert_eq!(first.outcome, ChangeOutcome::AlreadyRunning);
+        assert_eq!(m.started.lock().unwrap().len(), 2, "nothing started twice");
+    }
+
+    #[tokio::test]
+    async fn connectors_of_an_approver_group_the_routing_lacks_are_invalid_not_started() {
+        let m = mem();
+        let s = settings();
+        let routed = Routed::Groups(["someone-else".to_owned()].into());
+        let (_, r) = super::run(ScanPorts { inventory: &m, changes: &m, audit: &m, workflow: &m }, &s, &routed, NOW)
+            .await
+            .unwrap();
+        assert!(r.changes.is_empty(), "{:?}", r.changes);
+        assert_eq!((r.due, r.invalid), (0, 1 + 3), "the broken record and the three unrouted ones");
+        assert!(m.started.lock().unwrap().is_empty());
+        let unrouted: Vec<AuditEvent> = m
+            .audit
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| e.event == "invalid" && e.connector_id.as_str() != "broken")
+            .cloned()
+            .collect();
+        assert_eq!(unrouted.len(), 3);
+        assert!(unrouted
+            .iter()
+            .all(|e| e.detail["errors"].starts_with("approver_group: \"it-change\" is not in the approver routing")));
+
+        // An unreadable routing checks nothing and delays nothing.
+        let (_, r) =
+            super::run(ScanPorts { inventory: &m, changes: &m, audit: &m, workflow: &m }, &s, &Routed::Unknown, NOW)
+                .await
+                .unwrap();
+        assert_eq!(r.changes.len(), 2);
     }
 
     #[tokio::test]

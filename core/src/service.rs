@@ -87,7 +87,9 @@ impl Scanner {
         };
         let result = async {
             let ports = ScanPorts { inventory: &self.inventory, changes: &self.changes, audit: &self.audit, workflow };
-            let (plan, mut report) = scanner::run(ports, &self.settings, now).await?;
+            let (routed, routing_error) = self.routed().await;
+            let (plan, mut report) = scanner::run(ports, &self.settings, &routed, now).await?;
+            report.errors.extend(routing_error);
             let ports = crate::watch::WatchPorts {
                 approvals: &self.changes,
                 notices: &self.changes,
@@ -129,8 +131,23 @@ impl Scanner {
 
     /// What a scan at `now` would do; writes nothing.
     pub async fn dry_run(&self, now: OffsetDateTime) -> Result<ScanReport, ScanError> {
-        let plan = scanner::plan(&self.inventory, &self.settings, now).await?;
-        Ok(scanner::dry_run_report(&plan))
+        let (routed, routing_error) = self.routed().await;
+        let mut plan = scanner::plan(&self.inventory, &self.settings, now).await?;
+        plan.keep_routed(&routed);
+        let mut report = scanner::dry_run_report(&plan);
+        report.errors.extend(routing_error);
+        Ok(report)
+    }
+
+    /// The approver groups the routing names, or why they are unknown.
+    async fn routed(&self) -> (scanner::Routed, Option<String>) {
+        match crate::ports::RoutingSource::routing(&self.routing).await {
+            Ok(r) => (scanner::Routed::Groups(r.groups.keys().cloned().collect()), None),
+            Err(e) => {
+                tracing::warn!(error = %e, "approver routing unreadable; approver groups not checked");
+                (scanner::Routed::Unknown, Some(format!("routing (approver groups not checked): {e}")))
+            }
+        }
     }
 }
 

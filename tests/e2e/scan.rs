@@ -183,32 +183,78 @@ async fn a_bad_stored_item_is_audited_as_invalid_and_the_rest_go_on() {
     s.ok(&["inventory", "import", &inventory]);
     let listed = s.json(&["inventory", "list", "--due-within", "45", "--now", NOW]);
     let victim = listed[0]["id"].as_str().expect("a due connector").to_owned();
+    let unrouted = listed[1]["id"].as_str().expect("a second due connector").to_owned();
 
-    // Someone edits the item in the console and breaks it.
+    // Someone edits items in the console: one breaks, one names an approver
+    // group nobody put in the approver routing.
     let dynamodb = aws_sdk_dynamodb::Client::new(&s.sdk().await);
-    dynamodb
-        .update_item()
-        .table_name(&s.tables.connectors)
-        .key("connector_id", AttributeValue::S(victim.clone()))
-        .update_expression("SET #o = :o")
-        .expression_attribute_names("#o", "owner")
-        .expression_attribute_values(":o", AttributeValue::S("nobody".into()))
-        .send()
-        .await
-        .expect("corrupt item");
+    for (id, field, value) in [(&victim, "owner", "nobody"), (&unrouted, "approver_group", "cab-nobody-routes")] {
+        dynamodb
+            .update_item()
+            .table_name(&s.tables.connectors)
+            .key("connector_id", AttributeValue::S(id.clone()))
+            .update_expression("SET #f = :v")
+            .expression_attribute_names("#f", field)
+            .expression_attribute_values(":v", AttributeValue::S(value.into()))
+            .send()
+            .await
+            .expect("edit item");
+    }
 
     let report = s.json(&["scan", "--now", NOW]);
-    assert_eq!((report["due"].as_u64(), report["invalid"].as_u64()), (Some(2), Some(1)), "{report}");
-    assert_eq!(report["invalid_records"][0]["connector_id"], victim.as_str());
-    assert!(report["invalid_records"][0]["errors"][0].as_str().unwrap().contains("owner"));
-    assert!(report["changes"].as_array().unwrap().iter().all(|c| c["outcome"] == "started"));
+    assert_eq!((report["due"].as_u64(), report["invalid"].as_u64()), (Some(1), Some(2)), "{report}");
+    let invalid_records = report["invalid_records"].as_array().expect("invalid_records");
+    let why = |id: &str| {
+        let record = invalid_records.iter().find(|r| r["connector_id"] == id).unwrap_or_else(|| panic!("{report}"));
+        record["errors"][0].as_str().expect("error").to_owned()
+    };
+    assert!(why(&victim).contains("owner"));
+    assert!(why(&unrouted).starts_with("approver_group: \"cab-nobody-routes\" is not in the approver routing"));
+    let changes = report["changes"].as_array().expect("changes");
+    assert!(changes.iter().all(|c| c["outcome"] == "started"));
+    assert!(changes.iter().all(|c| c["connector_ids"].as_array().unwrap().iter().all(|id| id != unrouted.as_str())));
 
     let events = audit(&s).await;
     let invalid: Vec<&AuditEvent> = events.iter().filter(|e| e.event == "invalid").collect();
-    assert_eq!(invalid.len(), 1);
-    assert_eq!(invalid[0].connector_id.as_str(), victim);
-    assert!(invalid[0].detail["errors"].contains("owner: \"nobody\" is not an email address"));
+    assert_eq!(invalid.len(), 2);
+    let of = |id: &str| invalid.iter().find(|e| e.connector_id.as_str() == id).expect("audited");
+    assert!(of(&victim).detail["errors"].contains("owner: \"nobody\" is not an email address"));
+    assert!(of(&unrouted).detail["errors"].contains("cab-nobody-routes"));
     assert_chains_intact(&events);
+}
+
+/// Step Functions answers `ExecutionAlreadyExists` when another scanner (or
+/// a retried Lambda) started the change first: "already running", not an error.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_change_whose_execution_exists_is_already_running() {
+    let s = Stack::new("exists");
+    let inventory = s.sample(20, 2, 1);
+    s.ok(&["inventory", "import", &inventory]);
+    let planned = change_ids(&s.json(&["scan", "--dry-run", "--now", NOW]));
+    assert!(planned.len() >= 2, "{planned:?}");
+    let sfn = aws_sdk_sfn::Client::new(&s.sdk().await);
+    // Its input is not a change: the execution fails at once, its name stays taken.
+    sfn.start_execution()
+        .state_machine_arn(STATE_MACHINE_ARN)
+        .name(&planned[0])
+        .input("{}")
+        .send()
+        .await
+        .expect("start the first execution by hand");
+
+    let report = s.json(&["scan", "--now", NOW]);
+    assert!(report["errors"].as_array().is_some_and(Vec::is_empty), "{report}");
+    let outcome = |id: &str| {
+        let c = report["changes"].as_array().unwrap().iter().find(|c| c["change_id"] == id).expect("reported");
+        c["outcome"].as_str().expect("outcome").to_owned()
+    };
+    assert_eq!(outcome(&planned[0]), "already_running", "{report}");
+    let after = executions(&s).await;
+    for id in &planned[1..] {
+        assert_eq!(outcome(id), "started", "{report}");
+        assert_eq!(after.get(id), Some(&1));
+    }
+    assert_eq!(after.get(&planned[0]), Some(&1), "the hand-started one only");
 }
 
 #[test]
