@@ -53,6 +53,9 @@ pub struct Config {
     /// A change whose execution still runs this long after it was opened is
     /// stuck: alerted daily, counted in the `StuckExecutions` metric.
     pub stuck_after: Duration,
+    /// Connectors of one change rotated at once (vendor rate limits are the
+    /// bound, not Step Functions).
+    pub map_concurrency: u32,
 }
 
 /// Where the vendor and identity-provider APIs are, and keyturn's own
@@ -83,8 +86,11 @@ impl Default for VendorConfig {
 /// Settings of the approval steps.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApprovalConfig {
-    /// How long approvers have; the links expire with it.
+    /// How long approvers have; the links expire with it unless `link_ttl`
+    /// is shorter.
     pub timeout: Duration,
+    /// How long an approval link stays valid, when shorter than `timeout`.
+    pub link_ttl: Option<Duration>,
     /// The same for urgent (already expired) keys: provisioning is broken now.
     pub urgent_timeout: Duration,
     /// How long a key's owner has to paste a key only the vendor console makes.
@@ -112,6 +118,7 @@ impl Default for ApprovalConfig {
     fn default() -> Self {
         Self {
             timeout: Duration::hours(72),
+            link_ttl: None,
             urgent_timeout: Duration::hours(4),
             intake_timeout: Duration::hours(24),
             url: None,
@@ -137,6 +144,7 @@ impl Default for Config {
             vendors: VendorConfig::default(),
             reminder_days: crate::watch::REMINDER_DAYS.to_vec(),
             stuck_after: Duration::days(14),
+            map_concurrency: 10,
         }
     }
 }
@@ -149,7 +157,7 @@ pub struct ConfigError {
 }
 
 /// The variables keyturn reads, for `--help` texts and docs.
-pub const ENV_VARS: [(&str, &str); 27] = [
+pub const ENV_VARS: [(&str, &str); 29] = [
     ("KEYTURN_CONNECTORS_TABLE", "connectors table name (default keyturn-connectors)"),
     ("KEYTURN_CHANGES_TABLE", "changes table name (default keyturn-changes)"),
     ("KEYTURN_AUDIT_TABLE", "audit table name (default keyturn-audit)"),
@@ -169,6 +177,8 @@ pub const ENV_VARS: [(&str, &str); 27] = [
     ),
     ("KEYTURN_URGENT_APPROVAL_TIMEOUT", "the same for already-expired keys (default 4h)"),
     ("KEYTURN_INTAKE_TIMEOUT", "how long an owner has to paste a vendor-console key (default 24h)"),
+    ("KEYTURN_LINK_TTL", "how long approval links stay valid, at most the approval timeout (default: that timeout)"),
+    ("KEYTURN_MAP_CONCURRENCY", "connectors of one change rotated at once, 1 to 1000 (default 10)"),
     ("KEYTURN_APPROVAL_URL", "the approval-callback Function URL that links point to"),
     ("KEYTURN_EMAIL_FROM", "verified SES sender address for approval email"),
     ("KEYTURN_SIGNING_KEY_SECRET", "secret holding the link-signing key (default keyturn/link-signing-key)"),
@@ -279,6 +289,20 @@ impl Config {
                     Some(d) if d >= Duration::seconds(1) && d <= Duration::days(30) => *slot = d,
                     _ => problems.push(format!("{var}={v:?}: expected a duration such as 72h, 30m or 2d (1s to 30d)")),
                 }
+            }
+        }
+        if let Some(v) = non_empty("KEYTURN_LINK_TTL") {
+            match parse_duration(&v) {
+                Some(d) if d >= Duration::minutes(1) && d <= Duration::days(30) => cfg.approval.link_ttl = Some(d),
+                _ => {
+                    problems.push(format!("KEYTURN_LINK_TTL={v:?}: expected a duration such as 24h or 30m (1m to 30d)"))
+                }
+            }
+        }
+        if let Some(v) = non_empty("KEYTURN_MAP_CONCURRENCY") {
+            match v.parse::<u32>() {
+                Ok(n) if (1..=1000).contains(&n) => cfg.map_concurrency = n,
+                _ => problems.push(format!("KEYTURN_MAP_CONCURRENCY={v:?}: expected a whole number, 1 to 1000")),
             }
         }
         if let Some(v) = non_empty("KEYTURN_REMINDER_DAYS") {

@@ -335,6 +335,7 @@ mod tests {
             detected_at: datetime!(2026-11-24 06:00 UTC),
             approval_timeout_seconds: None,
             intake_timeout_seconds: None,
+            max_concurrency: None,
             items: Vec::new(),
         }
     }

@@ -32,6 +32,8 @@ pub struct ScanSettings {
     pub approval_overdue: Duration,
     /// Only connectors whose id starts with this (a targeted scan, e.g. one org).
     pub only: Option<String>,
+    /// Connectors of one change rotated at once.
+    pub map_concurrency: u32,
 }
 
 impl From<&crate::config::Config> for ScanSettings {
@@ -45,6 +47,7 @@ impl From<&crate::config::Config> for ScanSettings {
             intake_timeout: cfg.approval.intake_timeout,
             approval_overdue: cfg.approval_overdue,
             only: None,
+            map_concurrency: cfg.map_concurrency,
         }
     }
 }
@@ -158,6 +161,7 @@ pub async fn plan<I: Inventory>(
     for c in &mut changes {
         c.approval_timeout_seconds = Some(settings.approval_timeout_seconds(c.urgent));
         c.intake_timeout_seconds = Some(workflow_seconds(settings.intake_timeout));
+        c.max_concurrency = Some(settings.map_concurrency);
     }
     Ok(Plan { now, items_read: found.items_read, pages: found.pages, due, invalid, skipped, changes })
 }
@@ -782,6 +786,7 @@ mod tests {
             intake_timeout: Duration::hours(24),
             approval_overdue: Duration::hours(48),
             only: None,
+            map_concurrency: 10,
         }
     }
 

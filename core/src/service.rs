@@ -264,6 +264,7 @@ impl ApprovalRequester {
             settings: RequestSettings {
                 approval_url: cfg.approval.url.unwrap_or_default(),
                 default_timeout: cfg.approval.timeout,
+                link_ttl: cfg.approval.link_ttl,
             },
         })
     }

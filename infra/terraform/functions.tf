@@ -38,8 +38,10 @@ locals {
       KEYTURN_URGENT_APPROVAL_TIMEOUT = var.urgent_approval_timeout
       KEYTURN_INTAKE_TIMEOUT          = var.intake_timeout
       KEYTURN_APPROVAL_OVERDUE_HOURS  = tostring(var.approval_overdue_hours)
+      KEYTURN_MAP_CONCURRENCY         = tostring(var.map_concurrency)
       RUST_LOG                        = "info"
     },
+    var.link_ttl == null ? {} : { KEYTURN_LINK_TTL = var.link_ttl },
     length(var.allowed_hosts) == 0 ? {} : { KEYTURN_ALLOWED_HOSTS = join(",", var.allowed_hosts) },
     var.entra_secret_arn == null ? {} : { KEYTURN_ENTRA_SECRET = var.entra_secret_arn },
     var.okta_secret_arn == null ? {} : { KEYTURN_OKTA_SECRET = var.okta_secret_arn },

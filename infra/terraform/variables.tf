@@ -89,6 +89,26 @@ variable "urgent_approval_timeout" {
   }
 }
 
+variable "link_ttl" {
+  description = "How long approval links stay valid, at most the approval timeout; null: the approval timeout."
+  type        = string
+  default     = null
+  validation {
+    condition     = var.link_ttl == null || can(regex("^[0-9]+[smhd]$", var.link_ttl))
+    error_message = "link_ttl must be a number with s, m, h or d, e.g. 24h."
+  }
+}
+
+variable "map_concurrency" {
+  description = "Connectors of one change rotated at once (the workflow's Map)."
+  type        = number
+  default     = 10
+  validation {
+    condition     = var.map_concurrency >= 1 && var.map_concurrency <= 1000 && floor(var.map_concurrency) == var.map_concurrency
+    error_message = "map_concurrency must be a whole number from 1 to 1000."
+  }
+}
+
 variable "intake_timeout" {
   description = "How long an owner has to paste a vendor-console key (Atlassian SCIM)."
   type        = string

@@ -75,6 +75,9 @@ pub struct RequestSettings {
     pub approval_url: String,
     /// Used when the change does not say how long approvers have.
     pub default_timeout: Duration,
+    /// Links expire this long after they are sent, when that is before the
+    /// approval times out (a stale link is as good as a timed-out one).
+    pub link_ttl: Option<Duration>,
 }
 
 /// The ports the step uses.
@@ -240,7 +243,7 @@ where
     let ring = ports.keys.keyring().await?;
 
     let timeout = change.approval_timeout().unwrap_or(settings.default_timeout);
-    let expires = now + timeout;
+    let expires = now + settings.link_ttl.map_or(timeout, |ttl| ttl.min(timeout));
     let request = ApprovalRequest {
         approvers: group.approvers.clone(),
         rule: group.rule(),

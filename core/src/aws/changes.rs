@@ -242,6 +242,7 @@ fn record(item: &Item) -> Option<ChangeRecord> {
         approval_timeout_seconds: get_n(item, "approval_timeout_seconds").and_then(|v| u32::try_from(v).ok()),
         // The workflow's own input carries these; the record does not need them.
         intake_timeout_seconds: None,
+        max_concurrency: None,
         items: Vec::new(),
     };
     let request = match (time_of(item, "requested_at"), time_of(item, "links_expire_at")) {

@@ -31,6 +31,10 @@ pub struct Change {
     /// How long a key's owner has to hand over a vendor-console key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub intake_timeout_seconds: Option<u32>,
+    /// How many connectors rotate at once (the Map's `MaxConcurrencyPath`);
+    /// set by the scanner from `KEYTURN_MAP_CONCURRENCY`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_concurrency: Option<u32>,
     /// One entry per connector, for the workflow's per-connector map.
     #[serde(default)]
     pub items: Vec<ChangeItem>,

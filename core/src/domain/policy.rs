@@ -175,6 +175,7 @@ pub fn group_into_changes(due: &[DueConnector], grouping: Grouping, now: OffsetD
                 detected_at: now,
                 approval_timeout_seconds: None,
                 intake_timeout_seconds: None,
+                max_concurrency: None,
                 items,
             })
         })

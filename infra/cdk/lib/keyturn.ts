@@ -55,6 +55,10 @@ export interface KeyturnProps {
   readonly urgentApprovalTimeout?: string;
   /** How long an owner has to paste a vendor-console key. @default '24h' */
   readonly intakeTimeout?: string;
+  /** How long approval links stay valid, at most the approval timeout, e.g. '24h'. @default - the approval timeout */
+  readonly linkTtl?: string;
+  /** Connectors of one change rotated at once (the workflow's Map), 1 to 1000. @default 10 */
+  readonly mapConcurrency?: number;
   /** Alarm when an approval has waited this many hours. @default 48 */
   readonly approvalOverdueHours?: number;
   /** Existing secret `{tenant_id, client_id, client_secret}` for Microsoft Graph. @default - no Entra consumer */
@@ -268,8 +272,10 @@ export class Keyturn extends Construct {
       KEYTURN_URGENT_APPROVAL_TIMEOUT: props.urgentApprovalTimeout ?? '4h',
       KEYTURN_INTAKE_TIMEOUT: props.intakeTimeout ?? '24h',
       KEYTURN_APPROVAL_OVERDUE_HOURS: String(props.approvalOverdueHours ?? 48),
+      KEYTURN_MAP_CONCURRENCY: String(props.mapConcurrency ?? 10),
       RUST_LOG: 'info',
     };
+    if (props.linkTtl) env.KEYTURN_LINK_TTL = props.linkTtl;
     if (props.allowedHosts?.length) env.KEYTURN_ALLOWED_HOSTS = props.allowedHosts.join(',');
     if (props.entraSecretArn) env.KEYTURN_ENTRA_SECRET = props.entraSecretArn;
     if (props.oktaSecretArn) env.KEYTURN_OKTA_SECRET = props.oktaSecretArn;
