@@ -171,8 +171,8 @@ pub trait Approvals: Send + Sync {
     /// Records one approver's vote, once (conditional write).
     fn vote(&self, id: &ChangeId, vote: &Vote) -> impl Future<Output = Result<VoteResult, StoreError>> + Send;
 
-    /// Moves an open change to its final decision. `Ok(false)`: someone else
-    /// closed it first.
+    /// Moves an open change to its final decision and claims its delivery to
+    /// the workflow. `Ok(false)`: someone else closed it first.
     fn close(
         &self,
         id: &ChangeId,
@@ -191,6 +191,21 @@ pub trait Approvals: Send + Sync {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     fn task_token(&self, id: &ChangeId) -> impl Future<Output = Result<Option<TaskToken>, StoreError>> + Send;
+
+    /// The decision reached the workflow: drops the task token, so a token
+    /// still stored on a decided change means "decided, not yet delivered".
+    fn delivered(&self, id: &ChangeId) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Takes over delivering a decided change's decision whose delivery was
+    /// claimed (by [`Approvals::close`] or an earlier takeover) before
+    /// `stale_before` and never finished. `Ok(false)`: nothing to deliver, or
+    /// a delivery may still be under way.
+    fn claim_redelivery(
+        &self,
+        id: &ChangeId,
+        now: OffsetDateTime,
+        stale_before: OffsetDateTime,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Remembers the ticket opened for an urgent change.
     fn set_ticket(&self, id: &ChangeId, ticket: &str) -> impl Future<Output = Result<(), StoreError>> + Send;

@@ -46,7 +46,9 @@ async fn handle(callback: &ApprovalCallback, req: Request) -> Result<Response<Bo
             respond(
                 503,
                 "<!doctype html><html lang=\"en\"><title>Try again</title><main><h1>keyturn is briefly unavailable</h1>\
-                 <p>Nothing was recorded. Please try again in a minute.</p></main></html>",
+                 <p>Your answer may not have reached the workflow yet. Open the link again in a minute and press \
+                 the button once more: an answer is never counted twice, and one that was recorded but not \
+                 delivered is delivered then.</p></main></html>",
             )
         }
     }

@@ -212,6 +212,8 @@ async fn forged_expired_misaddressed_and_replayed_links_change_nothing() {
 
     // Authentic links that must still be refused.
     let outsider = ring.sign(&claims(&change, "mallory@e2e.example", now + Duration::hours(1)));
+    let (code, _) = get(&format!("{}?t={}", callback(), outsider.as_str())).await;
+    assert_eq!(code, 403, "a GET is refused too, and (changing nothing) not audited");
     let (code, page) = post(outsider.as_str()).await;
     assert_eq!(code, 403);
     assert!(page.contains("not an approver"), "{page}");
@@ -224,8 +226,20 @@ async fn forged_expired_misaddressed_and_replayed_links_change_nothing() {
 
     assert_eq!(status(&f, &change).await, "RUNNING", "nothing above decided anything");
     let events = f.events("k1").await;
-    assert_eq!(events, ["detected", "approval_requested", "approval_refused"], "the outsider is audited");
-    assert_eq!(f.audit("k1").await[2].actor, "approver:mallory@e2e.example");
+    assert_eq!(
+        events,
+        ["detected", "approval_requested", "approval_refused", "approval_refused"],
+        "the outsider's press and the late press are audited"
+    );
+    let trail = f.audit("k1").await;
+    assert_eq!(
+        (trail[2].actor.as_str(), trail[2].detail["reason"].as_str()),
+        ("approver:mallory@e2e.example", "wrong_approver")
+    );
+    assert_eq!(
+        (trail[3].actor.as_str(), trail[3].detail["reason"].as_str()),
+        ("approver:ana@e2e.example", "link_expired")
+    );
 
     let (code, page) = post(&good).await;
     assert_eq!(code, 200, "{page}");
@@ -296,6 +310,63 @@ async fn two_of_three_approvers_are_needed() {
     assert_eq!(finished(&f.sfn().await, &change).await.status().as_str(), "SUCCEEDED");
     let events = f.events("k1").await;
     assert_eq!(&events[..5], ["detected", "approval_requested", "vote_recorded", "vote_recorded", "approved"]);
+}
+
+/// The callback records the deciding vote, closes the change, then dies
+/// before `SendTaskSuccess` (a Lambda timeout, Step Functions unavailable):
+/// the next press of any link delivers the recorded decision, once.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_decision_recorded_but_never_delivered_is_delivered_by_the_next_press() {
+    use aws_sdk_dynamodb::types::AttributeValue as Av;
+    let f = Flow::new("redeliver");
+    f.import(&[("k1", "e2e-two-of-three", "owner@e2e.example", &in_days(10), "")]).await;
+    let change = f.scan_one(&[]);
+    let mails = emails_for(&change, 3).await;
+    let mail = |who: &str| mails.iter().find(|(t, _)| t == who).unwrap().1.clone();
+    first_vote_keeps_waiting(&f, &change, &mail("ana@e2e.example"), "1 of 2 approvals").await;
+
+    // What Cy's press left behind when the callback died after closing. Its
+    // delivery claim is backdated two minutes: a claim that old is taken as
+    // lost (a test cannot wait out the grace a real press gets).
+    let now = OffsetDateTime::now_utc();
+    let (at, claimed) = (
+        keyturn_core::domain::timefmt::format_utc(now),
+        keyturn_core::domain::timefmt::format_utc(now - Duration::minutes(2)),
+    );
+    let vote = Av::M([("decision".to_owned(), Av::S("approve".into())), ("at".to_owned(), Av::S(at.clone()))].into());
+    aws_sdk_dynamodb::Client::new(&f.stack.sdk().await)
+        .update_item()
+        .table_name("keyturn-changes")
+        .key("change_id", Av::S(change.clone()))
+        .update_expression(
+            "SET votes.#cy = :vote, #status = :approved, decided_at = :at, delivery_claimed_at = :claimed",
+        )
+        .expression_attribute_names("#cy", "cy@e2e.example")
+        .expression_attribute_names("#status", "status")
+        .expression_attribute_values(":vote", vote)
+        .expression_attribute_values(":approved", Av::S("approved".into()))
+        .expression_attribute_values(":at", Av::S(at))
+        .expression_attribute_values(":claimed", Av::S(claimed))
+        .send()
+        .await
+        .expect("leave a decided, undelivered change");
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(status(&f, &change).await, "RUNNING", "the workflow never heard of it");
+
+    let bo = token(&link(&mail("bo@e2e.example"), "approve"));
+    let (code, page) = post(&bo).await;
+    assert_eq!(code, 200, "{page}");
+    assert!(page.contains("is approved"), "{page}");
+    assert_eq!(finished(&f.sfn().await, &change).await.status().as_str(), "SUCCEEDED");
+    assert_eq!(callbacks_received(&f.sfn().await, &change).await, 1);
+    let trail = f.audit("k1").await;
+    let approved = trail.iter().find(|e| e.event == "approved").expect("approved is audited on delivery");
+    assert_eq!(approved.actor, "approver:cy@e2e.example", "the approver whose vote decided it");
+    assert_eq!(approved.detail["approvers"], "ana@e2e.example, cy@e2e.example");
+
+    let (code, page) = post(&bo).await;
+    assert_eq!(code, 409, "delivered once: {page}");
+    assert_eq!(callbacks_received(&f.sfn().await, &change).await, 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -63,6 +63,11 @@ pub struct CallbackPorts<'a, A, L, K, T, Au, I, S> {
 /// How many times a decision is offered to Step Functions before giving up.
 const DELIVERY_ATTEMPTS: u32 = 3;
 
+/// A delivery claimed longer ago than this and not finished is taken as lost.
+/// Longer than the callback function's timeout (30 s), so a press while the
+/// deciding request is still delivering never delivers twice.
+const DELIVERY_LOST_AFTER: time::Duration = time::Duration::seconds(90);
+
 pub async fn handle<A, L, K, T, Au, I, S>(
     ports: &CallbackPorts<'_, A, L, K, T, Au, I, S>,
     method: Method,
@@ -91,6 +96,14 @@ where
     let ring = ports.keys.keyring().await?;
     let claims = match ring.verify(token, now) {
         Ok(c) => c,
+        // Authentic but late: a real approver acted on a real change, so a
+        // press of the button is audited. (A GET, as mail scanners send, is not.)
+        Err(LinkError::Expired { claims }) if method == Method::Post && claims.decision != Decision::Intake => {
+            if let Some(record) = ports.approvals.get(&claims.change_id).await? {
+                refuse(ports.audit, &record, &claims, "link_expired", now).await?;
+            }
+            return Ok(link_error_page(&LinkError::Expired { claims }));
+        }
         Err(e) => return Ok(link_error_page(&e)),
     };
     if claims.decision == Decision::Intake {
@@ -124,7 +137,9 @@ where
         ));
     };
     if !request.approvers.contains(&claims.approver) {
-        refuse(ports.audit, &record, &claims, "wrong_approver", now).await?;
+        if method == Method::Post {
+            refuse(ports.audit, &record, &claims, "wrong_approver", now).await?;
+        }
         return Ok(Page::new(
             403,
             "wrong_approver",
@@ -275,17 +290,16 @@ where
     S: SecretStore,
 {
     if !record.status.is_open() {
-        refuse(ports.audit, &record, &claims, "already_decided", now).await?;
-        return Ok(already_page(&record, &claims));
+        return closed(ports, &record, &claims, now).await;
     }
     let vote = Vote { approver: claims.approver.clone(), decision: claims.decision, at: now };
     let record = match ports.approvals.vote(&record.change.id, &vote).await? {
         VoteResult::Recorded(r) => r,
-        VoteResult::AlreadyVoted(r) => return Ok(already_page(&r, &claims)),
-        VoteResult::Closed(r) => {
-            refuse(ports.audit, &r, &claims, "already_decided", now).await?;
+        VoteResult::AlreadyVoted(r) => {
+            refuse(ports.audit, &r, &claims, "already_voted", now).await?;
             return Ok(already_page(&r, &claims));
         }
+        VoteResult::Closed(r) => return closed(ports, &r, &claims, now).await,
         VoteResult::UnknownChange => {
             return Ok(Page::new(404, "unknown_change", "Unknown change", "<p>This change no longer exists.</p>"))
         }
@@ -316,58 +330,149 @@ where
                 let latest = ports.approvals.get(&record.change.id).await?.unwrap_or(record);
                 return Ok(already_page(&latest, &claims));
             }
-            let mut output = json!({
-                "decision": "approved",
-                "approvers": approvers.iter().map(Approver::as_str).collect::<Vec<_>>(),
-                "decided_at": format_utc(now),
-            });
-            if let Some(t) = rotate_at {
-                output["rotate_at"] = json!(format_utc(t));
-            }
-            if deliver(ports, &record, &output).await? == Delivery::TaskGone {
-                return Ok(task_gone_page());
-            }
-            audit_all(ports.audit, &record, EventKind::Approved, &claims.approver, now, |ev| {
-                ev.detail("approvers", approver_list(&approvers))
-                    .detail("rotate_at", rotate_at.map(format_utc).unwrap_or_else(|| "now".into()))
-            })
-            .await?;
-            let when = rotate_at
-                .map(|t| format!("in its change window, at {}", format_utc(t)))
-                .unwrap_or_else(|| "now".to_owned());
-            Ok(Page::new(
-                200,
-                "approved",
-                "Approved",
-                &format!(
-                    "<p class=\"status\">Change <code>{}</code> is approved. Rotation starts {}.</p><p>You will be told \
-                     the outcome.</p>",
-                    esc(record.change.id.as_str()),
-                    esc(&when)
-                ),
-            ))
+            let decided = Decided::Approved { approvers, rotate_at, at: now, by: claims.approver.clone() };
+            announce(ports, &record, &decided, &claims, now).await
         }
         Tally::Rejected { by } => {
             if !ports.approvals.close(&record.change.id, ChangeStatus::Rejected, now, None).await? {
                 let latest = ports.approvals.get(&record.change.id).await?.unwrap_or(record);
                 return Ok(already_page(&latest, &claims));
             }
-            let output = json!({"decision": "rejected", "rejected_by": by.as_str(), "decided_at": format_utc(now)});
-            if deliver(ports, &record, &output).await? == Delivery::TaskGone {
-                return Ok(task_gone_page());
+            announce(ports, &record, &Decided::Rejected { by, at: now }, &claims, now).await
+        }
+    }
+}
+
+/// A decision the approvers reached and the change record holds.
+enum Decided {
+    Approved { approvers: Vec<Approver>, rotate_at: Option<OffsetDateTime>, at: OffsetDateTime, by: Approver },
+    Rejected { by: Approver, at: OffsetDateTime },
+}
+
+impl Decided {
+    /// The decision a closed record holds (votes in the order cast).
+    fn of(record: &ChangeRecord) -> Option<Self> {
+        let at = record.decided_at?;
+        let cast = |d: Decision| record.votes.iter().filter(move |v| v.decision == d).map(|v| v.approver.clone());
+        match record.status {
+            ChangeStatus::Approved => {
+                let approvers: Vec<Approver> = cast(Decision::Approve).collect();
+                let by = approvers.last()?.clone();
+                Some(Self::Approved { approvers, rotate_at: record.rotate_at, at, by })
             }
-            audit_all(ports.audit, &record, EventKind::Rejected, &by, now, |ev| ev).await?;
-            Ok(Page::new(
+            ChangeStatus::Rejected => Some(Self::Rejected { by: cast(Decision::Reject).next()?, at }),
+            _ => None,
+        }
+    }
+
+    /// What the workflow's `RequestApproval` task returns.
+    fn output(&self) -> serde_json::Value {
+        match self {
+            Self::Approved { approvers, rotate_at, at, .. } => {
+                let mut output = json!({
+                    "decision": "approved",
+                    "approvers": approvers.iter().map(Approver::as_str).collect::<Vec<_>>(),
+                    "decided_at": format_utc(*at),
+                });
+                if let Some(t) = rotate_at {
+                    output["rotate_at"] = json!(format_utc(*t));
+                }
+                output
+            }
+            Self::Rejected { by, at } => {
+                json!({"decision": "rejected", "rejected_by": by.as_str(), "decided_at": format_utc(*at)})
+            }
+        }
+    }
+
+    fn page(&self, change: &crate::domain::ChangeId) -> Page {
+        match self {
+            Self::Approved { rotate_at, .. } => {
+                let when = rotate_at
+                    .map(|t| format!("in its change window, at {}", format_utc(t)))
+                    .unwrap_or_else(|| "now".to_owned());
+                Page::new(
+                    200,
+                    "approved",
+                    "Approved",
+                    &format!(
+                        "<p class=\"status\">Change <code>{}</code> is approved. Rotation starts {}.</p><p>You will be \
+                         told the outcome.</p>",
+                        esc(change.as_str()),
+                        esc(&when)
+                    ),
+                )
+            }
+            Self::Rejected { .. } => Page::new(
                 200,
                 "rejected",
                 "Rejected",
                 &format!(
                     "<p class=\"status\">Change <code>{}</code> is rejected. Nothing will be changed.</p>",
-                    esc(record.change.id.as_str())
+                    esc(change.as_str())
                 ),
-            ))
+            ),
         }
     }
+}
+
+/// A press of the button on a change already decided. While its task token
+/// is still stored, long after the decision, the decision never reached the
+/// workflow (the deciding request died, or Step Functions failed, after the
+/// decision was recorded): hand it over now, so one more press, by anyone
+/// with a link, finishes the job instead of the workflow waiting out its
+/// timeout.
+async fn closed<A, L, K, T, Au, I, S>(
+    ports: &CallbackPorts<'_, A, L, K, T, Au, I, S>,
+    record: &ChangeRecord,
+    claims: &LinkClaims,
+    now: OffsetDateTime,
+) -> Result<Page, CallbackError>
+where
+    A: Approvals,
+    T: TaskCallbacks,
+    Au: AuditLog,
+{
+    if let Some(decided) = Decided::of(record) {
+        if ports.approvals.claim_redelivery(&record.change.id, now, now - DELIVERY_LOST_AFTER).await? {
+            return announce(ports, record, &decided, claims, now).await;
+        }
+    }
+    refuse(ports.audit, record, claims, "already_decided", now).await?;
+    Ok(already_page(record, claims))
+}
+
+/// Hands the decision to the waiting workflow, forgets the task token, and
+/// only then audits `approved`/`rejected`: the audited decision is the one
+/// the workflow acts on.
+async fn announce<A, L, K, T, Au, I, S>(
+    ports: &CallbackPorts<'_, A, L, K, T, Au, I, S>,
+    record: &ChangeRecord,
+    decided: &Decided,
+    claims: &LinkClaims,
+    now: OffsetDateTime,
+) -> Result<Page, CallbackError>
+where
+    A: Approvals,
+    T: TaskCallbacks,
+    Au: AuditLog,
+{
+    if deliver(ports, record, &decided.output()).await? == Delivery::TaskGone {
+        refuse(ports.audit, record, claims, "workflow_ended", now).await?;
+        return Ok(task_gone_page());
+    }
+    ports.approvals.delivered(&record.change.id).await?;
+    match decided {
+        Decided::Approved { approvers, rotate_at, by, .. } => {
+            audit_all(ports.audit, record, EventKind::Approved, by, now, |ev| {
+                ev.detail("approvers", approver_list(approvers))
+                    .detail("rotate_at", rotate_at.map(format_utc).unwrap_or_else(|| "now".into()))
+            })
+            .await?
+        }
+        Decided::Rejected { by, .. } => audit_all(ports.audit, record, EventKind::Rejected, by, now, |ev| ev).await?,
+    }
+    Ok(decided.page(&record.change.id))
 }
 
 fn task_gone_page() -> Page {

@@ -430,9 +430,11 @@ impl Approvals for DynamoChangeStore {
             .expression_attribute_values(":at", s(format_utc(at)));
         update = match rotate_at {
             Some(t) => update
-                .update_expression("SET #status = :status, decided_at = :at, rotate_at = :rotate")
+                .update_expression(
+                    "SET #status = :status, decided_at = :at, delivery_claimed_at = :at, rotate_at = :rotate",
+                )
                 .expression_attribute_values(":rotate", s(format_utc(t))),
-            None => update.update_expression("SET #status = :status, decided_at = :at"),
+            None => update.update_expression("SET #status = :status, decided_at = :at, delivery_claimed_at = :at"),
         };
         match update.send().await {
             Ok(_) => Ok(true),
@@ -466,6 +468,58 @@ impl Approvals for DynamoChangeStore {
 
     async fn task_token(&self, id: &ChangeId) -> Result<Option<TaskToken>, StoreError> {
         Ok(self.get_item(id).await?.as_ref().and_then(|i| get_s(i, "task_token")).map(TaskToken::new))
+    }
+
+    async fn claim_redelivery(
+        &self,
+        id: &ChangeId,
+        now: OffsetDateTime,
+        stale_before: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("change_id", s(id.as_str()))
+            .update_expression("SET delivery_claimed_at = :now")
+            // format_utc is fixed-width, so its strings order like the instants.
+            .condition_expression(
+                "attribute_exists(task_token) AND #status IN (:approved, :rejected) AND \
+                 (attribute_not_exists(delivery_claimed_at) OR delivery_claimed_at < :stale)",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":approved", s(ChangeStatus::Approved.as_str()))
+            .expression_attribute_values(":rejected", s(ChangeStatus::Rejected.as_str()))
+            .expression_attribute_values(":now", s(format_utc(now)))
+            .expression_attribute_values(":stale", s(format_utc(stale_before)))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_conditional_failure(&e) => Ok(false),
+            Err(e) => Err(store_error("dynamodb", "UpdateItem", e)),
+        }
+    }
+
+    async fn delivered(&self, id: &ChangeId) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("change_id", s(id.as_str()))
+            .update_expression("REMOVE task_token")
+            // Only a decided change: a re-opened request's fresh token stays.
+            .condition_expression("#status IN (:approved, :rejected)")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":approved", s(ChangeStatus::Approved.as_str()))
+            .expression_attribute_values(":rejected", s(ChangeStatus::Rejected.as_str()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_conditional_failure(&e) => Ok(()),
+            Err(e) => Err(store_error("dynamodb", "UpdateItem", e)),
+        }
     }
 
     async fn set_ticket(&self, id: &ChangeId, ticket: &str) -> Result<(), StoreError> {
