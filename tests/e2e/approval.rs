@@ -130,6 +130,37 @@ async fn an_approver_approves_in_a_real_browser_and_the_workflow_moves_on() {
     assert!(!log.contains(&token(&approve)), "link tokens are never logged");
 }
 
+/// An approval given outside the connector's change window holds the
+/// rotation in `WaitForWindow` until the window opens.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_approval_outside_the_change_window_waits_for_it() {
+    let f = Flow::new("window");
+    // A daily window opening one to two minutes from now (whole minutes, UTC).
+    let now = OffsetDateTime::now_utc();
+    let opens = (now + Duration::seconds(120)).replace_second(0).unwrap().replace_nanosecond(0).unwrap();
+    let closes = opens + Duration::hours(1);
+    let window = format!("daily {:02}:{:02}-{:02}:{:02}", opens.hour(), opens.minute(), closes.hour(), closes.minute());
+    f.import(&[("w1", "e2e-one", "owner@e2e.example", &in_days(10), &window)]).await;
+    let change = f.scan_one(&[]);
+
+    let mails = emails_for(&change, 1).await;
+    let (code, page) = post(&token(&link(&mails[0].1, "approve"))).await;
+    assert_eq!(code, 200, "{page}");
+    let at = keyturn_core::domain::timefmt::format_utc(opens);
+    assert!(page.contains(&format!("in its change window, at {at}")), "{page}");
+    assert_eq!(f.change_item(&change).await["rotate_at"].as_s().map(String::as_str), Ok(at.as_str()));
+
+    let done = finished(&f.sfn().await, &change).await;
+    assert_eq!(done.status().as_str(), "SUCCEEDED");
+    let states = states_entered(&f.sfn().await, &change).await;
+    let (wait, rotate) =
+        (states.iter().position(|s| s == "WaitForWindow"), states.iter().position(|s| s == "RotateEach"));
+    assert!(wait.is_some() && wait < rotate, "{states:?}");
+    let stopped = done.stop_date().map(|d| d.secs()).unwrap_or_default();
+    assert!(stopped >= opens.unix_timestamp(), "the rotation ended before its window opened");
+    assert!(f.events("w1").await.contains(&"finalized".to_owned()));
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rejection_ends_the_change_and_gives_the_key_back() {
     let f = Flow::new("reject");
