@@ -841,6 +841,10 @@ mod tests {
         let r = dry_run_report(&p);
         assert_eq!((r.due, r.urgent, r.invalid, r.skipped), (3, 1, 1, 1));
         assert_eq!(r.changes.len(), 2, "due ones together, the expired one apart");
+        let timeouts: Vec<(bool, Option<u32>, Option<u32>)> =
+            p.changes.iter().map(|c| (c.urgent, c.approval_timeout_seconds, c.max_concurrency)).collect();
+        assert!(timeouts.contains(&(true, Some(4 * 3600), Some(10))), "urgent: the short timeout {timeouts:?}");
+        assert!(timeouts.contains(&(false, Some(72 * 3600), Some(10))), "{timeouts:?}");
         assert!(r.changes.iter().all(|c| c.outcome == ChangeOutcome::Planned));
         assert!(m.audit.lock().unwrap().is_empty());
         assert!(m.changes.lock().unwrap().is_empty());

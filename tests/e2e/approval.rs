@@ -455,3 +455,34 @@ async fn an_expired_key_opens_an_urgent_ticket_that_hears_the_outcome() {
     let events = f.audit("k1").await;
     assert_eq!(events[1].detail.get("ticket").map(String::as_str), Some(key.as_str()));
 }
+
+/// `keyturn links rotate-key` against Secrets Manager: links signed before a
+/// rotation keep working, links from two rotations ago stop. On a secret of
+/// its own: the functions' key must not change under the other tests.
+#[tokio::test(flavor = "multi_thread")]
+async fn rotating_the_link_signing_key_keeps_only_the_previous_keys_links() {
+    use keyturn_core::domain::approval::LinkError;
+    use keyturn_core::ports::SigningKeys;
+    let s = crate::harness::Stack::new("rotatekey");
+    let secret = format!("{}link-signing-key", s.prefix);
+    let keys = keyturn_core::aws::SecretsSigningKeys::new(aws_sdk_secretsmanager::Client::new(&s.sdk().await), &secret);
+    let rotate = || {
+        let out = s.keyturn_env(&["links", "rotate-key"], &[("KEYTURN_SIGNING_KEY_SECRET", &secret)]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(String::from_utf8_lossy(&out.stdout).starts_with("link-signing key rotated: new key id "));
+    };
+    let now = OffsetDateTime::now_utc();
+    let link = claims("chg-20261126-00000000000000aa", "ana@e2e.example", now + Duration::hours(1));
+
+    let oldest = keys.keyring().await.expect("created on first use").sign(&link);
+    rotate();
+    let ring = keys.keyring().await.unwrap();
+    assert_eq!(ring.verify(oldest.as_str(), now).map(|c| c.change_id), Ok(link.change_id.clone()));
+    let middle = ring.sign(&link);
+    assert_ne!(middle.as_str(), oldest.as_str());
+
+    rotate();
+    let ring = keys.keyring().await.unwrap();
+    assert!(ring.verify(middle.as_str(), now).is_ok(), "signed with the previous key");
+    assert!(matches!(ring.verify(oldest.as_str(), now), Err(LinkError::UnknownKey { .. })), "two rotations ago");
+}
