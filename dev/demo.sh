@@ -7,7 +7,8 @@
 #   B  an already-expired key: an urgent Jira ticket, approved, rotated, the
 #      final status posted back to the ticket;
 #   +  a rotation whose new key fails verification is rolled back, on-call told;
-#   and what an auditor gets at the end.
+#   and what an auditor gets; last, one change is left waiting with a link
+#   for you to open and approve.
 #
 # INTERACTIVE=1 prints the approval links and waits for you to click them.
 # Every command is one an operator would type; nothing is faked.
@@ -97,7 +98,7 @@ PY
 step "1. A broken inventory is refused as a whole: every problem named, nothing written"
 run inventory validate dev/demo/inventory-with-errors.csv || echo "(exit code $?: as expected)"
 
-step "2. The real inventory (16 connectors): validate, import; the keys exist at the simulated vendors"
+step "2. The real inventory (17 connectors): validate, import; the keys exist at the simulated vendors"
 run inventory validate "$WORK/inventory.csv"
 run inventory import "$WORK/inventory.csv"
 run dev seed-vendors "$WORK/inventory.csv" | tail -1
@@ -199,6 +200,17 @@ run audit export --to "$WORK/export" | tail -1
 run audit verify "$WORK/export" --public-key "$("$KEYTURN" audit public-key)"
 run audit query "$WORK/export" --report approvals | head -8
 run audit query "$WORK/export" --report failures
+
+story "Your turn"
+
+step "Y. A key that expires in 60 days, brought forward by widening the due window to 90 days"
+echo "$ KEYTURN_DUE_WITHIN_DAYS=90 keyturn scan --only atlassian/hooli/"
+yours=$(KEYTURN_DUE_WITHIN_DAYS=90 "$KEYTURN" scan --only atlassian/hooli/ --format json \
+  | python3 -c 'import json,sys; print(json.load(sys.stdin)["changes"][0]["change_id"])')
+wait_for "the approval email to ana@acme.example" 120 mail_for "$yours" ana@acme.example
+printf '\n   Change %s is waiting for you. Open this link in a browser on this machine and press Approve\n' "$yours"
+printf '   (it is Ana'"'"'s link; Reject works too):\n\n     %s\n\n' "$(link_for "$yours" ana@acme.example)"
+printf '   Then: %s changes show %s   (rotated a few seconds after you approve)\n' "$KEYTURN" "$yours"
 
 step "Done in $(( $(date +%s) - started )) s. Screenshots: $OUT/approval-email.png, $OUT/approval-page.png, $OUT/approval-page-done.png"
 echo "The stack keeps running: try \`target/debug/keyturn status\`; \`make down\` stops it."
