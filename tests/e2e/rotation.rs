@@ -480,3 +480,106 @@ async fn a_generic_http_vendor_described_by_a_template_rotates_like_any_other() 
         "the vendor's expiry"
     );
 }
+
+/// A generic-http connector whose keys Entra ID provisions with: the
+/// simulator's org-key API described as a template, Entra's tenant URL the
+/// org's SCIM endpoint (`scim_base`), the current key live at the vendor, in
+/// Entra and in Secrets Manager: (org, service principal, ARN, old key).
+async fn generic_entra_connector(f: &Flow, tag: &str) -> (String, String, String, String) {
+    let (org, sp, old) = (unique(f, "org"), unique(f, "sp"), canary(tag));
+    vendor(Method::PUT, &format!("/_sim/atlassian/orgs/{org}/keys/k-old"), Some(serde_json::json!({"key": old}))).await;
+    let base = format!("{}/scim/orgs/{org}", vendor_url());
+    let saved =
+        serde_json::json!({"value": [{"key": "BaseAddress", "value": base}, {"key": "SecretToken", "value": old}]});
+    vendor(Method::PUT, &format!("/graph/v1.0/servicePrincipals/{sp}/synchronization/secrets"), Some(saved)).await;
+    let arn = f.secret("k1", &serde_json::json!({"key": old, "key_id": "k-old"}).to_string()).await;
+    let template = serde_json::json!({
+        "base": vendor_url(),
+        "scim_base": format!("{}/scim/orgs/{{org}}", vendor_url()),
+        "create": {"method": "POST", "path": "/admin/api-access/v1/orgs/{org}/api-keys", "body": {"name": "{label}"},
+                   "key": "/key", "key_id": "/id", "expires_at": "/expiresAt"},
+        "revoke": {"method": "DELETE", "path": "/admin/api-access/v1/orgs/{org}/api-keys/{key_id}"},
+        "probe": {"method": "GET", "path": "/admin/v1/orgs/{org}"},
+    });
+    let record = serde_json::json!([{
+        "id": f.id("k1"), "kind": "generic-http", "org": org, "idp": "entra", "idp_app_id": sp, "idp_job_id": "job-1",
+        "owner": "owner@e2e.example", "approver_group": "e2e-one", "secret_arn": arn, "expires_at": in_days(5),
+        "http_template": template.to_string(),
+    }]);
+    f.stack.ok(&["inventory", "import", &f.stack.file("generic-entra.json", &record.to_string())]);
+    (org, sp, arn, old)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_generic_vendor_key_reaches_entra_and_a_quarantined_job_is_restarted() {
+    let f = Flow::new("genentra");
+    let (org, sp, arn, old) = generic_entra_connector(&f, "old-genentra").await;
+    // The old key is about to expire: Entra has quarantined the job.
+    vendor(Method::PUT, &format!("/_sim/entra/jobs/{sp}/job-1"), Some(serde_json::json!({"status": "Quarantine"})))
+        .await;
+
+    let (change, status, outcomes) = approve_and_finish(&f).await;
+    assert_eq!(status, "SUCCEEDED");
+    assert_eq!(outcomes[0]["outcome"], "rotated", "{outcomes:?}");
+    let current: serde_json::Value = serde_json::from_str(&f.secret_at(&arn, "AWSCURRENT").await.unwrap()).unwrap();
+    let new = current["key"].as_str().unwrap().to_owned();
+    let (_, entra) = vendor(Method::GET, &format!("/_sim/entra/{sp}"), None).await;
+    assert_eq!(entra["fingerprint"], sha(&new), "Entra provisions with the new key");
+    assert_eq!(entra["base_address"], format!("{}/scim/orgs/{org}", vendor_url()), "at the template's scim_base");
+    let (_, keys) = vendor(Method::GET, &format!("/_sim/atlassian/orgs/{org}/keys"), None).await;
+    assert!(keys.as_array().unwrap().iter().any(|k| k["id"] == "k-old" && k["revoked"] == true), "old key revoked");
+
+    let trail = f.audit("k1").await;
+    let verified = trail.iter().find(|e| e.event == "verified").expect("verified");
+    assert!(verified.detail["vendor_calls"].contains("entra RestartJob 204"), "restarted: {:?}", verified.detail);
+    let pushed = trail.iter().find(|e| e.event == "idp_updated").expect("idp_updated");
+    assert_eq!(
+        (pushed.detail["before_fingerprint"].as_str(), pushed.detail["after_fingerprint"].as_str()),
+        (sha(&old).as_str(), sha(&new).as_str())
+    );
+    let everything = every_output(&f, &change, &["k1"]).await;
+    assert!(!everything.contains(&old) && !everything.contains(&new), "a key leaked");
+}
+
+/// Verify fails after the new key was pushed to Entra (Graph refuses the job
+/// read once): the old key still works at the vendor, so rollback puts Entra
+/// back on it, revokes the new key and leaves AWSCURRENT alone.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failure_after_the_push_puts_entra_back_on_the_old_key() {
+    let f = Flow::new("genback");
+    let (org, sp, arn, old) = generic_entra_connector(&f, "old-genback").await;
+    let refuse = serde_json::json!({"method": "GET", "path_prefix": format!("/graph/v1.0/servicePrincipals/{sp}/synchronization/jobs/job-1"),
+                                    "kind": "status", "status": 403, "times": 1});
+    vendor(Method::POST, "/_sim/faults", Some(refuse)).await;
+
+    let (change, status, outcomes) = approve_and_finish(&f).await;
+    assert_eq!(status, "SUCCEEDED", "a rollback is an outcome");
+    assert_eq!(outcomes[0]["outcome"], "rolled_back", "{outcomes:?}");
+    let events = f.events("k1").await;
+    for e in ["idp_updated", "verification_failed", "rolled_back", "needs_manual_intervention"] {
+        assert!(events.contains(&e.to_owned()), "{e} missing: {events:?}");
+    }
+    assert!(!events.contains(&"verified".to_owned()), "{events:?}");
+
+    let (_, entra) = vendor(Method::GET, &format!("/_sim/entra/{sp}"), None).await;
+    assert_eq!(entra["fingerprint"], sha(&old), "Entra is back on the old key");
+    assert_eq!(
+        f.secret_at(&arn, "AWSCURRENT").await.as_deref(),
+        Some(serde_json::json!({"key": old, "key_id": "k-old"}).to_string().as_str()),
+        "AWSCURRENT never moved"
+    );
+    assert!(f.versions(&arn).await.iter().all(|(_, s)| !s.contains(&"AWSPENDING".to_owned())), "AWSPENDING removed");
+    let (_, keys) = vendor(Method::GET, &format!("/_sim/atlassian/orgs/{org}/keys"), None).await;
+    for k in keys.as_array().unwrap() {
+        assert_eq!(k["revoked"] == true, k["id"] != "k-old", "old key live, new key revoked: {k}");
+    }
+    assert_eq!(f.connector_field("k1", "status").await.as_deref(), Some("needs_manual_intervention"));
+    let rolled = f.audit("k1").await.into_iter().find(|e| e.event == "rolled_back").expect("rolled_back");
+    assert!(rolled.detail["restored"].contains("entra back on the old key"), "{:?}", rolled.detail);
+    assert_eq!(rolled.detail["not_restored"], "");
+
+    let everything = every_output(&f, &change, &["k1"]).await;
+    assert!(!everything.contains(&old), "the old key leaked");
+    let (_, created) = vendor(Method::GET, &format!("/_sim/atlassian/orgs/{org}/keys"), None).await;
+    assert_eq!(created.as_array().unwrap().len(), 2, "one new key was made");
+}

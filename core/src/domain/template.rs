@@ -48,6 +48,11 @@ pub struct HttpTemplate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoke: Option<Call>,
     pub probe: Call,
+    /// The SCIM endpoint an identity provider provisions into with the key
+    /// (Entra's tenant URL); `{org}` and `{app_id}` are filled in. Absent:
+    /// `base`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scim_base: Option<String>,
 }
 
 const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
@@ -71,6 +76,9 @@ impl HttpTemplate {
         let mut problems = Vec::new();
         if !https_or_local(&t.base) {
             problems.push("base must be an https:// URL".to_owned());
+        }
+        if t.scim_base.as_deref().is_some_and(|u| !https_or_local(u)) {
+            problems.push("scim_base must be an https:// URL".to_owned());
         }
         let calls = [("create", Some(&t.create)), ("revoke", t.revoke.as_ref()), ("probe", Some(&t.probe))];
         for (name, call) in calls {
@@ -129,7 +137,8 @@ mod tests {
                 "create": {"method": "FETCH", "path": "keys"}, "probe": {"method": "GET", "path": "/me"}}"#,
         )
         .unwrap_err();
-        for part in ["base must be", "create.method", "create.path", "create.key", "auth_header"] {
+        let err = format!("{err}; {}", HttpTemplate::parse(r#"{"base": "https://x", "scim_base": "http://x", "create": {"method": "POST", "path": "/k", "key": "/k"}, "probe": {"method": "GET", "path": "/me"}}"#).unwrap_err());
+        for part in ["base must be", "create.method", "create.path", "create.key", "auth_header", "scim_base must be"] {
             assert!(err.contains(part), "{part} missing from {err}");
         }
         assert!(HttpTemplate::parse(r#"{"base": "https://x", "create": {}, "probe": {}, "extra": 1}"#).is_err());

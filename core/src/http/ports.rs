@@ -89,8 +89,15 @@ impl HttpConsumer {
         lazy.get().await.map_err(|e| unsupported("Okta", e))
     }
 
+    /// The SCIM endpoint the identity provider provisions into with the key.
     fn base(&self, c: &Connector) -> String {
-        self.atlassian.scim_base(c.directory_id.as_deref().unwrap_or_default())
+        match (c.kind, &c.http_template) {
+            (ConnectorKind::GenericHttp, Some(t)) => {
+                let values = [("org", c.org.as_str()), ("app_id", c.app_id.as_deref().unwrap_or_default())];
+                crate::domain::fill(t.scim_base.as_deref().unwrap_or(&t.base), &values)
+            }
+            _ => self.atlassian.scim_base(c.directory_id.as_deref().unwrap_or_default()),
+        }
     }
 }
 

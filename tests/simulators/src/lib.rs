@@ -6,7 +6,7 @@
 //! | Atlassian SCIM | `GET /scim/directory/{dir}/Users` | bearer = the directory's key; regenerating kills the old key at once |
 //! | Atlassian org API keys | `POST/GET /admin/api-access/v1/orgs/{org}/api-keys`, `DELETE …/{id}`, `GET /admin/v1/orgs/{org}` | new key usable at once; revoked keys stop at once |
 //! | Entra token | `POST /login/{tenant}/oauth2/v2.0/token` | client credentials → `sim-graph-token` |
-//! | Entra Graph | `PUT /graph/v1.0/servicePrincipals/{sp}/synchronization/secrets`, `POST …/jobs/{job}/validateCredentials`, `GET …/jobs/{job}`, `POST …/jobs/{job}/restart` | validation checks the token against the simulated SCIM directory |
+//! | Entra Graph | `PUT /graph/v1.0/servicePrincipals/{sp}/synchronization/secrets`, `POST …/jobs/{job}/validateCredentials`, `GET …/jobs/{job}`, `POST …/jobs/{job}/restart` | validation checks the token against the simulated SCIM directory (`…/scim/directory/{dir}`), or, for a tenant URL `…/scim/orgs/{org}`, against the org's live API keys |
 //! | Okta | `POST/GET /okta/api/v1/apps/{app}/connections/default` | an app can be set to answer `UNKNOWN` |
 //! | Slack incoming webhook | `POST /slack/{anything}` | answers `ok`; captured at `GET /_sim/slack` |
 //! | Jira REST v2 | `POST /jira/rest/api/2/issue`, `POST /jira/rest/api/2/issue/{key}/comment` | needs an `Authorization`; captured at `GET /_sim/jira` |
@@ -153,7 +153,10 @@ async fn sim_regenerate(State(s): State<Shared>, Path(dir): Path<String>) -> Res
 // ---- Atlassian organization API keys --------------------------------------------
 
 fn org_key_ok(sim: &Sim, org: &str, headers: &HeaderMap) -> bool {
-    let Some(token) = bearer(headers) else { return false };
+    bearer(headers).is_some_and(|token| org_key_works(sim, org, &token))
+}
+
+fn org_key_works(sim: &Sim, org: &str, token: &str) -> bool {
     sim.org_keys.get(org).is_some_and(|keys| keys.iter().any(|k| !k.revoked && k.key == token))
 }
 
@@ -297,8 +300,14 @@ fn credential<'a>(list: &'a Value, key: &str) -> Option<&'a str> {
     list.as_array()?.iter().find(|c| c["key"] == key)?["value"].as_str()
 }
 
-/// Does `token` work against the directory named in `base` (`…/scim/directory/{dir}`)?
+/// Does `token` work against the SCIM endpoint `base`: an Atlassian
+/// directory (`…/scim/directory/{dir}`, its one key), or an organization's
+/// SCIM endpoint (`…/scim/orgs/{org}`, any live org key: how a generic-http
+/// vendor is simulated)?
 fn token_works(sim: &Sim, base: &str, token: &str) -> bool {
+    if let Some((_, org)) = base.split_once("/scim/orgs/") {
+        return org_key_works(sim, org.trim_end_matches('/'), token);
+    }
     let dir = base.rsplit("/scim/directory/").next().unwrap_or_default().trim_end_matches('/');
     sim.scim.get(dir).is_some_and(|k| k == token)
 }
