@@ -515,17 +515,18 @@ impl Step {
 }
 
 impl Rotator {
-    /// Runs one step; its output as the state machine receives it.
+    /// Runs one step: its output as the state machine receives it, and what
+    /// the step's vendor calls came to (for its metrics).
     pub async fn run(
         &self,
         step: Step,
         input: &StepInput,
         now: OffsetDateTime,
-    ) -> Result<serde_json::Value, RotationError> {
+    ) -> (Result<serde_json::Value, RotationError>, crate::rotation::calls::CallStats) {
         // Every vendor call the step makes is noted for its audit events.
         // Each step's future is boxed: nested inline, their layouts overflow
         // rustc's query depth in the Lambda main (release builds).
-        let out = crate::rotation::calls::recorded(async {
+        let (out, stats) = crate::rotation::calls::recorded(async {
             Ok::<_, RotationError>(match step {
                 Step::Rotate => serde_json::to_value(Box::pin(self.rotate(input, now)).await?),
                 Step::Verify => Ok(Box::pin(self.verify(input, now)).await?),
@@ -539,9 +540,9 @@ impl Rotator {
                 }
             })
         })
-        .await?;
+        .await;
         // Plain structs of strings always serialise.
-        Ok(out.unwrap_or_default())
+        (out.map(Result::unwrap_or_default), stats)
     }
 }
 

@@ -122,6 +122,18 @@ impl From<keyturn_core::rotation::RotationError> for FunctionError {
 /// A CloudWatch Embedded Metric Format line (CloudWatch turns it into metrics;
 /// no API call, no extra latency). Names follow the SCIM SLIs.
 pub fn emit_metrics(dimensions: &[(&str, &str)], metrics: &[(&str, f64, &str)]) {
+    let values: Vec<(&str, serde_json::Value, &str)> = metrics.iter().map(|(n, v, u)| (*n, (*v).into(), *u)).collect();
+    emit_metric_values(dimensions, &[], &values);
+}
+
+/// [`emit_metrics`] where a metric may carry many values at once (an EMF
+/// array: one per vendor call, for a latency distribution), with
+/// `properties` beside them (searchable in the logs, not metric dimensions).
+pub fn emit_metric_values(
+    dimensions: &[(&str, &str)],
+    properties: &[(&str, &str)],
+    metrics: &[(&str, serde_json::Value, &str)],
+) {
     let now_ms =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
     let mut line = serde_json::Map::new();
@@ -137,11 +149,11 @@ pub fn emit_metrics(dimensions: &[(&str, &str)], metrics: &[(&str, f64, &str)]) 
             }],
         }),
     );
-    for (k, v) in dimensions {
+    for (k, v) in dimensions.iter().chain(properties) {
         line.insert((*k).into(), (*v).into());
     }
     for (n, v, _) in metrics {
-        line.insert((*n).into(), (*v).into());
+        line.insert((*n).into(), v.clone());
     }
     println!("{}", serde_json::Value::Object(line));
 }

@@ -24,7 +24,7 @@ mod request_key;
 mod scanner;
 mod step;
 
-pub use common::{emit_metrics, form_field, init_tracing, FunctionError};
+pub use common::{emit_metric_values, emit_metrics, form_field, init_tracing, FunctionError};
 
 use std::process::ExitCode;
 

@@ -16,9 +16,11 @@ pub async fn run(step: keyturn_core::service::Step) -> Result<(), lambda_runtime
         let input = event.payload;
         let span = tracing::info_span!("step", step = step.name(), change_id = %input.change_id, connector_id = %input.connector_id);
         let started = std::time::Instant::now();
-        let result = rotator.run(step, &input, time::OffsetDateTime::now_utc()).instrument(span.clone()).await;
+        let (result, calls) =
+            rotator.run(step, &input, time::OffsetDateTime::now_utc()).instrument(span.clone()).await;
         let ms = started.elapsed().as_secs_f64() * 1000.0;
         let _entered = span.enter();
+        emit_call_metrics(step, &input, &calls);
         match &result {
             Ok(out) => {
                 let outcome = out.get("outcome").and_then(|o| o.as_str()).unwrap_or("ok");
@@ -31,24 +33,62 @@ pub async fn run(step: keyturn_core::service::Step) -> Result<(), lambda_runtime
                             metrics.push(("TimeToRotate", s, "Seconds"));
                         }
                     }
-                    (keyturn_core::service::Step::Rollback, "rolled_back") => metrics.push(("RotationRolledBack", 1.0, "Count")),
-                    (keyturn_core::service::Step::Rollback, _) => metrics.push(("RollbackFailed", 1.0, "Count")),
+                    (keyturn_core::service::Step::Rollback, "rolled_back") => {
+                        metrics.extend([("RotationFailed", 1.0, "Count"), ("RotationRolledBack", 1.0, "Count")])
+                    }
+                    (keyturn_core::service::Step::Rollback, _) => {
+                        metrics.extend([("RotationFailed", 1.0, "Count"), ("RollbackFailed", 1.0, "Count")])
+                    }
                     _ => {}
                 }
-                crate::emit_metrics(&[("Step", step.name())], &metrics);
+                emit(step, &input, &metrics);
             }
             Err(e) => {
                 tracing::error!(error = %e, error_type = e.name(), "step failed");
                 let mut metrics = vec![("StepFailed", 1.0, "Count")];
-                match e.name() {
-                    "VerificationFailed" => metrics.push(("AuthFailures", 1.0, "Count")),
-                    "VendorThrottled" => metrics.push(("Throttles", 1.0, "Count")),
-                    _ => {}
+                if e.name() == "VerificationFailed" {
+                    metrics.push(("VerificationFailed", 1.0, "Count"));
                 }
-                crate::emit_metrics(&[("Step", step.name())], &metrics);
+                emit(step, &input, &metrics);
             }
         }
         result.map_err(crate::FunctionError::from)
     }))
     .await
+}
+
+/// The SCIM SLIs from a step's vendor and identity-provider calls, counted
+/// per answer (a 429 that a retry got past still counts as a throttle).
+fn emit_call_metrics(
+    step: keyturn_core::service::Step,
+    input: &keyturn_core::rotation::StepInput,
+    calls: &keyturn_core::rotation::calls::CallStats,
+) {
+    if calls.calls == 0 {
+        return;
+    }
+    let count = |n: u32| serde_json::Value::from(n);
+    crate::emit_metric_values(
+        &[("Step", step.name())],
+        &ids(input),
+        &[
+            ("ApiCalls", count(calls.calls), "Count"),
+            ("AuthFailures", count(calls.auth_failures), "Count"),
+            ("Throttles", count(calls.throttles), "Count"),
+            ("ServerErrors", count(calls.server_errors), "Count"),
+            ("Retries", count(calls.retries), "Count"),
+            // EMF takes at most 100 values per metric in one line.
+            ("ApiLatency", calls.latencies_ms.iter().take(100).copied().collect(), "Milliseconds"),
+        ],
+    );
+}
+
+/// One EMF line for the step, its change and connector beside the metrics.
+fn emit(step: keyturn_core::service::Step, input: &keyturn_core::rotation::StepInput, metrics: &[(&str, f64, &str)]) {
+    let values: Vec<(&str, serde_json::Value, &str)> = metrics.iter().map(|(n, v, u)| (*n, (*v).into(), *u)).collect();
+    crate::emit_metric_values(&[("Step", step.name())], &ids(input), &values);
+}
+
+fn ids(input: &keyturn_core::rotation::StepInput) -> [(&'static str, &str); 2] {
+    [("change_id", input.change_id.as_str()), ("connector_id", input.connector_id.as_str())]
 }

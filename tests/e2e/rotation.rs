@@ -179,6 +179,39 @@ async fn an_org_api_key_is_created_verified_and_the_old_one_revoked() {
     let everything = every_output(&f, &change, &["k1"]).await;
     assert!(!everything.contains(&old), "the old key leaked");
     assert!(!everything.contains(current["key"].as_str().unwrap()), "the new key leaked");
+
+    // The SCIM SLIs as metrics (EMF lines), counted per vendor answer, and
+    // the change and connector ids on the step's log lines.
+    let log = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../.local/functions.log")).unwrap();
+    let lines: Vec<serde_json::Value> = log.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let k1 = f.id("k1");
+    let ours = |v: &&serde_json::Value| v["connector_id"] == k1.as_str() && v["change_id"] == change.as_str();
+    let metric = |step: &str, name: &str| {
+        lines.iter().filter(ours).find(|v| v["Step"] == step && v.get(name).is_some()).cloned().unwrap_or_else(|| {
+            panic!("no {name} metric from {step}");
+        })
+    };
+    let calls = metric("rotate", "ApiCalls");
+    assert_eq!(
+        (&calls["Throttles"], &calls["ServerErrors"], &calls["AuthFailures"]),
+        (&2.into(), &1.into(), &0.into()),
+        "{calls}"
+    );
+    assert_eq!(calls["Retries"], 3, "two 429s and a 503, each retried: {calls}");
+    assert_eq!(calls["ApiLatency"].as_array().map(Vec::len), calls["ApiCalls"].as_u64().map(|n| n as usize));
+    assert_eq!(metric("finalize", "RotationSucceeded")["RotationSucceeded"], 1.0);
+    assert!(metric("finalize", "TimeToRotate")["TimeToRotate"].as_f64().is_some());
+    for step in ["rotate", "verify", "finalize"] {
+        let done = lines.iter().find(|v| {
+            v["fields"]["message"] == "step done"
+                && v["spans"].as_array().is_some_and(|s| {
+                    s.iter().any(|s| {
+                        s["step"] == step && s["change_id"] == change.as_str() && s["connector_id"] == k1.as_str()
+                    })
+                })
+        });
+        assert!(done.is_some(), "{step}'s log lines carry the change and connector ids");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

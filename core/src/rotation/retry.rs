@@ -73,6 +73,7 @@ where
                     return (Err(e), seen);
                 }
                 tracing::warn!(attempt = seen.attempts, wait_ms = wait.as_millis() as u64, error = %e, "retrying");
+                super::calls::note_retry();
                 tokio::time::sleep(wait).await;
             }
         }
