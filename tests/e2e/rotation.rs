@@ -77,9 +77,13 @@ pub(crate) async fn approve_and_finish(f: &Flow) -> (String, String, Vec<serde_j
     (change, status, outcomes)
 }
 
+/// Waits for the change's end: (status, outcomes). Whatever happened, the
+/// connector (`k1`) is never left `rotating`.
 pub(crate) async fn run_to_end(f: &Flow, change: &str) -> (String, Vec<serde_json::Value>) {
     let sfn = f.sfn().await;
     let done = finished(&sfn, change).await;
+    let status = f.connector_field("k1", "status").await;
+    assert!(matches!(status.as_deref(), Some("active" | "needs_manual_intervention")), "k1 left {status:?}");
     (done.status().as_str().to_owned(), outcomes(&sfn, change).await)
 }
 
@@ -87,6 +91,8 @@ pub(crate) async fn run_to_end(f: &Flow, change: &str) -> (String, Vec<serde_jso
 async fn a_scim_key_handed_over_by_its_owner_reaches_entra_and_never_leaks() {
     let f = Flow::new("scim");
     let (dir, sp, arn, old) = scim_connector(&f, "old").await;
+    // The directory's first answer to the new key's SCIM read is a 500.
+    fault(&format!("/scim/directory/{dir}/Users"), "status", 500, 1, None).await;
 
     let change = f.scan_one(&[]);
     f.approve(&change).await;
@@ -132,6 +138,9 @@ async fn a_scim_key_handed_over_by_its_owner_reaches_entra_and_never_leaks() {
     let chain = f.audit("k1").await;
     let stored = chain.iter().find(|e| e.event == "pending_stored").unwrap();
     assert_eq!(stored.detail["new_fingerprint"], sha(&fresh));
+    let verified = chain.iter().find(|e| e.event == "verified").unwrap();
+    let preflight = &verified.detail["preflight_calls"];
+    assert!(preflight.contains("ScimListUsers 500") && preflight.contains("ScimListUsers 200"), "retried: {preflight}");
     assert_eq!(stored.actor, "owner:owner@e2e.example");
 
     let everything = every_output(&f, &change, &["k1"]).await;
@@ -292,8 +301,12 @@ async fn a_new_key_that_fails_verification_is_rolled_back_and_on_call_told() {
 async fn a_scim_rotation_that_fails_after_the_push_cannot_bring_back_the_dead_key_and_says_so() {
     let f = Flow::new("scimfail");
     let (dir, sp, arn, old) = scim_connector(&f, "old-scim").await;
-    // The provisioning job check fails for good after the new key was pushed.
-    fault(&format!("/graph/v1.0/servicePrincipals/{sp}/synchronization/jobs/job-1"), "status", 403, 100, None).await;
+    // Verify's read of the provisioning job (a GET: the candidate check and
+    // the push before it are a POST and a PUT) is refused once the new key
+    // is in Entra.
+    let refuse = serde_json::json!({"method": "GET", "path_prefix": format!("/graph/v1.0/servicePrincipals/{sp}/synchronization/jobs/job-1"),
+                                    "kind": "status", "status": 403, "times": 1});
+    vendor(Method::POST, "/_sim/faults", Some(refuse)).await;
 
     let change = f.scan_one(&[]);
     f.approve(&change).await;
@@ -313,7 +326,13 @@ async fn a_scim_rotation_that_fails_after_the_push_cannot_bring_back_the_dead_ke
     );
     assert_eq!(f.connector_field("k1", "status").await.as_deref(), Some("needs_manual_intervention"));
     let events = f.events("k1").await;
-    assert!(events.contains(&"rollback_failed".to_owned()), "{events:?}");
+    for e in ["idp_updated", "verification_failed", "rollback_failed"] {
+        assert!(events.contains(&e.to_owned()), "{e} missing: {events:?}");
+    }
+    let (_, entra) = vendor(Method::GET, &format!("/_sim/entra/{sp}"), None).await;
+    assert_eq!(entra["fingerprint"], sha(&fresh), "Entra keeps the new key: the only one Atlassian still accepts");
+    let failed = f.audit("k1").await.into_iter().find(|e| e.event == "rollback_failed").unwrap();
+    assert!(failed.detail["not_restored"].contains("entra not restored"), "{:?}", failed.detail);
     eventually("the escalation", || async {
         let all = sim("/_sim/ses").await;
         all.as_array()?
@@ -386,32 +405,39 @@ pub(crate) async fn api_key_connector(f: &Flow, tag: &str) -> (String, String, S
 #[tokio::test(flavor = "multi_thread")]
 async fn a_vendor_that_hangs_once_is_timed_out_and_retried() {
     let f = Flow::new("hang");
-    let (org, _, _) = api_key_connector(&f, "old-hang").await;
-    fault(&format!("/admin/api-access/v1/orgs/{org}/api-keys"), "hang", 0, 1, None).await;
-    let (_, status, outcomes) = approve_and_finish(&f).await;
+    let (org, _, old) = api_key_connector(&f, "old-hang").await;
+    // The create call (a POST; the leftovers check before it is a GET) hangs once.
+    let hang = serde_json::json!({"method": "POST", "path_prefix": format!("/admin/api-access/v1/orgs/{org}/api-keys"),
+                                  "kind": "hang", "times": 1});
+    vendor(Method::POST, "/_sim/faults", Some(hang)).await;
+    let (change, status, outcomes) = approve_and_finish(&f).await;
     assert_eq!(status, "SUCCEEDED");
     assert_eq!(outcomes[0]["outcome"], "rotated", "{outcomes:?}");
-    let (_, log) = vendor(Method::GET, "/_sim/requests", None).await;
-    let creates = log
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["method"] == "POST" && r["path"].as_str().is_some_and(|p| p.contains(&org)))
-        .count();
-    assert!(creates >= 1, "the create call was retried after the hang");
+
+    let (_, keys) = vendor(Method::GET, &format!("/_sim/atlassian/orgs/{org}/keys"), None).await;
+    assert_eq!(keys.as_array().unwrap().len(), 2, "the old key and one new one");
+    let stored = f.audit("k1").await.into_iter().find(|e| e.event == "pending_stored").unwrap();
+    // The simulator logs a request when it answers; the hung one has not yet.
+    let calls = &stored.detail["vendor_calls"];
+    assert!(
+        calls.contains("CreateApiKey no answer") && calls.contains("CreateApiKey 201"),
+        "the hung create was timed out and sent again: {calls}"
+    );
+    assert!(!every_output(&f, &change, &["k1"]).await.contains(&old), "the old key leaked");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_vendor_answering_garbage_is_not_trusted() {
     let f = Flow::new("garbage");
-    let (org, arn, _) = api_key_connector(&f, "old-garbage").await;
+    let (org, arn, old) = api_key_connector(&f, "old-garbage").await;
     fault(&format!("/admin/v1/orgs/{org}"), "garbage", 200, 50, None).await;
-    let (_, status, outcomes) = approve_and_finish(&f).await;
+    let (change, status, outcomes) = approve_and_finish(&f).await;
     assert_eq!(status, "SUCCEEDED");
     assert_eq!(outcomes[0]["outcome"], "rolled_back", "malformed answers never count as proof: {outcomes:?}");
     let current = f.secret_at(&arn, "AWSCURRENT").await.unwrap();
     assert!(current.contains("k-old"), "AWSCURRENT unchanged");
     assert_eq!(f.connector_field("k1", "status").await.as_deref(), Some("needs_manual_intervention"));
+    assert!(!every_output(&f, &change, &["k1"]).await.contains(&old), "the old key leaked");
 }
 
 /// An Atlassian SCIM connector consumed by an Okta app: (directory, app, ARN, old key).
@@ -443,14 +469,25 @@ pub(crate) async fn approve_and_hand_over(f: &Flow, dir: &str) -> (String, Strin
 #[tokio::test(flavor = "multi_thread")]
 async fn an_okta_app_takes_the_new_scim_key() {
     let f = Flow::new("okta");
-    let (dir, app, arn, _) = okta_connector(&f, "old-okta").await;
+    let (dir, app, arn, old) = okta_connector(&f, "old-okta").await;
+    // Okta throttles the first push.
+    fault(&format!("/okta/api/v1/apps/{app}/connections/default"), "status", 429, 1, Some(1)).await;
     let (change, fresh) = approve_and_hand_over(&f, &dir).await;
     let (status, outcomes) = run_to_end(&f, &change).await;
     assert_eq!(status, "SUCCEEDED");
     assert_eq!(outcomes[0]["outcome"], "rotated", "{outcomes:?}");
     let (_, saved) = vendor(Method::GET, &format!("/_sim/okta/{app}"), None).await;
     assert_eq!(saved["fingerprint"], sha(&fresh), "Okta provisions with the new key");
+    let pushed = f.audit("k1").await.into_iter().find(|e| e.event == "idp_updated").unwrap();
+    assert_eq!(
+        (pushed.detail["attempts"].as_str(), pushed.detail["throttled"].as_str()),
+        ("2", "1"),
+        "{:?}",
+        pushed.detail
+    );
     assert!(f.secret_at(&arn, "AWSCURRENT").await.unwrap().contains(&fresh));
+    let everything = every_output(&f, &change, &["k1"]).await;
+    assert!(!everything.contains(&old) && !everything.contains(&fresh), "a key leaked");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -458,10 +495,12 @@ async fn an_okta_app_that_cannot_take_a_token_by_api_becomes_a_human_step() {
     let f = Flow::new("oktaunknown");
     let (dir, app, arn, old) = okta_connector(&f, "old-okta-unknown").await;
     vendor(Method::PUT, &format!("/_sim/okta/apps/{app}"), Some(serde_json::json!({"status": "UNKNOWN"}))).await;
-    let (change, _) = approve_and_hand_over(&f, &dir).await;
+    let (change, fresh) = approve_and_hand_over(&f, &dir).await;
     let (status, outcomes) = run_to_end(&f, &change).await;
     assert_eq!(status, "SUCCEEDED");
     assert_eq!(outcomes[0]["outcome"], "rollback_failed", "the old SCIM key is gone: {outcomes:?}");
+    let everything = every_output(&f, &change, &["k1"]).await;
+    assert!(!everything.contains(&old) && !everything.contains(&fresh), "a key leaked");
     assert_eq!(f.secret_at(&arn, "AWSCURRENT").await.as_deref(), Some(old.as_str()), "AWSCURRENT never moved");
     assert_eq!(f.connector_field("k1", "status").await.as_deref(), Some("needs_manual_intervention"));
     let cause = f.audit("k1").await.into_iter().find(|e| e.event == "needs_manual_intervention").unwrap();
@@ -499,8 +538,10 @@ async fn a_generic_http_vendor_described_by_a_template_rotates_like_any_other() 
     assert!(String::from_utf8_lossy(&out.stderr).contains("http_template: is required for kind generic-http"));
     let file = f.stack.file("generic.json", &record(true));
     f.stack.ok(&["inventory", "import", &file]);
+    // The vendor is briefly unavailable to the template's probe.
+    fault(&format!("/admin/v1/orgs/{org}"), "status", 503, 1, None).await;
 
-    let (_, status, outcomes) = approve_and_finish(&f).await;
+    let (change, status, outcomes) = approve_and_finish(&f).await;
     assert_eq!(status, "SUCCEEDED");
     assert_eq!(outcomes[0]["outcome"], "rotated", "{outcomes:?}");
     let (_, keys) = vendor(Method::GET, &format!("/_sim/atlassian/orgs/{org}/keys"), None).await;
@@ -512,6 +553,10 @@ async fn a_generic_http_vendor_described_by_a_template_rotates_like_any_other() 
         Some("2027-11-24T00:00:00Z"),
         "the vendor's expiry"
     );
+    let verified = f.audit("k1").await.into_iter().find(|e| e.event == "verified").unwrap();
+    assert!(verified.detail["preflight_calls"].contains(" 503"), "the probe was retried: {:?}", verified.detail);
+    let everything = every_output(&f, &change, &["k1"]).await;
+    assert!(!everything.contains(&old) && !everything.contains(current["key"].as_str().unwrap()), "a key leaked");
 }
 
 /// A generic-http connector whose keys Entra ID provisions with: the
