@@ -6,7 +6,8 @@
 //! test drops an empty file `<point>@<connector>` into `KEYTURN_CRASH_DIR`;
 //! the step that reaches that point consumes the file (so only the first
 //! attempt crashes) and fails with `Runtime.ExitError`, the error name Lambda
-//! gives a runtime that died mid-invocation.
+//! gives a runtime that died mid-invocation. A file holding a number `n`
+//! crashes the next `n` attempts (a step that dies every time it is retried).
 //!
 //! Inert unless `KEYTURN_CRASH_DIR` is set *and* `AWS_ENDPOINT_URL` points at
 //! loopback (the local stack): a deployed function never reads the directory.
@@ -27,6 +28,8 @@ pub enum CrashPoint {
     AuditWrite,
     /// finalize: `AWSCURRENT` moved (`UpdateSecretVersionStage`).
     StageUpdate,
+    /// rollback: before it does anything.
+    RollbackStart,
 }
 
 impl CrashPoint {
@@ -38,6 +41,7 @@ impl CrashPoint {
             Self::IdpPush => "idp_push",
             Self::AuditWrite => "audit_write",
             Self::StageUpdate => "stage_update",
+            Self::RollbackStart => "rollback_start",
         }
     }
 }
@@ -63,11 +67,24 @@ fn dir() -> Option<&'static PathBuf> {
     .as_ref()
 }
 
-/// Fails once if a test armed `point` for `connector`; otherwise does nothing.
+/// Fails if a test armed `point` for `connector` (once, or as many times as
+/// the file says); otherwise does nothing.
 pub fn crash_after(point: CrashPoint, connector: &ConnectorId) -> Result<(), Crashed> {
     let Some(dir) = dir() else { return Ok(()) };
+    let file = dir.join(file_name(point, connector.as_str()));
+    let times: u32 = std::fs::read_to_string(&file).ok().and_then(|t| t.trim().parse().ok()).unwrap_or(1);
+    if times > 1 {
+        // Rewritten by the one attempt running: a retry only starts after it.
+        return match std::fs::write(&file, (times - 1).to_string()) {
+            Ok(()) => {
+                tracing::warn!(point = point.as_str(), left = times - 1, "simulated crash");
+                Err(Crashed { point: point.as_str() })
+            }
+            Err(_) => Ok(()),
+        };
+    }
     // remove_file succeeds for exactly one caller: the crash happens once.
-    match std::fs::remove_file(dir.join(file_name(point, connector.as_str()))) {
+    match std::fs::remove_file(&file) {
         Ok(()) => {
             tracing::warn!(point = point.as_str(), "simulated crash");
             Err(Crashed { point: point.as_str() })
@@ -84,5 +101,6 @@ mod tests {
     fn file_names_are_path_safe_and_name_the_point() {
         assert_eq!(file_name(CrashPoint::IdpPush, "e2e/x/k1"), "idp_push@e2e_x_k1");
         assert_eq!(CrashPoint::ALL.map(|p| p.as_str()).len(), 4);
+        assert_eq!(CrashPoint::RollbackStart.as_str(), "rollback_start");
     }
 }

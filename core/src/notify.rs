@@ -153,6 +153,7 @@ fn outcome_lines(change: &crate::domain::ChangeId, outcomes: &[ConnectorOutcome]
 }
 
 const ROTATED: &str = "rotated";
+const UNKNOWN: &str = "unknown";
 
 /// Every connector's outcome: what finalize/rollback recorded on the change,
 /// else what the workflow state carried (executions started before outcomes
@@ -169,7 +170,7 @@ pub fn merged_outcomes(
             let id = id.as_str();
             recorded.iter().chain(carried).find(|o| o.connector_id == id).cloned().unwrap_or_else(|| ConnectorOutcome {
                 connector_id: id.to_owned(),
-                outcome: "unknown".into(),
+                outcome: UNKNOWN.into(),
                 detail: Some(
                     "no outcome recorded: the rotation steps failed to finish; see the execution and the audit trail"
                         .into(),
@@ -281,6 +282,16 @@ where
             let (reached, failed) = tell(ports.mailer, ports.chat, &to, hook, &subject, &text).await;
             report.notified.extend(reached);
             report.failed.extend(failed);
+            // Rollback tells on-call itself; a connector with no outcome had
+            // no rollback that could (its function kept dying): on-call hears
+            // it here, or nobody would.
+            if outcomes.iter().any(|o| o.outcome == UNKNOWN) {
+                let (to, hook) = audience(NotifyEvent::Failed, group);
+                let subject = format!("UNKNOWN OUTCOME: {subject}");
+                let (reached, failed) = tell(ports.mailer, ports.chat, &to, hook, &subject, &text).await;
+                report.notified.extend(reached);
+                report.failed.extend(failed);
+            }
         }
         Ok(Err(e)) => report.failed.push(e.to_string()),
         Err(e) => report.failed.push(format!("routing: {e}")),

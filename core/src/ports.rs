@@ -65,7 +65,8 @@ pub trait Inventory: Send + Sync {
         now: OffsetDateTime,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
-    /// Gives the connector back, if `change` still holds it.
+    /// Gives the connector back, if `change` still holds it and it is not
+    /// `rotating` (then the next scan repairs it: the lease says by whom).
     fn release(
         &self,
         id: &ConnectorId,

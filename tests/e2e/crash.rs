@@ -199,3 +199,50 @@ async fn a_rotation_that_died_after_storing_its_key_is_repaired_by_the_next_chan
     let live: Vec<_> = keys.as_array().unwrap().iter().filter(|k| k["revoked"] != true).collect();
     assert_eq!(live.len(), 1, "only the new key is live (old and orphaned ones revoked): {keys}");
 }
+
+/// The rollback function dies on its first attempt and both retries: the
+/// workflow catches it (`RollbackCrashed`), notify reports the connector's
+/// outcome as unknown and tells on-call, and the next scan repairs the
+/// connector it left `rotating`.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rollback_that_dies_every_time_is_escalated_and_repaired_by_the_next_scan() {
+    let f = Flow::new("crash-rollback");
+    let (org, _, old) = api_key_connector(&f, "crash-rollback").await;
+    // The new key cannot be proven: rotate fails, and rollback runs.
+    fault(&format!("/admin/v1/orgs/{org}"), "status", 401, 50, None).await;
+    let armed = arm(&f, CrashPoint::RollbackStart);
+    std::fs::write(&armed, b"3").unwrap();
+
+    let change = f.scan_one(&[]);
+    f.approve(&change).await;
+    let sfn = f.sfn().await;
+    assert_eq!(finished(&sfn, &change).await.status().as_str(), "SUCCEEDED");
+    assert!(!armed.exists(), "every attempt of rollback crashed");
+    let crashes = child_failures(&sfn, &change).await.iter().filter(|e| e["error"] == "Runtime.ExitError").count();
+    assert!(crashes >= 3, "three rollback attempts died: {crashes}");
+    assert_eq!(outcomes(&sfn, &change).await, Vec::<serde_json::Value>::new(), "no rollback recorded an outcome");
+
+    let told = eventually("on-call told of the unknown outcome", || async {
+        let all = sim("/_sim/ses").await;
+        all.as_array()?
+            .iter()
+            .find(|m| m["subject"].as_str().is_some_and(|s| s.starts_with("UNKNOWN OUTCOME") && s.contains(&change)))
+            .cloned()
+    })
+    .await;
+    assert_eq!(told["destinations"]["ToAddresses"][0], "oncall@e2e.example");
+    assert!(told["body"].as_str().is_some_and(|b| b.contains("unknown")), "{told}");
+    assert_eq!(f.connector_field("k1", "status").await.as_deref(), Some("rotating"), "nothing ran to release it");
+
+    let report = f.scan(&[]);
+    let repaired = report["repaired"].as_array().expect("a repair");
+    assert_eq!(
+        (repaired[0]["change_id"].as_str(), repaired[0]["execution"].as_str()),
+        (Some(change.as_str()), Some("SUCCEEDED")),
+        "{report:#}"
+    );
+    let trail = f.audit("k1").await;
+    assert!(trail.iter().any(|e| e.event == "repaired" && e.change_id.as_deref() == Some(change.as_str())));
+    crate::scan::assert_chains_intact(&trail);
+    assert!(!every_output(&f, &change, &["k1"]).await.contains(&old), "the old key leaked");
+}

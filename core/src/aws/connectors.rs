@@ -334,10 +334,15 @@ impl Inventory for DynamoInventory {
             .table_name(&self.table)
             .key(PK, s(id.as_str()))
             .update_expression("REMOVE #c, #u")
-            .condition_expression("#c = :c")
+            // A connector still `rotating` keeps the lease naming its change:
+            // its steps died without ending (a rollback that kept crashing),
+            // and the next scan's repair needs to know which change that was.
+            .condition_expression("#c = :c AND #st <> :rotating")
             .expression_attribute_names("#c", ACTIVE_CHANGE)
             .expression_attribute_names("#u", LEASE_UNTIL)
+            .expression_attribute_names("#st", "status")
             .expression_attribute_values(":c", s(change.as_str()))
+            .expression_attribute_values(":rotating", s(ConnectorStatus::Rotating.as_str()))
             .send()
             .await;
         match result {

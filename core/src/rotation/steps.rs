@@ -366,6 +366,7 @@ pub async fn finalize<P: Ports>(p: &P, input: &StepInput, now: OffsetDateTime) -
 /// that cannot finish is audited and escalated as `rollback_failed`.
 pub async fn rollback<P: Ports>(p: &P, input: &StepInput, now: OffsetDateTime) -> Result<Outcome, RotationError> {
     let p = p.get();
+    crash_after(CrashPoint::RollbackStart, &input.connector_id)?;
     // A Lambda error's cause is its JSON `{"errorType","errorMessage"}`: keep the message.
     let cause = input.error.as_ref().map(|e| {
         let message = serde_json::from_str::<serde_json::Value>(&e.cause)
