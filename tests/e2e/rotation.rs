@@ -661,3 +661,64 @@ async fn a_failure_after_the_push_puts_entra_back_on_the_old_key() {
     let (_, created) = vendor(Method::GET, &format!("/_sim/atlassian/orgs/{org}/keys"), None).await;
     assert_eq!(created.as_array().unwrap().len(), 2, "one new key was made");
 }
+
+/// A vendor that throttles past every retry budget: each create call is
+/// tried six times (honouring `Retry-After`), then Step Functions retries the
+/// step on `VendorThrottled` three times with backoff, then rollback: nothing
+/// was created, `AWSCURRENT` stays, on-call is told.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_vendor_that_throttles_past_every_retry_is_rolled_back() {
+    let f = Flow::new("throttled");
+    let (org, arn, old) = api_key_connector(&f, "old-throttled").await;
+    let throttle = serde_json::json!({"method": "POST", "path_prefix": format!("/admin/api-access/v1/orgs/{org}/api-keys"),
+                                      "kind": "status", "status": 429, "times": 1000, "retry_after": 1});
+    vendor(Method::POST, "/_sim/faults", Some(throttle)).await;
+
+    let (change, status, outcomes) = approve_and_finish(&f).await;
+    assert_eq!(status, "SUCCEEDED");
+    assert_eq!(outcomes[0]["outcome"], "rolled_back", "{outcomes:?}");
+    let throttled =
+        child_failures(&f.sfn().await, &change).await.iter().filter(|e| e["error"] == "VendorThrottled").count();
+    assert_eq!(throttled, 4, "the step and Step Functions' three retries of it");
+    assert_eq!(
+        f.secret_at(&arn, "AWSCURRENT").await.as_deref(),
+        Some(serde_json::json!({"key": old, "key_id": "k-old"}).to_string().as_str()),
+        "AWSCURRENT never moved"
+    );
+    let (_, keys) = vendor(Method::GET, &format!("/_sim/atlassian/orgs/{org}/keys"), None).await;
+    assert_eq!(keys.as_array().unwrap().len(), 1, "no new key was made: {keys}");
+    let trail = f.audit("k1").await;
+    let cause = trail.iter().find(|e| e.event == "needs_manual_intervention").expect("handed to a human");
+    assert!(cause.detail["reason"].starts_with("VendorThrottled"), "{:?}", cause.detail);
+    assert!(!every_output(&f, &change, &["k1"]).await.contains(&old), "the old key leaked");
+}
+
+/// The old key cannot be revoked (the vendor keeps failing the DELETE): the
+/// rotation stands, and the old key still being live is reported, not hidden.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_old_key_the_vendor_will_not_revoke_is_reported_not_hidden() {
+    let f = Flow::new("norevoke");
+    let (org, _, old) = api_key_connector(&f, "old-norevoke").await;
+    let refuse = serde_json::json!({"method": "DELETE", "path_prefix": format!("/admin/api-access/v1/orgs/{org}/api-keys/k-old"),
+                                    "kind": "status", "status": 503, "times": 1000});
+    vendor(Method::POST, "/_sim/faults", Some(refuse)).await;
+
+    let (change, status, outcomes) = approve_and_finish(&f).await;
+    assert_eq!(status, "SUCCEEDED");
+    assert_eq!(outcomes[0]["outcome"], "rotated", "{outcomes:?}");
+    assert!(outcomes[0]["detail"].as_str().unwrap().contains("old key NOT revoked k-old"), "{outcomes:?}");
+    let finalized = f.audit("k1").await.into_iter().find(|e| e.event == "finalized").expect("finalized");
+    assert!(finalized.detail["old_key"].starts_with("NOT revoked k-old"), "{:?}", finalized.detail);
+    let (_, keys) = vendor(Method::GET, &format!("/_sim/atlassian/orgs/{org}/keys"), None).await;
+    assert!(keys.as_array().unwrap().iter().any(|k| k["id"] == "k-old" && k["revoked"] == false), "{keys}");
+    let done = eventually("the outcome email", || async {
+        let all = sim("/_sim/ses").await;
+        all.as_array()?
+            .iter()
+            .find(|m| m["subject"].as_str().is_some_and(|s| s == format!("Finished: change {change}")))
+            .cloned()
+    })
+    .await;
+    assert!(done["body"].as_str().unwrap().contains("NOT revoked"), "the approvers are told: {done}");
+    assert!(!every_output(&f, &change, &["k1"]).await.contains(&old), "the old key leaked");
+}
