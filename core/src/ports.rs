@@ -387,6 +387,9 @@ pub trait Consumer: Send + Sync {
     /// Checks the saved credential / connection status (restarting a
     /// quarantined job where the provider has one).
     fn check(&self, c: &Connector) -> impl Future<Output = Result<(), VendorError>> + Send;
+    /// The consumer's state before keyturn touches it, for the audit trail:
+    /// Entra's job status, Okta's connection status (never a credential).
+    fn state(&self, c: &Connector) -> impl Future<Output = Result<String, VendorError>> + Send;
 }
 
 /// The connector states rotation moves through.

@@ -301,11 +301,11 @@ async fn a_new_key_that_fails_verification_is_rolled_back_and_on_call_told() {
 async fn a_scim_rotation_that_fails_after_the_push_cannot_bring_back_the_dead_key_and_says_so() {
     let f = Flow::new("scimfail");
     let (dir, sp, arn, old) = scim_connector(&f, "old-scim").await;
-    // Verify's read of the provisioning job (a GET: the candidate check and
-    // the push before it are a POST and a PUT) is refused once the new key
-    // is in Entra.
+    // Verify's read of the provisioning job is refused once the new key is in
+    // Entra (the first GET, rotate's record of the job's state before the
+    // push, passes; the candidate check and the push are a POST and a PUT).
     let refuse = serde_json::json!({"method": "GET", "path_prefix": format!("/graph/v1.0/servicePrincipals/{sp}/synchronization/jobs/job-1"),
-                                    "kind": "status", "status": 403, "times": 1});
+                                    "kind": "status", "status": 403, "skip": 1, "times": 1});
     vendor(Method::POST, "/_sim/faults", Some(refuse)).await;
 
     let change = f.scan_one(&[]);
@@ -470,8 +470,11 @@ pub(crate) async fn approve_and_hand_over(f: &Flow, dir: &str) -> (String, Strin
 async fn an_okta_app_takes_the_new_scim_key() {
     let f = Flow::new("okta");
     let (dir, app, arn, old) = okta_connector(&f, "old-okta").await;
+    okta_holds(&app, &old).await;
     // Okta throttles the first push.
-    fault(&format!("/okta/api/v1/apps/{app}/connections/default"), "status", 429, 1, Some(1)).await;
+    let throttle = serde_json::json!({"method": "POST", "path_prefix": format!("/okta/api/v1/apps/{app}/connections/default"),
+                                      "kind": "status", "status": 429, "times": 1, "retry_after": 1});
+    vendor(Method::POST, "/_sim/faults", Some(throttle)).await;
     let (change, fresh) = approve_and_hand_over(&f, &dir).await;
     let (status, outcomes) = run_to_end(&f, &change).await;
     assert_eq!(status, "SUCCEEDED");
@@ -485,6 +488,7 @@ async fn an_okta_app_takes_the_new_scim_key() {
         "{:?}",
         pushed.detail
     );
+    assert_eq!(pushed.detail["before_state"], "connection ENABLED");
     assert!(f.secret_at(&arn, "AWSCURRENT").await.unwrap().contains(&fresh));
     let everything = every_output(&f, &change, &["k1"]).await;
     assert!(!everything.contains(&old) && !everything.contains(&fresh), "a key leaked");
@@ -559,17 +563,40 @@ async fn a_generic_http_vendor_described_by_a_template_rotates_like_any_other() 
     assert!(!everything.contains(&old) && !everything.contains(current["key"].as_str().unwrap()), "a key leaked");
 }
 
-/// A generic-http connector whose keys Entra ID provisions with: the
-/// simulator's org-key API described as a template, Entra's tenant URL the
-/// org's SCIM endpoint (`scim_base`), the current key live at the vendor, in
-/// Entra and in Secrets Manager: (org, service principal, ARN, old key).
+/// Seeds Okta app `app` with `key`, through the connections API as an admin would.
+async fn okta_holds(app: &str, key: &str) {
+    let body = serde_json::json!({"authScheme": "TOKEN", "profile": {"authScheme": "TOKEN", "token": key}});
+    let resp = reqwest::Client::new()
+        .post(format!("{}/okta/api/v1/apps/{app}/connections/default", vendor_url()))
+        .header("authorization", "SSWS e2e-admin")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success());
+}
+
+/// A generic-http connector whose keys Entra ID provisions with: see [`generic_connector`].
 async fn generic_entra_connector(f: &Flow, tag: &str) -> (String, String, String, String) {
-    let (org, sp, old) = (unique(f, "org"), unique(f, "sp"), canary(tag));
+    generic_connector(f, tag, "entra").await
+}
+
+/// A generic-http connector consumed by `idp` (`entra` or `okta`): the
+/// simulator's org-key API described as a template, the identity provider's
+/// SCIM endpoint the org's (`scim_base`), the current key live at the vendor,
+/// in the identity provider and in Secrets Manager: (org, service principal
+/// or app, ARN, old key).
+async fn generic_connector(f: &Flow, tag: &str, idp: &str) -> (String, String, String, String) {
+    let (org, sp, old) = (unique(f, "org"), unique(f, if idp == "okta" { "app" } else { "sp" }), canary(tag));
     vendor(Method::PUT, &format!("/_sim/atlassian/orgs/{org}/keys/k-old"), Some(serde_json::json!({"key": old}))).await;
-    let base = format!("{}/scim/orgs/{org}", vendor_url());
-    let saved =
-        serde_json::json!({"value": [{"key": "BaseAddress", "value": base}, {"key": "SecretToken", "value": old}]});
-    vendor(Method::PUT, &format!("/graph/v1.0/servicePrincipals/{sp}/synchronization/secrets"), Some(saved)).await;
+    if idp == "okta" {
+        okta_holds(&sp, &old).await;
+    } else {
+        let base = format!("{}/scim/orgs/{org}", vendor_url());
+        let saved =
+            serde_json::json!({"value": [{"key": "BaseAddress", "value": base}, {"key": "SecretToken", "value": old}]});
+        vendor(Method::PUT, &format!("/graph/v1.0/servicePrincipals/{sp}/synchronization/secrets"), Some(saved)).await;
+    }
     let arn = f.secret("k1", &serde_json::json!({"key": old, "key_id": "k-old"}).to_string()).await;
     let template = serde_json::json!({
         "base": vendor_url(),
@@ -579,8 +606,9 @@ async fn generic_entra_connector(f: &Flow, tag: &str) -> (String, String, String
         "revoke": {"method": "DELETE", "path": "/admin/api-access/v1/orgs/{org}/api-keys/{key_id}"},
         "probe": {"method": "GET", "path": "/admin/v1/orgs/{org}"},
     });
+    let job = if idp == "entra" { "job-1" } else { "" };
     let record = serde_json::json!([{
-        "id": f.id("k1"), "kind": "generic-http", "org": org, "idp": "entra", "idp_app_id": sp, "idp_job_id": "job-1",
+        "id": f.id("k1"), "kind": "generic-http", "org": org, "idp": idp, "idp_app_id": sp, "idp_job_id": job,
         "owner": "owner@e2e.example", "approver_group": "e2e-one", "secret_arn": arn, "expires_at": in_days(5),
         "http_template": template.to_string(),
     }]);
@@ -611,6 +639,7 @@ async fn a_generic_vendor_key_reaches_entra_and_a_quarantined_job_is_restarted()
     let verified = trail.iter().find(|e| e.event == "verified").expect("verified");
     assert!(verified.detail["vendor_calls"].contains("entra RestartJob 204"), "restarted: {:?}", verified.detail);
     let pushed = trail.iter().find(|e| e.event == "idp_updated").expect("idp_updated");
+    assert_eq!(pushed.detail["before_state"], "job Quarantine", "the consumer's state before keyturn touched it");
     assert_eq!(
         (pushed.detail["before_fingerprint"].as_str(), pushed.detail["after_fingerprint"].as_str()),
         (sha(&old).as_str(), sha(&new).as_str())
@@ -627,7 +656,7 @@ async fn a_failure_after_the_push_puts_entra_back_on_the_old_key() {
     let f = Flow::new("genback");
     let (org, sp, arn, old) = generic_entra_connector(&f, "old-genback").await;
     let refuse = serde_json::json!({"method": "GET", "path_prefix": format!("/graph/v1.0/servicePrincipals/{sp}/synchronization/jobs/job-1"),
-                                    "kind": "status", "status": 403, "times": 1});
+                                    "kind": "status", "status": 403, "skip": 1, "times": 1});
     vendor(Method::POST, "/_sim/faults", Some(refuse)).await;
 
     let (change, status, outcomes) = approve_and_finish(&f).await;
@@ -721,4 +750,44 @@ async fn an_old_key_the_vendor_will_not_revoke_is_reported_not_hidden() {
     .await;
     assert!(done["body"].as_str().unwrap().contains("NOT revoked"), "the approvers are told: {done}");
     assert!(!every_output(&f, &change, &["k1"]).await.contains(&old), "the old key leaked");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_generic_vendor_key_reaches_an_okta_app() {
+    let f = Flow::new("genokta");
+    let (_, app, arn, old) = generic_connector(&f, "old-genokta", "okta").await;
+    let (change, status, outcomes) = approve_and_finish(&f).await;
+    assert_eq!(status, "SUCCEEDED");
+    assert_eq!(outcomes[0]["outcome"], "rotated", "{outcomes:?}");
+    let current: serde_json::Value = serde_json::from_str(&f.secret_at(&arn, "AWSCURRENT").await.unwrap()).unwrap();
+    let new = current["key"].as_str().unwrap().to_owned();
+    let (_, saved) = vendor(Method::GET, &format!("/_sim/okta/{app}"), None).await;
+    assert_eq!(saved["fingerprint"], sha(&new), "Okta provisions with the new key");
+    let everything = every_output(&f, &change, &["k1"]).await;
+    assert!(!everything.contains(&old) && !everything.contains(&new), "a key leaked");
+}
+
+/// An Atlassian SCIM key nobody provisions with through an API (`idp: none`):
+/// handed over, proven against the directory, made current.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_scim_key_without_an_identity_provider_is_handed_over_and_made_current() {
+    let f = Flow::new("scimnone");
+    let dir = unique(&f, "dir");
+    let old = canary("old-scimnone");
+    vendor(Method::PUT, &format!("/_sim/atlassian/directories/{dir}"), Some(serde_json::json!({"key": old}))).await;
+    let arn = f.secret("k1", &old).await;
+    f.import_row(&format!(
+        "{},atlassian-scim,e2e,{dir},none,,,owner@e2e.example,e2e-one,,{arn},{}",
+        f.id("k1"),
+        in_days(10)
+    ));
+    let (change, fresh) = approve_and_hand_over(&f, &dir).await;
+    let (status, outcomes) = run_to_end(&f, &change).await;
+    assert_eq!(status, "SUCCEEDED");
+    assert_eq!(outcomes[0]["outcome"], "rotated", "{outcomes:?}");
+    assert!(f.secret_at(&arn, "AWSCURRENT").await.unwrap().contains(&fresh), "the handed-over key is current");
+    let events = f.events("k1").await;
+    assert!(events.contains(&"verified".to_owned()) && !events.contains(&"idp_updated".to_owned()), "{events:?}");
+    let everything = every_output(&f, &change, &["k1"]).await;
+    assert!(!everything.contains(&old) && !everything.contains(&fresh), "a key leaked");
 }

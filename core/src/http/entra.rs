@@ -124,15 +124,25 @@ impl Entra {
         send(SERVICE, "SaveSecrets", req).await.map(|_| ())
     }
 
+    fn job_url(&self, sp: &str, job: &str) -> String {
+        format!("{}/servicePrincipals/{sp}/synchronization/jobs/{job}", self.graph)
+    }
+
+    /// The provisioning job's status code (`Active`, `Quarantine`, …).
+    pub async fn job_status(&self, sp: &str, job: &str) -> Result<String, VendorError> {
+        let token = self.token().await?;
+        let req = self.http.get(self.job_url(sp, job)).bearer_auth(token.expose()).timeout(CALL_TIMEOUT);
+        let (_, body) = send(SERVICE, "GetJob", req).await?;
+        super::parse::entra_job_status(&body)
+    }
+
     /// Restarts the job if it is quarantined (an expired key quarantines it).
     pub async fn unquarantine(&self, sp: &str, job: &str) -> Result<bool, VendorError> {
-        let token = self.token().await?;
-        let url = format!("{}/servicePrincipals/{sp}/synchronization/jobs/{job}", self.graph);
-        let (_, body) =
-            send(SERVICE, "GetJob", self.http.get(&url).bearer_auth(token.expose()).timeout(CALL_TIMEOUT)).await?;
-        if !super::parse::entra_quarantined(&body)? {
+        if self.job_status(sp, job).await? != "Quarantine" {
             return Ok(false);
         }
+        let token = self.token().await?;
+        let url = self.job_url(sp, job);
         let req = self
             .http
             .post(format!("{url}/restart"))

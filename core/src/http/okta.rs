@@ -44,6 +44,17 @@ impl Okta {
         super::parse::okta_connection("SetConnection", &body)
     }
 
+    /// The connection's status, whatever it is.
+    pub async fn status(&self, app: &str) -> Result<String, VendorError> {
+        let req = self
+            .http
+            .get(self.url(app))
+            .header(reqwest::header::AUTHORIZATION, format!("SSWS {}", self.api_token.expose()))
+            .timeout(CALL_TIMEOUT);
+        let (_, body) = send(SERVICE, "GetConnection", req).await?;
+        super::parse::okta_status(&body)
+    }
+
     pub async fn check(&self, app: &str) -> Result<(), VendorError> {
         let req = self
             .http

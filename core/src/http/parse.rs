@@ -89,9 +89,20 @@ pub fn entra_token(body: &str) -> Result<(SecretValue, u64), VendorError> {
     Ok((token, v["expires_in"].as_u64().unwrap_or(3600).saturating_sub(120)))
 }
 
-/// Graph synchronization job: is it quarantined?
-pub fn entra_quarantined(body: &str) -> Result<bool, VendorError> {
-    Ok(json("entra", "GetJob", body)?["status"]["code"].as_str() == Some("Quarantine"))
+/// Graph synchronization job: its status code (`Active`, `Quarantine`, …).
+pub fn entra_job_status(body: &str) -> Result<String, VendorError> {
+    json("entra", "GetJob", body)?["status"]["code"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| rejected("entra", "GetJob", "answer without status.code"))
+}
+
+/// Okta provisioning connection: its status (`ENABLED`, `DISABLED`, `UNKNOWN`).
+pub fn okta_status(body: &str) -> Result<String, VendorError> {
+    json("okta", "GetConnection", body)?["status"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| rejected("okta", "GetConnection", "answer without status"))
 }
 
 /// Okta provisioning connection: `ENABLED`, or why not.
@@ -119,7 +130,8 @@ pub fn all(data: &[u8]) -> usize {
         ok += api_keys(&entries).len() + directories(&entries).len();
     }
     ok += usize::from(entra_token(body).is_ok());
-    ok += usize::from(entra_quarantined(body).is_ok());
+    ok += usize::from(entra_job_status(body).is_ok());
+    ok += usize::from(okta_status(body).is_ok());
     ok += usize::from(okta_connection("GetConnection", body).is_ok());
     ok
 }
@@ -139,7 +151,9 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("UNKNOWN"));
-        assert!(entra_quarantined(r#"{"status":{"code":"Quarantine"}}"#).unwrap());
+        assert_eq!(entra_job_status(r#"{"status":{"code":"Quarantine"}}"#).unwrap(), "Quarantine");
+        assert!(entra_job_status(r#"{"status":{}}"#).unwrap_err().to_string().contains("without status.code"));
+        assert_eq!(okta_status(r#"{"status":"UNKNOWN"}"#).unwrap(), "UNKNOWN");
         let key = created_api_key(r#"{"id":"k","key":"secret-value"}"#).unwrap();
         assert!(!format!("{key:?}").contains("secret-value"), "a parsed key prints no value");
         assert!(json("x", "y", "{").unwrap_err().to_string().contains("malformed JSON"));

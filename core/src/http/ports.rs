@@ -133,4 +133,14 @@ impl Consumer for HttpConsumer {
             IdpBinding::None => Ok(()),
         }
     }
+
+    async fn state(&self, c: &Connector) -> Result<String, VendorError> {
+        match &c.idp {
+            IdpBinding::Entra { service_principal_id, job_id } => {
+                Ok(format!("job {}", self.entra().await?.job_status(service_principal_id, job_id).await?))
+            }
+            IdpBinding::Okta { app_id } => Ok(format!("connection {}", self.okta().await?.status(app_id).await?)),
+            IdpBinding::None => Ok("none".into()),
+        }
+    }
 }

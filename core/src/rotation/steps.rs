@@ -235,6 +235,9 @@ pub async fn rotate<P: Ports>(p: &P, input: &StepInput, now: OffsetDateTime) -> 
             connector: c.id.to_string(),
             detail: format!("candidate check after {} attempt(s): {e}", a.attempts),
         })?;
+        // What the consumer looked like before: the trail shows the change.
+        let (before, _) = retry(&p.retry, || p.consumer.state(&c)).await;
+        let before = before.unwrap_or_else(|e| format!("unknown ({e})"));
         let (pushed, a) = retry(&p.retry, || p.consumer.push(&c, &new)).await;
         pushed.map_err(|e| RotationError::ConsumerRejected { connector: c.id.to_string(), detail: e.to_string() })?;
         crash_after(CrashPoint::IdpPush, &c.id)?;
@@ -243,6 +246,7 @@ pub async fn rotate<P: Ports>(p: &P, input: &StepInput, now: OffsetDateTime) -> 
             .append(attempts(
                 event(input, EventKind::IdpUpdated, now, "keyturn:rotate")
                     .detail("consumer", consumer_name(&c))
+                    .detail("before_state", before)
                     .detail("before_fingerprint", rotation.old_fingerprint.clone())
                     .detail("after_fingerprint", rotation.new_fingerprint.clone()),
                 a,

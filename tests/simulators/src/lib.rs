@@ -16,7 +16,8 @@
 //! `PUT /_sim/atlassian/orgs/{org}/keys/{id}` `{"key"}`,
 //! `PUT /_sim/entra/jobs/{sp}/{job}` `{"status"}`, `GET /_sim/entra/{sp}` → saved key fingerprint,
 //! `PUT /_sim/okta/apps/{app}` `{"status"}`, `GET /_sim/okta/{app}`,
-//! `POST /_sim/faults` `{"method"?, "path_prefix", "times", "kind": "status"|"hang"|"garbage", "status"?, "retry_after"?}`,
+//! `POST /_sim/faults` `{"method"?, "path_prefix", "skip"?, "times", "kind": "status"|"hang"|"garbage", "status"?, "retry_after"?}`
+//! (the first `skip` matching requests pass),
 //! `DELETE /_sim/faults`, `GET /_sim/requests` (method, path, status; never bodies or headers),
 //! `POST /_sim/reset`, `GET /_sim/health`.
 //!
@@ -45,6 +46,8 @@ use sha2::{Digest, Sha256};
 struct Fault {
     method: Option<String>,
     path_prefix: String,
+    /// Matching requests let through before the fault starts.
+    skip: u32,
     times: u32,
     kind: String,
     status: u16,
@@ -532,6 +535,7 @@ async fn add_fault(State(s): State<Shared>, Json(b): Json<Value>) -> Response {
     let fault = Fault {
         method: b["method"].as_str().map(str::to_uppercase),
         path_prefix: prefix.to_owned(),
+        skip: b["skip"].as_u64().and_then(|t| u32::try_from(t).ok()).unwrap_or(0),
         times: b["times"].as_u64().and_then(|t| u32::try_from(t).ok()).unwrap_or(1),
         kind: b["kind"].as_str().unwrap_or("status").to_owned(),
         status: b["status"].as_u64().and_then(|t| u16::try_from(t).ok()).unwrap_or(500),
@@ -570,9 +574,13 @@ async fn faults_and_log(State(s): State<Shared>, req: Request, next: Next) -> Re
         let found = sim.faults.iter_mut().find(|f| {
             f.times > 0 && path.starts_with(&f.path_prefix) && f.method.as_deref().is_none_or(|m| m == method.as_str())
         });
-        found.map(|f| {
+        found.and_then(|f| {
+            if f.skip > 0 {
+                f.skip -= 1;
+                return None;
+            }
             f.times -= 1;
-            f.clone()
+            Some(f.clone())
         })
     };
     let response = match fault {
