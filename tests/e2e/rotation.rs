@@ -176,6 +176,8 @@ async fn an_org_api_key_is_created_verified_and_the_old_one_revoked() {
     let verified = f.audit("k1").await.into_iter().find(|e| e.event == "verified").unwrap();
     assert!(events.contains(&"finalized".to_owned()), "{events:?}");
     assert_eq!(verified.detail["attempts"], "1", "verification itself met no fault");
+    assert_eq!(verified.execution_arn.as_deref(), Some(execution_arn(&change).as_str()), "the change's execution");
+    assert_eq!(verified.correlation_id, Some(format!("{change}/{}", f.id("k1"))));
     assert!(
         verified.detail["preflight_calls"].contains("atlassian GetOrg 429")
             && verified.detail["preflight_calls"].contains("atlassian GetOrg 200"),
@@ -719,6 +721,8 @@ async fn a_vendor_that_throttles_past_every_retry_is_rolled_back() {
     let trail = f.audit("k1").await;
     let cause = trail.iter().find(|e| e.event == "needs_manual_intervention").expect("handed to a human");
     assert!(cause.detail["reason"].starts_with("VendorThrottled"), "{:?}", cause.detail);
+    let events: Vec<&str> = trail.iter().map(|e| e.event.as_str()).collect();
+    assert!(events.contains(&"rotation_failed") && !events.contains(&"verification_failed"), "{events:?}");
     assert!(!every_output(&f, &change, &["k1"]).await.contains(&old), "the old key leaked");
 }
 

@@ -54,6 +54,7 @@ pub fn outcome(ev: &AuditEvent) -> Option<&str> {
         "rollback_failed" => "rollback_failed",
         "needs_manual_intervention" => "needs_manual_intervention",
         "verification_failed" => "verification_failed",
+        "rotation_failed" => "rotation_failed",
         _ => return None,
     })
 }
@@ -180,7 +181,12 @@ impl ReportBuilder {
         }
         if matches!(
             ev.event.as_str(),
-            "rolled_back" | "rollback_failed" | "verification_failed" | "needs_manual_intervention" | "resolved"
+            "rolled_back"
+                | "rollback_failed"
+                | "verification_failed"
+                | "rotation_failed"
+                | "needs_manual_intervention"
+                | "resolved"
         ) {
             let what = ["reason", "error", "not_restored", "restored", "note"]
                 .iter()

@@ -45,6 +45,10 @@ pub enum EventKind {
     Verified,
     Finalized,
     VerificationFailed,
+    /// A rotation step failed for another reason (throttled or unavailable
+    /// past every retry, the identity provider refused, a crash): what
+    /// rollback starts from.
+    RotationFailed,
     RolledBack,
     NeedsManualIntervention,
     Notified,
@@ -82,6 +86,7 @@ impl EventKind {
             Self::Verified => "verified",
             Self::Finalized => "finalized",
             Self::VerificationFailed => "verification_failed",
+            Self::RotationFailed => "rotation_failed",
             Self::RolledBack => "rolled_back",
             Self::NeedsManualIntervention => "needs_manual_intervention",
             Self::Notified => "notified",

@@ -380,9 +380,14 @@ pub async fn rollback<P: Ports>(p: &P, input: &StepInput, now: OffsetDateTime) -
         format!("{}: {}", e.error, message.chars().take(300).collect::<String>())
     });
     let cause = cause.unwrap_or_else(|| "unknown failure".into());
-    p.audit
-        .append(event(input, EventKind::VerificationFailed, now, "keyturn:rollback").detail("error", cause.clone()))
-        .await?;
+    // Named for what failed: only a key that did not prove itself is a
+    // verification failure (a throttled vendor or a refusing IdP is not).
+    let failed = if input.error.as_ref().is_some_and(|e| e.error == "VerificationFailed") {
+        EventKind::VerificationFailed
+    } else {
+        EventKind::RotationFailed
+    };
+    p.audit.append(event(input, failed, now, "keyturn:rollback").detail("error", cause.clone())).await?;
 
     let mut restored: Vec<String> = Vec::new();
     let mut not_restored: Vec<String> = Vec::new();
