@@ -208,7 +208,9 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("KEYTURN_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                // The SDK's credential chain warns for each source it tries;
+                // the one error that matters is reported below, with a hint.
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,aws_config=error")),
         )
         .init();
     let cli = Cli::parse();
@@ -246,10 +248,33 @@ async fn main() -> ExitCode {
         // reports the closed pipe as an error: the same quiet end.
         Err(e) if out::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            let text = format!("{e:#}");
+            match no_credentials(&text) {
+                Some(short) => eprintln!(
+                    "error: {short}\n\
+                     hint: keyturn found no AWS credentials and AWS_ENDPOINT_URL is not set.\n  \
+                     the local stack (make up):  set -a; . dev/local.env; set +a\n  \
+                     AWS:  AWS_PROFILE (or aws sso login / access keys) and AWS_REGION"
+                ),
+                None => eprintln!("error: {text}"),
+            }
             ExitCode::FAILURE
         }
     }
+}
+
+/// The readable head of an SDK error that could not load credentials (its
+/// full text is a page of nested debug output), when that is what it is.
+fn no_credentials(text: &str) -> Option<&str> {
+    if std::env::var_os("AWS_ENDPOINT_URL").is_some() {
+        return None;
+    }
+    let markers = ["loading credentials", "no credentials found", "no providers in chain"];
+    markers.iter().find(|m| text.contains(**m))?;
+    // The first line, without the provider list or the debug dump after it.
+    let line = text.lines().next().unwrap_or_default();
+    let line = line.split(" (").next().unwrap_or(line);
+    Some(line.trim_end_matches(" Attempted:"))
 }
 
 /// The docs cannot rot: every `keyturn …` line in a shell block of the README

@@ -182,3 +182,25 @@ async fn discovery_drafts_an_inventory_from_an_atlassian_org_and_imports_nothing
     assert!(String::from_utf8_lossy(&again.stderr).contains("exists"), "an existing draft is not overwritten");
     assert_eq!(s.json(&["inventory", "list"]), serde_json::json!([]), "discovery imports nothing");
 }
+
+/// No endpoint and no credentials: a short error that says how to point
+/// keyturn at the local stack or at AWS, not a page of SDK debug output.
+/// (IMDS is disabled so nothing leaves this machine.)
+#[test]
+fn without_credentials_or_an_endpoint_keyturn_says_what_to_set() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_keyturn"))
+        .args(["inventory", "list"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .expect("run keyturn");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("hint: keyturn found no AWS credentials"), "{err}");
+    assert!(err.contains(". dev/local.env"), "{err}");
+    assert!(err.lines().count() <= 5 && !err.contains("DispatchFailure"), "short, no debug dump: {err}");
+}
