@@ -73,6 +73,24 @@ fn ten_thousand_connectors_cost_only_the_due_reads() {
     assert!(report["changes"].as_array().unwrap().iter().all(|c| c["outcome"] == "planned"));
 }
 
+/// The due query follows DynamoDB's pages to the end: with five items a
+/// page, twelve due connectors take three pages and every one is found.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_due_query_reads_every_page() {
+    use keyturn_core::ports::Inventory;
+    let s = Stack::new("pages");
+    let inventory = s.sample(200, 12, 0);
+    s.ok(&["inventory", "import", &inventory]);
+    let store =
+        keyturn_core::aws::DynamoInventory::new(aws_sdk_dynamodb::Client::new(&s.sdk().await), &s.tables.connectors)
+            .with_page_limit(5);
+    let now = keyturn_core::domain::timefmt::parse_instant(NOW).expect("NOW");
+    let due = store.due(now + time::Duration::days(45)).await.expect("due query");
+    let ids: BTreeSet<String> = due.items.iter().map(|c| c.id.to_string()).collect();
+    assert_eq!((ids.len(), due.items_read), (12, 12), "every due item once, nothing else read");
+    assert!(due.pages >= 3, "{} pages", due.pages);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_dry_run_writes_nothing_and_a_second_scan_starts_nothing_new() {
     let s = Stack::new("twice");

@@ -35,6 +35,8 @@ const IMPORT_CONCURRENCY: usize = 4;
 pub struct DynamoInventory {
     client: Client,
     table: String,
+    /// Items per page of the due query (DynamoDB's 1 MB pages when unset).
+    page_limit: Option<i32>,
 }
 
 /// What an import did.
@@ -114,7 +116,14 @@ fn stored(item: &Item) -> Option<StoredConnector> {
 
 impl DynamoInventory {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self { client, table: table.into() }
+        Self { client, table: table.into(), page_limit: None }
+    }
+
+    /// Smaller pages for the due query: how a test makes a dozen due items
+    /// span several pages (it takes thousands to fill DynamoDB's 1 MB page).
+    pub fn with_page_limit(mut self, items: i32) -> Self {
+        self.page_limit = Some(items);
+        self
     }
 
     /// Writes validated connectors: new ones in batches, changed ones with an
@@ -287,6 +296,7 @@ impl Inventory for DynamoInventory {
             .expression_attribute_names("#exp", "expires_at")
             .expression_attribute_values(":tracked", s(TRACKED))
             .expression_attribute_values(":cutoff", s(format_utc(cutoff)))
+            .set_limit(self.page_limit)
             .into_paginator()
             .send();
         let mut due = DueItems::default();
