@@ -143,10 +143,7 @@ async fn a_scim_key_handed_over_by_its_owner_reaches_entra_and_never_leaks() {
     assert!(preflight.contains("ScimListUsers 500") && preflight.contains("ScimListUsers 200"), "retried: {preflight}");
     assert_eq!(stored.actor, "owner:owner@e2e.example");
 
-    let everything = every_output(&f, &change, &["k1"]).await;
-    for (what, key) in [("old key", &old), ("new key", &fresh)] {
-        assert!(!everything.contains(key.as_str()), "the {what} leaked into logs, history, audit or messages");
-    }
+    assert_never_leaked(&f, &change, &[old.as_str(), fresh.as_str()]).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -187,9 +184,7 @@ async fn an_org_api_key_is_created_verified_and_the_old_one_revoked() {
     let stored = f.audit("k1").await.into_iter().find(|e| e.event == "pending_stored").unwrap();
     assert!(stored.detail["vendor_calls"].contains("atlassian CreateApiKey 503"), "{:?}", stored.detail);
     assert!(stored.detail["vendor_calls"].contains("atlassian CreateApiKey 201"), "{:?}", stored.detail);
-    let everything = every_output(&f, &change, &["k1"]).await;
-    assert!(!everything.contains(&old), "the old key leaked");
-    assert!(!everything.contains(current["key"].as_str().unwrap()), "the new key leaked");
+    assert_never_leaked(&f, &change, &[old.as_str(), current["key"].as_str().unwrap()]).await;
 
     // The SCIM SLIs as metrics (EMF lines), counted per vendor answer, and
     // the change and connector ids on the step's log lines.
@@ -236,17 +231,7 @@ async fn a_new_key_that_fails_verification_is_rolled_back_and_on_call_told() {
     assert_eq!(status, "SUCCEEDED", "a rollback is an outcome, reported by notify");
     assert_eq!(outcomes[0]["outcome"], "rolled_back", "{outcomes:?}");
 
-    assert_eq!(
-        f.secret_at(&arn, "AWSCURRENT").await.as_deref(),
-        Some(serde_json::json!({"key": old, "key_id": "k-old"}).to_string().as_str()),
-        "AWSCURRENT never moved"
-    );
-    assert!(f.versions(&arn).await.iter().all(|(_, s)| !s.contains(&"AWSPENDING".to_owned())), "AWSPENDING removed");
-    let (_, keys) = vendor(Method::GET, &format!("/_sim/atlassian/orgs/{org}/keys"), None).await;
-    for k in keys.as_array().unwrap() {
-        let revoked = k["revoked"] == true;
-        assert_eq!(revoked, k["id"] != "k-old", "old key live, new key revoked: {k}");
-    }
+    assert_old_key_kept(&f, &arn, &org, &old).await;
     assert_eq!(f.connector_field("k1", "status").await.as_deref(), Some("needs_manual_intervention"));
     assert_eq!(f.connector_field("k1", "active_change").await, None, "released");
 
@@ -345,8 +330,7 @@ async fn a_scim_rotation_that_fails_after_the_push_cannot_bring_back_the_dead_ke
             .cloned()
     })
     .await;
-    let everything = every_output(&f, &change, &["k1"]).await;
-    assert!(!everything.contains(&old) && !everything.contains(&fresh), "no key value anywhere");
+    assert_never_leaked(&f, &change, &[old.as_str(), fresh.as_str()]).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -391,6 +375,21 @@ async fn a_retried_rotate_writes_no_second_secret_version() {
 }
 
 /// An org API-key connector with its current key seeded; returns (org, secret ARN, old key).
+/// After a rollback of an org-key rotation: `AWSCURRENT` still the old key
+/// (`k-old`), no `AWSPENDING`, and at the vendor only the old key live.
+async fn assert_old_key_kept(f: &Flow, arn: &str, org: &str, old: &str) {
+    assert_eq!(
+        f.secret_at(arn, "AWSCURRENT").await.as_deref(),
+        Some(serde_json::json!({"key": old, "key_id": "k-old"}).to_string().as_str()),
+        "AWSCURRENT never moved"
+    );
+    assert!(f.versions(arn).await.iter().all(|(_, s)| !s.contains(&"AWSPENDING".to_owned())), "AWSPENDING removed");
+    let (_, keys) = vendor(Method::GET, &format!("/_sim/atlassian/orgs/{org}/keys"), None).await;
+    for k in keys.as_array().unwrap() {
+        assert_eq!(k["revoked"] == true, k["id"] != "k-old", "old key live, any new key revoked: {k}");
+    }
+}
+
 pub(crate) async fn api_key_connector(f: &Flow, tag: &str) -> (String, String, String) {
     let org = unique(f, "org");
     let old = canary(tag);
@@ -425,7 +424,7 @@ async fn a_vendor_that_hangs_once_is_timed_out_and_retried() {
         calls.contains("CreateApiKey no answer") && calls.contains("CreateApiKey 201"),
         "the hung create was timed out and sent again: {calls}"
     );
-    assert!(!every_output(&f, &change, &["k1"]).await.contains(&old), "the old key leaked");
+    assert_never_leaked(&f, &change, &[old.as_str()]).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -439,7 +438,7 @@ async fn a_vendor_answering_garbage_is_not_trusted() {
     let current = f.secret_at(&arn, "AWSCURRENT").await.unwrap();
     assert!(current.contains("k-old"), "AWSCURRENT unchanged");
     assert_eq!(f.connector_field("k1", "status").await.as_deref(), Some("needs_manual_intervention"));
-    assert!(!every_output(&f, &change, &["k1"]).await.contains(&old), "the old key leaked");
+    assert_never_leaked(&f, &change, &[old.as_str()]).await;
 }
 
 /// An Atlassian SCIM connector consumed by an Okta app: (directory, app, ARN, old key).
@@ -492,8 +491,7 @@ async fn an_okta_app_takes_the_new_scim_key() {
     );
     assert_eq!(pushed.detail["before_state"], "connection ENABLED");
     assert!(f.secret_at(&arn, "AWSCURRENT").await.unwrap().contains(&fresh));
-    let everything = every_output(&f, &change, &["k1"]).await;
-    assert!(!everything.contains(&old) && !everything.contains(&fresh), "a key leaked");
+    assert_never_leaked(&f, &change, &[old.as_str(), fresh.as_str()]).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -505,12 +503,23 @@ async fn an_okta_app_that_cannot_take_a_token_by_api_becomes_a_human_step() {
     let (status, outcomes) = run_to_end(&f, &change).await;
     assert_eq!(status, "SUCCEEDED");
     assert_eq!(outcomes[0]["outcome"], "rollback_failed", "the old SCIM key is gone: {outcomes:?}");
-    let everything = every_output(&f, &change, &["k1"]).await;
-    assert!(!everything.contains(&old) && !everything.contains(&fresh), "a key leaked");
+    assert_never_leaked(&f, &change, &[old.as_str(), fresh.as_str()]).await;
     assert_eq!(f.secret_at(&arn, "AWSCURRENT").await.as_deref(), Some(old.as_str()), "AWSCURRENT never moved");
     assert_eq!(f.connector_field("k1", "status").await.as_deref(), Some("needs_manual_intervention"));
     let cause = f.audit("k1").await.into_iter().find(|e| e.event == "needs_manual_intervention").unwrap();
     assert!(cause.detail["reason"].contains("Okta admin console"), "the human step is named: {:?}", cause.detail);
+}
+
+/// A vendor's key API as data: the simulator's org-key API described as a
+/// generic-http template.
+fn org_key_template() -> serde_json::Value {
+    serde_json::json!({
+        "base": vendor_url(),
+        "create": {"method": "POST", "path": "/admin/api-access/v1/orgs/{org}/api-keys", "body": {"name": "{label}"},
+                   "key": "/key", "key_id": "/id", "expires_at": "/expiresAt"},
+        "revoke": {"method": "DELETE", "path": "/admin/api-access/v1/orgs/{org}/api-keys/{key_id}"},
+        "probe": {"method": "GET", "path": "/admin/v1/orgs/{org}"},
+    })
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -520,14 +529,7 @@ async fn a_generic_http_vendor_described_by_a_template_rotates_like_any_other() 
     let old = canary("old-generic");
     vendor(Method::PUT, &format!("/_sim/atlassian/orgs/{org}/keys/k-old"), Some(serde_json::json!({"key": old}))).await;
     let arn = f.secret("k1", &serde_json::json!({"key": old, "key_id": "k-old"}).to_string()).await;
-    // This vendor's key API is data: here, the simulator's org-key API described as a template.
-    let template = serde_json::json!({
-        "base": vendor_url(),
-        "create": {"method": "POST", "path": "/admin/api-access/v1/orgs/{org}/api-keys", "body": {"name": "{label}"},
-                   "key": "/key", "key_id": "/id", "expires_at": "/expiresAt"},
-        "revoke": {"method": "DELETE", "path": "/admin/api-access/v1/orgs/{org}/api-keys/{key_id}"},
-        "probe": {"method": "GET", "path": "/admin/v1/orgs/{org}"},
-    });
+    let template = org_key_template();
     let record = |with_template: bool| {
         let mut r = serde_json::json!({
             "id": f.id("k1"), "kind": "generic-http", "org": org, "idp": "none", "owner": "owner@e2e.example",
@@ -561,8 +563,7 @@ async fn a_generic_http_vendor_described_by_a_template_rotates_like_any_other() 
     );
     let verified = f.audit("k1").await.into_iter().find(|e| e.event == "verified").unwrap();
     assert!(verified.detail["preflight_calls"].contains(" 503"), "the probe was retried: {:?}", verified.detail);
-    let everything = every_output(&f, &change, &["k1"]).await;
-    assert!(!everything.contains(&old) && !everything.contains(current["key"].as_str().unwrap()), "a key leaked");
+    assert_never_leaked(&f, &change, &[old.as_str(), current["key"].as_str().unwrap()]).await;
 }
 
 /// Seeds Okta app `app` with `key`, through the connections API as an admin would.
@@ -600,14 +601,8 @@ async fn generic_connector(f: &Flow, tag: &str, idp: &str) -> (String, String, S
         vendor(Method::PUT, &format!("/graph/v1.0/servicePrincipals/{sp}/synchronization/secrets"), Some(saved)).await;
     }
     let arn = f.secret("k1", &serde_json::json!({"key": old, "key_id": "k-old"}).to_string()).await;
-    let template = serde_json::json!({
-        "base": vendor_url(),
-        "scim_base": format!("{}/scim/orgs/{{org}}", vendor_url()),
-        "create": {"method": "POST", "path": "/admin/api-access/v1/orgs/{org}/api-keys", "body": {"name": "{label}"},
-                   "key": "/key", "key_id": "/id", "expires_at": "/expiresAt"},
-        "revoke": {"method": "DELETE", "path": "/admin/api-access/v1/orgs/{org}/api-keys/{key_id}"},
-        "probe": {"method": "GET", "path": "/admin/v1/orgs/{org}"},
-    });
+    let mut template = org_key_template();
+    template["scim_base"] = format!("{}/scim/orgs/{{org}}", vendor_url()).into();
     let job = if idp == "entra" { "job-1" } else { "" };
     let record = serde_json::json!([{
         "id": f.id("k1"), "kind": "generic-http", "org": org, "idp": idp, "idp_app_id": sp, "idp_job_id": job,
@@ -646,8 +641,7 @@ async fn a_generic_vendor_key_reaches_entra_and_a_quarantined_job_is_restarted()
         (pushed.detail["before_fingerprint"].as_str(), pushed.detail["after_fingerprint"].as_str()),
         (sha(&old).as_str(), sha(&new).as_str())
     );
-    let everything = every_output(&f, &change, &["k1"]).await;
-    assert!(!everything.contains(&old) && !everything.contains(&new), "a key leaked");
+    assert_never_leaked(&f, &change, &[old.as_str(), new.as_str()]).await;
 }
 
 /// Verify fails after the new key was pushed to Entra (Graph refuses the job
@@ -672,23 +666,13 @@ async fn a_failure_after_the_push_puts_entra_back_on_the_old_key() {
 
     let (_, entra) = vendor(Method::GET, &format!("/_sim/entra/{sp}"), None).await;
     assert_eq!(entra["fingerprint"], sha(&old), "Entra is back on the old key");
-    assert_eq!(
-        f.secret_at(&arn, "AWSCURRENT").await.as_deref(),
-        Some(serde_json::json!({"key": old, "key_id": "k-old"}).to_string().as_str()),
-        "AWSCURRENT never moved"
-    );
-    assert!(f.versions(&arn).await.iter().all(|(_, s)| !s.contains(&"AWSPENDING".to_owned())), "AWSPENDING removed");
-    let (_, keys) = vendor(Method::GET, &format!("/_sim/atlassian/orgs/{org}/keys"), None).await;
-    for k in keys.as_array().unwrap() {
-        assert_eq!(k["revoked"] == true, k["id"] != "k-old", "old key live, new key revoked: {k}");
-    }
+    assert_old_key_kept(&f, &arn, &org, &old).await;
     assert_eq!(f.connector_field("k1", "status").await.as_deref(), Some("needs_manual_intervention"));
     let rolled = f.audit("k1").await.into_iter().find(|e| e.event == "rolled_back").expect("rolled_back");
     assert!(rolled.detail["restored"].contains("entra back on the old key"), "{:?}", rolled.detail);
     assert_eq!(rolled.detail["not_restored"], "");
 
-    let everything = every_output(&f, &change, &["k1"]).await;
-    assert!(!everything.contains(&old), "the old key leaked");
+    assert_never_leaked(&f, &change, &[old.as_str()]).await;
     let (_, created) = vendor(Method::GET, &format!("/_sim/atlassian/orgs/{org}/keys"), None).await;
     assert_eq!(created.as_array().unwrap().len(), 2, "one new key was made");
 }
@@ -723,7 +707,7 @@ async fn a_vendor_that_throttles_past_every_retry_is_rolled_back() {
     assert!(cause.detail["reason"].starts_with("VendorThrottled"), "{:?}", cause.detail);
     let events: Vec<&str> = trail.iter().map(|e| e.event.as_str()).collect();
     assert!(events.contains(&"rotation_failed") && !events.contains(&"verification_failed"), "{events:?}");
-    assert!(!every_output(&f, &change, &["k1"]).await.contains(&old), "the old key leaked");
+    assert_never_leaked(&f, &change, &[old.as_str()]).await;
 }
 
 /// The old key cannot be revoked (the vendor keeps failing the DELETE): the
@@ -753,7 +737,7 @@ async fn an_old_key_the_vendor_will_not_revoke_is_reported_not_hidden() {
     })
     .await;
     assert!(done["body"].as_str().unwrap().contains("NOT revoked"), "the approvers are told: {done}");
-    assert!(!every_output(&f, &change, &["k1"]).await.contains(&old), "the old key leaked");
+    assert_never_leaked(&f, &change, &[old.as_str()]).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -767,8 +751,7 @@ async fn a_generic_vendor_key_reaches_an_okta_app() {
     let new = current["key"].as_str().unwrap().to_owned();
     let (_, saved) = vendor(Method::GET, &format!("/_sim/okta/{app}"), None).await;
     assert_eq!(saved["fingerprint"], sha(&new), "Okta provisions with the new key");
-    let everything = every_output(&f, &change, &["k1"]).await;
-    assert!(!everything.contains(&old) && !everything.contains(&new), "a key leaked");
+    assert_never_leaked(&f, &change, &[old.as_str(), new.as_str()]).await;
 }
 
 /// An Atlassian SCIM key nobody provisions with through an API (`idp: none`):
@@ -792,6 +775,5 @@ async fn a_scim_key_without_an_identity_provider_is_handed_over_and_made_current
     assert!(f.secret_at(&arn, "AWSCURRENT").await.unwrap().contains(&fresh), "the handed-over key is current");
     let events = f.events("k1").await;
     assert!(events.contains(&"verified".to_owned()) && !events.contains(&"idp_updated".to_owned()), "{events:?}");
-    let everything = every_output(&f, &change, &["k1"]).await;
-    assert!(!everything.contains(&old) && !everything.contains(&fresh), "a key leaked");
+    assert_never_leaked(&f, &change, &[old.as_str(), fresh.as_str()]).await;
 }

@@ -436,6 +436,16 @@ pub async fn outcomes(_sfn: &aws_sdk_sfn::Client, change: &str) -> Vec<Value> {
 
 /// Everything keyturn wrote or said about `change`, as text: execution
 /// history, audit items, captured email/Slack/Jira, function logs.
+/// None of `keys` (planted canaries) appears anywhere [`every_output`] looks
+/// for the connector `k1` of `change`.
+pub async fn assert_never_leaked(f: &Flow, change: &str, keys: &[&str]) {
+    let everything = every_output(f, change, &["k1"]).await;
+    for (i, key) in keys.iter().enumerate() {
+        // The message names the key by position: printing it would leak it.
+        assert!(!everything.contains(key), "key #{i} leaked into logs, history, audit items or messages");
+    }
+}
+
 pub async fn every_output(f: &Flow, change: &str, names: &[&str]) -> String {
     let sfn = f.sfn().await;
     let mut all = history_text(&sfn, change).await;

@@ -206,7 +206,7 @@ use std::num::NonZeroU32;
 use aws_sdk_dynamodb::types::ReturnValue;
 use time::OffsetDateTime;
 
-use super::item::{get_n, get_s, is_conditional_failure};
+use super::item::{get_n, get_s, is_conditional_failure, update_if};
 use crate::approval::{ApprovalRequest, ChangeRecord, TaskToken};
 use crate::domain::approval::{ApprovalRule, Approver, Decision, Vote};
 use crate::domain::timefmt::parse_instant;
@@ -436,34 +436,26 @@ impl Approvals for DynamoChangeStore {
                 .expression_attribute_values(":rotate", s(format_utc(t))),
             None => update.update_expression("SET #status = :status, decided_at = :at, delivery_claimed_at = :at"),
         };
-        match update.send().await {
-            Ok(_) => Ok(true),
-            Err(e) if is_conditional_failure(&e) => Ok(false),
-            Err(e) => Err(store_error("dynamodb", "UpdateItem", e)),
-        }
+        update_if(update).await
     }
 
     async fn finish(&self, id: &ChangeId, status: ChangeStatus, at: OffsetDateTime) -> Result<(), StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("change_id", s(id.as_str()))
-            // The token is useless once the workflow moved on: drop it.
-            .update_expression("SET #status = :status, finished_at = :at REMOVE task_token")
-            .condition_expression("attribute_exists(change_id) AND NOT #status IN (:completed, :failed)")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":status", s(status.as_str()))
-            .expression_attribute_values(":at", s(format_utc(at)))
-            .expression_attribute_values(":completed", s(ChangeStatus::Completed.as_str()))
-            .expression_attribute_values(":failed", s(ChangeStatus::Failed.as_str()))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if is_conditional_failure(&e) => Ok(()),
-            Err(e) => Err(store_error("dynamodb", "UpdateItem", e)),
-        }
+        update_if(
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .key("change_id", s(id.as_str()))
+                // The token is useless once the workflow moved on: drop it.
+                .update_expression("SET #status = :status, finished_at = :at REMOVE task_token")
+                .condition_expression("attribute_exists(change_id) AND NOT #status IN (:completed, :failed)")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":status", s(status.as_str()))
+                .expression_attribute_values(":at", s(format_utc(at)))
+                .expression_attribute_values(":completed", s(ChangeStatus::Completed.as_str()))
+                .expression_attribute_values(":failed", s(ChangeStatus::Failed.as_str())),
+        )
+        .await
+        .map(drop)
     }
 
     async fn task_token(&self, id: &ChangeId) -> Result<Option<TaskToken>, StoreError> {
@@ -476,50 +468,41 @@ impl Approvals for DynamoChangeStore {
         now: OffsetDateTime,
         stale_before: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("change_id", s(id.as_str()))
-            .update_expression("SET delivery_claimed_at = :now")
-            // format_utc is fixed-width, so its strings order like the instants.
-            .condition_expression(
-                "attribute_exists(task_token) AND #status IN (:approved, :rejected) AND \
+        update_if(
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .key("change_id", s(id.as_str()))
+                .update_expression("SET delivery_claimed_at = :now")
+                // format_utc is fixed-width, so its strings order like the instants.
+                .condition_expression(
+                    "attribute_exists(task_token) AND #status IN (:approved, :rejected) AND \
                  (attribute_not_exists(delivery_claimed_at) OR delivery_claimed_at < :stale)",
-            )
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":approved", s(ChangeStatus::Approved.as_str()))
-            .expression_attribute_values(":rejected", s(ChangeStatus::Rejected.as_str()))
-            .expression_attribute_values(":now", s(format_utc(now)))
-            .expression_attribute_values(":stale", s(format_utc(stale_before)))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if is_conditional_failure(&e) => Ok(false),
-            Err(e) => Err(store_error("dynamodb", "UpdateItem", e)),
-        }
+                )
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":approved", s(ChangeStatus::Approved.as_str()))
+                .expression_attribute_values(":rejected", s(ChangeStatus::Rejected.as_str()))
+                .expression_attribute_values(":now", s(format_utc(now)))
+                .expression_attribute_values(":stale", s(format_utc(stale_before))),
+        )
+        .await
     }
 
     async fn delivered(&self, id: &ChangeId) -> Result<(), StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("change_id", s(id.as_str()))
-            .update_expression("REMOVE task_token")
-            // Only a decided change: a re-opened request's fresh token stays.
-            .condition_expression("#status IN (:approved, :rejected)")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":approved", s(ChangeStatus::Approved.as_str()))
-            .expression_attribute_values(":rejected", s(ChangeStatus::Rejected.as_str()))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if is_conditional_failure(&e) => Ok(()),
-            Err(e) => Err(store_error("dynamodb", "UpdateItem", e)),
-        }
+        update_if(
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .key("change_id", s(id.as_str()))
+                .update_expression("REMOVE task_token")
+                // Only a decided change: a re-opened request's fresh token stays.
+                .condition_expression("#status IN (:approved, :rejected)")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":approved", s(ChangeStatus::Approved.as_str()))
+                .expression_attribute_values(":rejected", s(ChangeStatus::Rejected.as_str())),
+        )
+        .await
+        .map(drop)
     }
 
     async fn set_ticket(&self, id: &ChangeId, ticket: &str) -> Result<(), StoreError> {
@@ -589,22 +572,17 @@ impl OutcomeLog for DynamoChangeStore {
 
 impl Notices for DynamoChangeStore {
     async fn claim_change_notice(&self, id: &ChangeId, key: &str) -> Result<bool, StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("change_id", s(id.as_str()))
-            .update_expression("ADD notices :k")
-            .condition_expression("attribute_exists(change_id) AND NOT contains(notices, :one)")
-            .expression_attribute_values(":k", AttributeValue::Ss(vec![key.to_owned()]))
-            .expression_attribute_values(":one", s(key))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if is_conditional_failure(&e) => Ok(false),
-            Err(e) => Err(store_error("dynamodb", "UpdateItem", e)),
-        }
+        update_if(
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .key("change_id", s(id.as_str()))
+                .update_expression("ADD notices :k")
+                .condition_expression("attribute_exists(change_id) AND NOT contains(notices, :one)")
+                .expression_attribute_values(":k", AttributeValue::Ss(vec![key.to_owned()]))
+                .expression_attribute_values(":one", s(key)),
+        )
+        .await
     }
 
     async fn claim_daily(&self, key: &str, now: OffsetDateTime) -> Result<bool, StoreError> {
@@ -708,23 +686,18 @@ impl crate::ports::IntakeTokens for DynamoChangeStore {
         connector: &ConnectorId,
         at: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("change_id", intake_key(change, connector))
-            .update_expression("SET #status = :closed, closed_at = :at")
-            .condition_expression("#status = :open")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":open", s("open"))
-            .expression_attribute_values(":closed", s("closed"))
-            .expression_attribute_values(":at", s(format_utc(at)))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if is_conditional_failure(&e) => Ok(false),
-            Err(e) => Err(store_error("dynamodb", "UpdateItem", e)),
-        }
+        update_if(
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .key("change_id", intake_key(change, connector))
+                .update_expression("SET #status = :closed, closed_at = :at")
+                .condition_expression("#status = :open")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":open", s("open"))
+                .expression_attribute_values(":closed", s("closed"))
+                .expression_attribute_values(":at", s(format_utc(at))),
+        )
+        .await
     }
 }

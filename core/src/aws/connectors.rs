@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::Client;
 use futures::{StreamExt, TryStreamExt};
 use time::OffsetDateTime;
 
-use super::item::{batch_get, get_n, get_s, is_conditional_failure, n, s, Item};
+use super::item::{batch_get, get_n, get_s, is_conditional_failure, n, s, update_if, Item};
 use super::store_error;
 use super::tables::EXPIRY_INDEX;
 use crate::domain::timefmt::{format_utc, parse_instant};
@@ -310,26 +310,21 @@ impl Inventory for DynamoInventory {
     }
 
     async fn claim(&self, id: &ConnectorId, lease: &ChangeLease, now: OffsetDateTime) -> Result<bool, StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(PK, s(id.as_str()))
-            .update_expression("SET #c = :c, #u = :until")
-            .condition_expression("attribute_exists(#pk) AND (attribute_not_exists(#c) OR #c = :c OR #u < :now)")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#c", ACTIVE_CHANGE)
-            .expression_attribute_names("#u", LEASE_UNTIL)
-            .expression_attribute_values(":c", s(lease.change_id.as_str()))
-            .expression_attribute_values(":until", s(format_utc(lease.until)))
-            .expression_attribute_values(":now", s(format_utc(now)))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if e.as_service_error().is_some_and(is_conditional_failure) => Ok(false),
-            Err(e) => Err(store_error("dynamodb", "UpdateItem", e)),
-        }
+        update_if(
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .key(PK, s(id.as_str()))
+                .update_expression("SET #c = :c, #u = :until")
+                .condition_expression("attribute_exists(#pk) AND (attribute_not_exists(#c) OR #c = :c OR #u < :now)")
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_names("#c", ACTIVE_CHANGE)
+                .expression_attribute_names("#u", LEASE_UNTIL)
+                .expression_attribute_values(":c", s(lease.change_id.as_str()))
+                .expression_attribute_values(":until", s(format_utc(lease.until)))
+                .expression_attribute_values(":now", s(format_utc(now))),
+        )
+        .await
     }
 
     async fn reset_wedged(&self, id: &ConnectorId, change: &ChangeId, now: OffsetDateTime) -> Result<bool, StoreError> {
@@ -338,29 +333,25 @@ impl Inventory for DynamoInventory {
     }
 
     async fn release(&self, id: &ConnectorId, change: &ChangeId) -> Result<(), StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(PK, s(id.as_str()))
-            .update_expression("REMOVE #c, #u")
-            // A connector still `rotating` keeps the lease naming its change:
-            // its steps died without ending (a rollback that kept crashing),
-            // and the next scan's repair needs to know which change that was.
-            .condition_expression("#c = :c AND #st <> :rotating")
-            .expression_attribute_names("#c", ACTIVE_CHANGE)
-            .expression_attribute_names("#u", LEASE_UNTIL)
-            .expression_attribute_names("#st", "status")
-            .expression_attribute_values(":c", s(change.as_str()))
-            .expression_attribute_values(":rotating", s(ConnectorStatus::Rotating.as_str()))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            // Someone else holds it now, or nobody does: nothing to give back.
-            Err(e) if e.as_service_error().is_some_and(is_conditional_failure) => Ok(()),
-            Err(e) => Err(store_error("dynamodb", "UpdateItem", e)),
-        }
+        update_if(
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .key(PK, s(id.as_str()))
+                .update_expression("REMOVE #c, #u")
+                // A connector still `rotating` keeps the lease naming its change:
+                // its steps died without ending (a rollback that kept crashing),
+                // and the next scan's repair needs to know which change that was.
+                .condition_expression("#c = :c AND #st <> :rotating")
+                .expression_attribute_names("#c", ACTIVE_CHANGE)
+                .expression_attribute_names("#u", LEASE_UNTIL)
+                .expression_attribute_names("#st", "status")
+                .expression_attribute_values(":c", s(change.as_str()))
+                .expression_attribute_values(":rotating", s(ConnectorStatus::Rotating.as_str())),
+        )
+        // Someone else holds it now, or nobody does: nothing to give back.
+        .await
+        .map(drop)
     }
 }
 

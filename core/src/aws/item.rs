@@ -34,6 +34,18 @@ pub(crate) fn is_conditional_failure<E: aws_sdk_dynamodb::error::ProvideErrorMet
     e.code() == Some("ConditionalCheckFailedException")
 }
 
+/// Sends a conditional `UpdateItem`: `Ok(false)` when its condition did not
+/// hold (someone else got there first, or there was nothing to do).
+pub(crate) async fn update_if(
+    update: aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder,
+) -> Result<bool, crate::ports::StoreError> {
+    match update.send().await {
+        Ok(_) => Ok(true),
+        Err(e) if is_conditional_failure(&e) => Ok(false),
+        Err(e) => Err(super::store_error("dynamodb", "UpdateItem", e)),
+    }
+}
+
 /// Keys per BatchGetItem call (the API's limit).
 const BATCH_GET: usize = 100;
 

@@ -44,24 +44,22 @@ impl Okta {
         super::parse::okta_connection("SetConnection", &body)
     }
 
-    /// The connection's status, whatever it is.
-    pub async fn status(&self, app: &str) -> Result<String, VendorError> {
+    async fn get_connection(&self, app: &str) -> Result<String, VendorError> {
         let req = self
             .http
             .get(self.url(app))
             .header(reqwest::header::AUTHORIZATION, format!("SSWS {}", self.api_token.expose()))
             .timeout(CALL_TIMEOUT);
-        let (_, body) = send(SERVICE, "GetConnection", req).await?;
-        super::parse::okta_status(&body)
+        send(SERVICE, "GetConnection", req).await.map(|(_, body)| body)
     }
 
+    /// The connection's status, whatever it is.
+    pub async fn status(&self, app: &str) -> Result<String, VendorError> {
+        super::parse::okta_status(&self.get_connection(app).await?)
+    }
+
+    /// `ENABLED`, or an error saying why not.
     pub async fn check(&self, app: &str) -> Result<(), VendorError> {
-        let req = self
-            .http
-            .get(self.url(app))
-            .header(reqwest::header::AUTHORIZATION, format!("SSWS {}", self.api_token.expose()))
-            .timeout(CALL_TIMEOUT);
-        let (_, body) = send(SERVICE, "GetConnection", req).await?;
-        super::parse::okta_connection("GetConnection", &body)
+        super::parse::okta_connection("GetConnection", &self.get_connection(app).await?)
     }
 }
