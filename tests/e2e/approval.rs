@@ -311,6 +311,15 @@ async fn an_unanswered_approval_expires_and_escalates() {
 
     let (code, page) = get(&link(&mails[0].1, "approve")).await;
     assert_eq!(code, 410, "{page}");
+
+    // The key is still due: tomorrow's scan opens a new change, with new links.
+    let tomorrow = keyturn_core::domain::timefmt::format_utc(OffsetDateTime::now_utc() + Duration::days(1));
+    let next = f.scan_at(&[], &tomorrow);
+    let started: Vec<&str> =
+        next["changes"].as_array().unwrap().iter().filter_map(|c| c["change_id"].as_str()).collect();
+    assert_eq!(started.len(), 1, "{next:#}");
+    assert_ne!(started[0], change, "a new change id");
+    assert_eq!(next["changes"][0]["outcome"], "started", "{next:#}");
 }
 
 /// Approves with the link in `mail`: recorded (the page says `says`), yet
