@@ -76,6 +76,9 @@ async fn a_hundred_conflicting_posts_make_one_decision() {
     // only one of them decided.
     let votes = events.iter().filter(|e| *e == "vote_recorded").count();
     assert!((1..=2).contains(&votes), "one vote per approver at most: {events:?}");
+    // 99 presses were refused: the trail records the first of each approver's.
+    let refused = events.iter().filter(|e| *e == "approval_refused").count();
+    assert_eq!(refused, 2, "one refusal per approver, not one per press: {events:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

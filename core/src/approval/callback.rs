@@ -517,8 +517,10 @@ async fn refuse<Au: AuditLog>(
     reason: &str,
     now: OffsetDateTime,
 ) -> Result<(), CallbackError> {
+    // Once per approver and change: the first refusal is the record; a
+    // storm of presses (a script, a scanner that POSTs) adds nothing more.
     audit_all(audit, record, EventKind::ApprovalRefused, &claims.approver, now, |ev| {
-        ev.detail("reason", reason).detail("decision", claims.decision.as_str())
+        ev.detail("reason", reason).detail("decision", claims.decision.as_str()).once()
     })
     .await
 }

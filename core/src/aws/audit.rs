@@ -170,13 +170,16 @@ impl DynamoAuditLog {
 
 impl AuditLog for DynamoAuditLog {
     async fn append(&self, event: NewAuditEvent) -> Result<AuditEvent, StoreError> {
-        if event.once {
-            if let Some(earlier) = self.written_before(&event).await? {
-                tracing::info!(event = %earlier.event, seq = earlier.seq, "audit event already written by an earlier attempt");
-                return Ok(earlier);
-            }
-        }
         for _ in 0..APPEND_ATTEMPTS {
+            // Checked again after every lost race: when many requests write
+            // the same once-event at the same moment (a storm of presses),
+            // the first to land ends the race for the others.
+            if event.once {
+                if let Some(earlier) = self.written_before(&event).await? {
+                    tracing::info!(event = %earlier.event, seq = earlier.seq, "audit event already written");
+                    return Ok(earlier);
+                }
+            }
             let head = self.head(&event.connector_id).await?;
             let sealed = event.clone().seal(head.as_ref());
             let result = self
