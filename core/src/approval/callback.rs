@@ -517,8 +517,9 @@ async fn refuse<Au: AuditLog>(
     reason: &str,
     now: OffsetDateTime,
 ) -> Result<(), CallbackError> {
-    // Once per approver and change: the first refusal is the record; a
-    // storm of presses (a script, a scanner that POSTs) adds nothing more.
+    // A once-event per approver and change: repeats fold into the first, so a
+    // storm of presses (a script, a scanner that POSTs) adds a few events at
+    // most (presses landing at the same instant), not one per press.
     audit_all(audit, record, EventKind::ApprovalRefused, &claims.approver, now, |ev| {
         ev.detail("reason", reason).detail("decision", claims.decision.as_str()).once()
     })
