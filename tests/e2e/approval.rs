@@ -309,8 +309,11 @@ async fn an_unanswered_approval_expires_and_escalates() {
     .await;
     assert_eq!(escalation["destinations"]["ToAddresses"][0], "oncall@e2e.example");
 
+    // The link dies with the approval: 410 once its own expiry passed, 409
+    // ("expired without a decision") in the second or so before it does
+    // (request-approval signs it when it runs, just after the task's clock started).
     let (code, page) = get(&link(&mails[0].1, "approve")).await;
-    assert_eq!(code, 410, "{page}");
+    assert!(matches!(code, 409 | 410) && page.contains("expired"), "{code}: {page}");
 
     // The key is still due: tomorrow's scan opens a new change, with new links.
     let tomorrow = keyturn_core::domain::timefmt::format_utc(OffsetDateTime::now_utc() + Duration::days(1));
