@@ -87,7 +87,10 @@ impl Scanner {
         };
         let result = async {
             let ports = ScanPorts { inventory: &self.inventory, changes: &self.changes, audit: &self.audit, workflow };
-            let (routed, routing_error) = self.routed().await;
+            // Read once: the scanner checks approver groups against it and
+            // the watch sends reminders, alerts and digests through it.
+            let routing = ReadOnce(crate::ports::RoutingSource::routing(&self.routing).await);
+            let (routed, routing_error) = routed(&routing.0);
             let (plan, mut report) = scanner::run(ports, &self.settings, &routed, now).await?;
             report.errors.extend(routing_error);
             let ports = crate::watch::WatchPorts {
@@ -96,7 +99,7 @@ impl Scanner {
                 intake: &self.changes,
                 connectors: &self.inventory,
                 keys: &self.keys,
-                routing: &self.routing,
+                routing: &routing,
                 mailer: &self.mailer,
                 chat: &self.chat,
                 workflow,
@@ -131,22 +134,39 @@ impl Scanner {
 
     /// What a scan at `now` would do; writes nothing.
     pub async fn dry_run(&self, now: OffsetDateTime) -> Result<ScanReport, ScanError> {
-        let (routed, routing_error) = self.routed().await;
+        let (routed, routing_error) = routed(&crate::ports::RoutingSource::routing(&self.routing).await);
         let mut plan = scanner::plan(&self.inventory, &self.settings, now).await?;
         plan.keep_routed(&routed);
         let mut report = scanner::dry_run_report(&plan);
         report.errors.extend(routing_error);
         Ok(report)
     }
+}
 
-    /// The approver groups the routing names, or why they are unknown.
-    async fn routed(&self) -> (scanner::Routed, Option<String>) {
-        match crate::ports::RoutingSource::routing(&self.routing).await {
-            Ok(r) => (scanner::Routed::Groups(r.groups.keys().cloned().collect()), None),
-            Err(e) => {
-                tracing::warn!(error = %e, "approver routing unreadable; approver groups not checked");
-                (scanner::Routed::Unknown, Some(format!("routing (approver groups not checked): {e}")))
-            }
+/// The approver groups the routing names, or why they are unknown.
+fn routed(routing: &Result<crate::approval::Routing, StoreError>) -> (scanner::Routed, Option<String>) {
+    match routing {
+        Ok(r) => (scanner::Routed::Groups(r.groups.keys().cloned().collect()), None),
+        Err(e) => {
+            tracing::warn!(error = %e, "approver routing unreadable; approver groups not checked");
+            (scanner::Routed::Unknown, Some(format!("routing (approver groups not checked): {e}")))
+        }
+    }
+}
+
+/// A routing already read, served to the watch as its routing source.
+struct ReadOnce(Result<crate::approval::Routing, StoreError>);
+
+impl crate::ports::RoutingSource for ReadOnce {
+    async fn routing(&self) -> Result<crate::approval::Routing, StoreError> {
+        match &self.0 {
+            Ok(r) => Ok(r.clone()),
+            Err(e) => Err(StoreError {
+                service: e.service,
+                operation: e.operation,
+                message: e.message.clone(),
+                retryable: e.retryable,
+            }),
         }
     }
 }
