@@ -156,8 +156,33 @@ async fn an_approval_outside_the_change_window_waits_for_it() {
     let (wait, rotate) =
         (states.iter().position(|s| s == "WaitForWindow"), states.iter().position(|s| s == "RotateEach"));
     assert!(wait.is_some() && wait < rotate, "{states:?}");
-    let stopped = done.stop_date().map(|d| d.secs()).unwrap_or_default();
-    assert!(stopped >= opens.unix_timestamp(), "the rotation ended before its window opened");
+    // The proof is our own audit trail: no step of the rotation ran before
+    // the window opened. The execution's timeline is printed if it did.
+    let chain = f.audit("w1").await;
+    let started = chain.iter().find(|e| e.event == "rotation_started").expect("the rotation started");
+    let started_at = OffsetDateTime::parse(&started.at, &time::format_description::well_known::Rfc3339).unwrap();
+    if started_at < opens {
+        let history = f.sfn().await.get_execution_history().execution_arn(execution_arn(&change)).send().await.unwrap();
+        let timeline: Vec<String> = history
+            .events()
+            .iter()
+            .map(|e| {
+                let name = e
+                    .state_entered_event_details()
+                    .map(|d| d.name())
+                    .or(e.state_exited_event_details().map(|d| d.name()))
+                    .unwrap_or_default();
+                format!("{} {} {name}", e.timestamp().secs(), e.r#type().as_str())
+            })
+            .collect();
+        panic!(
+            "the rotation started at {} ({}), before its window opened at {at} ({}); stop date {:?}: {timeline:#?}",
+            started.at,
+            started_at.unix_timestamp(),
+            opens.unix_timestamp(),
+            done.stop_date().map(|d| d.secs()),
+        );
+    }
     assert!(f.events("w1").await.contains(&"finalized".to_owned()));
 }
 

@@ -187,6 +187,28 @@ def atomic_items():
         cls.call_action = call_action
 
 
+def waits_never_end_early():
+    """A Wait state with a timestamp never ends before that timestamp on AWS.
+    moto waits `int(seconds)` from now, truncated, so it ends up to a second
+    early: a rotation held for its change window started at 21:59:59.3 for a
+    window opening at 22:00:00. Rounding up keeps the local stack honest."""
+    import datetime
+    import math
+
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEventException
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function.timestamp import Timestamp
+
+    def wait_seconds(self, env):
+        self.string.eval(env=env)
+        raw = env.stack.pop()
+        stamp = self._from_timestamp_string(timestamp=raw)
+        if stamp is None:
+            raise FailureEventException(self._create_failure_event(env, raw))
+        return math.ceil((stamp - datetime.datetime.now()).total_seconds())
+
+    Timestamp._get_wait_seconds = wait_seconds
+
+
 def map_runs():
     """Every map run: items, child events in all, the children's failure
     events, the waits on task tokens submitted, and (for small runs) the
@@ -246,6 +268,7 @@ def main() -> None:
     watch_map_runs()
     quick_key_queries()
     atomic_items()
+    waits_never_end_early()
 
     server = ThreadedMotoServer(ip_address=args.host, port=args.port, verbose=False)
     server.start()
