@@ -292,7 +292,10 @@ where
                     report.ticket = Some(key);
                 }
                 // The approval matters more than the ticket: go on, but say so.
-                Err(e) => tracing::error!(change_id = %change.id, error = %e, "could not open the urgent ticket"),
+                Err(e) => {
+                    tracing::error!(change_id = %change.id, error = %e, "could not open the urgent ticket");
+                    failures.push(format!("jira: {e}"));
+                }
             }
         }
     }
@@ -307,6 +310,10 @@ where
             .detail("emails_sent", report.emails_sent.to_string())
             .detail("slack_posted", report.slack_posted.to_string())
             .detail("links_expire_at", report.links_expire_at.clone());
+        // An auditor sees which channel was not reached, not only the logs.
+        if !failures.is_empty() {
+            ev = ev.detail("failed", failures.join("; "));
+        }
         ev.execution_arn = Some(input.execution_arn.clone());
         if let Some(t) = &report.ticket {
             ev = ev.detail("ticket", t.clone());
