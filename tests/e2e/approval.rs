@@ -186,6 +186,44 @@ async fn an_approval_outside_the_change_window_waits_for_it() {
     assert!(f.events("w1").await.contains(&"finalized".to_owned()));
 }
 
+/// Slack down for a whole change: the approver is still asked by email, the
+/// rejection is still announced by email, and the audit trail names the
+/// channel that was not reached, never the webhook's secret path.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slack_outage_is_audited_and_email_still_carries_the_change() {
+    let f = Flow::new("slackdown");
+    fault("/slack/e2e/down", "status", 503, 1000, None).await;
+    f.import(&[("k1", "e2e-slack-down", "owner@e2e.example", &in_days(10), "")]).await;
+    let change = f.scan_one(&[]);
+    let mails = emails_for(&change, 1).await;
+
+    let chain = f.audit("k1").await;
+    let asked = chain.iter().find(|e| e.event == "approval_requested").expect("approval_requested");
+    assert_eq!(asked.detail["emails_sent"], "1");
+    assert_eq!(asked.detail["slack_posted"], "false");
+    let failed = asked.detail.get("failed").map(String::as_str).unwrap_or_default();
+    assert!(failed.starts_with("slack http://127.0.0.1:4568/…") && failed.contains("503"), "{failed}");
+
+    let (code, page) = post(&token(&link(&mails[0].1, "reject"))).await;
+    assert_eq!(code, 200, "{page}");
+    assert_eq!(finished(&f.sfn().await, &change).await.status().as_str(), "SUCCEEDED");
+    let chain = eventually("notified", || async {
+        let chain = f.audit("k1").await;
+        chain.iter().any(|e| e.event == "notified").then_some(chain)
+    })
+    .await;
+    let told = chain.iter().find(|e| e.event == "notified").expect("notified");
+    assert_eq!(told.detail["notified"], "email:ana@e2e.example", "{:?}", told.detail);
+    assert!(
+        told.detail.get("failed").is_some_and(|f| f.starts_with("slack: ") && f.contains("503")),
+        "{:?}",
+        told.detail
+    );
+    for ev in &chain {
+        assert!(!format!("{:?}", ev.detail).contains("e2e/down"), "a webhook path in {}: {:?}", ev.event, ev.detail);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rejection_ends_the_change_and_gives_the_key_back() {
     let f = Flow::new("reject");
