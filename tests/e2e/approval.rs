@@ -135,9 +135,11 @@ async fn an_approver_approves_in_a_real_browser_and_the_workflow_moves_on() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_approval_outside_the_change_window_waits_for_it() {
     let f = Flow::new("window");
-    // A daily window opening one to two minutes from now (whole minutes, UTC).
+    // A daily window opening 90 to 150 s from now (whole minutes, UTC): the
+    // approval must land before it opens even on a loaded machine, and the
+    // whole suite takes longer than that anyway.
     let now = OffsetDateTime::now_utc();
-    let opens = (now + Duration::seconds(120)).replace_second(0).unwrap().replace_nanosecond(0).unwrap();
+    let opens = (now + Duration::seconds(150)).replace_second(0).unwrap().replace_nanosecond(0).unwrap();
     let closes = opens + Duration::hours(1);
     let window = format!("daily {:02}:{:02}-{:02}:{:02}", opens.hour(), opens.minute(), closes.hour(), closes.minute());
     f.import(&[("w1", "e2e-one", "owner@e2e.example", &in_days(10), &window)]).await;
