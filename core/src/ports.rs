@@ -13,7 +13,7 @@ use crate::inventory::RawRecord;
 
 /// A failure talking to a store or service. `retryable` drives the state
 /// machine's Retry (throttling, 5xx) versus Catch.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[error("{service} {operation}: {message}")]
 pub struct StoreError {
     pub service: &'static str,

@@ -159,15 +159,7 @@ struct ReadOnce(Result<crate::approval::Routing, StoreError>);
 
 impl crate::ports::RoutingSource for ReadOnce {
     async fn routing(&self) -> Result<crate::approval::Routing, StoreError> {
-        match &self.0 {
-            Ok(r) => Ok(r.clone()),
-            Err(e) => Err(StoreError {
-                service: e.service,
-                operation: e.operation,
-                message: e.message.clone(),
-                retryable: e.retryable,
-            }),
-        }
+        self.0.clone()
     }
 }
 
