@@ -10,12 +10,19 @@ to the same facts, and compares them, and both tables to infra/tables.json:
 - IAM: per function (and the workflow and scheduler roles), the set of
   (action, resource kind) pairs it is allowed;
 - the state machine (logging without execution data, the functions it invokes),
-  the scan schedule, the approval Function URL, and the alarms.
+  the scan schedule, the approval Function URL, and the alarms;
+- the bucket policies of the export and access-log buckets, statement by
+  statement (effect, principal, actions, resources, condition);
+- the Function URL's resource policy: CDK's AWS::Lambda::Permission resources
+  against what Terraform declares plus what the provider adds on its own
+  (aws_lambda_function_url with NONE adds both statements from 6.28.0);
+- grants that must exist in both, whatever else matches (REQUIRED_GRANTS):
+  the task-token hand-over and the Distributed Map's child executions.
 
 It also writes the state machine definition as each tool fills it, for
 asl-validator (argument --asl-out DIR).
 
-Usage: parity.py TEMPLATE.json [--asl-out DIR]   (exit 1 on any drift)
+Usage: parity.py TEMPLATE.json [--asl-out DIR] [--tf-dir DIR]   (exit 1 on any drift)
 """
 
 import argparse
@@ -38,6 +45,31 @@ CONTEXT_ARNS = {
     "arn:aws:secretsmanager:us-east-1:123456789012:secret:keyturn/okta-AbCdEf": "secret:okta",
     "arn:aws:secretsmanager:us-east-1:123456789012:secret:keyturn/jira-AbCdEf": "secret:jira",
 }
+
+
+# Grants the real system cannot do without, whatever CDK and Terraform agree
+# on: a grant dropped from both would pass the comparison. The Distributed
+# Map's children run as stateMachine:<name>/<label> with executions
+# execution:<name>/<label>:<id>; the key hand-over's token belongs to one.
+REQUIRED_GRANTS = {
+    "approval-callback": {("states:SendTaskSuccess", "state-machine"), ("states:SendTaskSuccess", "state-machine-children")},
+    "(workflow)": {
+        ("states:StartExecution", "state-machine"),
+        ("states:StartExecution", "state-machine-children"),
+        ("states:DescribeExecution", "executions"),
+        ("states:DescribeExecution", "child-executions"),
+        ("states:StopExecution", "executions"),
+        ("states:StopExecution", "child-executions"),
+    },
+}
+
+# What aws_lambda_function_url with authorization_type NONE adds to the
+# function's policy by itself, and from which provider version (CHANGELOG:
+# 4.9.0 the URL resource, 6.28.0 #44858 the InvokeFunction statement).
+URL_AUTO_PERMISSIONS = [
+    ((4, 9), ("lambda:InvokeFunctionUrl", "*", "FunctionUrlAuthType=NONE")),
+    ((6, 28), ("lambda:InvokeFunction", "*", "InvokedViaFunctionUrl=true")),
+]
 
 
 def fail(problems):
@@ -78,6 +110,8 @@ class Cfn:
                 return "state-machine"
             if r["Type"] == "AWS::Lambda::Function":
                 return "function:" + p["FunctionName"].removeprefix(PREFIX)
+            if r["Type"] == "AWS::S3::Bucket":
+                return "bucket:" + self.bucket_name(lid)
             if r["Type"] == "AWS::SecretsManager::Secret":
                 names = {"link-signing-key": "signing-key", "approver-routing": "routing", "audit-signing-key": "audit-key"}
                 return "secret:" + names[p["Name"].split("/")[-1]]
@@ -93,6 +127,12 @@ class Cfn:
                 return "connector-secrets"
             if ":states:" in text and text.endswith(":stateMachine:keyturn-rotation"):
                 return "state-machine"
+            if ":states:" in text and text.endswith(":stateMachine:keyturn-rotation/*"):
+                return "state-machine-children"
+            if text == "/*" and refs == ["state-machine"]:
+                return "state-machine-children"
+            if refs and refs[0].startswith("bucket:") and len(refs) == 1 and text.startswith("/"):
+                return refs[0] + text
             if ":states:" in text and text.endswith(":execution:keyturn-rotation/*"):
                 return "child-executions"
             if ":states:" in text and text.endswith(":execution:keyturn-rotation:*"):
@@ -103,6 +143,61 @@ class Cfn:
                 return refs[0] + ":*"
             return "join:" + text
         return "unknown:" + json.dumps(value)
+
+    def bucket_name(self, lid):
+        """The Terraform name of a CDK bucket: the one that logs is the export
+        bucket, the one it logs into holds the access logs."""
+        p = self.res[lid].get("Properties", {})
+        if "LoggingConfiguration" in p:
+            return "exports"
+        for other in self.of_type("AWS::S3::Bucket").values():
+            dest = other.get("Properties", {}).get("LoggingConfiguration", {}).get("DestinationBucketName")
+            if dest == {"Ref": lid}:
+                return "export_logs"
+        return "cfn:" + lid
+
+    def principal(self, value):
+        if value == "*" or value == {"AWS": "*"}:
+            return "*"
+        (kind, ids), *_ = value.items()
+        return (kind, tuple(sorted(ids if isinstance(ids, list) else [ids])))
+
+    def statement(self, st):
+        listed = lambda v: v if isinstance(v, list) else [v]  # noqa: E731
+        condition = {}
+        for test, variables in st.get("Condition", {}).items():
+            for var, values in variables.items():
+                condition[(test, var)] = tuple(sorted(self.kind(v) if not isinstance(v, str) else v for v in listed(values)))
+        return (
+            st.get("Effect", "Allow"),
+            self.principal(st["Principal"]),
+            tuple(sorted(listed(st["Action"]))),
+            tuple(sorted(self.kind(r) if not (isinstance(r, str) and r == "*") else "*" for r in listed(st["Resource"]))),
+            tuple(sorted(condition.items())),
+        )
+
+    def bucket_policies(self):
+        out = {}
+        for pol in self.of_type("AWS::S3::BucketPolicy").values():
+            p = pol["Properties"]
+            name = self.bucket_name(p["Bucket"]["Ref"])
+            out[name] = {self.statement(st) for st in p["PolicyDocument"]["Statement"]}
+        return out
+
+    def url_permissions(self):
+        out = set()
+        for perm in self.of_type("AWS::Lambda::Permission").values():
+            p = perm["Properties"]
+            if self.kind(p["FunctionName"]) != "function:approval-callback":
+                continue
+            if "FunctionUrlAuthType" in p:
+                cond = f"FunctionUrlAuthType={p['FunctionUrlAuthType']}"
+            elif p.get("InvokedViaFunctionUrl") in (True, "true"):
+                cond = "InvokedViaFunctionUrl=true"
+            else:
+                cond = "unconditional"
+            out.add((p["Action"], p["Principal"], cond))
+        return out
 
     def role_grants(self, role_id):
         grants = set()
@@ -149,6 +244,8 @@ class Cfn:
         f["iam"]["(scheduler)"] = self.role_grants(sc["Target"]["RoleArn"]["Fn::GetAtt"][0])
         (url,) = self.of_type("AWS::Lambda::Url").values()
         f["url"] = {"auth": url["Properties"]["AuthType"], "target": self.kind(url["Properties"]["TargetFunctionArn"])}
+        f["url_permissions"] = self.url_permissions()
+        f["bucket_policies"] = self.bucket_policies()
         for a in self.of_type("AWS::CloudWatch::Alarm").values():
             p = a["Properties"]
             f["alarms"][p["AlarmName"].removeprefix(PREFIX)] = (p["Namespace"], p["MetricName"], p["ComparisonOperator"])
@@ -178,9 +275,9 @@ class Cfn:
 # ---- Terraform -------------------------------------------------------------------
 
 
-def load_tf():
-    merged = {"resource": {}, "data": {}, "locals": {}, "variable": {}}
-    for path in sorted(glob.glob(os.path.join(TF_DIR, "*.tf"))):
+def load_tf(tf_dir=TF_DIR):
+    merged = {"resource": {}, "data": {}, "locals": {}, "variable": {}, "terraform": []}
+    for path in sorted(glob.glob(os.path.join(tf_dir, "*.tf"))):
         with open(path) as f:
             doc = hcl2.load(f)
         for block in ("resource", "data"):
@@ -191,15 +288,28 @@ def load_tf():
             merged["locals"].update(entry)
         for entry in doc.get("variable", []):
             merged["variable"].update(entry)
+        merged["terraform"].extend(doc.get("terraform", []))
     return merged
+
+
+def provider_floor(tf):
+    """The lowest AWS provider version the module accepts (versions.tf)."""
+    for block in tf["terraform"]:
+        for req in block.get("required_providers", []):
+            aws = req.get("aws")
+            if aws:
+                m = re.search(r">=\s*(\d+)\.(\d+)", aws["version"])
+                if m:
+                    return (int(m.group(1)), int(m.group(2)))
+    raise ValueError("versions.tf: no lower bound (>=) on the aws provider")
 
 
 class Tf:
     """Just enough of Terraform's expressions to read keyturn's module, with
     every optional input set (as the parity synth of the CDK app has them)."""
 
-    def __init__(self):
-        self.tf = load_tf()
+    def __init__(self, tf_dir=TF_DIR):
+        self.tf = load_tf(tf_dir)
         self.locals = self.tf["locals"]
 
     def local(self, path):
@@ -226,6 +336,10 @@ class Tf:
         simple = {
             "${local.connector_secrets}": "connector-secrets",
             "${local.state_machine_arn}": "state-machine",
+            "${local.child_state_machines_arn}": "state-machine-children",
+            "${aws_s3_bucket.exports.arn}": "bucket:exports",
+            "${aws_s3_bucket.export_logs.arn}": "bucket:export_logs",
+            "${data.aws_caller_identity.current.account_id}": "pseudo:AWS::AccountId",
             "${local.child_executions_arn}": "child-executions",
             "${local.executions_arn}": "executions",
             "${aws_secretsmanager_secret.signing_key.arn}": "secret:signing-key",
@@ -273,7 +387,7 @@ class Tf:
 
     def condition(self, expr, each):
         """A dynamic block's for_each, evaluated for `each`."""
-        m = re.fullmatch(r'\$\{each\.key == "([a-z-]+)" \? (\[\]|\[1\]) : (\[\]|\[1\])\}', expr)
+        m = re.fullmatch(r'\$\{each\.key == "([a-z_-]+)" \? (\[\]|\[1\]) : (\[\]|\[1\])\}', expr)
         if m:
             return (m.group(2) if each[0] == m.group(1) else m.group(3)) == "[1]"
         m = re.fullmatch(r'\$\{contains\(\[([a-z", -]+)\], each\.key\) \? \[1\] : \[\]\}', expr)
@@ -304,6 +418,72 @@ class Tf:
                     grants.add((a, r))
         return grants
 
+    def url_permissions(self, url):
+        """The Function URL's statements: the provider's own (by version, at
+        the module's floor) and every aws_lambda_permission on the function."""
+        floor = provider_floor(self.tf)
+        auto = {p for since, p in URL_AUTO_PERMISSIONS if url["authorization_type"] == "NONE" and floor >= since}
+        declared, duplicates = set(), []
+        for name, p in self.tf["resource"].get("aws_lambda_permission", {}).items():
+            if "approval_callback" not in p["function_name"]:
+                continue
+            if "function_url_auth_type" in p:
+                cond = f"FunctionUrlAuthType={p['function_url_auth_type']}"
+            elif p.get("invoked_via_function_url") is True:
+                cond = "InvokedViaFunctionUrl=true"
+            else:
+                cond = "unconditional"
+            perm = (p["action"], p["principal"], cond)
+            if perm in auto:
+                duplicates.append(
+                    f"aws_lambda_permission.{name} duplicates {perm[0]} ({cond}), which aws_lambda_function_url adds "
+                    f"itself from provider {'.'.join(map(str, floor))} on (approval.tf)"
+                )
+            declared.add(perm)
+        return auto | declared, duplicates
+
+    def bucket_value(self, v, each):
+        """A bucket policy string: ${each.value} stands for bucket `each`."""
+        m = re.fullmatch(r"\$\{each\.value\}(.*)", v)
+        if m:
+            rest = re.sub(r"\$\{local\.(\w+)\}", lambda x: self.local(x.group(1)), m.group(1))
+            return f"bucket:{each}{rest}"
+        return self.kind(v) if v.startswith("${") else v
+
+    def bucket_policies(self):
+        docs = self.tf["data"]["aws_iam_policy_document"]
+        out = {}
+        for pol in self.tf["resource"]["aws_s3_bucket_policy"].values():
+            m = re.fullmatch(r"\$\{data\.aws_iam_policy_document\.(\w+)\[each\.key\]\.json\}", pol["policy"])
+            if not m:
+                raise ValueError(f"parity.py cannot read bucket policy {pol['policy']!r}; teach it")
+            doc = docs[m.group(1)]
+            for bucket in pol["for_each"]:
+                statements = list(doc.get("statement", []))
+                for dyn in doc.get("dynamic", []):
+                    st = dyn["statement"]
+                    if self.condition(st["for_each"], (bucket, None)):
+                        statements.extend(st["content"])
+                out[bucket] = {self.statement(st, bucket) for st in statements}
+        return out
+
+    def statement(self, st, bucket):
+        principals = st.get("principals", [])
+        if len(principals) != 1:
+            raise ValueError("parity.py reads one principals block per bucket policy statement; teach it more")
+        p = principals[0]
+        principal = "*" if p["type"] == "*" or (p["type"] == "AWS" and p["identifiers"] == ["*"]) else (p["type"], tuple(sorted(p["identifiers"])))
+        condition = {}
+        for c in st.get("condition", []):
+            condition[(c["test"], c["variable"])] = tuple(sorted(self.bucket_value(v, bucket) for v in c["values"]))
+        return (
+            st.get("effect", "Allow"),
+            principal,
+            tuple(sorted(st["actions"])),
+            tuple(sorted(self.bucket_value(r, bucket) for r in st["resources"])),
+            tuple(sorted(condition.items())),
+        )
+
     def facts(self):
         res, data = self.tf["resource"], self.tf["data"]
         docs = data["aws_iam_policy_document"]
@@ -314,7 +494,7 @@ class Tf:
             block = lambdas["approval_callback"] if name == "approval-callback" else lambdas["function"]
             reserved = block.get("reserved_concurrent_executions")
             if isinstance(reserved, str):
-                m = re.fullmatch(r'\$\{each\.key == "([a-z-]+)" \? (-?\d+) : (-?\d+)\}', reserved)
+                m = re.fullmatch(r'\$\{each\.key == "([a-z_-]+)" \? (-?\d+) : (-?\d+)\}', reserved)
                 reserved = int(m.group(2) if name == m.group(1) else m.group(3))
             f["functions"][name] = {
                 "runtime": block["runtime"],
@@ -343,6 +523,8 @@ class Tf:
         f["schedule"] = {"expression": default_schedule, "target": self.kind(sched["target"][0]["arn"])}
         url = res["aws_lambda_function_url"]["approval"]
         f["url"] = {"auth": url["authorization_type"], "target": "function:approval-callback"}
+        f["url_permissions"], f["url_duplicates"] = self.url_permissions(url)
+        f["bucket_policies"] = self.bucket_policies()
         ops = {"GreaterThanOrEqualToThreshold": "GreaterThanOrEqualToThreshold", "LessThanThreshold": "LessThanThreshold"}
         for name, a in self.local("alarms").items():
             f["alarms"][name] = (a["namespace"], a["metric"], ops[a["comparison"]])
@@ -354,7 +536,7 @@ class Tf:
                 "gsi": sorted(
                     (
                         g["name"],
-                        tuple((k, types[k]) for k in (g["hash_key"], g.get("range_key")) if k),
+                        tuple((k, types[k]) for k in gsi_keys(name, g)),
                         g["projection_type"],
                         tuple(g.get("non_key_attributes", [])),
                     )
@@ -365,6 +547,20 @@ class Tf:
                 "deletion_protection": t["deletion_protection_enabled"],
             }
         return f
+
+
+def gsi_keys(table, gsi):
+    """A GSI's keys, HASH first, from its key_schema blocks. hash_key and
+    range_key inside global_secondary_index are deprecated since provider
+    6.29.0 (key_schema, #45357): refuse them so they do not come back."""
+    for old in ("hash_key", "range_key"):
+        if old in gsi:
+            raise ValueError(
+                f"aws_dynamodb_table.{table}: global_secondary_index {gsi['name']!r} uses deprecated {old}; "
+                "use key_schema blocks (AWS provider >= 6.29)"
+            )
+    keys = {k["key_type"]: k["attribute_name"] for k in gsi.get("key_schema", [])}
+    return [k for k in (keys.get("HASH"), keys.get("RANGE")) if k]
 
 
 # ---- infra/tables.json -------------------------------------------------------------
@@ -447,15 +643,25 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("template")
     ap.add_argument("--asl-out")
+    ap.add_argument("--tf-dir", default=TF_DIR, help="the Terraform module (default infra/terraform)")
     ap.add_argument("--skip-reasons", nargs="*", default=[], metavar="TEMPLATE", help="more templates whose checkov skips need reasons")
     args = ap.parse_args()
 
-    cfn, tf = Cfn(args.template).facts(), Tf().facts()
+    cfn = Cfn(args.template).facts()
     problems = []
+    try:
+        tf = Tf(args.tf_dir).facts()
+    except ValueError as e:
+        fail([str(e)])
     compare("tables", spec_tables(), cfn["tables"], problems, ("infra/tables.json", "CDK"))
     compare("tables", spec_tables(), tf["tables"], problems, ("infra/tables.json", "Terraform"))
-    for part in ("functions", "iam", "workflow", "schedule", "url", "alarms"):
+    for part in ("functions", "iam", "workflow", "schedule", "url", "url_permissions", "bucket_policies", "alarms"):
         compare(part, cfn[part], tf[part], problems)
+    problems.extend(tf["url_duplicates"])
+    for role, needed in REQUIRED_GRANTS.items():
+        for tool, facts in (("CDK", cfn), ("Terraform", tf)):
+            for action, resource in sorted(needed - facts["iam"].get(role, set())):
+                problems.append(f"iam.{role}: {tool} lacks {action} on {resource} (REQUIRED_GRANTS: a Distributed Map child needs it)")
     for name, grants in cfn["iam"].items():
         for action, resource in grants:
             if "*" in action:
@@ -488,7 +694,8 @@ def main():
     pairs = sum(len(g) for g in cfn["iam"].values())
     print(
         f"parity: CDK and Terraform agree: {n['tables']} tables (= infra/tables.json), {n['functions']} functions, "
-        f"{pairs} IAM grants over {n['iam']} roles, workflow, schedule, approval URL, {n['alarms']} alarms"
+        f"{pairs} IAM grants over {n['iam']} roles, workflow, schedule, approval URL and its {len(cfn['url_permissions'])} "
+        f"permissions, {len(cfn['bucket_policies'])} bucket policies, {n['alarms']} alarms"
     )
 
 

@@ -35,29 +35,20 @@ resource "aws_lambda_function" "approval_callback" {
   depends_on = [aws_iam_role_policy.function]
 }
 
+# With authorization_type NONE the provider (>= 6.28.0, versions.tf) adds both
+# statements a public Function URL needs to the function's policy on create:
+# FunctionURLAllowPublicAccess (lambda:InvokeFunctionUrl, FunctionUrlAuthType
+# NONE) and FunctionURLAllowInvokeAction (lambda:InvokeFunction,
+# InvokedViaFunctionUrl true), the second one required for URLs created since
+# October 2025 (https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html).
+# Provider CHANGELOG 6.28.0, #44858; resource docs: "These policies are NOT
+# removed from AWS when the resource is destroyed" (they go with the function).
+# A second aws_lambda_permission pair would only duplicate them under other
+# statement ids. docs/first-deploy.md checks both statements on a real deploy.
 resource "aws_lambda_function_url" "approval" {
   #checkov:skip=CKV_AWS_258:Public by design: each request carries an HMAC-signed, expiring, single-use link
   function_name      = aws_lambda_function.approval_callback.function_name
   authorization_type = "NONE"
-}
-
-resource "aws_lambda_permission" "approval_url" {
-  #checkov:skip=CKV_AWS_301:Public by design: the page checks an HMAC-signed, expiring, single-use link on every request
-  statement_id           = "FunctionUrlAllowPublicAccess"
-  action                 = "lambda:InvokeFunctionUrl"
-  function_name          = aws_lambda_function.approval_callback.function_name
-  principal              = "*"
-  function_url_auth_type = "NONE"
-}
-
-# Since late 2025 a public Function URL also needs InvokeFunction, limited to calls through the URL.
-resource "aws_lambda_permission" "approval_invoke" {
-  #checkov:skip=CKV_AWS_301:Public by design, and only through the Function URL (invoked_via_function_url)
-  statement_id             = "FunctionUrlAllowInvokeFunction"
-  action                   = "lambda:InvokeFunction"
-  function_name            = aws_lambda_function.approval_callback.function_name
-  principal                = "*"
-  invoked_via_function_url = true
 }
 
 resource "aws_cloudfront_distribution" "approval" {

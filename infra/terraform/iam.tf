@@ -169,11 +169,20 @@ data "aws_iam_policy_document" "approval_callback" {
     actions   = ["secretsmanager:PutSecretValue"]
     resources = [local.connector_secrets]
   }
-  # The only function that can resume a paused workflow.
+  # The only function that can resume a paused workflow: approvals resume the
+  # parent execution, key hand-overs (AwaitKey) a Distributed Map child.
+  # SendTaskSuccess has no resource type in IAM's action list, yet IAM
+  # evaluates it against the state machine of the execution that owns the
+  # token (denials read "...states:SendTaskSuccess on resource:
+  # arn:aws:states:...:stateMachine:..."; aws-cdk-lib's grantTaskResponse
+  # grants the state machine ARN). A child's state machine is
+  # stateMachine:<name>/<map run label>: both forms, or the hand-over is
+  # denied on real AWS. Only SendTaskSuccess: keyturn never fails a task or
+  # sends heartbeats (the waiting states time out by themselves).
   statement {
     sid       = "ResumeWorkflow"
     actions   = ["states:SendTaskSuccess"]
-    resources = [local.state_machine_arn]
+    resources = [local.state_machine_arn, local.child_state_machines_arn]
   }
 }
 

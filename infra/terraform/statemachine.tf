@@ -3,6 +3,13 @@
 locals {
   state_machine_name = "${var.prefix}rotation"
   state_machine_arn  = "arn:${data.aws_partition.current.partition}:states:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:stateMachine:${local.state_machine_name}"
+  # The Distributed Map (RotateEach) runs one child execution per connector,
+  # of a state machine named after the parent and the map run's label:
+  # stateMachine:<name>/<label>, executions execution:<name>/<label>:<id>
+  # (https://docs.aws.amazon.com/step-functions/latest/dg/iam-policies-eg-dist-map.html).
+  # IAM matches a grant on the parent's ARN against neither, so every grant
+  # acting on children names both forms: the parent's and "<parent>/*".
+  child_state_machines_arn = "${local.state_machine_arn}/*"
   # The workflow's executions (the scanner asks whether one still runs).
   executions_arn = "arn:${data.aws_partition.current.partition}:states:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:execution:${local.state_machine_name}:*"
   # The Distributed Map's child executions (one per connector).
@@ -55,14 +62,20 @@ data "aws_iam_policy_document" "workflow" {
       for fn in values(local.workflow_functions) : [aws_lambda_function.function[fn].arn, "${aws_lambda_function.function[fn].arn}:*"]
     ])
   }
-  # The Distributed Map starts and follows one child execution per connector.
+  # The Distributed Map starts and follows one child execution per connector
+  # (the statements of "IAM policies for using Distributed Map states", Step
+  # Functions Developer Guide, with the parent and child forms of each ARN;
+  # aws-cdk-lib's StateMachine grants the same for a Distributed Map).
+  # Not granted, because nothing here calls them: RedriveExecution (keyturn
+  # never redrives: a failed change is retried by the next scan as a new
+  # change), ListExecutions with a mapRunArn, DescribeMapRun, UpdateMapRun.
   statement {
     actions   = ["states:StartExecution"]
-    resources = [local.state_machine_arn]
+    resources = [local.state_machine_arn, local.child_state_machines_arn]
   }
   statement {
     actions   = ["states:DescribeExecution", "states:StopExecution"]
-    resources = [local.child_executions_arn]
+    resources = [local.executions_arn, local.child_executions_arn]
   }
   # Vended log delivery: these actions take no resource-level permissions.
   statement {

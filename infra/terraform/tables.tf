@@ -24,9 +24,15 @@ resource "aws_dynamodb_table" "connectors" {
   # Sparse: only non-retired connectors carry expiry_scope, so the scanner reads due items only.
   global_secondary_index {
     name            = "expiry-index"
-    hash_key        = "expiry_scope"
-    range_key       = "expires_at"
     projection_type = "ALL"
+    key_schema {
+      attribute_name = "expiry_scope"
+      key_type       = "HASH"
+    }
+    key_schema {
+      attribute_name = "expires_at"
+      key_type       = "RANGE"
+    }
   }
 
   point_in_time_recovery {
@@ -82,10 +88,16 @@ resource "aws_dynamodb_table" "audit" {
   # Events by UTC day: the daily signed digest reads one day's chain heads here.
   global_secondary_index {
     name               = "day-index"
-    hash_key           = "day"
-    range_key          = "connector_id"
     projection_type    = "INCLUDE"
     non_key_attributes = ["hash"]
+    key_schema {
+      attribute_name = "day"
+      key_type       = "HASH"
+    }
+    key_schema {
+      attribute_name = "connector_id"
+      key_type       = "RANGE"
+    }
   }
 
   # Required by ExportTableToPointInTime, which is how auditors get the trail.
@@ -141,10 +153,14 @@ resource "aws_s3_bucket_public_access_block" "exports" {
   restrict_public_buckets = true
 }
 
+locals {
+  export_log_prefix = "audit-exports/"
+}
+
 resource "aws_s3_bucket_logging" "exports" {
   bucket        = aws_s3_bucket.exports.id
   target_bucket = aws_s3_bucket.export_logs.id
-  target_prefix = "audit-exports/"
+  target_prefix = local.export_log_prefix
 }
 
 resource "aws_s3_bucket_lifecycle_configuration" "exports" {
@@ -180,7 +196,14 @@ resource "aws_s3_bucket_lifecycle_configuration" "export_logs" {
   }
 }
 
-data "aws_iam_policy_document" "tls_only" {
+# Every bucket refuses plain HTTP. The access-log bucket also lets S3's log
+# delivery write the export bucket's access logs: buckets are created with
+# ACLs disabled (BucketOwnerEnforced), so this policy grant is the only way
+# logs arrive ("Permissions for log delivery", S3 User Guide,
+# https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html#grant-log-delivery-permissions-general).
+# The CDK app writes the same statement (serverAccessLogsUseBucketPolicy);
+# infra/checks/parity.py compares the two bucket policies statement by statement.
+data "aws_iam_policy_document" "bucket" {
   for_each = { exports = aws_s3_bucket.exports.arn, export_logs = aws_s3_bucket.export_logs.arn }
   statement {
     sid       = "DenyInsecureTransport"
@@ -197,10 +220,39 @@ data "aws_iam_policy_document" "tls_only" {
       values   = ["false"]
     }
   }
+  dynamic "statement" {
+    for_each = each.key == "export_logs" ? [1] : []
+    content {
+      sid       = "S3ServerAccessLogsPolicy"
+      effect    = "Allow"
+      actions   = ["s3:PutObject"]
+      resources = ["${each.value}/${local.export_log_prefix}*"]
+      principals {
+        type        = "Service"
+        identifiers = ["logging.s3.amazonaws.com"]
+      }
+      condition {
+        test     = "ArnLike"
+        variable = "aws:SourceArn"
+        values   = [aws_s3_bucket.exports.arn]
+      }
+      condition {
+        test     = "StringEquals"
+        variable = "aws:SourceAccount"
+        values   = [data.aws_caller_identity.current.account_id]
+      }
+    }
+  }
 }
 
-resource "aws_s3_bucket_policy" "tls_only" {
+resource "aws_s3_bucket_policy" "exports" {
   for_each = { exports = aws_s3_bucket.exports.id, export_logs = aws_s3_bucket.export_logs.id }
   bucket   = each.value
-  policy   = data.aws_iam_policy_document.tls_only[each.key].json
+  policy   = data.aws_iam_policy_document.bucket[each.key].json
+}
+
+# Was named for its only statement; renamed without replacing the policies.
+moved {
+  from = aws_s3_bucket_policy.tls_only
+  to   = aws_s3_bucket_policy.exports
 }

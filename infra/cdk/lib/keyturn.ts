@@ -388,17 +388,25 @@ export class Keyturn extends Construct {
     // The Distributed Map starts one child execution per connector of this
     // same state machine and follows them. By name, not by reference: the
     // role's policy cannot depend on the state machine that depends on it.
+    // A child runs as stateMachine:<name>/<map run label>, its executions are
+    // execution:<name>/<label>:<id> ("IAM policies for using Distributed Map
+    // states", https://docs.aws.amazon.com/step-functions/latest/dg/iam-policies-eg-dist-map.html):
+    // every grant acting on children names the parent's form and "<parent>/*".
+    // Not granted, as nothing calls them: RedriveExecution (keyturn never
+    // redrives; the next scan retries as a new change), ListExecutions with a
+    // mapRunArn, DescribeMapRun, UpdateMapRun.
     const machineName = `${prefix}rotation`;
+    const machineArn = (name: string) =>
+      stack.formatArn({ service: 'states', resource: 'stateMachine', resourceName: name, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    const executionArn = (name: string) =>
+      stack.formatArn({ service: 'states', resource: 'execution', resourceName: name, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
     workflowRole.addToPolicy(
-      new iam.PolicyStatement({
-        actions: ['states:StartExecution'],
-        resources: [stack.formatArn({ service: 'states', resource: 'stateMachine', resourceName: machineName, arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
-      }),
+      new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [machineArn(machineName), machineArn(`${machineName}/*`)] }),
     );
     workflowRole.addToPolicy(
       new iam.PolicyStatement({
         actions: ['states:DescribeExecution', 'states:StopExecution'],
-        resources: [stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${machineName}/*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+        resources: [executionArn(`${machineName}:*`), executionArn(`${machineName}/*`)],
       }),
     );
     this.stateMachine = new sfn.StateMachine(this, 'rotation', {
@@ -445,9 +453,7 @@ export class Keyturn extends Construct {
     allow('scanner', ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], [tableArn(tables.changes)]);
     allow('scanner', ['states:StartExecution'], [this.stateMachine.stateMachineArn]);
     // Is a change's execution still running? (wedge repair, stuck-run alerts)
-    allow('scanner', ['states:DescribeExecution'], [
-      stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${machineName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
-    ]);
+    allow('scanner', ['states:DescribeExecution'], [executionArn(`${machineName}:*`)]);
     // Reminders with fresh signed links, alerts and the daily digest.
     allow('scanner', ['dynamodb:BatchGetItem'], [tableArn(tables.connectors)]);
     // Key hand-overs still waiting for their owner (items of the changes table).
@@ -473,9 +479,20 @@ export class Keyturn extends Construct {
     // A standalone policy, not the function's default one: the function would
     // otherwise depend on the state machine, which depends (through the
     // approval URL in request-approval's environment) on this function.
+    // Approvals resume the parent execution, key hand-overs (AwaitKey) a
+    // Distributed Map child. SendTaskSuccess has no resource type in IAM's
+    // action list, yet IAM evaluates it against the state machine of the
+    // execution that owns the token (grantTaskResponse grants that ARN too):
+    // a child's is stateMachine:<name>/<label>, so both forms. Only
+    // SendTaskSuccess: keyturn never fails a task or sends heartbeats.
     new iam.Policy(this, 'approval-callback-task-response', {
       roles: [functions['approval-callback'].role!],
-      statements: [new iam.PolicyStatement({ actions: ['states:SendTaskSuccess'], resources: [this.stateMachine.stateMachineArn] })],
+      statements: [
+        new iam.PolicyStatement({
+          actions: ['states:SendTaskSuccess'],
+          resources: [this.stateMachine.stateMachineArn, `${this.stateMachine.stateMachineArn}/*`],
+        }),
+      ],
     });
 
     allow('notify', ['dynamodb:BatchGetItem'], [tableArn(tables.connectors)]);
