@@ -73,7 +73,7 @@ $(VENV)/.installed: tests/localstack/requirements.txt
 	.venv-hcl/bin/pip install --quiet --disable-pip-version-check -r $<
 	@touch $@
 
-infra-check: .venv-infra/.installed .venv-hcl/.installed ## Offline checks of infra/: cdk synth, cfn-lint, checkov, terraform fmt, CDK/Terraform parity, asl-validator
+infra-check: .venv-infra/.installed .venv-hcl/.installed ## Offline checks of infra/: cdk synth, cfn-lint, checkov, terraform fmt, schema validation at the provider floor and newest, IAM actions, CDK/Terraform parity, asl-validator
 	@infra/checks/run.sh
 
 # No venv prerequisite: bench/run.sh installs the Python packages alongside its builds.
