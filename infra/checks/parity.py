@@ -437,7 +437,7 @@ class Tf:
             if perm in auto:
                 duplicates.append(
                     f"aws_lambda_permission.{name} duplicates {perm[0]} ({cond}), which aws_lambda_function_url adds "
-                    f"itself from provider {'.'.join(map(str, floor))} on (approval.tf)"
+                    f"itself at the module's provider floor {'.'.join(map(str, floor))} (approval.tf, URL_AUTO_PERMISSIONS)"
                 )
             declared.add(perm)
         return auto | declared, duplicates
@@ -658,6 +658,10 @@ def main():
     for part in ("functions", "iam", "workflow", "schedule", "url", "url_permissions", "bucket_policies", "alarms"):
         compare(part, cfn[part], tf[part], problems)
     problems.extend(tf["url_duplicates"])
+    # S3 delivers access logs only through this grant (ACLs are disabled).
+    for tool, facts in (("CDK", cfn), ("Terraform", tf)):
+        if not any(st[0] == "Allow" and st[1] == ("Service", ("logging.s3.amazonaws.com",)) for st in facts["bucket_policies"].get("export_logs", ())):
+            problems.append(f"bucket_policies.export_logs: {tool} lets no logging.s3.amazonaws.com deliver the export bucket's access logs")
     for role, needed in REQUIRED_GRANTS.items():
         for tool, facts in (("CDK", cfn), ("Terraform", tf)):
             for action, resource in sorted(needed - facts["iam"].get(role, set())):
