@@ -185,7 +185,7 @@ pub const ENV_VARS: [(&str, &str); 29] = [
     ("KEYTURN_SIGNING_KEY_SECRET", "secret holding the link-signing key (default keyturn/link-signing-key)"),
     (
         "KEYTURN_ALLOWED_HOSTS",
-        "comma-separated hosts (or .suffixes) vendor, Slack and Jira calls may reach (default: any public host)",
+        "comma-separated host names, .suffixes or IP addresses that vendor, IdP, Slack and Jira calls may reach (default: any public host)",
     ),
     (
         "KEYTURN_AUDIT_KEY_SECRET",

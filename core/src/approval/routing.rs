@@ -26,7 +26,7 @@ use std::num::NonZeroU32;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::approval::{ApprovalRule, Approver};
-use crate::domain::destination::{Outbound, Purpose, Url};
+use crate::domain::destination::{Outbound, Purpose};
 
 /// A Slack incoming-webhook URL. Its `Debug`/`Display` hide the path, which is
 /// the credential.
@@ -51,7 +51,7 @@ impl SlackWebhook {
 
     /// Scheme and host only: safe to log.
     pub fn redacted(&self) -> String {
-        match Url::parse(&self.0) {
+        match crate::domain::destination::parse("slack_webhook", &self.0) {
             Ok(u) => format!("{}://{}/…", u.scheme(), u.host_str().unwrap_or("")),
             Err(_) => "<not a URL>".into(),
         }

@@ -208,6 +208,17 @@ fn loopback_name(host: &str) -> bool {
     host == "localhost" || host.ends_with(".localhost")
 }
 
+/// Parses an ASCII URL. Non-ASCII is refused before the parser sees it: the
+/// IDNA backend pinned for a lean build (`idna_adapter` 1.0, see the
+/// workspace `Cargo.toml`) has a debug assertion that `https://A®/` trips,
+/// and a vendor host must be written in punycode (`xn--…`) anyway.
+pub fn parse(field: &str, raw: &str) -> Result<Url, Refused> {
+    if !raw.is_ascii() {
+        return Err(refused(field, "contains a non-ASCII character (write a host in punycode, xn--…)"));
+    }
+    Url::parse(raw).map_err(|e| refused(field, format!("is not a URL ({e})")))
+}
+
 /// The host of a parsed URL as an address, when it is one.
 fn host_ip(url: &Url) -> Option<IpAddr> {
     match url.host()? {
@@ -221,7 +232,7 @@ impl Outbound {
     /// The policy of a process whose environment `get` reads, and the
     /// problems with `KEYTURN_ALLOWED_HOSTS` (each entry that is not a host).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> (Self, Vec<String>) {
-        let allow_loopback = get("AWS_ENDPOINT_URL").and_then(|u| Url::parse(u.trim()).ok()).is_some_and(|u| {
+        let allow_loopback = get("AWS_ENDPOINT_URL").and_then(|u| parse("", u.trim()).ok()).is_some_and(|u| {
             u.username().is_empty()
                 && u.password().is_none()
                 && (host_ip(&u).is_some_and(|ip| classify(ip) == AddressClass::Loopback)
@@ -244,7 +255,7 @@ impl Outbound {
             .collect();
         // `127.0.0.1:9001` (Lambda), `127.0.0.1:9000/.rt` (cargo lambda).
         let runtime_api = get("AWS_LAMBDA_RUNTIME_API").and_then(|raw| {
-            let u = Url::parse(&format!("http://{}", raw.trim())).ok()?;
+            let u = parse("", &format!("http://{}", raw.trim())).ok()?;
             Some((u.host_str()?.to_owned(), u.port()))
         });
         (Self { allow_loopback, allow_private: false, allowed_hosts, runtime_api }, problems)
@@ -276,7 +287,7 @@ impl Outbound {
         if raw.contains('\\') {
             return Err(refused(field, "contains a backslash"));
         }
-        let url = Url::parse(raw).map_err(|e| refused(field, format!("is not a URL ({e})")))?;
+        let url = parse(field, raw)?;
         self.check_url(field, &url, purpose)?;
         Ok(url)
     }
@@ -400,7 +411,7 @@ fn segment_problem(value: &str) -> Option<&'static str> {
 /// assert_eq!(u.as_str(), "https://api.atlassian.com/admin/v1/orgs/..%2F..%2Fx%3Fy=%23z");
 /// ```
 pub fn join(base_field: &str, base: &str, parts: &[Part<'_>]) -> Result<Url, Refused> {
-    let mut url = Url::parse(base).map_err(|e| refused(base_field, format!("is not a URL ({e})")))?;
+    let mut url = parse(base_field, base)?;
     for part in parts {
         if let Part::Val(name, value) = part {
             if let Some(why) = segment_problem(value) {
@@ -545,6 +556,8 @@ mod tests {
             "https://[fe80::1%25eth0]/",
             "https://exa mple/",
             "https://ünï.example/",
+            "https://A®/",
+            "https://EXAMPLE.Ⅻ/",
             "https://",
             "not a url",
         ] {

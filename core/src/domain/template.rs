@@ -192,7 +192,7 @@ fn path_problems(path: &str) -> Vec<String> {
 /// assert_eq!(u.as_str(), "https://api.vendor.example/api/orgs/..%2F..%2Fadmin%2Fusers%3Fx=/keys?name=..%2F..%2Fadmin%2Fusers%3Fx%3D");
 /// ```
 pub fn fill_url(base: &str, path: &str, values: &[(&str, &str)]) -> Result<Url, String> {
-    let mut url = Url::parse(base).map_err(|e| format!("base is not a URL ({e})"))?;
+    let mut url = super::destination::parse("base", base).map_err(|e| e.to_string())?;
     if !path.starts_with('/') {
         return Err("path must start with /".into());
     }
@@ -297,7 +297,7 @@ impl HttpTemplate {
     pub fn scim_url(&self, values: &[(&str, &str)]) -> Result<String, String> {
         match self.scim_base.as_deref().and_then(split_origin) {
             Some((origin, path)) => fill_url(origin, path, values).map(String::from),
-            None => Url::parse(&self.base).map(|_| self.base.clone()).map_err(|e| format!("base is not a URL ({e})")),
+            None => super::destination::parse("base", &self.base).map(|_| self.base.clone()).map_err(|e| e.to_string()),
         }
     }
 
@@ -447,6 +447,54 @@ mod tests {
         assert!(t.scim_url(&[("org", "..")]).is_err());
         let plain = with("http://127.0.0.1:4568", "").unwrap();
         assert_eq!(plain.scim_url(&[]).unwrap(), "http://127.0.0.1:4568", "base as written");
+    }
+
+    proptest::proptest! {
+        /// For any path template and any values: the host is the template's,
+        /// the segments are exactly the template's, literal segments are sent
+        /// as written, and nothing panics (the fuzz target `url_building`
+        /// checks the same over any bytes).
+        #[test]
+        fn built_urls_keep_the_templates_host_and_segments(
+            base in proptest::sample::select(vec![
+                "https://api.vendor.example", "https://api.vendor.example/api/", "http://127.0.0.1:4568/x",
+                "https://[2606:4700::1]:8443", "https://2130706433", "http://localhost:@evil.example",
+            ]),
+            path in "(/([a-z._~:@=&-]{0,4}|\\{(org|key_id|app_id|label|x)\\})){1,4}(\\?[a-z]=\\{(org|label)\\})?",
+            values in proptest::collection::vec("[a-z./?#%@:{}&= \\\\\t\n\u{e9}-]{0,10}", 4),
+            raw in "\\PC{0,40}",
+        ) {
+            let _ = Outbound::default().check("f", &raw, Purpose::Request);
+            let _ = Outbound::shape_only().check("f", &format!("https://{raw}"), Purpose::Link);
+            let values: Vec<(&str, &str)> = PLACEHOLDERS.iter().copied().zip(values.iter().map(String::as_str)).collect();
+            let t = HttpTemplate::parse(&serde_json::json!({
+                "base": base, "create": {"method": "POST", "path": path, "key": "/k"}, "probe": {"method": "GET", "path": "/"},
+            }).to_string());
+            if let Ok(t) = t {
+                let parsed = Url::parse(base).unwrap();
+                let before = parsed.path_segments().map_or(0, |s| s.filter(|s| !s.is_empty()).count());
+                let template: Vec<&str> = path.split('?').next().unwrap()[1..].split('/').collect();
+                let u = match t.call_url(&t.create, &values) {
+                    Ok(u) => u,
+                    // The one refusal a valid template may meet.
+                    Err(e) => {
+                        proptest::prop_assert!(e.contains("would make an empty, . or .. path segment"), "{}", e);
+                        return Ok(());
+                    }
+                };
+                {
+                    proptest::prop_assert_eq!(u.host_str(), parsed.host_str());
+                    proptest::prop_assert_eq!(u.fragment(), None);
+                    let built: Vec<&str> = u.path_segments().unwrap().collect();
+                    proptest::prop_assert_eq!(built.len(), before + template.len(), "{}", u);
+                    for (seg, b) in template.iter().zip(&built[before..]) {
+                        if !seg.contains('{') {
+                            proptest::prop_assert_eq!(seg, b);
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -99,7 +99,8 @@ impl HttpConsumer {
             }
             _ => self.atlassian.scim_base(c.directory_id.as_deref().unwrap_or_default())?.to_string(),
         };
-        let url = reqwest::Url::parse(&raw).map_err(|e| unsupported("ScimBase", format!("scim_base: {e}")))?;
+        let url = crate::domain::destination::parse("scim_base", &raw)
+            .map_err(|e| unsupported("ScimBase", format!("refused destination {e}")))?;
         super::outbound::check_request("scim_base", &url)
             .map_err(|e| unsupported("ScimBase", format!("refused destination {e}")))?;
         Ok(raw)

@@ -32,7 +32,7 @@ impl Chat for SlackChat {
         // Parsed again here (it was checked when the routing was loaded) so
         // the check sees exactly the URL the client sends to.
         let refuse = |why: String| http_error("slack", "webhook", None, &format!("refused destination {why}"));
-        let url = reqwest::Url::parse(hook.url()).map_err(|e| refuse(format!("slack_webhook: is not a URL ({e})")))?;
+        let url = crate::domain::destination::parse("slack_webhook", hook.url()).map_err(|e| refuse(e.to_string()))?;
         super::outbound::check_request("slack_webhook", &url).map_err(|e| refuse(e.to_string()))?;
         let resp = self
             .http
