@@ -132,7 +132,7 @@ deny: .tools/bin/cargo-deny ## cargo deny: licences, banned crates (OpenSSL), so
 
 CARGO_FUZZ_VERSION := 0.13.2
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := link_token inventory vendor_bodies export_data
+FUZZ_TARGETS := link_token inventory vendor_bodies export_data url_building
 
 .tools/bin/cargo-fuzz:
 	@echo "==> installing cargo-fuzz $(CARGO_FUZZ_VERSION) into .tools (once)"

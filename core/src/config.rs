@@ -3,6 +3,7 @@
 
 use time::Duration;
 
+use crate::domain::destination::{Outbound, Purpose};
 use crate::domain::{DuePolicy, Grouping};
 
 /// DynamoDB table names. Defaults match the local stack and the infra defaults.
@@ -184,7 +185,7 @@ pub const ENV_VARS: [(&str, &str); 29] = [
     ("KEYTURN_SIGNING_KEY_SECRET", "secret holding the link-signing key (default keyturn/link-signing-key)"),
     (
         "KEYTURN_ALLOWED_HOSTS",
-        "comma-separated hosts (or .suffixes) vendor, Slack and Jira calls may reach (default: any public host)",
+        "comma-separated host names, .suffixes or IP addresses that vendor, IdP, Slack and Jira calls may reach (default: any public host)",
     ),
     (
         "KEYTURN_AUDIT_KEY_SECRET",
@@ -229,8 +230,10 @@ impl Config {
     /// Reads from any lookup (tests pass a map).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let mut cfg = Config::default();
-        let mut problems = Vec::new();
         let non_empty = |k: &str| get(k).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        // Every URL setting is checked by the rules requests are sent under
+        // (crate::domain::destination), so a bad one stops the function at start.
+        let (outbound, mut problems) = Outbound::from_lookup(&get);
 
         if let Some(v) = non_empty("KEYTURN_APPROVAL_OVERDUE_HOURS") {
             match v.parse::<i64>() {
@@ -330,11 +333,9 @@ impl Config {
             problems.push("KEYTURN_URGENT_APPROVAL_TIMEOUT: must not be longer than KEYTURN_APPROVAL_TIMEOUT".into());
         }
         if let Some(v) = non_empty("KEYTURN_APPROVAL_URL") {
-            if crate::domain::https_or_local(&v) {
-                cfg.approval.url = Some(v);
-            } else {
-                problems
-                    .push(format!("KEYTURN_APPROVAL_URL={v:?}: expected an https:// URL (http:// only to 127.0.0.1)"));
+            match outbound.check("KEYTURN_APPROVAL_URL", &v, Purpose::Link) {
+                Ok(_) => cfg.approval.url = Some(v),
+                Err(e) => problems.push(format!("{e} (expected an https:// URL; http:// only to 127.0.0.1)")),
             }
         }
         if let Some(v) = non_empty("KEYTURN_EMAIL_FROM") {
@@ -355,7 +356,10 @@ impl Config {
         match (non_empty("KEYTURN_JIRA_URL"), non_empty("KEYTURN_JIRA_PROJECT"), non_empty("KEYTURN_JIRA_SECRET")) {
             (None, None, None) => {}
             (Some(url), Some(project), Some(credentials_secret)) => {
-                cfg.approval.jira = Some(JiraConfig { url, project, credentials_secret })
+                match outbound.check("KEYTURN_JIRA_URL", &url, Purpose::Request) {
+                    Ok(_) => cfg.approval.jira = Some(JiraConfig { url, project, credentials_secret }),
+                    Err(e) => problems.push(format!("{e} (expected an https:// URL; http:// only to 127.0.0.1)")),
+                }
             }
             (url, project, secret) => {
                 let missing: Vec<&str> =
@@ -373,11 +377,10 @@ impl Config {
             ("KEYTURN_ENTRA_LOGIN_URL", &mut cfg.vendors.entra_login_url),
         ] {
             if let Some(v) = non_empty(var) {
-                // Keys travel in these requests: TLS, except to this machine.
-                if v.starts_with("https://") || crate::aws::local::is_loopback(&v) && v.starts_with("http://") {
-                    *slot = v;
-                } else {
-                    problems.push(format!("{var}={v:?}: expected an https:// URL (http:// only to 127.0.0.1)"));
+                // Keys travel in these requests.
+                match outbound.check(var, &v, Purpose::Request) {
+                    Ok(_) => *slot = v,
+                    Err(e) => problems.push(format!("{e} (expected an https:// URL; http:// only to 127.0.0.1)")),
                 }
             }
         }
@@ -443,6 +446,38 @@ mod tests {
         assert!(err.to_string().contains("must not be longer"), "{err}");
         let err = from(&[("KEYTURN_JIRA_URL", "https://acme.atlassian.net")]).unwrap_err();
         assert!(err.to_string().contains("KEYTURN_JIRA_PROJECT, KEYTURN_JIRA_SECRET"), "{err}");
+    }
+
+    #[test]
+    fn url_settings_are_checked_on_the_parsed_url() {
+        for var in ["KEYTURN_APPROVAL_URL", "KEYTURN_ATLASSIAN_URL", "KEYTURN_GRAPH_URL", "KEYTURN_ENTRA_LOGIN_URL"] {
+            for bad in [
+                "http://localhost:@evil.example",
+                "http://127.0.0.1:80@evil.example",
+                "https://user:hunter2@api.example",
+                "https://169.254.169.254/latest",
+                "https://[::ffff:169.254.169.254]/",
+                "https://2130706433/",
+                "http://api.example",
+                "https://evil.example#@good.example",
+                "https://good.example\\@evil.example",
+            ] {
+                let err = from(&[(var, bad)]).unwrap_err().to_string();
+                assert!(err.contains(var), "{var}={bad}: {err}");
+                assert!(!err.contains("hunter2"), "{err}");
+            }
+        }
+        let jira = [("KEYTURN_JIRA_PROJECT", "KT"), ("KEYTURN_JIRA_SECRET", "s")];
+        let err = from(&[("KEYTURN_JIRA_URL", "http://localhost:@evil.example"), jira[0], jira[1]]).unwrap_err();
+        assert!(err.to_string().contains("KEYTURN_JIRA_URL"), "{err}");
+        assert!(from(&[("KEYTURN_JIRA_URL", "https://acme.atlassian.net"), jira[0], jira[1]]).is_ok());
+        // Loopback and plain http only on the local stack.
+        let local = ("AWS_ENDPOINT_URL", "http://127.0.0.1:4566");
+        let link = ("KEYTURN_APPROVAL_URL", "http://127.0.0.1:9000/lambda-url/approval-callback");
+        assert!(from(&[local, link, ("KEYTURN_ATLASSIAN_URL", "http://127.0.0.1:4568")]).is_ok());
+        assert!(from(&[link]).unwrap_err().to_string().contains("loopback"));
+        let err = from(&[("KEYTURN_ALLOWED_HOSTS", "api.atlassian.com,https://hooks.slack.com/")]).unwrap_err();
+        assert!(err.to_string().contains("KEYTURN_ALLOWED_HOSTS"), "{err}");
     }
 
     #[test]

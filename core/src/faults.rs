@@ -61,7 +61,7 @@ pub struct Crashed {
 fn dir() -> Option<&'static PathBuf> {
     static DIR: OnceLock<Option<PathBuf>> = OnceLock::new();
     DIR.get_or_init(|| {
-        let local = crate::http::outbound::Outbound::global().allow_loopback;
+        let local = crate::http::outbound::global().allow_loopback;
         std::env::var_os("KEYTURN_CRASH_DIR").filter(|_| local).map(PathBuf::from)
     })
     .as_ref()

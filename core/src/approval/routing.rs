@@ -26,6 +26,7 @@ use std::num::NonZeroU32;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::approval::{ApprovalRule, Approver};
+use crate::domain::destination::{Outbound, Purpose};
 
 /// A Slack incoming-webhook URL. Its `Debug`/`Display` hide the path, which is
 /// the credential.
@@ -34,16 +35,13 @@ use crate::domain::approval::{ApprovalRule, Approver};
 pub struct SlackWebhook(String);
 
 impl SlackWebhook {
-    /// `https://…`, or `http://` to a loopback address (the local simulator).
+    /// `https://…`, or `http://` to a loopback address (the local simulator),
+    /// by the rules every outbound URL follows (`crate::domain::destination`;
+    /// where it may go is decided again when it is posted to).
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let loopback = ["http://127.0.0.1:", "http://localhost:", "http://[::1]:"];
-        if raw.starts_with("https://") || loopback.iter().any(|p| raw.starts_with(p)) {
-            if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
-                return Err("contains whitespace".into());
-            }
-            Ok(Self(raw.to_owned()))
-        } else {
-            Err("must be an https:// URL (http:// only to 127.0.0.1 for local tests)".into())
+        match Outbound::shape_only().check("slack_webhook", raw, Purpose::Request) {
+            Ok(_) => Ok(Self(raw.to_owned())),
+            Err(e) => Err(format!("{} (must be an https:// URL; http:// only to 127.0.0.1 for local tests)", e.reason)),
         }
     }
 
@@ -53,10 +51,10 @@ impl SlackWebhook {
 
     /// Scheme and host only: safe to log.
     pub fn redacted(&self) -> String {
-        let rest = self.0.split_once("://").map_or("", |(_, r)| r);
-        let scheme = self.0.split_once("://").map_or("", |(s, _)| s);
-        let host = rest.split('/').next().unwrap_or("");
-        format!("{scheme}://{host}/…")
+        match crate::domain::destination::parse("slack_webhook", &self.0) {
+            Ok(u) => format!("{}://{}/…", u.scheme(), u.host_str().unwrap_or("")),
+            Err(_) => "<not a URL>".into(),
+        }
     }
 }
 
@@ -221,6 +219,17 @@ mod tests {
         assert!(SlackWebhook::parse("http://127.0.0.1:4567/slack/x").is_ok());
         assert!(SlackWebhook::parse("http://hooks.slack.com/services/x").is_err());
         assert!(SlackWebhook::parse("ftp://x").is_err());
+        for hostile in [
+            "http://localhost:@evil.example/services/x",
+            "http://127.0.0.1:80@evil.example/services/x",
+            "https://hooks.slack.com@evil.example/services/x",
+            "https://hooks.slack.com\\@evil.example/x",
+            "https://evil.example#@hooks.slack.com/services/x",
+            "https://169.254.169.254/latest",
+            "HTTP://hooks.slack.com/services/x",
+        ] {
+            assert!(SlackWebhook::parse(hostile).is_err(), "{hostile}");
+        }
     }
 
     #[test]

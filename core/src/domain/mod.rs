@@ -4,6 +4,7 @@ pub mod approval;
 mod audit;
 mod change;
 mod connector;
+pub mod destination;
 mod ids;
 mod policy;
 mod secret;
@@ -17,7 +18,7 @@ pub use connector::{ChangeLease, Connector, ConnectorKind, ConnectorStatus, IdpB
 pub use ids::{ChangeId, ConnectorId, MAX_ID_LEN};
 pub use policy::{change_id, group_into_changes, DueConnector, DuePolicy, Grouping, Urgency};
 pub use secret::{fingerprint, SecretValue};
-pub use template::{fill, fill_json, https_or_local, Call, HttpTemplate};
+pub use template::{fill, fill_json, fill_url, Call, HttpTemplate, PLACEHOLDERS};
 pub use window::ChangeWindow;
 
 /// Builders for tests in this crate.

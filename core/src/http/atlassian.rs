@@ -4,6 +4,8 @@
 use serde_json::json;
 
 use super::vendor::{send, CALL_TIMEOUT};
+use super::vendor_url;
+use crate::domain::destination::{with_query, Part::Lit, Part::Val, Url};
 use crate::domain::SecretValue;
 use crate::rotation::{StoredKey, VendorError};
 
@@ -28,6 +30,10 @@ pub struct DirectoryInfo {
     pub name: String,
 }
 
+fn bad_base(operation: &'static str) -> VendorError {
+    VendorError::Rejected { service: SERVICE, operation, detail: "the Atlassian base URL cannot take a path".into() }
+}
+
 #[derive(Debug, Clone)]
 pub struct Atlassian {
     http: reqwest::Client,
@@ -41,30 +47,34 @@ impl Atlassian {
     }
 
     /// The SCIM base address an identity provider is configured with.
-    pub fn scim_base(&self, directory_id: &str) -> String {
-        format!("{}/scim/directory/{directory_id}", self.base)
+    pub fn scim_base(&self, directory_id: &str) -> Result<Url, VendorError> {
+        vendor_url(SERVICE, "ScimBase", &self.base, &[Lit("scim/directory"), Val("directory_id", directory_id)])
     }
 
     /// `GET /scim/directory/{id}/Users?startIndex=1&count=1` must return a ListResponse.
     pub async fn scim_probe(&self, directory_id: &str, key: &SecretValue) -> Result<(), VendorError> {
+        let mut url = self.scim_base(directory_id)?;
+        url.path_segments_mut().map_err(|()| bad_base("ScimListUsers"))?.push("Users");
         let req = self
             .http
-            .get(format!("{}/Users?startIndex=1&count=1", self.scim_base(directory_id)))
+            .get(with_query(url, &[("startIndex", "1"), ("count", "1")]))
             .bearer_auth(key.expose())
             .timeout(CALL_TIMEOUT);
         let (_, body) = send(SERVICE, "ScimListUsers", req).await?;
         super::parse::scim_list(&body)
     }
 
-    fn keys_url(&self, org: &str) -> String {
-        format!("{}/admin/api-access/v1/orgs/{org}/api-keys", self.base)
+    fn keys_url(&self, operation: &'static str, org: &str, key_id: Option<&str>) -> Result<Url, VendorError> {
+        let mut parts = vec![Lit("admin/api-access/v1/orgs"), Val("org", org), Lit("api-keys")];
+        parts.extend(key_id.map(|k| Val("key_id", k)));
+        vendor_url(SERVICE, operation, &self.base, &parts)
     }
 
     /// Creates an organization API key, authenticated with a current one.
     pub async fn create_org_key(&self, org: &str, auth: &SecretValue, label: &str) -> Result<StoredKey, VendorError> {
         let req = self
             .http
-            .post(self.keys_url(org))
+            .post(self.keys_url("CreateApiKey", org, None)?)
             .bearer_auth(auth.expose())
             .json(&json!({"name": label}))
             .timeout(CALL_TIMEOUT);
@@ -79,14 +89,19 @@ impl Atlassian {
 
     /// Every API key of the organization, all pages.
     pub async fn api_keys(&self, org: &str, auth: &SecretValue) -> Result<Vec<ApiKeyInfo>, VendorError> {
-        let pages = self.pages("ListApiKeys", &self.keys_url(org), auth).await?;
+        let pages = self.pages("ListApiKeys", self.keys_url("ListApiKeys", org, None)?, auth).await?;
         Ok(super::parse::api_keys(&pages))
     }
 
     /// The organization's user directories (SCIM-provisioned ones among them), all pages.
     pub async fn directories(&self, org: &str, auth: &SecretValue) -> Result<Vec<DirectoryInfo>, VendorError> {
-        let url = format!("{}/admin/v2/orgs/{org}/directories", self.base);
-        let pages = self.pages("GetDirectories", &url, auth).await?;
+        let url = vendor_url(
+            SERVICE,
+            "GetDirectories",
+            &self.base,
+            &[Lit("admin/v2/orgs"), Val("org", org), Lit("directories")],
+        )?;
+        let pages = self.pages("GetDirectories", url, auth).await?;
         Ok(super::parse::directories(&pages))
     }
 
@@ -95,15 +110,15 @@ impl Atlassian {
     async fn pages(
         &self,
         operation: &'static str,
-        url: &str,
+        url: Url,
         auth: &SecretValue,
     ) -> Result<Vec<serde_json::Value>, VendorError> {
         let mut out = Vec::new();
         let mut cursor: Option<String> = None;
         for _ in 0..MAX_PAGES {
             let page_url = match &cursor {
-                Some(c) => format!("{url}?cursor={}", super::percent_encode(c)),
-                None => url.to_owned(),
+                Some(c) => with_query(url.clone(), &[("cursor", c)]),
+                None => url.clone(),
             };
             let req = self.http.get(page_url).bearer_auth(auth.expose()).timeout(CALL_TIMEOUT);
             let (_, body) = send(SERVICE, operation, req).await?;
@@ -121,7 +136,7 @@ impl Atlassian {
     pub async fn revoke_org_key(&self, org: &str, auth: &SecretValue, key_id: &str) -> Result<(), VendorError> {
         let req = self
             .http
-            .delete(format!("{}/{key_id}", self.keys_url(org)))
+            .delete(self.keys_url("RevokeApiKey", org, Some(key_id))?)
             .bearer_auth(auth.expose())
             .timeout(CALL_TIMEOUT);
         match send(SERVICE, "RevokeApiKey", req).await {
@@ -133,9 +148,30 @@ impl Atlassian {
 
     /// An authenticated read with an organization key.
     pub async fn org_probe(&self, org: &str, key: &SecretValue) -> Result<(), VendorError> {
-        let req =
-            self.http.get(format!("{}/admin/v1/orgs/{org}", self.base)).bearer_auth(key.expose()).timeout(CALL_TIMEOUT);
+        let url = vendor_url(SERVICE, "GetOrg", &self.base, &[Lit("admin/v1/orgs"), Val("org", org)])?;
+        let req = self.http.get(url).bearer_auth(key.expose()).timeout(CALL_TIMEOUT);
         let (_, body) = send(SERVICE, "GetOrg", req).await?;
         super::parse::json(SERVICE, "GetOrg", &body).map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An org or key id (from the inventory or a vendor's answer) stays one
+    /// path segment: it cannot reach another endpoint.
+    #[test]
+    fn ids_are_one_encoded_segment() {
+        let a = Atlassian::new(reqwest::Client::new(), "https://api.atlassian.com/");
+        let revoke = a.keys_url("RevokeApiKey", "../../admin/users?x=", Some("../k#1")).unwrap();
+        assert_eq!(
+            revoke.as_str(),
+            "https://api.atlassian.com/admin/api-access/v1/orgs/..%2F..%2Fadmin%2Fusers%3Fx=/api-keys/..%2Fk%231"
+        );
+        assert_eq!(a.scim_base("d/../x").unwrap().as_str(), "https://api.atlassian.com/scim/directory/d%2F..%2Fx");
+        for (org, key) in [("..", "k"), ("acme", ""), ("acme", ".")] {
+            assert!(a.keys_url("RevokeApiKey", org, Some(key)).is_err(), "{org:?} {key:?}");
+        }
     }
 }

@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use super::vendor::{send, CALL_TIMEOUT};
+use super::vendor_url;
+use crate::domain::destination::{Part, Part::Lit, Part::Val, Url};
 use crate::domain::SecretValue;
 use crate::rotation::VendorError;
 
@@ -67,7 +69,12 @@ impl Entra {
         let body = form.iter().map(|(k, v)| format!("{k}={}", super::percent_encode(v))).collect::<Vec<_>>().join("&");
         let req = self
             .http
-            .post(format!("{}/{}/oauth2/v2.0/token", self.login, self.creds.tenant_id))
+            .post(vendor_url(
+                SERVICE,
+                "GetToken",
+                &self.login,
+                &[Val("tenant_id", &self.creds.tenant_id), Lit("oauth2/v2.0/token")],
+            )?)
             .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .body(body)
             .timeout(CALL_TIMEOUT);
@@ -98,7 +105,11 @@ impl Entra {
         }
         let req = self
             .http
-            .post(format!("{}/servicePrincipals/{sp}/synchronization/jobs/{job}/validateCredentials", self.graph))
+            .post(self.graph_url(
+                "ValidateCredentials",
+                sp,
+                &[Lit("jobs"), Val("job_id", job), Lit("validateCredentials")],
+            )?)
             .bearer_auth(token.expose())
             .json(&body)
             .timeout(CALL_TIMEOUT);
@@ -117,21 +128,25 @@ impl Entra {
         let token = self.token().await?;
         let req = self
             .http
-            .put(format!("{}/servicePrincipals/{sp}/synchronization/secrets", self.graph))
+            .put(self.graph_url("SaveSecrets", sp, &[Lit("secrets")])?)
             .bearer_auth(token.expose())
             .json(&json!({"value": Self::credentials(base_address, key)}))
             .timeout(CALL_TIMEOUT);
         send(SERVICE, "SaveSecrets", req).await.map(|_| ())
     }
 
-    fn job_url(&self, sp: &str, job: &str) -> String {
-        format!("{}/servicePrincipals/{sp}/synchronization/jobs/{job}", self.graph)
+    /// `{graph}/servicePrincipals/{sp}/synchronization/{rest}`, every id one segment.
+    fn graph_url(&self, operation: &'static str, sp: &str, rest: &[Part<'_>]) -> Result<Url, VendorError> {
+        let mut parts = vec![Lit("servicePrincipals"), Val("service_principal_id", sp), Lit("synchronization")];
+        parts.extend_from_slice(rest);
+        vendor_url(SERVICE, operation, &self.graph, &parts)
     }
 
     /// The provisioning job's status code (`Active`, `Quarantine`, …).
     pub async fn job_status(&self, sp: &str, job: &str) -> Result<String, VendorError> {
         let token = self.token().await?;
-        let req = self.http.get(self.job_url(sp, job)).bearer_auth(token.expose()).timeout(CALL_TIMEOUT);
+        let url = self.graph_url("GetJob", sp, &[Lit("jobs"), Val("job_id", job)])?;
+        let req = self.http.get(url).bearer_auth(token.expose()).timeout(CALL_TIMEOUT);
         let (_, body) = send(SERVICE, "GetJob", req).await?;
         super::parse::entra_job_status(&body)
     }
@@ -142,13 +157,34 @@ impl Entra {
             return Ok(false);
         }
         let token = self.token().await?;
-        let url = self.job_url(sp, job);
+        let url = self.graph_url("RestartJob", sp, &[Lit("jobs"), Val("job_id", job), Lit("restart")])?;
         let req = self
             .http
-            .post(format!("{url}/restart"))
+            .post(url)
             .bearer_auth(token.expose())
             .json(&json!({"criteria": {"resetScope": "Full"}}))
             .timeout(CALL_TIMEOUT);
         send(SERVICE, "RestartJob", req).await.map(|_| true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_one_encoded_segment() {
+        let creds = EntraCredentials {
+            tenant_id: "t".into(),
+            client_id: "c".into(),
+            client_secret: SecretValue::new("fake-client-secret"),
+        };
+        let e = Entra::new(reqwest::Client::new(), "https://login.example", "https://graph.example/v1.0", creds);
+        let u = e.graph_url("GetJob", "sp/../../users", &[Lit("jobs"), Val("job_id", "j?x=1#f")]).unwrap();
+        assert_eq!(
+            u.as_str(),
+            "https://graph.example/v1.0/servicePrincipals/sp%2F..%2F..%2Fusers/synchronization/jobs/j%3Fx=1%23f"
+        );
+        assert!(e.graph_url("GetJob", "..", &[]).is_err());
     }
 }

@@ -3,7 +3,7 @@
 
 use super::parse::json;
 use super::vendor::{send, CALL_TIMEOUT};
-use crate::domain::{fill, fill_json, Call, Connector, HttpTemplate, SecretValue};
+use crate::domain::{fill_json, Call, Connector, HttpTemplate, SecretValue};
 use crate::rotation::{StoredKey, VendorError};
 
 const SERVICE: &str = "generic-http";
@@ -30,7 +30,12 @@ async fn call(
         operation,
         detail: format!("method {:?}", call.method),
     })?;
-    let mut req = http.request(method, format!("{}{}", t.base.trim_end_matches('/'), fill(&call.path, values)));
+    let url = t.call_url(call, values).map_err(|e| VendorError::Rejected {
+        service: SERVICE,
+        operation,
+        detail: format!("http_template: {e}"),
+    })?;
+    let mut req = http.request(method, url);
     req = match &t.auth_header {
         Some(h) => req.header(h.as_str(), key.expose()),
         None => req.bearer_auth(key.expose()),

@@ -3,6 +3,7 @@
 use serde_json::json;
 
 use super::{http_error, transport};
+use crate::domain::destination::{join, Part, Part::Lit, Part::Val};
 use crate::ports::{StoreError, Tickets};
 
 /// How keyturn authenticates to Jira.
@@ -44,25 +45,23 @@ impl Jira {
         }
     }
 
-    /// The Jira base URL must be a destination keyturn may reach.
-    fn guard(&self, operation: &'static str) -> Result<(), StoreError> {
-        super::outbound::Outbound::global()
-            .check_url(&self.base)
-            .map_err(|why| http_error("jira", operation, None, &format!("refused destination {why}")))
-    }
-
-    fn request(&self, path: &str) -> reqwest::RequestBuilder {
-        let req = self.http.post(format!("{}/rest/api/2/{path}", self.base));
-        match &self.auth {
+    /// `{base}/rest/api/2/{path}`, checked as a destination keyturn may reach.
+    fn request(&self, operation: &'static str, path: &[Part<'_>]) -> Result<reqwest::RequestBuilder, StoreError> {
+        let refuse = |why: String| http_error("jira", operation, None, &format!("refused destination {why}"));
+        let mut parts = vec![Lit("rest/api/2")];
+        parts.extend_from_slice(path);
+        let url = join("KEYTURN_JIRA_URL", &self.base, &parts).map_err(|e| refuse(e.to_string()))?;
+        super::outbound::check_request("KEYTURN_JIRA_URL", &url).map_err(|e| refuse(e.to_string()))?;
+        let req = self.http.post(url);
+        Ok(match &self.auth {
             JiraAuth::Basic { user, token } => req.basic_auth(user, Some(token)),
             JiraAuth::Bearer(t) => req.bearer_auth(t),
-        }
+        })
     }
 }
 
 impl Tickets for Jira {
     async fn open(&self, summary: &str, description: &str) -> Result<String, StoreError> {
-        self.guard("CreateIssue")?;
         let body = json!({"fields": {
             "project": {"key": self.project},
             "issuetype": {"name": self.issue_type},
@@ -71,7 +70,7 @@ impl Tickets for Jira {
             "labels": ["keyturn", "urgent-rotation"],
         }});
         let resp = self
-            .request("issue")
+            .request("CreateIssue", &[Lit("issue")])?
             .json(&body)
             .send()
             .await
@@ -89,9 +88,8 @@ impl Tickets for Jira {
     }
 
     async fn comment(&self, key: &str, text: &str) -> Result<(), StoreError> {
-        self.guard("AddComment")?;
         let resp = self
-            .request(&format!("issue/{key}/comment"))
+            .request("AddComment", &[Lit("issue"), Val("issue key", key), Lit("comment")])?
             .json(&json!({"body": text}))
             .send()
             .await
@@ -107,5 +105,22 @@ impl Tickets for Jira {
                 &super::vendor::bounded_text(resp, 4096).await.ok().flatten().unwrap_or_default(),
             ))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_issue_key_is_one_encoded_segment() {
+        let j = Jira::new(reqwest::Client::new(), "https://acme.atlassian.net/", "KT", JiraAuth::Bearer("fake".into()));
+        let req = j.request("AddComment", &[Lit("issue"), Val("issue key", "KT-1/../../../user?x"), Lit("comment")]);
+        let url = req.unwrap().build().unwrap().url().clone();
+        assert_eq!(url.as_str(), "https://acme.atlassian.net/rest/api/2/issue/KT-1%2F..%2F..%2F..%2Fuser%3Fx/comment");
+        assert!(j.request("AddComment", &[Lit("issue"), Val("issue key", ".."), Lit("comment")]).is_err());
+        let refused =
+            Jira::new(reqwest::Client::new(), "https://localhost:@evil.example", "KT", JiraAuth::Bearer("x".into()));
+        assert!(refused.request("CreateIssue", &[Lit("issue")]).is_err());
     }
 }

@@ -39,6 +39,18 @@ pub fn percent_encode(v: &str) -> String {
         .collect()
 }
 
+/// `base` (a setting) with `parts` appended, each value one percent-encoded
+/// path segment (see [`crate::domain::destination::join`]).
+pub(crate) fn vendor_url(
+    service: &'static str,
+    operation: &'static str,
+    base: &str,
+    parts: &[crate::domain::destination::Part<'_>],
+) -> Result<reqwest::Url, crate::rotation::VendorError> {
+    crate::domain::destination::join(&format!("{service} base URL"), base, parts)
+        .map_err(|e| crate::rotation::VendorError::Rejected { service, operation, detail: e.to_string() })
+}
+
 /// One HTTP client per process: connection pools and TLS setup are not free.
 /// Timeouts are explicit; a hung vendor must not hold a Lambda until it dies.
 pub fn client() -> reqwest::Client {
@@ -47,7 +59,7 @@ pub fn client() -> reqwest::Client {
         .timeout(Duration::from_secs(20))
         // No address keyturn must not reach, whatever a name resolves to;
         // and no redirects, which could lead anywhere.
-        .dns_resolver(std::sync::Arc::new(outbound::GuardedResolver(outbound::Outbound::global())))
+        .dns_resolver(std::sync::Arc::new(outbound::GuardedResolver(outbound::global())))
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("keyturn/", env!("CARGO_PKG_VERSION")))
         .build()

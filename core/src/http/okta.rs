@@ -5,6 +5,8 @@
 use serde_json::json;
 
 use super::vendor::{send, CALL_TIMEOUT};
+use super::vendor_url;
+use crate::domain::destination::{with_query, Part::Lit, Part::Val, Url};
 use crate::domain::SecretValue;
 use crate::rotation::VendorError;
 
@@ -29,14 +31,19 @@ impl Okta {
         Self { http, domain: domain.trim_end_matches('/').to_owned(), api_token }
     }
 
-    fn url(&self, app: &str) -> String {
-        format!("{}/api/v1/apps/{app}/connections/default", self.domain)
+    fn url(&self, operation: &'static str, app: &str) -> Result<Url, VendorError> {
+        vendor_url(
+            SERVICE,
+            operation,
+            &self.domain,
+            &[Lit("api/v1/apps"), Val("app_id", app), Lit("connections/default")],
+        )
     }
 
     pub async fn push(&self, app: &str, key: &SecretValue) -> Result<(), VendorError> {
         let req = self
             .http
-            .post(format!("{}?activate=true", self.url(app)))
+            .post(with_query(self.url("SetConnection", app)?, &[("activate", "true")]))
             .header(reqwest::header::AUTHORIZATION, format!("SSWS {}", self.api_token.expose()))
             .json(&json!({"authScheme": "TOKEN", "profile": {"authScheme": "TOKEN", "token": key.expose()}}))
             .timeout(CALL_TIMEOUT);
@@ -47,7 +54,7 @@ impl Okta {
     async fn get_connection(&self, app: &str) -> Result<String, VendorError> {
         let req = self
             .http
-            .get(self.url(app))
+            .get(self.url("GetConnection", app)?)
             .header(reqwest::header::AUTHORIZATION, format!("SSWS {}", self.api_token.expose()))
             .timeout(CALL_TIMEOUT);
         send(SERVICE, "GetConnection", req).await.map(|(_, body)| body)
@@ -61,5 +68,18 @@ impl Okta {
     /// `ENABLED`, or an error saying why not.
     pub async fn check(&self, app: &str) -> Result<(), VendorError> {
         super::parse::okta_connection("GetConnection", &self.get_connection(app).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_app_id_is_one_encoded_segment() {
+        let o = Okta::new(reqwest::Client::new(), "https://acme.okta.example", SecretValue::new("fake-okta"));
+        let u = o.url("GetConnection", "0oa1/../../users?q=").unwrap();
+        assert_eq!(u.as_str(), "https://acme.okta.example/api/v1/apps/0oa1%2F..%2F..%2Fusers%3Fq=/connections/default");
+        assert!(o.url("GetConnection", "..").is_err());
     }
 }

@@ -89,15 +89,21 @@ impl HttpConsumer {
         lazy.get().await.map_err(|e| unsupported("Okta", e))
     }
 
-    /// The SCIM endpoint the identity provider provisions into with the key.
-    fn base(&self, c: &Connector) -> String {
-        match (c.kind, &c.http_template) {
+    /// The SCIM endpoint the identity provider provisions into with the key:
+    /// the key goes there, so it is checked like a request keyturn sends.
+    fn base(&self, c: &Connector) -> Result<String, VendorError> {
+        let raw = match (c.kind, &c.http_template) {
             (ConnectorKind::GenericHttp, Some(t)) => {
                 let values = [("org", c.org.as_str()), ("app_id", c.app_id.as_deref().unwrap_or_default())];
-                crate::domain::fill(t.scim_base.as_deref().unwrap_or(&t.base), &values)
+                t.scim_url(&values).map_err(|e| unsupported("ScimBase", format!("http_template scim_base: {e}")))?
             }
-            _ => self.atlassian.scim_base(c.directory_id.as_deref().unwrap_or_default()),
-        }
+            _ => self.atlassian.scim_base(c.directory_id.as_deref().unwrap_or_default())?.to_string(),
+        };
+        let url = crate::domain::destination::parse("scim_base", &raw)
+            .map_err(|e| unsupported("ScimBase", format!("refused destination {e}")))?;
+        super::outbound::check_request("scim_base", &url)
+            .map_err(|e| unsupported("ScimBase", format!("refused destination {e}")))?;
+        Ok(raw)
     }
 }
 
@@ -105,7 +111,7 @@ impl Consumer for HttpConsumer {
     async fn validate_candidate(&self, c: &Connector, key: &StoredKey) -> Result<(), VendorError> {
         match &c.idp {
             IdpBinding::Entra { service_principal_id, job_id } => {
-                self.entra().await?.validate(service_principal_id, job_id, &self.base(c), Some(&key.value)).await
+                self.entra().await?.validate(service_principal_id, job_id, &self.base(c)?, Some(&key.value)).await
             }
             // Okta has no candidate test; the vendor pre-flight covered the key.
             IdpBinding::Okta { .. } | IdpBinding::None => Ok(()),
@@ -115,7 +121,7 @@ impl Consumer for HttpConsumer {
     async fn push(&self, c: &Connector, key: &StoredKey) -> Result<(), VendorError> {
         match &c.idp {
             IdpBinding::Entra { service_principal_id, .. } => {
-                self.entra().await?.save(service_principal_id, &self.base(c), &key.value).await
+                self.entra().await?.save(service_principal_id, &self.base(c)?, &key.value).await
             }
             IdpBinding::Okta { app_id } => self.okta().await?.push(app_id, &key.value).await,
             IdpBinding::None => Ok(()),
@@ -126,7 +132,7 @@ impl Consumer for HttpConsumer {
         match &c.idp {
             IdpBinding::Entra { service_principal_id, job_id } => {
                 let entra = self.entra().await?;
-                entra.validate(service_principal_id, job_id, &self.base(c), None).await?;
+                entra.validate(service_principal_id, job_id, &self.base(c)?, None).await?;
                 entra.unquarantine(service_principal_id, job_id).await.map(|_| ())
             }
             IdpBinding::Okta { app_id } => self.okta().await?.check(app_id).await,

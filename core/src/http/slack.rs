@@ -29,12 +29,14 @@ impl SlackChat {
 
 impl Chat for SlackChat {
     async fn post(&self, hook: &SlackWebhook, payload: &serde_json::Value) -> Result<(), StoreError> {
-        super::outbound::Outbound::global()
-            .check_url(hook.url())
-            .map_err(|why| http_error("slack", "webhook", None, &format!("refused destination {why}")))?;
+        // Parsed again here (it was checked when the routing was loaded) so
+        // the check sees exactly the URL the client sends to.
+        let refuse = |why: String| http_error("slack", "webhook", None, &format!("refused destination {why}"));
+        let url = crate::domain::destination::parse("slack_webhook", hook.url()).map_err(|e| refuse(e.to_string()))?;
+        super::outbound::check_request("slack_webhook", &url).map_err(|e| refuse(e.to_string()))?;
         let resp = self
             .http
-            .post(hook.url())
+            .post(url)
             .json(payload)
             .send()
             .await

@@ -29,7 +29,7 @@ pub(crate) async fn send(
     };
     let (client, built) = request.build_split();
     let built = built.map_err(|e| VendorError::Rejected { service, operation, detail: format!("bad request: {e}") })?;
-    if let Err(why) = super::outbound::Outbound::global().check_url(built.url().as_str()) {
+    if let Err(why) = super::outbound::check_request(service, built.url()) {
         note(None, None);
         return Err(VendorError::Rejected { service, operation, detail: format!("refused destination {why}") });
     }
