@@ -88,8 +88,9 @@ fn instructions(c: &Connector) -> String {
         "1. Be ready: regenerating the key stops provisioning with the old one at once.\n\
          2. In admin.atlassian.com, open Security > Identity providers, the directory {} (org {}), and regenerate \
          the SCIM API key.\n\
-         3. Paste the new key into keyturn's form (the link below) right away. keyturn stores it in Secrets Manager, \
-         checks it against Atlassian, pushes it to {} and verifies provisioning.\n",
+         3. Paste the new key into keyturn's form (the link below) right away. keyturn checks it against \
+         Atlassian first (a key Atlassian refuses is not kept, and the same link takes the right one), stores it in \
+         Secrets Manager, pushes it to {} and verifies provisioning.\n",
         c.directory_id.as_deref().unwrap_or("?"),
         c.org,
         c.idp.name()
