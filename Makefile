@@ -10,6 +10,8 @@ MOTO_PORT ?= 4566
 SIM_PORT  ?= 4567
 LAMBDA_PORT ?= 9000
 VENDOR_PORT ?= 4568
+# scim2-server (PyPI, python-scim): an RFC 7644 server keyturn did not write.
+SCIM_PORT ?= 4569
 # Instances per function under `cargo lambda watch` (Lambda runs many): a
 # batch's child executions call rotate/verify/finalize at once.
 LAMBDA_CONCURRENCY ?= 4
@@ -36,6 +38,8 @@ export KEYTURN_JIRA_SECRET  := keyturn/jira
 export KEYTURN_SIM_URL      := http://127.0.0.1:$(SIM_PORT)
 # Vendors and identity providers: the Rust simulators (tests/simulators).
 export KEYTURN_DEV_VENDOR_URL  := http://127.0.0.1:$(VENDOR_PORT)
+# The independent SCIM server, reached through keyturn-sim's relay (tests read it).
+export KEYTURN_SCIM_SERVER_URL := http://127.0.0.1:$(SCIM_PORT)
 export KEYTURN_ATLASSIAN_URL   := http://127.0.0.1:$(VENDOR_PORT)
 export KEYTURN_GRAPH_URL       := http://127.0.0.1:$(VENDOR_PORT)/graph/v1.0
 export KEYTURN_ENTRA_LOGIN_URL := http://127.0.0.1:$(VENDOR_PORT)/login
@@ -98,19 +102,23 @@ define start_bg
 	fi
 endef
 
-up: $(VENV)/.installed build ## Start the local stack: moto (4566), captured email (4567), vendor/Slack/Jira simulators (4568), functions (9000)
+up: $(VENV)/.installed build ## Start the local stack: moto (4566), captured email (4567), vendor/Slack/Jira simulators (4568), SCIM server (4569), functions (9000)
 	@mkdir -p $(STATE)
 	$(call start_bg,moto,$(PY) tests/localstack/launcher.py --port $(MOTO_PORT) --sim-port $(SIM_PORT) --lambda-endpoint http://127.0.0.1:$(LAMBDA_PORT))
-	$(call start_bg,vendors,target/debug/keyturn-sim --port $(VENDOR_PORT))
+	@# One tenant per directory, made on its first request, held in memory.
+	$(call start_bg,scim,$(VENV)/bin/scim2-server --hostname 127.0.0.1 --port $(SCIM_PORT) --dynamic-tenants)
+	$(call start_bg,vendors,target/debug/keyturn-sim --port $(VENDOR_PORT) --scim-upstream $(KEYTURN_SCIM_SERVER_URL))
 	$(call start_bg,functions,env PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda watch -A 127.0.0.1 -P $(LAMBDA_PORT) --ignore-changes --concurrency $(LAMBDA_CONCURRENCY))
 	@$(PY) tests/localstack/launcher.py --port $(MOTO_PORT) --wait-ready 30 \
 	  || { echo "local stack did not answer in 30 s; see $(STATE)/moto.log"; tail -20 $(STATE)/moto.log; exit 1; }
+	@$(PY) tests/localstack/launcher.py --port $(SCIM_PORT) --wait-ready 30 --path / \
+	  || { echo "scim2-server did not answer in 30 s; see $(STATE)/scim.log"; tail -20 $(STATE)/scim.log; exit 1; }
 	@$(PY) tests/localstack/launcher.py --port $(LAMBDA_PORT) --wait-ready 60 --path / \
 	  || { echo "cargo lambda watch did not answer in 60 s; see $(STATE)/functions.log"; tail -20 $(STATE)/functions.log; exit 1; }
 	@$(KEYTURN) dev setup
 
 down: ## Stop the local stack
-	@for svc in functions vendors moto; do \
+	@for svc in functions vendors scim moto; do \
 	  if [ -f $(STATE)/$$svc.pid ]; then \
 	    pid=$$(cat $(STATE)/$$svc.pid); \
 	    if kill -- -"$$pid" 2>/dev/null || kill "$$pid" 2>/dev/null; then \

@@ -13,6 +13,8 @@ pub mod audit;
 pub mod aws;
 pub mod config;
 pub mod domain;
+#[cfg(test)]
+mod fakes;
 pub mod faults;
 pub mod http;
 pub mod inventory;

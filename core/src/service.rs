@@ -304,6 +304,8 @@ pub struct ApprovalCallback {
     keys: SecretsSigningKeys,
     tasks: SfnTasks,
     secrets: crate::aws::SecretsStore,
+    /// Checks handed-over keys while their owner waits.
+    vendor: crate::http::HttpVendor,
 }
 
 impl ApprovalCallback {
@@ -318,6 +320,13 @@ impl ApprovalCallback {
             keys: SecretsSigningKeys::new(aws_sdk_secretsmanager::Client::new(&sdk), &cfg.approval.signing_key_secret),
             tasks: SfnTasks::new(aws_sdk_sfn::Client::new(&sdk)),
             secrets: crate::aws::SecretsStore::new(aws_sdk_secretsmanager::Client::new(&sdk)),
+            vendor: {
+                let http = crate::http::client();
+                crate::http::HttpVendor {
+                    atlassian: crate::http::Atlassian::new(http.clone(), &cfg.vendors.atlassian_url),
+                    http,
+                }
+            },
         })
     }
 
@@ -337,6 +346,7 @@ impl ApprovalCallback {
             audit: &self.audit,
             intake: &self.changes,
             secrets: &self.secrets,
+            vendor: &self.vendor,
         };
         callback::handle(&ports, method, token, key, now).await
     }

@@ -14,5 +14,6 @@ mod inventory;
 mod rotation;
 mod scale;
 mod scan;
+mod scim;
 mod watch;
 mod workflow;

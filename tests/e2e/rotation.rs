@@ -91,8 +91,11 @@ pub(crate) async fn run_to_end(f: &Flow, change: &str) -> (String, Vec<serde_jso
 async fn a_scim_key_handed_over_by_its_owner_reaches_entra_and_never_leaks() {
     let f = Flow::new("scim");
     let (dir, sp, arn, old) = scim_connector(&f, "old").await;
-    // The directory's first answer to the new key's SCIM read is a 500.
-    fault(&format!("/scim/directory/{dir}/Users"), "status", 500, 1, None).await;
+    // The pre-flight's first SCIM read with the new key is answered 500 (the
+    // read before it, the form's check while the owner waits, passes).
+    let flaky = serde_json::json!({"method": "GET", "path_prefix": format!("/scim/directory/{dir}/Users"),
+                                   "kind": "status", "status": 500, "skip": 1, "times": 1});
+    vendor(Method::POST, "/_sim/faults", Some(flaky)).await;
 
     let change = f.scan_one(&[]);
     f.approve(&change).await;

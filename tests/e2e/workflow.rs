@@ -465,7 +465,7 @@ pub async fn every_output(f: &Flow, change: &str, names: &[&str]) -> String {
         all.push_str(&sim(path).await.to_string());
     }
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../.local/");
-    for log in ["functions.log", "moto.log", "vendors.log"] {
+    for log in ["functions.log", "moto.log", "vendors.log", "scim.log"] {
         all.push_str(&std::fs::read_to_string(format!("{root}{log}")).unwrap_or_default());
     }
     all

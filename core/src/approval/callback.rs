@@ -19,8 +19,8 @@ use crate::domain::timefmt::format_utc;
 use crate::domain::SecretValue;
 use crate::domain::{ChangeStatus, EventKind, NewAuditEvent};
 use crate::ports::{
-    Approvals, AuditLog, ConnectorLookup, Delivery, IntakeTokens, SecretStore, SigningKeys, StoreError, TaskCallbacks,
-    VoteResult,
+    Approvals, AuditLog, ConnectorLookup, Delivery, IntakeTokens, KeyVendor, SecretStore, SigningKeys, StoreError,
+    TaskCallbacks, VoteResult,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,7 +49,7 @@ impl Page {
 #[error(transparent)]
 pub struct CallbackError(#[from] pub StoreError);
 
-pub struct CallbackPorts<'a, A, L, K, T, Au, I, S> {
+pub struct CallbackPorts<'a, A, L, K, T, Au, I, S, V> {
     pub approvals: &'a A,
     pub connectors: &'a L,
     pub keys: &'a K,
@@ -58,6 +58,8 @@ pub struct CallbackPorts<'a, A, L, K, T, Au, I, S> {
     /// Key hand-overs (intake links).
     pub intake: &'a I,
     pub secrets: &'a S,
+    /// Checks a handed-over key at the vendor while its owner waits.
+    pub vendor: &'a V,
 }
 
 /// How many times a decision is offered to Step Functions before giving up.
@@ -68,8 +70,8 @@ const DELIVERY_ATTEMPTS: u32 = 3;
 /// deciding request is still delivering never delivers twice.
 const DELIVERY_LOST_AFTER: time::Duration = time::Duration::seconds(90);
 
-pub async fn handle<A, L, K, T, Au, I, S>(
-    ports: &CallbackPorts<'_, A, L, K, T, Au, I, S>,
+pub async fn handle<A, L, K, T, Au, I, S, V>(
+    ports: &CallbackPorts<'_, A, L, K, T, Au, I, S, V>,
     method: Method,
     token: Option<&str>,
     key: Option<&SecretValue>,
@@ -83,6 +85,7 @@ where
     Au: AuditLog,
     I: IntakeTokens,
     S: SecretStore,
+    V: KeyVendor,
 {
     let Some(token) = token.filter(|t| !t.is_empty()) else {
         return Ok(Page::new(
@@ -113,6 +116,7 @@ where
             secrets: ports.secrets,
             tasks: ports.tasks,
             audit: ports.audit,
+            vendor: ports.vendor,
         };
         let post = (method == Method::Post).then_some(key);
         return Ok(super::intake::handle(&intake, &claims, post, token, now).await?);
@@ -220,8 +224,8 @@ fn already_page(record: &ChangeRecord, claims: &LinkClaims) -> Page {
     )
 }
 
-async fn confirmation<A, L, K, T, Au, I, S>(
-    ports: &CallbackPorts<'_, A, L, K, T, Au, I, S>,
+async fn confirmation<A, L, K, T, Au, I, S, V>(
+    ports: &CallbackPorts<'_, A, L, K, T, Au, I, S, V>,
     record: &ChangeRecord,
     claims: &LinkClaims,
     token: &str,
@@ -274,8 +278,8 @@ where
     Ok(Page::new(200, "confirm", &title, &body))
 }
 
-async fn decide<A, L, K, T, Au, I, S>(
-    ports: &CallbackPorts<'_, A, L, K, T, Au, I, S>,
+async fn decide<A, L, K, T, Au, I, S, V>(
+    ports: &CallbackPorts<'_, A, L, K, T, Au, I, S, V>,
     record: ChangeRecord,
     claims: LinkClaims,
     now: OffsetDateTime,
@@ -422,8 +426,8 @@ impl Decided {
 /// decision was recorded): hand it over now, so one more press, by anyone
 /// with a link, finishes the job instead of the workflow waiting out its
 /// timeout.
-async fn closed<A, L, K, T, Au, I, S>(
-    ports: &CallbackPorts<'_, A, L, K, T, Au, I, S>,
+async fn closed<A, L, K, T, Au, I, S, V>(
+    ports: &CallbackPorts<'_, A, L, K, T, Au, I, S, V>,
     record: &ChangeRecord,
     claims: &LinkClaims,
     now: OffsetDateTime,
@@ -445,8 +449,8 @@ where
 /// Hands the decision to the waiting workflow, forgets the task token, and
 /// only then audits `approved`/`rejected`: the audited decision is the one
 /// the workflow acts on.
-async fn announce<A, L, K, T, Au, I, S>(
-    ports: &CallbackPorts<'_, A, L, K, T, Au, I, S>,
+async fn announce<A, L, K, T, Au, I, S, V>(
+    ports: &CallbackPorts<'_, A, L, K, T, Au, I, S, V>,
     record: &ChangeRecord,
     decided: &Decided,
     claims: &LinkClaims,
@@ -485,8 +489,8 @@ fn task_gone_page() -> Page {
     )
 }
 
-async fn deliver<A, L, K, T, Au, I, S>(
-    ports: &CallbackPorts<'_, A, L, K, T, Au, I, S>,
+async fn deliver<A, L, K, T, Au, I, S, V>(
+    ports: &CallbackPorts<'_, A, L, K, T, Au, I, S, V>,
     record: &ChangeRecord,
     output: &serde_json::Value,
 ) -> Result<Delivery, CallbackError>

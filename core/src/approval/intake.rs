@@ -3,9 +3,12 @@
 //! After approval the workflow waits on a second task token (`request-key`)
 //! while the key's owner regenerates the key in the vendor console and pastes
 //! it into keyturn's intake form, reached by a signed link of their own. The
-//! form's POST writes the key straight into Secrets Manager as `AWSPENDING`
-//! and resumes the workflow with the version id only: the key never enters
-//! the workflow's state, a log line or a page.
+//! form's POST first asks the vendor whether the key works (a SCIM read with
+//! it, while the owner waits): a refused key is answered on the page, never
+//! stored, and the same link may be used again until it expires. An accepted
+//! key goes straight into Secrets Manager as `AWSPENDING`, the link is used
+//! up, and the workflow resumes with the version id only: the key never
+//! enters the workflow's state, a log line, an audit item or a page.
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -17,12 +20,15 @@ use super::request::link;
 use super::{Email, TaskToken};
 use crate::domain::approval::{Approver, Decision, LinkClaims, Nonce};
 use crate::domain::timefmt::format_utc;
+use crate::domain::ConnectorKind;
 use crate::domain::{ChangeId, Connector, ConnectorId, EventKind, NewAuditEvent, SecretValue};
 use crate::inventory::{load_connector, LoadError};
 use crate::ports::{
-    AuditLog, ConnectorLookup, Delivery, IntakeTokens, Mailer, SecretStore, SigningKeys, StoreError, TaskCallbacks,
+    AuditLog, ConnectorLookup, Delivery, IntakeTokens, KeyVendor, Mailer, SecretStore, SigningKeys, StoreError,
+    TaskCallbacks,
 };
-use crate::rotation::{version_token, StepInput, StoredKey};
+use crate::rotation::retry::{retry, RetryPolicy};
+use crate::rotation::{version_token, StepInput, StoredKey, VendorError};
 
 /// What the state machine passes to `request-key`.
 #[derive(Debug, Clone, Deserialize)]
@@ -82,8 +88,9 @@ fn instructions(c: &Connector) -> String {
         "1. Be ready: regenerating the key stops provisioning with the old one at once.\n\
          2. In admin.atlassian.com, open Security > Identity providers, the directory {} (org {}), and regenerate \
          the SCIM API key.\n\
-         3. Paste the new key into keyturn's form (the link below) right away. keyturn stores it in Secrets Manager, \
-         checks it against Atlassian, pushes it to {} and verifies provisioning.\n",
+         3. Paste the new key into keyturn's form (the link below) right away. keyturn checks it against \
+         Atlassian first (a key Atlassian refuses is not kept, and the same link takes the right one), stores it in \
+         Secrets Manager, pushes it to {} and verifies provisioning.\n",
         c.directory_id.as_deref().unwrap_or("?"),
         c.org,
         c.idp.name()
@@ -195,17 +202,35 @@ fn plausible(key: &str) -> bool {
     KEY_LEN.contains(&key.len()) && !key.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
-pub struct IntakePorts<'a, L, I, S, T, Au> {
+pub struct IntakePorts<'a, L, I, S, T, Au, V> {
     pub connectors: &'a L,
     pub intake: &'a I,
     pub secrets: &'a S,
     pub tasks: &'a T,
     pub audit: &'a Au,
+    pub vendor: &'a V,
+}
+
+/// The owner waits for the check, and the page's Lambda has 30 s: a few quick
+/// tries, then the key is taken unchecked (the pre-flight retries longer).
+const CHECK_WHILE_WAITING: RetryPolicy = RetryPolicy {
+    attempts: 3,
+    base: std::time::Duration::from_millis(300),
+    max_delay: std::time::Duration::from_secs(2),
+    deadline: std::time::Duration::from_secs(8),
+};
+
+/// Who answers for the key, in the owner's words.
+fn vendor_name(kind: ConnectorKind) -> &'static str {
+    match kind {
+        ConnectorKind::AtlassianScim | ConnectorKind::AtlassianApiKey => "Atlassian",
+        ConnectorKind::GenericHttp => "the vendor",
+    }
 }
 
 /// The intake form (GET) and the hand-over (POST). `claims` are verified.
-pub async fn handle<L, I, S, T, Au>(
-    ports: &IntakePorts<'_, L, I, S, T, Au>,
+pub async fn handle<L, I, S, T, Au, V>(
+    ports: &IntakePorts<'_, L, I, S, T, Au, V>,
     claims: &LinkClaims,
     post: Option<Option<&SecretValue>>,
     token: &str,
@@ -217,6 +242,7 @@ where
     S: SecretStore,
     T: TaskCallbacks,
     Au: AuditLog,
+    V: KeyVendor,
 {
     let Some(connector_id) = &claims.connector else {
         return Ok(Page::new(400, "malformed", "This link is damaged", "<p>The link names no connector.</p>"));
@@ -251,12 +277,16 @@ where
              <input type=\"password\" id=\"key\" name=\"key\" required minlength=\"16\" maxlength=\"4096\" \
              autocomplete=\"off\" spellcheck=\"false\" style=\"width:100%;font-size:1rem;padding:.4rem\"></p>\
              <button type=\"submit\" class=\"approve\" name=\"decision\" value=\"intake\" data-decision=\"intake\">Hand over the key</button></form>\
-             <p class=\"note\">The key goes straight into Secrets Manager; keyturn never shows or logs it.</p>",
+             <p class=\"note\">keyturn first checks the key with {vendor}; a key {vendor} refuses is not stored and \
+             this link stays usable until {}. An accepted key goes straight into Secrets Manager; keyturn never \
+             shows or logs it.</p>",
             esc(claims.approver.as_str()),
             esc(c.id.as_str()),
             esc(claims.change_id.as_str()),
             esc(&instructions(&c)),
-            esc(token)
+            esc(token),
+            esc(&format_utc(claims.expires_at)),
+            vendor = vendor_name(c.kind),
         );
         return Ok(Page::new(200, "intake_form", &format!("Hand over the new key for {}", c.id), &body));
     };
@@ -269,6 +299,27 @@ where
             "<p>Paste the whole key, without spaces or line breaks (16 to 4096 characters). Nothing was stored; use \
              your link again.</p>",
         ));
+    };
+    // The vendor's word on the key while its owner waits: a refused key is
+    // never stored, and the hand-over stays open for another paste.
+    let candidate = StoredKey::new(key.clone());
+    let vendor = vendor_name(c.kind);
+    let (checked, _) = retry(&CHECK_WHILE_WAITING, || ports.vendor.probe(&c, &candidate)).await;
+    let checked = match checked {
+        Ok(()) => format!("{vendor} accepted it"),
+        Err(e @ (VendorError::Unauthorized { .. } | VendorError::Rejected { .. })) => {
+            let mut ev =
+                NewAuditEvent::new(c.id.clone(), EventKind::KeyRefused, now, format!("owner:{}", claims.approver))
+                    .change(&claims.change_id)
+                    .detail("fingerprint", key.fingerprint())
+                    .detail("vendor_answer", e.to_string());
+            ev.correlation_id = Some(format!("{}/{}", claims.change_id, c.id));
+            ports.audit.append(ev).await?;
+            return Ok(refused_page(&c, vendor, &e, claims.expires_at));
+        }
+        // No answer is no verdict: the key is kept, and the pre-flight (which
+        // retries for longer) decides before anything uses it.
+        Err(e) => format!("{vendor} could not be asked just now ({e}); keyturn checks it again before using it"),
     };
     if !ports.intake.close_intake(&claims.change_id, connector_id, now).await? {
         return Ok(Page::new(
@@ -286,7 +337,8 @@ where
         .change(&claims.change_id)
         .detail("new_version", version.clone())
         .detail("new_fingerprint", key.fingerprint())
-        .detail("source", "human_intake");
+        .detail("source", "human_intake")
+        .detail("checked", checked.clone());
     ev.correlation_id = Some(format!("{}/{}", claims.change_id, c.id));
     ports.audit.append(ev).await?;
     match ports.tasks.succeed(&task, &json!({"pending_version": version})).await? {
@@ -295,8 +347,9 @@ where
             "key_received",
             "Key received",
             &format!(
-                "<p class=\"status\">Thank you. The new key for <strong>{}</strong> is stored (fingerprint {}). keyturn is \
-                 now checking it and switching provisioning over; you will hear the outcome.</p>",
+                "<p class=\"status\">Thank you. {}. The new key for <strong>{}</strong> is stored (fingerprint {}). \
+                 keyturn is now switching provisioning over; you will hear the outcome.</p>",
+                esc(&checked),
                 esc(c.id.as_str()),
                 esc(&key.fingerprint())
             ),
@@ -308,5 +361,144 @@ where
             "<p>The workflow stopped waiting before the key arrived; the key was stored but will not be used. On-call \
              has been told about the change.</p>",
         )),
+    }
+}
+
+/// The answer to a key the vendor refused: what it said, what to do, and
+/// that the link still works. Never the key.
+fn refused_page(c: &Connector, vendor: &str, e: &VendorError, expires: OffsetDateTime) -> Page {
+    let again = format!("Nothing was stored. Use this link again (it works until {}).", format_utc(expires));
+    match e {
+        VendorError::Unauthorized { status, .. } => Page::new(
+            422,
+            "key_refused",
+            &format!("This key is refused by {vendor}"),
+            &format!(
+                "<p class=\"status\">This key is refused by {vendor} ({status}): paste the key you just regenerated \
+                 for <strong>{}</strong>.</p><p>{}</p>",
+                esc(c.id.as_str()),
+                esc(&again)
+            ),
+        ),
+        other => Page::new(
+            422,
+            "key_refused",
+            &format!("{vendor} did not accept this key"),
+            &format!(
+                "<p class=\"status\">{vendor} did not accept this key for <strong>{}</strong> ({}). If it is the \
+                 key you just regenerated, the connector's directory may be wrong (directory {}): tell on-call.</p>\
+                 <p>{}</p>",
+                esc(c.id.as_str()),
+                esc(&other.to_string()),
+                esc(c.directory_id.as_deref().unwrap_or("?")),
+                esc(&again)
+            ),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::approval::{Approver, Decision, LinkClaims, Nonce};
+    use crate::fakes::{record, Fakes, VendorMood};
+
+    const NOW: OffsetDateTime = time::macros::datetime!(2026-11-24 09:00 UTC);
+    const FRESH: &str = "atst-fresh-key-just-regenerated-0123";
+    const WRONG: &str = "atst-wrong-key-pasted-by-mistake-9876";
+
+    fn claims() -> LinkClaims {
+        LinkClaims {
+            change_id: ChangeId::from_trusted("chg-20261124-00000000000000aa"),
+            approver: Approver::parse("owner@acme.example").unwrap(),
+            decision: Decision::Intake,
+            expires_at: NOW + Duration::hours(24),
+            nonce: Nonce::random(),
+            connector: Some(ConnectorId::parse("acme/scim").unwrap()),
+        }
+    }
+
+    async fn waiting() -> Fakes {
+        let f = Fakes::new(record("acme/scim", "atlassian-scim", &[]), "atst-old-key-dead-now-5555");
+        f.accept(FRESH);
+        let c = claims();
+        let t = crate::approval::TaskToken::new("task-token");
+        f.put_intake(&c.change_id, c.connector.as_ref().unwrap(), &t, NOW, NOW + Duration::hours(24)).await.unwrap();
+        f
+    }
+
+    async fn paste(f: &Fakes, key: &str) -> Page {
+        let ports = IntakePorts { connectors: f, intake: f, secrets: f, tasks: f, audit: f, vendor: f };
+        let key = SecretValue::new(key);
+        handle(&ports, &claims(), Some(Some(&key)), "signed-link-token", NOW).await.unwrap()
+    }
+
+    fn stored_versions(f: &Fakes) -> usize {
+        f.versions.lock().unwrap().len()
+    }
+
+    /// Issue 20 item 8: a wrong paste is refused at once with what Atlassian
+    /// said, stored nowhere, and the same link takes the right key after it.
+    #[tokio::test]
+    async fn a_refused_paste_is_not_stored_and_the_link_stays_usable() {
+        let f = waiting().await;
+        let page = paste(&f, WRONG).await;
+        assert_eq!((page.status, page.outcome), (422, "key_refused"), "{}", page.html);
+        assert!(
+            page.html.contains("This key is refused by Atlassian (401): paste the key you just regenerated"),
+            "{}",
+            page.html
+        );
+        assert!(page.html.contains("Use this link again"), "{}", page.html);
+        assert_eq!(stored_versions(&f), 1, "a refused key is never a Secrets Manager version");
+        assert!(f.delivered.lock().unwrap().is_empty(), "the workflow still waits");
+        let refused = f.events().into_iter().find(|e| e.event == "key_refused").expect("audited");
+        assert_eq!(refused.detail["fingerprint"], SecretValue::new(WRONG).fingerprint());
+        assert!(refused.detail["vendor_answer"].contains("401"), "{:?}", refused.detail);
+
+        let page = paste(&f, FRESH).await;
+        assert_eq!((page.status, page.outcome), (200, "key_received"), "{}", page.html);
+        assert!(page.html.contains("Atlassian accepted it"), "{}", page.html);
+        assert_eq!(stored_versions(&f), 2);
+        assert_eq!(f.delivered.lock().unwrap().len(), 1, "the workflow resumes once");
+        let stored = f.events().into_iter().find(|e| e.event == "pending_stored").unwrap();
+        assert_eq!(stored.detail["checked"], "Atlassian accepted it");
+
+        // An accepted key uses the link up.
+        let again = paste(&f, FRESH).await;
+        assert_eq!(again.status, 409, "{}", again.html);
+        assert_eq!(stored_versions(&f), 2);
+
+        for page in [&paste(&f, WRONG).await, &again] {
+            assert!(!page.html.contains(FRESH) && !page.html.contains(WRONG), "no page shows a key");
+        }
+        let said = f.everything_said();
+        assert!(!said.contains(FRESH) && !said.contains(WRONG), "no audit item, message or task output holds a key");
+    }
+
+    /// An answer that is not a 401 (an unknown directory) is refused too,
+    /// naming the directory, and stores nothing.
+    #[tokio::test]
+    async fn a_key_the_vendor_rejects_for_another_reason_is_not_stored() {
+        let f = waiting().await;
+        *f.mood.lock().unwrap() = VendorMood::Rejecting;
+        let page = paste(&f, FRESH).await;
+        assert_eq!((page.status, page.outcome), (422, "key_refused"), "{}", page.html);
+        assert!(page.html.contains("HTTP 404") && page.html.contains("directory d-1"), "{}", page.html);
+        assert_eq!(stored_versions(&f), 1);
+        assert!(f.intake_token(&claims().change_id, claims().connector.as_ref().unwrap()).await.unwrap().is_some());
+    }
+
+    /// No answer is no verdict: the owner is not sent away, the key is taken
+    /// and the pre-flight checks it before anything uses it.
+    #[tokio::test]
+    async fn a_vendor_that_cannot_answer_does_not_hold_up_the_hand_over() {
+        let f = waiting().await;
+        *f.mood.lock().unwrap() = VendorMood::Down;
+        let page = paste(&f, FRESH).await;
+        assert_eq!((page.status, page.outcome), (200, "key_received"), "{}", page.html);
+        assert!(page.html.contains("could not be asked just now"), "{}", page.html);
+        assert_eq!(f.probes.lock().unwrap().len(), 3, "a few quick tries while the owner waits");
+        assert_eq!(f.delivered.lock().unwrap().len(), 1);
     }
 }

@@ -55,6 +55,9 @@ pub enum EventKind {
     Imported,
     /// The owner was asked for a key only the vendor console can make.
     KeyRequested,
+    /// A key the owner pasted was refused by the vendor; nothing was stored
+    /// and the hand-over stays open.
+    KeyRefused,
     /// A stale `AWSPENDING` from an earlier, unfinished rotation was removed.
     PendingRepaired,
     /// Rollback could not put everything back; a human was told.
@@ -92,6 +95,7 @@ impl EventKind {
             Self::Notified => "notified",
             Self::Imported => "imported",
             Self::KeyRequested => "key_requested",
+            Self::KeyRefused => "key_refused",
             Self::PendingRepaired => "pending_repaired",
             Self::RollbackFailed => "rollback_failed",
             Self::Resolved => "resolved",

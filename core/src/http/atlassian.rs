@@ -157,6 +157,9 @@ impl Atlassian {
 
 #[cfg(test)]
 mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::super::vendor::{bounded_text, MAX_BODY_BYTES};
     use super::*;
 
     /// An org or key id (from the inventory or a vendor's answer) stays one
@@ -172,6 +175,51 @@ mod tests {
         assert_eq!(a.scim_base("d/../x").unwrap().as_str(), "https://api.atlassian.com/scim/directory/d%2F..%2Fx");
         for (org, key) in [("..", "k"), ("acme", ""), ("acme", ".")] {
             assert!(a.keys_url("RevokeApiKey", org, Some(key)).is_err(), "{org:?} {key:?}");
+        }
+    }
+
+    /// A one-shot HTTP server answering with `response` exactly as written.
+    async fn raw(response: Vec<u8>) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut sock, _) = listener.accept().await.unwrap();
+            let mut req = [0u8; 2048];
+            let _ = sock.read(&mut req).await;
+            let _ = sock.write_all(&response).await;
+            let _ = sock.shutdown().await;
+        });
+        format!("http://{addr}/scim/directory/d1/Users?startIndex=1&count=1")
+    }
+
+    const EMPTY: &str = r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:ListResponse"],"totalResults":0}"#;
+
+    /// The probe reads a ListResponse however the server frames it: either
+    /// SCIM media type (RFC 7644 §8.1, `application/scim+json`, or
+    /// `application/json` with a charset), chunked, or closed-delimited.
+    #[tokio::test]
+    async fn the_scim_probe_reads_every_framing_a_server_may_use() {
+        let fixed = |ct: &str| {
+            format!("HTTP/1.1 200 OK\r\ncontent-type: {ct}\r\ncontent-length: {}\r\n\r\n{EMPTY}", EMPTY.len())
+        };
+        let (a, b) = EMPTY.split_at(20);
+        let chunked = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/scim+json\r\ntransfer-encoding: chunked\r\n\r\n{:x}\r\n{a}\r\n{:x}\r\n{b}\r\n0\r\n\r\n",
+            a.len(),
+            b.len()
+        );
+        let until_close = format!("HTTP/1.0 200 OK\r\ncontent-type: application/scim+json\r\n\r\n{EMPTY}");
+        for (name, response) in [
+            ("scim+json", fixed("application/scim+json")),
+            ("json; charset=utf-8", fixed("application/json; charset=utf-8")),
+            ("scim+json; charset=UTF-8", fixed("application/scim+json; charset=UTF-8")),
+            ("chunked", chunked),
+            ("close-delimited", until_close),
+        ] {
+            let resp = reqwest::get(raw(response.into_bytes()).await).await.unwrap();
+            assert_eq!(resp.status(), 200, "{name}");
+            let body = bounded_text(resp, MAX_BODY_BYTES).await.unwrap().unwrap();
+            assert!(super::super::parse::scim_list(&body).is_ok(), "{name}: {body}");
         }
     }
 }

@@ -18,12 +18,21 @@ pub fn json(service: &'static str, operation: &'static str, body: &str) -> Resul
     serde_json::from_str(body).map_err(|_| rejected(service, operation, "malformed JSON in the answer"))
 }
 
-/// Atlassian SCIM `GET /Users`: must be a SCIM ListResponse.
+/// The message schema every SCIM list answer names (RFC 7644 §3.4.2).
+const LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
+
+/// SCIM `GET /Users`: must be a SCIM ListResponse, and any RFC 7644 §3.4.2
+/// one will do: `totalResults: 0` without `Resources`, no `itemsPerPage` or
+/// `startIndex` (both only "REQUIRED when partial results are returned"),
+/// extension schemas and attributes beside it, a URN in another case (URNs
+/// compare case-insensitively, RFC 8141 §3), a UTF-8 byte-order mark (RFC
+/// 8259 §8.1 lets a parser ignore it). The key worked; what the directory
+/// holds is not the probe's business.
 pub fn scim_list(body: &str) -> Result<(), VendorError> {
-    let v = json("atlassian", "ScimListUsers", body)?;
+    let v = json("atlassian", "ScimListUsers", body.strip_prefix('\u{feff}').unwrap_or(body))?;
     let is_list = v["schemas"]
         .as_array()
-        .is_some_and(|s| s.iter().any(|x| x == "urn:ietf:params:scim:api:messages:2.0:ListResponse"));
+        .is_some_and(|s| s.iter().any(|x| x.as_str().is_some_and(|x| x.eq_ignore_ascii_case(LIST_RESPONSE))));
     if is_list {
         Ok(())
     } else {
@@ -157,6 +166,48 @@ mod tests {
         let key = created_api_key(r#"{"id":"k","key":"secret-value"}"#).unwrap();
         assert!(!format!("{key:?}").contains("secret-value"), "a parsed key prints no value");
         assert!(json("x", "y", "{").unwrap_err().to_string().contains("malformed JSON"));
+    }
+
+    /// RFC 7644 §3.4.2's own examples, and the variants real servers send.
+    #[test]
+    fn every_rfc_7644_list_response_is_accepted() {
+        let variants = [
+            // §3.4.2, Figure "response to a query": no itemsPerPage, no startIndex.
+            r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:ListResponse"],"totalResults":2,
+                "Resources":[{"id":"2819c223-7f76-453a-919d-413861904646","userName":"bjensen"},
+                             {"id":"c75ad752-64ae-4823-840d-ffa80929976c","userName":"jsmith"}]}"#,
+            // §3.4.2.4, pagination: every paging field, schemas last.
+            r#"{"totalResults":100,"itemsPerPage":10,"startIndex":1,
+                "schemas":["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+                "Resources":[{"id":"2819c223-7f76-453a-919d-413861904646","userName":"bjensen"}]}"#,
+            // An empty directory: totalResults 0, Resources omitted (required only when non-zero).
+            r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:ListResponse"],"totalResults":0}"#,
+            // Empty, as scim2-server answers it.
+            r#"{"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"], "totalResults": 0, "startIndex": 1, "itemsPerPage": 0, "Resources": []}"#,
+            // Extension schemas and attributes on the resources and beside the list.
+            r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:ListResponse","urn:example:params:scim:api:messages:2.0:Extra"],
+                "totalResults":1,"x-vendor-cursor":"abc","Resources":[{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User",
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],"id":"u1","userName":"bjensen",
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"employeeNumber":"701984"},
+                "meta":{"resourceType":"User","version":"W/\"1\""}}]}"#,
+            // More resources than `count=1` asked for (a server may ignore count).
+            r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:ListResponse"],"totalResults":3,"Resources":[{"id":"a"},{"id":"b"},{"id":"c"}]}"#,
+            // The URN in another case, and a byte-order mark before the JSON.
+            r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:listresponse"],"totalResults":0}"#,
+            "\u{feff}{\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:ListResponse\"],\"totalResults\":0}",
+        ];
+        for (i, body) in variants.iter().enumerate() {
+            assert!(scim_list(body).is_ok(), "variant #{i} refused: {body}");
+        }
+        for bad in [
+            r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"401","detail":"invalid"}"#,
+            r#"{"schemas":"urn:ietf:params:scim:api:messages:2.0:ListResponse"}"#,
+            r#"{"Resources":[]}"#,
+            "<html>sign in</html>",
+            "",
+        ] {
+            assert!(scim_list(bad).is_err(), "accepted: {bad}");
+        }
     }
 
     proptest! {

@@ -399,6 +399,7 @@ pub async fn rollback<P: Ports>(p: &P, input: &StepInput, now: OffsetDateTime) -
         }
     };
     let r = input.rotation.as_ref();
+    let proc = procedure(c.kind);
 
     // Read once: it names the old key for the consumer and authenticates revocation.
     let current = p.secrets.current(&c.secret_arn).await;
@@ -409,22 +410,48 @@ pub async fn rollback<P: Ports>(p: &P, input: &StepInput, now: OffsetDateTime) -
             } else {
                 restored.push(format!("AWSCURRENT unchanged (version {current_version})"));
             }
-            // The consumer: back on the old key, if the old key still works.
             let touched = r.map_or(c.idp != IdpBinding::None, |r| r.pushed) && c.idp != IdpBinding::None;
+            // What on-call hears about the old key follows the procedure row
+            // and a probe, never an assumption: a key that may have died
+            // (regenerating an Atlassian SCIM key kills the old one) is
+            // probed whether or not an identity provider holds it.
+            let alive = if touched || !proc.old_key_survives {
+                Some(retry(&p.retry, || p.vendor.probe(&c, old)).await.0)
+            } else {
+                None
+            };
+            match &alive {
+                Some(Ok(())) => restored.push(format!("the old key (version {current_version}) answers at the vendor")),
+                Some(Err(e @ VendorError::Unauthorized { .. })) => not_restored.push(format!(
+                    "the old key (AWSCURRENT, version {current_version}) no longer works at the vendor ({e}): \
+                     provisioning needs a working key by hand"
+                )),
+                Some(Err(e)) => not_restored.push(format!(
+                    "could not tell whether the old key (version {current_version}) still works ({e}): check it by hand"
+                )),
+                None => restored.push(format!(
+                    "the old key (version {current_version}) stays valid: the {} procedure keeps it until a new key \
+                     is verified",
+                    c.kind
+                )),
+            }
+            // The consumer: back on the old key, if the old key still works.
             if touched {
-                let (alive, _) = retry(&p.retry, || p.vendor.probe(&c, old)).await;
                 match alive {
-                    Ok(()) => {
+                    Some(Ok(())) => {
                         let (pushed, _) = retry(&p.retry, || p.consumer.push(&c, old)).await;
                         match pushed {
                             Ok(()) => restored.push(format!("{} back on the old key", c.idp.name())),
                             Err(e) => not_restored.push(format!("{} still on the new key: {e}", c.idp.name())),
                         }
                     }
-                    Err(e) => not_restored.push(format!(
+                    Some(Err(e @ VendorError::Unauthorized { .. })) => not_restored.push(format!(
                         "{} not restored: the old key no longer works ({e}); it needs a new key by hand",
                         c.idp.name()
                     )),
+                    Some(Err(e)) => not_restored
+                        .push(format!("{} left on the new key: the old key could not be checked ({e})", c.idp.name())),
+                    None => {}
                 }
             }
         }
@@ -508,7 +535,8 @@ where
     }
     text.push_str("\nNOT restored:\n");
     if not_restored.is_empty() {
-        text.push_str("  (nothing: the old key is live and current)\n");
+        // What the old key's state is was said above, from the procedure row or a probe.
+        text.push_str("  (nothing)\n");
     }
     for r in &not_restored {
         text.push_str(&format!("  - {r}\n"));
@@ -558,4 +586,93 @@ where
         }
     }
     told
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ChangeId;
+    use crate::fakes::{record, Fakes};
+    use crate::rotation::{CaughtError, Intake};
+
+    const NOW: OffsetDateTime = time::macros::datetime!(2026-11-24 09:00 UTC);
+
+    /// A SCIM key handed over and refused by the pre-flight: what rollback gets.
+    fn refused_handover(connector: &str) -> StepInput {
+        StepInput {
+            connector_id: ConnectorId::parse(connector).unwrap(),
+            change_id: ChangeId::from_trusted("chg-20261124-00000000000000aa"),
+            execution_arn: "arn:aws:states:us-east-1:123456789012:execution:keyturn-rotation:x".into(),
+            intake: Some(Intake { pending_version: "v-new".into() }),
+            rotation: None,
+            error: Some(CaughtError {
+                error: "VerificationFailed".into(),
+                cause: r#"{"errorType":"VerificationFailed","errorMessage":"pre-flight: atlassian ScimListUsers: not authorised (HTTP 401)"}"#.into(),
+            }),
+        }
+    }
+
+    use crate::domain::ConnectorId;
+
+    fn mail_text(f: &Fakes) -> String {
+        let mail = f.mail.lock().unwrap();
+        assert_eq!(mail.len(), 1, "on-call is told once");
+        assert_eq!(mail[0].to[0].as_str(), "oncall@acme.example");
+        mail[0].text.clone()
+    }
+
+    /// Issue 20 item 6: with IdP `none` the owner has regenerated the key, so
+    /// the old one is dead; on-call must hear that, not "the old key is live".
+    #[tokio::test]
+    async fn a_dead_old_scim_key_without_an_identity_provider_is_reported_dead() {
+        let f = Fakes::new(record("acme/scim", "atlassian-scim", &[]), "old-key-regenerated-away");
+        // The vendor accepts neither the old key (regenerated) nor the pasted one.
+        let out = rollback(&f, &refused_handover("acme/scim"), NOW).await.unwrap();
+        assert_eq!(out.outcome, "rollback_failed", "{out:?}");
+        let text = mail_text(&f);
+        assert!(text.starts_with("ROLLBACK INCOMPLETE"), "{text}");
+        assert!(text.contains("no longer works at the vendor"), "{text}");
+        assert!(!text.contains("live and current") && !text.contains("(nothing"), "{text}");
+        assert_eq!(f.probes.lock().unwrap().len(), 1, "the old key was probed, IdP or not");
+        let failed = f.events().into_iter().find(|e| e.event == "rollback_failed").unwrap();
+        assert!(failed.detail["not_restored"].contains("version v-old"), "{:?}", failed.detail);
+        assert!(!f.everything_said().contains("old-key-regenerated-away"), "the key is never written anywhere");
+    }
+
+    /// The same failure before the owner regenerated: the probe says the old
+    /// key still works, and the email says so because it was checked.
+    #[tokio::test]
+    async fn a_live_old_scim_key_is_reported_live_because_it_was_probed() {
+        let f = Fakes::new(record("acme/scim", "atlassian-scim", &[]), "old-key-still-live-123");
+        f.accept("old-key-still-live-123");
+        let out = rollback(&f, &refused_handover("acme/scim"), NOW).await.unwrap();
+        assert_eq!(out.outcome, "rolled_back", "{out:?}");
+        let text = mail_text(&f);
+        assert!(text.contains("the old key (version v-old) answers at the vendor"), "{text}");
+        assert!(text.contains("NOT restored:\n  (nothing)\n"), "{text}");
+    }
+
+    /// A vendor that cannot be asked is not taken as a live key, nor a dead one.
+    #[tokio::test]
+    async fn an_old_key_that_cannot_be_checked_is_reported_unknown() {
+        let f = Fakes::new(record("acme/scim", "atlassian-scim", &[]), "old-key-unknown-12345");
+        *f.mood.lock().unwrap() = crate::fakes::VendorMood::Down;
+        let out = rollback(&f, &refused_handover("acme/scim"), NOW).await.unwrap();
+        assert_eq!(out.outcome, "rollback_failed");
+        assert!(mail_text(&f).contains("could not tell whether the old key (version v-old) still works"));
+    }
+
+    /// A key the procedure keeps valid (vendor API keys) is not probed; the
+    /// email names the procedure as the reason, not a guess.
+    #[tokio::test]
+    async fn a_surviving_old_key_is_vouched_for_by_the_procedure_row() {
+        let f = Fakes::new(record("acme/admin", "atlassian-api-key", &[]), "old-org-key-1234567");
+        let mut input = refused_handover("acme/admin");
+        input.intake = None;
+        let out = rollback(&f, &input, NOW).await.unwrap();
+        assert_eq!(out.outcome, "rolled_back", "{out:?}");
+        assert!(f.probes.lock().unwrap().is_empty(), "no probe needed");
+        let text = mail_text(&f);
+        assert!(text.contains("the atlassian-api-key procedure keeps it until a new key is verified"), "{text}");
+    }
 }

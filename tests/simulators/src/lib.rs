@@ -3,15 +3,16 @@
 //!
 //! | API | paths | behaviour that matters |
 //! |---|---|---|
-//! | Atlassian SCIM | `GET /scim/directory/{dir}/Users` | bearer = the directory's key; regenerating kills the old key at once |
+//! | Atlassian SCIM | `GET /scim/directory/{dir}/Users` (any method and path under the directory when relayed) | bearer = the directory's key; regenerating kills the old key at once; a directory set with `"upstream": true` is served by the independent SCIM server behind [`scim_relay`] |
+//! | a vendor's SCIM endpoint | `GET /scim/orgs/{org}/Users` | bearer = any live org API key (how a generic-http vendor's SCIM side is simulated) |
 //! | Atlassian org API keys | `POST/GET /admin/api-access/v1/orgs/{org}/api-keys`, `DELETE …/{id}`, `GET /admin/v1/orgs/{org}` | new key usable at once; revoked keys stop at once |
 //! | Entra token | `POST /login/{tenant}/oauth2/v2.0/token` | client credentials → `sim-graph-token` |
-//! | Entra Graph | `PUT /graph/v1.0/servicePrincipals/{sp}/synchronization/secrets`, `POST …/jobs/{job}/validateCredentials`, `GET …/jobs/{job}`, `POST …/jobs/{job}/restart` | validation checks the token against the simulated SCIM directory (`…/scim/directory/{dir}`), or, for a tenant URL `…/scim/orgs/{org}`, against the org's live API keys |
+//! | Entra Graph | `PUT /graph/v1.0/servicePrincipals/{sp}/synchronization/secrets`, `POST …/jobs/{job}/validateCredentials`, `GET …/jobs/{job}`, `POST …/jobs/{job}/restart` | validation calls the SCIM endpoint it is given, as Entra does: `GET {BaseAddress}/Users?filter=userName eq "…"` with `SecretToken` as the bearer (loopback only), 2xx + ListResponse is valid |
 //! | Okta | `POST/GET /okta/api/v1/apps/{app}/connections/default` | an app can be set to answer `UNKNOWN` |
 //! | Slack incoming webhook | `POST /slack/{anything}` | answers `ok`; captured at `GET /_sim/slack` |
 //! | Jira REST v2 | `POST /jira/rest/api/2/issue`, `POST /jira/rest/api/2/issue/{key}/comment` | needs an `Authorization`; captured at `GET /_sim/jira` |
 //!
-//! Control (never faulted): `PUT /_sim/atlassian/directories/{dir}` `{"key"}`,
+//! Control (never faulted): `PUT /_sim/atlassian/directories/{dir}` `{"key", "org"?, "name"?, "upstream"?}`,
 //! `POST /_sim/atlassian/directories/{dir}/regenerate` → `{"key"}`,
 //! `PUT /_sim/atlassian/orgs/{org}/keys/{id}` `{"key"}`,
 //! `PUT /_sim/entra/jobs/{sp}/{job}` `{"status"}`, `GET /_sim/entra/{sp}` → saved key fingerprint,
@@ -27,7 +28,9 @@
 
 #![forbid(unsafe_code)]
 
-use std::collections::HashMap;
+pub mod scim_relay;
+
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -67,6 +70,10 @@ struct OrgKey {
 struct Sim {
     /// SCIM directory → its one live key.
     scim: HashMap<String, String>,
+    /// Directories served by the independent SCIM server (through the relay).
+    relayed: HashSet<String>,
+    /// Where that server listens (`--scim-upstream`); kept across resets.
+    scim_upstream: Option<String>,
     /// Organization → its directories (id, name), in creation order.
     directories: HashMap<String, Vec<(String, String)>>,
     org_keys: HashMap<String, Vec<OrgKey>>,
@@ -102,6 +109,30 @@ fn random_hex(bytes: usize) -> String {
     hex::encode(b)
 }
 
+/// One client for the simulator's own outbound calls (Entra's credential
+/// checks, the SCIM relay): loopback only, no proxy, no redirects.
+fn http() -> &'static reqwest::Client {
+    static HTTP: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    HTTP.get_or_init(|| {
+        reqwest::Client::builder()
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap_or_default()
+    })
+}
+
+fn is_loopback_url(url: &str) -> bool {
+    let Ok(url) = reqwest::Url::parse(url) else { return false };
+    let host = url.host_str().unwrap_or_default();
+    matches!(url.scheme(), "http" | "https")
+        && url.username().is_empty()
+        && url.password().is_none()
+        && (host == "localhost"
+            || host.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback()))
+}
+
 fn bearer(headers: &HeaderMap) -> Option<String> {
     headers.get("authorization")?.to_str().ok()?.strip_prefix("Bearer ").map(str::to_owned)
 }
@@ -119,12 +150,7 @@ fn scim_error(status: StatusCode, detail: &str) -> Response {
 
 // ---- Atlassian SCIM -----------------------------------------------------------
 
-async fn scim_users(State(s): State<Shared>, Path(dir): Path<String>, headers: HeaderMap) -> Response {
-    let sim = lock(&s);
-    let Some(live) = sim.scim.get(&dir) else { return scim_error(StatusCode::NOT_FOUND, "no such directory") };
-    if bearer(&headers).as_deref() != Some(live.as_str()) {
-        return scim_error(StatusCode::UNAUTHORIZED, "invalid API key");
-    }
+fn one_user() -> Response {
     Json(json!({
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
         "totalResults": 1, "startIndex": 1, "itemsPerPage": 1,
@@ -133,9 +159,45 @@ async fn scim_users(State(s): State<Shared>, Path(dir): Path<String>, headers: H
     .into_response()
 }
 
+/// `…/scim/directory/{dir}/{rest}`: the directory's key is checked here; a
+/// relayed directory's request then goes to the independent SCIM server,
+/// any other directory answers `GET Users` itself.
+async fn scim_directory(State(s): State<Shared>, Path((dir, rest)): Path<(String, String)>, req: Request) -> Response {
+    let (live, upstream) = {
+        let sim = lock(&s);
+        let upstream = sim.relayed.contains(&dir).then(|| sim.scim_upstream.clone()).flatten();
+        (sim.scim.get(&dir).cloned(), upstream)
+    };
+    let Some(live) = live else { return scim_error(StatusCode::NOT_FOUND, "no such directory") };
+    if bearer(req.headers()).as_deref() != Some(live.as_str()) {
+        return scim_error(StatusCode::UNAUTHORIZED, "invalid API key");
+    }
+    match upstream {
+        Some(upstream) => scim_relay::relay(http(), &upstream, &dir, &rest, req).await,
+        None if rest == "Users" && req.method() == axum::http::Method::GET => one_user(),
+        None => scim_error(StatusCode::NOT_FOUND, "no such resource"),
+    }
+}
+
+/// A generic-http vendor's SCIM endpoint: any live org API key reads it.
+async fn org_scim_users(State(s): State<Shared>, Path(org): Path<String>, headers: HeaderMap) -> Response {
+    if !org_key_ok(&lock(&s), &org, &headers) {
+        return scim_error(StatusCode::UNAUTHORIZED, "invalid API key");
+    }
+    one_user()
+}
+
 async fn sim_set_directory(State(s): State<Shared>, Path(dir): Path<String>, Json(b): Json<Value>) -> Response {
     let Some(key) = b["key"].as_str() else { return err(StatusCode::BAD_REQUEST, json!({"error": "key required"})) };
     let mut sim = lock(&s);
+    if b["upstream"] == true {
+        if sim.scim_upstream.is_none() {
+            return err(StatusCode::CONFLICT, json!({"error": "keyturn-sim runs without --scim-upstream"}));
+        }
+        sim.relayed.insert(dir.clone());
+    } else {
+        sim.relayed.remove(&dir);
+    }
     if let Some(org) = b["org"].as_str() {
         let name = b["name"].as_str().unwrap_or(&dir).to_owned();
         let dirs = sim.directories.entry(org.to_owned()).or_default();
@@ -303,17 +365,39 @@ fn credential<'a>(list: &'a Value, key: &str) -> Option<&'a str> {
     list.as_array()?.iter().find(|c| c["key"] == key)?["value"].as_str()
 }
 
-/// Does `token` work against the SCIM endpoint `base`: an Atlassian
-/// directory (`…/scim/directory/{dir}`, its one key), or an organization's
-/// SCIM endpoint (`…/scim/orgs/{org}`, any live org key: how a generic-http
-/// vendor is simulated)?
-fn token_works(sim: &Sim, base: &str, token: &str) -> bool {
-    if let Some((_, org)) = base.split_once("/scim/orgs/") {
-        return org_key_works(sim, org.trim_end_matches('/'), token);
+/// Tests `token` against the SCIM endpoint `base` by calling it, as Entra
+/// does: `validateCredentials` "validate[s] that the credentials are valid"
+/// (Microsoft Graph, synchronizationJob: validateCredentials,
+/// https://learn.microsoft.com/en-us/graph/api/synchronization-synchronizationjob-validatecredentials:
+/// `credentials` are checked, or with `useSavedCredentials` the saved ones;
+/// 204 when valid), and the credential check is "a GET call querying if a
+/// specific user exists … not expected to exist", answered 200 by a working
+/// endpoint (Microsoft Q&A, Entra provisioning team,
+/// https://learn.microsoft.com/en-us/answers/questions/1611014/is-there-a-format-validator-on-the-base-scim-url-p).
+/// Never the simulator's own tables: a real SCIM server behind `base` is
+/// asked. Loopback only (tests talk to nothing else).
+async fn scim_accepts(base: &str, token: &str) -> Result<(), String> {
+    if !is_loopback_url(base) {
+        return Err("BaseAddress must be a loopback http(s) URL in the simulator".into());
     }
-    let dir = base.rsplit("/scim/directory/").next().unwrap_or_default().trim_end_matches('/');
-    sim.scim.get(dir).is_some_and(|k| k == token)
+    let filter = format!("userName%20eq%20%22keyturn-sim-{}%22", random_hex(8));
+    let answer = http()
+        .get(format!("{}/Users?filter={filter}", base.trim_end_matches('/')))
+        .bearer_auth(token)
+        .header("accept", "application/scim+json")
+        .send()
+        .await
+        .map_err(|_| "the SCIM endpoint did not answer".to_owned())?;
+    let status = answer.status().as_u16();
+    if !(200..300).contains(&status) {
+        return Err(format!("the SCIM endpoint answered HTTP {status}"));
+    }
+    let body: Value = answer.json().await.map_err(|_| "the SCIM endpoint answered no JSON".to_owned())?;
+    let list = body["schemas"].as_array().is_some_and(|s| s.iter().any(|x| x == LIST_RESPONSE));
+    list.then_some(()).ok_or_else(|| "the SCIM endpoint answered no ListResponse".to_owned())
 }
+
+const LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 
 async fn entra_save(
     State(s): State<Shared>,
@@ -344,19 +428,23 @@ async fn entra_validate(
     if let Some(r) = graph_refused(&headers) {
         return r;
     }
-    let sim = lock(&s);
+    // Read, then released: the check below is a real call (maybe to this simulator).
     let candidate = if b["useSavedCredentials"] == true {
-        sim.entra_saved.get(&sp).cloned()
+        lock(&s).entra_saved.get(&sp).cloned()
     } else {
         credential(&b["credentials"], "BaseAddress")
             .zip(credential(&b["credentials"], "SecretToken"))
             .map(|(a, t)| (a.to_owned(), t.to_owned()))
     };
-    match candidate {
-        Some((base, token)) if token_works(&sim, &base, &token) => StatusCode::NO_CONTENT.into_response(),
-        _ => err(
+    let checked = match candidate {
+        Some((base, token)) => scim_accepts(&base, &token).await,
+        None => Err("no BaseAddress and SecretToken to validate".into()),
+    };
+    match checked {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(why) => err(
             StatusCode::BAD_REQUEST,
-            json!({"error": {"code": "CredentialValidationUnavailable", "message": "The SCIM endpoint rejected the credentials."}}),
+            json!({"error": {"code": "CredentialValidationUnavailable", "message": format!("The SCIM endpoint rejected the credentials: {why}.")}}),
         ),
     }
 }
@@ -555,7 +643,10 @@ async fn requests(State(s): State<Shared>) -> Response {
 }
 
 async fn reset(State(s): State<Shared>) -> Response {
-    *lock(&s) = Sim::default();
+    let mut sim = lock(&s);
+    let upstream = sim.scim_upstream.take();
+    *sim = Sim { scim_upstream: upstream, ..Sim::default() };
+    drop(sim);
     StatusCode::NO_CONTENT.into_response()
 }
 
@@ -611,11 +702,23 @@ async fn faults_and_log(State(s): State<Shared>, req: Request, next: Next) -> Re
     response
 }
 
+/// How the simulator is started.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// The independent SCIM server relayed directories are served by.
+    pub scim_upstream: Option<String>,
+}
+
 /// The whole simulator as a router (tests can serve it in-process).
 pub fn app() -> Router {
-    let state: Shared = Arc::default();
+    app_with(Options::default())
+}
+
+pub fn app_with(options: Options) -> Router {
+    let state: Shared = Arc::new(Mutex::new(Sim { scim_upstream: options.scim_upstream, ..Sim::default() }));
     Router::new()
-        .route("/scim/directory/{dir}/Users", get(scim_users))
+        .route("/scim/directory/{dir}/{*rest}", axum::routing::any(scim_directory))
+        .route("/scim/orgs/{org}/Users", get(org_scim_users))
         .route("/admin/api-access/v1/orgs/{org}/api-keys", post(org_keys_create).get(org_keys_list))
         .route("/admin/api-access/v1/orgs/{org}/api-keys/{id}", delete(org_keys_revoke))
         .route("/admin/v1/orgs/{org}", get(org_get))
@@ -652,4 +755,8 @@ pub fn app() -> Router {
 
 pub async fn serve(listener: tokio::net::TcpListener) -> std::io::Result<()> {
     axum::serve(listener, app()).await
+}
+
+pub async fn serve_with(listener: tokio::net::TcpListener, options: Options) -> std::io::Result<()> {
+    axum::serve(listener, app_with(options)).await
 }

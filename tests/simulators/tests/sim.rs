@@ -117,3 +117,138 @@ async fn slack_and_jira_capture_what_they_are_sent() {
     let jira: Value = http.get(format!("{url}/_sim/jira")).send().await.unwrap().json().await.unwrap();
     assert_eq!(jira[0]["comments"][0], "done");
 }
+
+async fn start_with(options: keyturn_sim::Options) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(keyturn_sim::serve_with(listener, options));
+    url
+}
+
+/// Entra's `validateCredentials` asks the SCIM endpoint it is given, not the
+/// simulator's tables: a directory that only another server knows validates
+/// with its key, and fails with any other.
+#[tokio::test]
+async fn entra_validates_credentials_by_calling_the_scim_endpoint_it_is_given() {
+    let graph = start().await;
+    let elsewhere = start().await;
+    let http = reqwest::Client::new();
+    http.put(format!("{elsewhere}/_sim/atlassian/directories/d9"))
+        .json(&json!({"key": "key-only-elsewhere-123"}))
+        .send()
+        .await
+        .unwrap();
+    let validate = |base: String, token: &'static str| {
+        http.post(format!("{graph}/graph/v1.0/servicePrincipals/sp/synchronization/jobs/j/validateCredentials"))
+            .bearer_auth("sim-graph-token")
+            .json(&json!({"credentials": [{"key": "BaseAddress", "value": base}, {"key": "SecretToken", "value": token}]}))
+            .send()
+    };
+    let base = format!("{elsewhere}/scim/directory/d9");
+    assert_eq!(validate(base.clone(), "key-only-elsewhere-123").await.unwrap().status(), 204);
+    let refused = validate(base, "wrong-key").await.unwrap();
+    assert_eq!(refused.status(), 400);
+    assert!(refused.text().await.unwrap().contains("HTTP 401"), "the endpoint's answer is the reason");
+    let log: Value = http.get(format!("{elsewhere}/_sim/requests")).send().await.unwrap().json().await.unwrap();
+    let asked = log.as_array().unwrap().iter().filter(|r| r["path"] == "/scim/directory/d9/Users").count();
+    assert_eq!(asked, 2, "each validation is a real call: {log}");
+
+    // Only loopback: nothing leaves the machine, whatever the request says.
+    let outside = validate("https://scim.example.com/scim/directory/d9".into(), "key-only-elsewhere-123");
+    assert_eq!(outside.await.unwrap().status(), 400);
+    let userinfo = validate(format!("http://x@{}/scim/directory/d9", &elsewhere[7..]), "key-only-elsewhere-123");
+    assert_eq!(userinfo.await.unwrap().status(), 400);
+
+    // The saved credentials are validated the same way.
+    let saved = json!({"value": [{"key": "BaseAddress", "value": format!("{elsewhere}/scim/directory/d9")},
+                                 {"key": "SecretToken", "value": "key-only-elsewhere-123"}]});
+    let put = http
+        .put(format!("{graph}/graph/v1.0/servicePrincipals/sp/synchronization/secrets"))
+        .bearer_auth("sim-graph-token")
+        .json(&saved)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 204);
+    let with_saved = http
+        .post(format!("{graph}/graph/v1.0/servicePrincipals/sp/synchronization/jobs/j/validateCredentials"))
+        .bearer_auth("sim-graph-token")
+        .json(&json!({"useSavedCredentials": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with_saved.status(), 204);
+}
+
+/// What the relay forwards, as a stand-in SCIM server saw it.
+#[derive(Clone, Default)]
+struct Seen(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+/// A stand-in for the independent SCIM server: answers `/{tenant}/v2/Users`
+/// with a ListResponse, a charset and a header of its own, and records what
+/// it was sent.
+async fn stand_in(seen: Seen) -> String {
+    use axum::extract::{Request, State};
+    use axum::response::IntoResponse;
+    async fn answer(State(seen): State<Seen>, req: Request) -> axum::response::Response {
+        let auth = req.headers().get("authorization").is_some();
+        let line = format!("{} {} auth={auth}", req.method(), req.uri());
+        seen.0.lock().unwrap().push(line);
+        let body =
+            r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:ListResponse"],"totalResults":0,"Resources":[]}"#;
+        ([("content-type", "application/scim+json; charset=utf-8"), ("x-served-by", "stand-in")], body).into_response()
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let app = axum::Router::new().fallback(answer).with_state(seen);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+#[tokio::test]
+async fn a_relayed_directory_checks_the_key_and_passes_the_servers_answer_through_untouched() {
+    let seen = Seen::default();
+    let upstream = stand_in(seen.clone()).await;
+    let url = start_with(keyturn_sim::Options { scim_upstream: Some(upstream) }).await;
+    let http = reqwest::Client::new();
+    let set = http
+        .put(format!("{url}/_sim/atlassian/directories/d-ind"))
+        .json(&json!({"key": "relay-key-1234567890", "upstream": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(set.status(), 200);
+    let users = |key: &'static str| {
+        http.get(format!("{url}/scim/directory/d-ind/Users?startIndex=1&count=1"))
+            .bearer_auth(key)
+            .header("accept", "application/scim+json")
+            .send()
+    };
+    assert_eq!(users("wrong-key").await.unwrap().status(), 401, "the relay checks the directory's key");
+    assert!(seen.0.lock().unwrap().is_empty(), "a refused request never reaches the server");
+
+    let ok = users("relay-key-1234567890").await.unwrap();
+    assert_eq!(ok.status(), 200);
+    assert_eq!(ok.headers()["content-type"], "application/scim+json; charset=utf-8");
+    assert_eq!(ok.headers()["x-served-by"], "stand-in");
+    assert_eq!(
+        ok.text().await.unwrap(),
+        r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:ListResponse"],"totalResults":0,"Resources":[]}"#,
+        "the body is the server's, byte for byte"
+    );
+    assert_eq!(
+        seen.0.lock().unwrap().as_slice(),
+        ["GET /d-ind/v2/Users?startIndex=1&count=1 auth=false"],
+        "mapped to the tenant's path, query kept, the key not forwarded"
+    );
+
+    // Without an upstream, a directory cannot be relayed.
+    let plain = start().await;
+    let refused = http
+        .put(format!("{plain}/_sim/atlassian/directories/d-ind"))
+        .json(&json!({"key": "relay-key-1234567890", "upstream": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 409);
+}
