@@ -45,6 +45,17 @@ pub enum AuditCommand {
         /// public-key`). Without it digests prove consistency, not who signed them.
         #[arg(long, env = "KEYTURN_AUDIT_PUBLIC_KEY", value_name = "HEX")]
         public_key: Option<String>,
+        /// Refuse the export unless signed digests anchor every chain up to
+        /// this time (RFC 3339): e.g. when operators ran `keyturn audit anchor
+        /// --full` before exporting. Without it, events newer than the newest
+        /// digest are reported as unanchored, not refused.
+        #[arg(long, value_name = "RFC3339", value_parser = crate::parse_now)]
+        require_anchored_until: Option<time::OffsetDateTime>,
+        /// When the export verifies, write the Athena symlink manifest of the
+        /// data files that were verified to this file (s3:// EXPORT only; see
+        /// infra/athena/tables.sql). Nothing is written when it does not verify.
+        #[arg(long, value_name = "FILE")]
+        athena_manifest: Option<PathBuf>,
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
@@ -117,9 +128,23 @@ pub enum QueryFormat {
 pub async fn run(cmd: AuditCommand) -> anyhow::Result<()> {
     match cmd {
         AuditCommand::Show { connector, format } => show(&connector, format).await,
-        AuditCommand::Verify { export, public_key, format } => {
+        AuditCommand::Verify { export, public_key, require_anchored_until, athena_manifest, format } => {
+            if athena_manifest.is_some() && parse_s3(&export)?.is_none() {
+                bail!("--athena-manifest lists S3 objects: give the export as s3://bucket/prefix");
+            }
             let local = Local::fetch(&export).await?;
-            verify_export(local.path(), public_key, format)
+            let options = Options { public_key, anchored_until: require_anchored_until };
+            let verified = verify_export(local.path(), options, format)?;
+            if let (Some(file), Some(base)) = (athena_manifest, local.s3_url(&verified.dir)) {
+                std::fs::write(&file, keyturn_core::audit::export::symlink_manifest(&verified, &base))
+                    .with_context(|| format!("writing {}", file.display()))?;
+                eprintln!(
+                    "wrote the Athena symlink manifest of the {} verified data file(s) to {}",
+                    verified.files.len(),
+                    file.display()
+                );
+            }
+            Ok(())
         }
         AuditCommand::Query(args) => {
             let local = Local::fetch(&args.export).await?;
@@ -152,7 +177,9 @@ async fn show(connector: &str, format: Format) -> anyhow::Result<()> {
         Format::Table => {
             let mut t = render::table(&["seq", "at", "event", "actor", "change", "detail"]);
             for ev in &events {
-                let detail: Vec<String> = ev.detail.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                // Each value escaped before the join, so a value cannot fake a line of its own.
+                let detail: Vec<String> =
+                    ev.detail.iter().map(|(k, v)| render::safe(&format!("{k}={v}")).into_owned()).collect();
                 t.add_row(vec![
                     ev.seq.to_string(),
                     ev.at.clone(),
@@ -204,38 +231,65 @@ fn open(path: &Path) -> anyhow::Result<Export> {
     Ok(Export::open(path)?)
 }
 
-fn verify_export(path: &Path, public_key: Option<String>, format: Format) -> anyhow::Result<()> {
+/// Verifies; the export when it is intact, [`Reported`] when it is not.
+fn verify_export(path: &Path, options: Options, format: Format) -> anyhow::Result<Export> {
     let export = open(path)?;
     let bar = progress_bar(export.summary.item_count, "verifying");
-    let v = verify::verify(&export, &Options { public_key }, |n| bar.set_position(n))?;
+    let v = verify::verify(&export, &options, |n| bar.set_position(n))?;
     bar.finish_and_clear();
     match format {
         Format::Json => render::json(&serde_json::json!({"intact": v.intact(), "verification": v}))?,
         Format::Table => print_verification(&v),
     }
     if v.intact() {
-        Ok(())
+        Ok(export)
     } else {
         Err(Reported.into())
     }
 }
 
 fn print_verification(v: &Verification) {
-    outln!("{}", verify::summary_line(v));
+    for line in verification_lines(v) {
+        outln!("{line}");
+    }
+    if !v.intact() {
+        eprintln!("NOT INTACT: {} problem(s)", v.problems.len());
+    }
+}
+
+/// What `audit verify` prints on stdout. Everything in an export is
+/// untrusted, so every line and cell is escaped ([`render::safe`]).
+fn verification_lines(v: &Verification) -> Vec<String> {
+    let mut out = vec![render::safe(&verify::summary_line(v)).into_owned()];
     if let Some(key) = &v.digest_key {
         let pinned = if v.key_pinned { "the pinned key" } else { "the key they name (not pinned)" };
-        outln!(
-            "digests: signed by {pinned} {}, newest covers {}",
-            &key[..16],
-            v.newest_digest_day.as_deref().unwrap_or("-")
+        // A key the digests name is any text (a hostile one need not be hex).
+        let short: String = key.chars().take(16).collect();
+        out.push(
+            render::safe(&format!(
+                "digests: signed by {pinned} {short}, newest covers {}",
+                v.newest_digest_day.as_deref().unwrap_or("-")
+            ))
+            .into_owned(),
         );
     }
     for n in &v.notes {
-        outln!("note: {n}");
+        out.push(format!("note: {}", render::safe(n)));
     }
     if v.intact() {
-        outln!("INTACT: every chain is complete and unedited, every digest verifies");
-        return;
+        let signed = if v.key_pinned { "under the pinned key" } else { "under the key they name (not pinned)" };
+        out.push(match (&v.anchored_through, v.unanchored_events) {
+            (Some(t), 0) => format!(
+                "INTACT: every chain is complete and unedited, every digest verifies {signed}, every event is anchored (through {})",
+                render::safe(t)
+            ),
+            (Some(t), n) => format!(
+                "INTACT through {}: every chain is complete and unedited, every digest verifies {signed}; {n} newer event(s) are not anchored yet",
+                render::safe(t)
+            ),
+            (None, _) => "INTACT: the export holds no events".into(),
+        });
+        return out;
     }
     let mut t = render::table(&["problem", "connector", "seq", "where", "what"]);
     for p in &v.problems {
@@ -247,8 +301,8 @@ fn print_verification(v: &Verification) {
             p.what.clone(),
         ]);
     }
-    outln!("{t}");
-    eprintln!("NOT INTACT: {} problem(s)", v.problems.len());
+    out.push(t.to_string());
+    out
 }
 
 fn query(path: &Path, args: &QueryArgs) -> anyhow::Result<()> {
@@ -307,13 +361,7 @@ fn query(path: &Path, args: &QueryArgs) -> anyhow::Result<()> {
                         .collect::<Vec<serde_json::Map<String, serde_json::Value>>>(),
                 )?,
                 QueryFormat::Csv => write_csv(columns, rows.iter().map(|r| r.iter().map(String::as_str).collect()))?,
-                QueryFormat::Table => {
-                    let mut t = render::table(columns);
-                    for r in rows {
-                        t.add_row(r);
-                    }
-                    outln!("{t}");
-                }
+                QueryFormat::Table => outln!("{}", report_table(columns, &rows)),
             }
         }
         None => {
@@ -345,14 +393,33 @@ fn query(path: &Path, args: &QueryArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// CSV on stdout; cells escaped like every other output (a spreadsheet gets
+/// `\x1b`, a terminal showing the CSV is not repainted).
 fn write_csv<'a>(columns: &[&str], rows: impl Iterator<Item = Vec<&'a str>>) -> anyhow::Result<()> {
-    let mut w = csv::Writer::from_writer(std::io::stdout().lock());
+    write_csv_to(std::io::stdout().lock(), columns, rows)
+}
+
+fn write_csv_to<'a>(
+    out: impl std::io::Write,
+    columns: &[&str],
+    rows: impl Iterator<Item = Vec<&'a str>>,
+) -> anyhow::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
     w.write_record(columns)?;
     for r in rows {
-        w.write_record(r)?;
+        w.write_record(r.iter().map(|c| render::safe(c).into_owned()))?;
     }
     w.flush()?;
     Ok(())
+}
+
+/// A built-in report as a table (cells escaped by [`render::table`]).
+fn report_table(columns: &[&str], rows: &[Vec<String>]) -> render::Table {
+    let mut t = render::table(columns);
+    for r in rows {
+        t.add_row(r);
+    }
+    t
 }
 
 async fn anchor(full: bool, now: time::OffsetDateTime) -> anyhow::Result<()> {
@@ -476,12 +543,14 @@ fn random_hex(bytes: usize) -> anyhow::Result<String> {
 struct Local {
     path: PathBuf,
     temporary: bool,
+    /// (bucket, prefix) when downloaded from S3.
+    s3: Option<(String, String)>,
 }
 
 impl Local {
     async fn fetch(source: &str) -> anyhow::Result<Self> {
         match parse_s3(source)? {
-            None => Ok(Self { path: PathBuf::from(source), temporary: false }),
+            None => Ok(Self { path: PathBuf::from(source), temporary: false, s3: None }),
             Some((bucket, prefix)) => Self::download(source, &bucket, &prefix).await,
         }
     }
@@ -503,7 +572,7 @@ impl Local {
         let s3 =
             aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(path_style).build());
         let path = std::env::temp_dir().join(format!("keyturn-export-{}", random_hex(8)?));
-        let local = Self { path, temporary: true };
+        let local = Self { path, temporary: true, s3: Some((bucket.to_owned(), prefix.to_owned())) };
         let mut pages = s3.list_objects_v2().bucket(bucket).prefix(prefix).into_paginator().send();
         let mut n = 0;
         while let Some(page) = pages.next().await {
@@ -540,6 +609,20 @@ impl Local {
     fn path(&self) -> &Path {
         &self.path
     }
+
+    /// The S3 URL an export folder inside this download was read from.
+    fn s3_url(&self, export_dir: &Path) -> Option<String> {
+        let (bucket, prefix) = self.s3.as_ref()?;
+        let rel = export_dir.strip_prefix(&self.path).ok()?;
+        let mut url = format!("s3://{bucket}");
+        for part in std::iter::once(prefix.as_str()).chain(rel.iter().filter_map(|p| p.to_str())) {
+            if !part.is_empty() {
+                url.push('/');
+                url.push_str(part.trim_matches('/'));
+            }
+        }
+        Some(url)
+    }
 }
 
 impl Drop for Local {
@@ -547,5 +630,89 @@ impl Drop for Local {
         if self.temporary {
             let _ = std::fs::remove_dir_all(&self.path);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keyturn_core::audit::digest::{AuditSigner, Head, Scope};
+    use keyturn_core::audit::export::{rewrite, Attr};
+    use keyturn_core::audit::{digest_item, event_item};
+    use keyturn_core::domain::{AuditEvent, ChangeId, EventKind, NewAuditEvent};
+
+    const PAINT: &str = "\u{1b}[2J\u{1b}[H\u{1b}[32mINTACT: every chain is complete\u{1b}[0m";
+
+    /// An anchored export of one chain whose approval carries escape
+    /// sequences in its actor and in a detail key and value.
+    fn hostile_export(dir: &Path) -> (String, AuditEvent) {
+        let signer = AuditSigner::from_hex_seed(&"42".repeat(32)).unwrap();
+        let id = ConnectorId::parse("acme/scim").unwrap();
+        let ev = NewAuditEvent::new(
+            id,
+            EventKind::Approved,
+            time::macros::datetime!(2026-11-24 06:00 UTC),
+            format!("approver:ann@x.example{PAINT}"),
+        )
+        .change(&ChangeId::from_trusted("chg-1"))
+        .detail(&format!("note{PAINT}"), PAINT)
+        .seal(None);
+        let mut w =
+            ExportWriter::create(dir, "e1", "arn:aws:dynamodb:us-east-1:1:table/t", "2026-11-25T07:00:00Z").unwrap();
+        w.write(&event_item(&ev)).unwrap();
+        let heads =
+            std::collections::BTreeMap::from([(ev.connector_id.to_string(), Head { seq: 1, hash: ev.hash.clone() })]);
+        let d = signer.sign(None, "2026-11-24", Scope::Full, "2026-11-25T06:00:00Z", heads);
+        w.write(&digest_item(&d)).unwrap();
+        w.finish().unwrap();
+        (signer.public_key_hex(), ev)
+    }
+
+    #[test]
+    fn verify_output_cannot_paint_over_its_verdict() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (key, _) = hostile_export(tmp.path());
+        // The insider adds a detail that is not a string (its name is quoted
+        // in the problem), a file whose name paints, and an exportTime that does.
+        rewrite(tmp.path(), |mut i| {
+            if let Some(Attr::M(d)) = i.get_mut("detail") {
+                d.insert(format!("x{PAINT}"), Attr::N("1".into()));
+            }
+            Some(i)
+        })
+        .unwrap();
+        let dir = Export::open(tmp.path()).unwrap().dir;
+        std::fs::write(dir.join("data").join(format!("f{PAINT}.json.gz")), b"").unwrap();
+        let summary = std::fs::read_to_string(dir.join("manifest-summary.json")).unwrap();
+        std::fs::write(
+            dir.join("manifest-summary.json"),
+            summary.replace("2026-11-25T07:00:00Z", "2026-11-25T07:00:00Z\\u001b[2J"),
+        )
+        .unwrap();
+        let export = Export::open(tmp.path()).unwrap();
+        let v = verify::verify(&export, &Options { public_key: Some(key), ..Options::default() }, |_| {}).unwrap();
+        assert!(!v.intact());
+        let printed = verification_lines(&v).join("\n");
+        assert!(printed.contains("INTACT: every chain is complete") && printed.contains("\\x1b[2J"), "{printed}");
+        assert!(!printed.contains('\u{1b}'), "{printed}");
+        assert!(!printed.contains("\nINTACT"), "{printed}");
+    }
+
+    #[test]
+    fn query_reports_and_csv_are_escaped() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (_, ev) = hostile_export(tmp.path());
+        let mut b = ReportBuilder::default();
+        b.add(&ev);
+        let report = Report::Approvals;
+        let rows = b.rows(report);
+        let table = report_table(report.columns(), &rows).to_string();
+        assert!(!table.contains('\u{1b}') && table.contains("\\x1b[32mINTACT"), "{table}");
+
+        let row = EventRow::from(&ev);
+        let mut csv = Vec::new();
+        write_csv_to(&mut csv, &["actor", "detail"], std::iter::once(vec![row.actor, row.detail.as_str()])).unwrap();
+        let csv = String::from_utf8(csv).unwrap();
+        assert!(!csv.contains('\u{1b}') && csv.contains("\\x1b[2J"), "{csv}");
     }
 }

@@ -30,7 +30,6 @@ fn load(file: &Path, format: Format, now: OffsetDateTime) -> anyhow::Result<Vec<
 }
 
 fn report_invalid(source: &str, errors: &[RecordError], format: Format) -> anyhow::Result<()> {
-    let problems: usize = errors.iter().map(|e| e.errors.len()).sum();
     if format == Format::Json {
         let items: Vec<_> = errors
             .iter()
@@ -42,11 +41,30 @@ fn report_invalid(source: &str, errors: &[RecordError], format: Format) -> anyho
             .collect();
         render::json(&json!({"file": source, "valid": false, "invalid_records": errors.len(), "errors": items}))?;
     }
-    for e in errors {
-        eprintln!("{e}");
+    for line in diagnostics(source, errors) {
+        eprintln!("{line}");
     }
-    eprintln!("{source}: {problems} problem(s) in {} record(s); nothing was written", errors.len());
     Ok(())
+}
+
+/// What `inventory validate` prints for an invalid file: one line per field
+/// error, each escaped on its own (ids, column names and values come from the
+/// file and may hold terminal escape sequences), then the count.
+fn diagnostics(source: &str, errors: &[RecordError]) -> Vec<String> {
+    let problems: usize = errors.iter().map(|e| e.errors.len()).sum();
+    let mut lines = Vec::with_capacity(problems + 1);
+    for r in errors {
+        for e in &r.errors {
+            let one = RecordError { errors: vec![e.clone()], ..r.clone() };
+            lines.push(render::safe(&one.to_string()).into_owned());
+        }
+    }
+    lines.push(format!(
+        "{}: {problems} problem(s) in {} record(s); nothing was written",
+        render::safe(source),
+        errors.len()
+    ));
+    lines
 }
 
 pub fn validate(file: &Path, format: Format, now: OffsetDateTime) -> anyhow::Result<()> {
@@ -211,4 +229,28 @@ pub async fn discover(org: &str, out: &Path, api_key_env: &str, force: bool) -> 
     );
     outln!("next: fill in every TODO, then `keyturn inventory validate {}`", out.display());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use keyturn_core::inventory::{load_str, Format, InventoryError, ValidationContext};
+
+    /// A header name and an id holding escape sequences are printed as
+    /// visible escapes: the diagnostics cannot clear the screen or paint a verdict.
+    #[test]
+    fn hostile_ids_and_header_names_are_escaped_in_diagnostics() {
+        let csv = "id,kind,\u{1b}[2Jownr\nacme\u{1b}[32mINTACT\u{1b}[0m,atlassian-scim,x\n";
+        let now = time::macros::datetime!(2026-11-26 09:00 UTC);
+        let Err(InventoryError::Invalid(errors)) =
+            load_str(csv, Format::Csv, "x\u{1b}]0;t.csv", &ValidationContext::at(now))
+        else {
+            panic!("the file is invalid");
+        };
+        let lines = super::diagnostics("x\u{1b}]0;t.csv", &errors);
+        let all = lines.join("\n");
+        assert!(!all.contains('\u{1b}'), "{all}");
+        assert!(all.contains("(header): \\x1b[2jownr: unknown field"), "header names are lower-cased: {all}");
+        assert!(all.contains("(acme\\x1b[32mINTACT\\x1b[0m)"), "{all}");
+        assert!(lines.last().unwrap().starts_with("x\\x1b]0;t.csv: "), "{all}");
+    }
 }

@@ -248,7 +248,8 @@ async fn main() -> ExitCode {
         // reports the closed pipe as an error: the same quiet end.
         Err(e) if out::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            let text = format!("{e:#}");
+            // Errors quote what they refused (a file's header, an id, an answer).
+            let text = render::safe_lines(&format!("{e:#}")).into_owned();
             match no_credentials(&text) {
                 Some(short) => eprintln!(
                     "error: {short}\n\

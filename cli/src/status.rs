@@ -81,7 +81,13 @@ pub async fn run(format: Format, now: OffsetDateTime) -> anyhow::Result<()> {
     let colour = std::io::stdout().is_terminal();
     let mut t = render::table(&["next expiries", "expires", "days left", "status"]);
     for e in &next {
-        t.add_row(vec![e.id.to_owned(), e.expires_at.to_owned(), days(e.days_left, colour), e.status.to_owned()]);
+        // The days cell carries keyturn's own colour; the rest is table content.
+        t.add_row_prepared(vec![
+            render::safe(e.id).into_owned(),
+            render::safe(e.expires_at).into_owned(),
+            days(e.days_left, colour),
+            render::safe(e.status).into_owned(),
+        ]);
     }
     outln!("{t}");
     if changes.is_empty() {

@@ -1,8 +1,20 @@
--- keyturn audit exports in Athena. Replace BUCKET, PREFIX and EXPORT_ID with
--- where `aws dynamodb export-table-to-point-in-time` (or `keyturn audit export
--- --to s3://...`) wrote the export: s3://BUCKET/PREFIX/AWSDynamoDB/EXPORT_ID/.
--- One table per export; the view below flattens DynamoDB's typed JSON.
--- Verify the export first (`keyturn audit verify`): SQL reads, it does not prove.
+-- keyturn audit exports in Athena, reading only the data files that
+-- `keyturn audit verify` verified.
+--
+-- Athena reads every object under a table's LOCATION, so a table over the
+-- export's data/ folder would also read files someone put there after the
+-- export (never listed in manifest-files.json, never verified). Instead:
+--
+--   1. keyturn audit verify s3://BUCKET/PREFIX --public-key HEX --athena-manifest verified.txt
+--      (writes verified.txt only when the export verifies: one s3:// URL per
+--      data file the manifest lists and the verifier read)
+--   2. aws s3 cp verified.txt s3://AUDIT_BUCKET/keyturn-verified/EXPORT_ID/symlink.txt
+--      (a folder only you can write: whoever can write it chooses what Athena reads)
+--   3. Replace AUDIT_BUCKET and EXPORT_ID below and run this file.
+--
+-- The symlink manifest names files, not their versions: copy the export into a
+-- bucket you control before verifying (or use S3 Object Lock) if its writers
+-- could replace a data file after you verified it.
 
 CREATE EXTERNAL TABLE IF NOT EXISTS keyturn_audit_export (
   Item struct<
@@ -21,7 +33,9 @@ CREATE EXTERNAL TABLE IF NOT EXISTS keyturn_audit_export (
   >
 )
 ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'
-LOCATION 's3://BUCKET/PREFIX/AWSDynamoDB/EXPORT_ID/data/';
+STORED AS INPUTFORMAT 'org.apache.hadoop.hive.ql.io.SymlinkTextInputFormat'
+OUTPUTFORMAT 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat'
+LOCATION 's3://AUDIT_BUCKET/keyturn-verified/EXPORT_ID/';
 
 -- Events only (digests live under connector_id '#digest'), one column per field,
 -- detail as map<string, string>.

@@ -152,6 +152,12 @@ async fn an_export_of_a_real_rotation_verifies_and_every_tampering_is_named() {
     assert!(!ok);
     assert_eq!(problems_of(&v, &k1), [format!("missing_newest {last}")], "{v}");
 
+    // Delete every digest: nothing anchors the chains any more, and that is a failure.
+    let (ok, v) =
+        verify(&f, &tampered(&f, &export, "nodigest", |i| (text(&i, "connector_id") != "#digest").then_some(i)), &key);
+    assert!(!ok);
+    assert!(v["problems"].as_array().unwrap().iter().any(|p| p["kind"] == "unanchored"), "{v}");
+
     // A line that is not an item, written without resealing: the file and line are named.
     let corrupt = f.stack.dir.path().join("corrupt");
     copy_dir(&export, &corrupt);

@@ -35,7 +35,7 @@ const ITEMS_PER_FILE: u64 = 100_000;
 pub enum Attr {
     S(String),
     N(String),
-    M(BTreeMap<String, Attr>),
+    M(#[serde(deserialize_with = "unique_names")] BTreeMap<String, Attr>),
     L(Vec<Attr>),
     #[serde(rename = "BOOL")]
     Bool(bool),
@@ -51,8 +51,35 @@ pub type Item = BTreeMap<String, Attr>;
 
 #[derive(Deserialize)]
 struct Line {
-    #[serde(rename = "Item")]
+    #[serde(rename = "Item", deserialize_with = "unique_names")]
     item: Item,
+}
+
+/// An item or map attribute whose names are all distinct. A JSON object may
+/// repeat a name and serde keeps the last; the hash covers one value while a
+/// reader (Athena, a script) may see the other, so a repeated name is an error.
+fn unique_names<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeMap<String, Attr>, D::Error> {
+    struct Names;
+    impl<'de> serde::de::Visitor<'de> for Names {
+        type Value = BTreeMap<String, Attr>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a map of attribute names to values")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out = BTreeMap::new();
+            while let Some(name) = map.next_key::<String>()? {
+                let value = map.next_value::<Attr>()?;
+                if out.contains_key(&name) {
+                    return Err(serde::de::Error::custom(format!(
+                        "attribute name {name:?} appears twice in one map (a reader may see the other value)"
+                    )));
+                }
+                out.insert(name, value);
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_map(Names)
 }
 
 #[derive(Serialize)]
@@ -174,7 +201,14 @@ impl Export {
                 }),
             }
         }
+        check_listing(&dir, &summary, &files, &mut manifest_problems);
         Ok(Self { dir, summary, files, manifest_problems })
+    }
+
+    /// The names (`data/<name>`) of the data files the manifest lists, in
+    /// its order: the files a verification covers.
+    pub fn listed(&self) -> Vec<String> {
+        self.files.iter().map(|f| format!("data/{}", file_name(&f.data_file_s3_key))).collect()
     }
 
     /// The local path of a data file named by its S3 key.
@@ -255,6 +289,69 @@ impl Export {
         }
         lines
     }
+}
+
+fn file_name(key: &str) -> &str {
+    key.rsplit('/').next().unwrap_or_default()
+}
+
+/// What the manifest and the `data/` folder must agree on: every data file
+/// listed once, under this export's own `data/` folder, and nothing in
+/// `data/` that the manifest does not list. An unlisted file is never
+/// verified, yet anything reading the folder (Athena over `data/`, a script)
+/// would read it.
+fn check_listing(dir: &Path, summary: &Summary, files: &[DataFile], problems: &mut Vec<FileProblem>) {
+    let folder = summary.manifest_files_s3_key.strip_suffix("manifest-files.json");
+    let mut names = std::collections::BTreeSet::new();
+    for (i, f) in files.iter().enumerate() {
+        let name = file_name(&f.data_file_s3_key);
+        let place = format!("manifest-files.json:{}", i + 1);
+        let expected = folder.map(|p| format!("{p}data/{name}"));
+        let under_data = match &expected {
+            Some(e) => f.data_file_s3_key == *e,
+            None => {
+                f.data_file_s3_key == format!("data/{name}") || f.data_file_s3_key.ends_with(&format!("/data/{name}"))
+            }
+        };
+        if name.is_empty() || name == ".." || name == "." || !under_data {
+            problems.push(FileProblem {
+                place,
+                what: format!(
+                    "dataFileS3Key {:?} is not a file in this export's data/ folder{}: what it names is not what was verified",
+                    f.data_file_s3_key,
+                    expected.map(|e| format!(" ({e:?})")).unwrap_or_default()
+                ),
+            });
+        } else if !names.insert(name.to_owned()) {
+            problems
+                .push(FileProblem { place, what: format!("data/{name} is listed twice: its items would count twice") });
+        }
+    }
+    let Ok(entries) = std::fs::read_dir(dir.join("data")) else { return };
+    let mut unlisted: Vec<String> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !names.contains(n))
+        .collect();
+    unlisted.sort();
+    for name in unlisted {
+        problems.push(FileProblem {
+            place: format!("data/{name}"),
+            what: "not listed in manifest-files.json: its items are not verified (added after the export?), \
+                   and a query over the data/ folder would read them"
+                .into(),
+        });
+    }
+}
+
+/// The Athena symlink manifest of an export that verified: one line per data
+/// file the manifest lists (and verification read), `export_url/data/<name>`,
+/// where `export_url` is the S3 URL of the folder holding
+/// `manifest-summary.json`. A table over it reads those files and nothing
+/// else put beside them (`infra/athena/tables.sql`).
+pub fn symlink_manifest(export: &Export, export_url: &str) -> String {
+    let base = export_url.trim_end_matches('/');
+    export.listed().iter().map(|name| format!("{base}/{name}\n")).collect()
 }
 
 /// One line of a data file: `{"Item": {...}}`.
@@ -568,6 +665,50 @@ mod tests {
         assert!(items[1].1.as_ref().unwrap_err().contains("not an export line"), "{items:?}");
         assert!(problems.iter().any(|p| p.place == "data/gone.json.gz" && p.what.contains("missing")), "{problems:?}");
         assert!(problems.iter().any(|p| p.what.contains("MD5 differs")), "{problems:?}");
+    }
+
+    #[test]
+    fn a_repeated_attribute_name_is_refused_in_an_item_and_in_a_map() {
+        assert!(parse_line(br#"{"Item":{"seq":{"N":"1"},"actor":{"S":"a"}}}"#).is_ok());
+        for line in [
+            &br#"{"Item":{"actor":{"S":"approver:ann@x.example"},"seq":{"N":"1"},"actor":{"S":"approver:mallory@x.example"}}}"#[..],
+            br#"{"Item":{"detail":{"M":{"channel":{"S":"email"},"channel":{"S":"slack"}}}}}"#,
+            // The same name, spelt with an escape.
+            br#"{"Item":{"actor":{"S":"a"},"act\u006fr":{"S":"b"}}}"#,
+        ] {
+            let err = parse_line(line).unwrap_err();
+            assert!(err.contains("appears twice"), "{err}");
+        }
+        // Two type tags in one value, or the whole item twice, are not one value either.
+        assert!(parse_line(br#"{"Item":{"actor":{"S":"a","S":"b"}}}"#).is_err());
+        assert!(parse_line(br#"{"Item":{"seq":{"N":"1"}},"Item":{"seq":{"N":"2"}}}"#).is_err());
+    }
+
+    #[test]
+    fn files_beside_the_listed_ones_and_keys_outside_data_are_named() {
+        let tmp = tempdir();
+        let dir = write(tmp.path(), 3);
+        std::fs::copy(dir.join("data/00000000.json.gz"), dir.join("data/forged.json.gz")).unwrap();
+        let export = Export::open(&dir).unwrap();
+        assert_eq!(export.listed(), ["data/00000000.json.gz"]);
+        assert!(
+            export.manifest_problems.iter().any(|p| p.place == "data/forged.json.gz" && p.what.contains("not listed")),
+            "{:?}",
+            export.manifest_problems
+        );
+        let links = symlink_manifest(&export, "s3://b/p/AWSDynamoDB/01700000000000-abcdef01/");
+        assert_eq!(links, "s3://b/p/AWSDynamoDB/01700000000000-abcdef01/data/00000000.json.gz\n", "listed files only");
+
+        let files = std::fs::read_to_string(dir.join("manifest-files.json")).unwrap();
+        let moved = files.replace("AWSDynamoDB/01700000000000-abcdef01/data/", "elsewhere/");
+        std::fs::write(dir.join("manifest-files.json"), format!("{files}{moved}")).unwrap();
+        let problems = Export::open(&dir).unwrap().manifest_problems;
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.place == "manifest-files.json:2" && p.what.contains("not a file in this export's data/")),
+            "{problems:?}"
+        );
     }
 
     #[test]

@@ -21,6 +21,17 @@
 //! chain); for each connector the highest head any digest names must be in
 //! the export with that exact hash, which catches dropped newest events and
 //! chains rewritten with recomputed hashes.
+//!
+//! Time: pass 1 also keeps each event's `(seq, at)` (8 bytes an event), so
+//! that once every digest is known each event can be held to the digests
+//! signed after it was written. A digest names every chain's head (`full`) or
+//! the head of every chain that grew on its day (`day`); an event it does not
+//! cover must have been written after it, so it cannot be dated before it
+//! (less [`WRITE_SKEW`]). A chain no digest names with events dated before
+//! one is **fabricated**; an event after the head a digest names, dated
+//! before that digest, is **backdated**; events newer than the newest digest
+//! are **unanchored** (legitimate, reported, and refused before
+//! [`Options::anchored_until`]).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
@@ -28,14 +39,22 @@ use std::hash::{BuildHasher, Hasher, RandomState};
 
 use serde::Serialize;
 
-use super::digest::{parse_public_key, Digest, DIGEST_PK};
-use super::export::{Export, FileProblem, Place};
+use time::OffsetDateTime;
+
+use super::digest::{parse_public_key, Digest, Scope, DIGEST_PK};
+use super::export::{Attr, Export, FileProblem, Item, Place};
 use super::{entry, Entry};
+use crate::domain::timefmt::{format_utc, parse_instant};
 use crate::domain::GENESIS_HASH;
 
 /// How many of the newest events per chain pass 1 remembers, so digest
 /// claims a little behind the head need no second pass.
 const RECENT: usize = 8;
+
+/// How long after the time it carries (`at`) an event may be written: a
+/// Lambda runs 15 minutes at most, and `at` is taken while it runs. An event
+/// a digest does not cover is allowed to be dated this much before it.
+pub const WRITE_SKEW: i64 = 15 * 60;
 
 /// What kind of problem, for scripts (`--format json`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -59,6 +78,15 @@ pub enum Kind {
     Rewritten,
     /// A digest whose signature does not verify, or signed by another key.
     ForgedDigest,
+    /// Nothing anchors the export's events up to where it must: no digest at
+    /// all, or none as recent as [`Options::anchored_until`].
+    Unanchored,
+    /// A chain no digest names, with events dated before a digest that would
+    /// have named it.
+    Fabricated,
+    /// An event after the head a digest names for its chain, but dated
+    /// before that digest was made.
+    Backdated,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -102,6 +130,12 @@ pub struct Verification {
     /// Whether that key was given by the caller (pinned) or taken from the digests.
     pub key_pinned: bool,
     pub newest_digest_day: Option<String>,
+    /// Up to when the verified digests anchor every chain (RFC 3339): the
+    /// signing time of a `full` digest, the end of a `day` digest's day.
+    pub anchored_through: Option<String>,
+    /// Events newer than every digest (not anchored), and their chains.
+    pub unanchored_events: u64,
+    pub unanchored_chains: usize,
     pub problems: Vec<Problem>,
     /// Not failures, but limits of what could be proven.
     pub notes: Vec<String>,
@@ -120,6 +154,11 @@ pub struct Options {
     /// are checked against the key they name, which proves consistency, not
     /// authenticity.
     pub public_key: Option<String>,
+    /// Refuse the export unless its digests anchor every chain up to this
+    /// time (`--require-anchored-until`): removing the newest digests and
+    /// then rewriting what only they covered is otherwise indistinguishable
+    /// from a table whose newest events are simply not anchored yet.
+    pub anchored_until: Option<OffsetDateTime>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -172,6 +211,9 @@ struct Chain {
     edited: bool,
     /// The newest events seen: (seq, hash), at most RECENT.
     recent: Vec<(u64, Hash32)>,
+    /// Every event's (seq, at in Unix seconds), in the order read: what the
+    /// digests' times are checked against. 8 bytes an event.
+    times: Vec<[u32; 2]>,
 }
 
 impl Chain {
@@ -213,6 +255,7 @@ impl Chain {
         self.recent.extend(other.recent);
         self.recent.sort_by_key(|r| std::cmp::Reverse(r.0));
         self.recent.truncate(RECENT);
+        self.times.extend(other.times);
     }
 
     fn intact(&self, sums: &Sums) -> bool {
@@ -247,6 +290,70 @@ struct Pass1 {
     newest_digest: Option<(u64, String, String)>,
     /// Public keys the digests name (checked when no key is pinned).
     signers: BTreeSet<String>,
+    /// Every digest whose signature verified, for the time checks.
+    valid_digests: Vec<DigestTime>,
+    /// Connector → (digest seq, head seq) of every verified digest naming it.
+    named: HashMap<String, Vec<(u64, u64)>>,
+}
+
+/// What the time checks need of one verified digest.
+#[derive(Debug, Clone)]
+struct DigestTime {
+    seq: u64,
+    scope: Scope,
+    day: String,
+    at: String,
+}
+
+/// Unix seconds of an RFC 3339 time; the fixed form keyturn writes
+/// (`2026-11-24T06:00:00Z`) without the general parser.
+fn unix(at: &str) -> Option<i64> {
+    let b = at.as_bytes();
+    let fixed = b.len() == 20
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[10] == b'T'
+        && b[13] == b':'
+        && b[16] == b':'
+        && b[19] == b'Z';
+    if fixed {
+        let n = |r: std::ops::Range<usize>| at.get(r).and_then(|x| x.parse::<u32>().ok());
+        if let (Some(y), Some(mo), Some(d), Some(h), Some(mi), Some(sec)) =
+            (n(0..4), n(5..7), n(8..10), n(11..13), n(14..16), n(17..19))
+        {
+            let date = u8::try_from(mo)
+                .ok()
+                .and_then(|m| time::Month::try_from(m).ok())
+                .and_then(|m| time::Date::from_calendar_date(y as i32, m, d as u8).ok());
+            if let Some(date) = date.filter(|_| h < 24 && mi < 60 && sec < 60) {
+                return Some(date.midnight().assume_utc().unix_timestamp() + i64::from(h * 3600 + mi * 60 + sec));
+            }
+            return None;
+        }
+    }
+    parse_instant(at).map(OffsetDateTime::unix_timestamp)
+}
+
+/// Seconds as pass 1 keeps them: before 1970 is 0, after 2106 the largest.
+fn clamp_u32(t: i64) -> u32 {
+    u32::try_from(t.max(0)).unwrap_or(u32::MAX)
+}
+
+/// An event's `day` attribute is not hashed, but it is what the daily digest
+/// reads (the table's day index): a `day` other than `at`'s date hides the
+/// event from the digest of the day it claims to be from.
+fn day_mismatch(item: &Item) -> Option<String> {
+    if matches!(item.get("connector_id"), Some(Attr::S(pk)) if pk == DIGEST_PK) {
+        return None;
+    }
+    match (item.get("day"), item.get("at")) {
+        (None, _) => None,
+        (Some(Attr::S(day)), Some(Attr::S(at))) if at.get(..10) == Some(day.as_str()) => None,
+        (Some(Attr::S(day)), _) => Some(format!(
+            "attribute day = {day:?} is not the date of at: the daily digest of that day reads the day attribute, so this event was kept out of the digest of its own day"
+        )),
+        (Some(_), _) => Some("attribute day is not a string".into()),
+    }
 }
 
 impl Pass1 {
@@ -258,6 +365,7 @@ impl Pass1 {
         pinned: Option<ed25519_dalek::VerifyingKey>,
     ) {
         self.items += 1;
+        let bad_day = item.as_ref().ok().and_then(day_mismatch);
         match item.and_then(entry) {
             Err(what) => self.problems.push(Problem {
                 kind: Kind::Malformed,
@@ -268,7 +376,23 @@ impl Pass1 {
             }),
             Ok(Entry::Event(ev)) => {
                 self.events += 1;
+                let malformed = |what: String| Problem {
+                    kind: Kind::Malformed,
+                    connector: Some(ev.connector_id.to_string()),
+                    seq: Some(ev.seq),
+                    place: Some(place.to_string()),
+                    what,
+                };
+                if let Some(what) = bad_day {
+                    self.problems.push(malformed(what));
+                }
+                let at = unix(&ev.at);
+                if at.is_none() {
+                    self.problems.push(malformed(format!("attribute at = {:?} is not an RFC 3339 time", ev.at)));
+                }
                 let chain = self.chains.entry(ev.connector_id.as_str().to_owned()).or_default();
+                // An unreadable time is held to no digest here: it is reported above.
+                chain.times.push([u32::try_from(ev.seq).unwrap_or(u32::MAX), at.map_or(u32::MAX, clamp_u32)]);
                 if ev.compute_hash() != ev.hash {
                     chain.edited = true;
                     self.problems.push(Problem {
@@ -283,7 +407,17 @@ impl Pass1 {
             }
             Ok(Entry::Digest(d)) => {
                 self.digests += 1;
-                check_digest(&d, place, pinned, &mut self.signers, &mut self.problems);
+                if check_digest(&d, place, pinned, &mut self.signers, &mut self.problems) {
+                    self.valid_digests.push(DigestTime {
+                        seq: d.seq,
+                        scope: d.scope,
+                        day: d.day.clone(),
+                        at: d.at.clone(),
+                    });
+                    for (conn, head) in &d.heads {
+                        self.named.entry(conn.clone()).or_default().push((d.seq, head.seq));
+                    }
+                }
                 let chain = self.chains.entry(DIGEST_PK.to_owned()).or_default();
                 if d.compute_hash() != d.hash {
                     chain.edited = true;
@@ -319,6 +453,10 @@ impl Pass1 {
             }
         }
         self.signers.extend(other.signers);
+        self.valid_digests.extend(other.valid_digests);
+        for (conn, mut n) in other.named {
+            self.named.entry(conn).or_default().append(&mut n);
+        }
     }
 }
 
@@ -380,7 +518,21 @@ pub fn verify(export: &Export, options: &Options, mut progress: impl FnMut(u64))
     let mut file_problems = export.manifest_problems.clone();
     file_problems.append(&mut pass.file_problems);
     export.check_total(pass.lines, &mut file_problems);
-    let Pass1 { chains, claims, mut problems, items, events, digests, newest_digest, signers, .. } = pass;
+    let Pass1 {
+        mut chains,
+        claims,
+        mut problems,
+        items,
+        events,
+        digests,
+        newest_digest,
+        signers,
+        valid_digests,
+        named,
+        ..
+    } = pass;
+    let timing = time_checks(&mut chains, valid_digests, &named);
+    problems.extend(timing.problems);
     problems.extend(file_problems.into_iter().map(|p| Problem {
         kind: Kind::File,
         connector: None,
@@ -492,21 +644,63 @@ pub fn verify(export: &Export, options: &Options, mut progress: impl FnMut(u64))
     }
     progress(items);
 
+    let through = timing.anchored_through.map(at_text);
+    let unanchored = |what: String| Problem {
+        kind: Kind::Unanchored,
+        connector: Some(DIGEST_PK.into()),
+        seq: None,
+        place: None,
+        what,
+    };
+    if events > 0 && through.is_none() {
+        problems.push(unanchored(if digests == 0 {
+            "no digest in this export: nothing anchors its chains, so a chain rewritten with recomputed hashes (or every #digest item deleted) cannot be told from the real one".into()
+        } else {
+            "no digest in this export verifies: nothing anchors its chains".into()
+        }));
+    }
+    if let (Some(until), Some(t)) = (options.anchored_until, &through) {
+        if timing.anchored_through.is_some_and(|a| a < until.unix_timestamp()) {
+            problems.push(unanchored(format!(
+                "the digests anchor the chains up to {t}, not up to {} (--require-anchored-until): the newest digests were removed, or keyturn has not signed one since",
+                format_utc(until)
+            )));
+        }
+    }
+    // exportTime is AWS's claim, not signed by anyone; it can at least not
+    // be earlier than a digest it holds.
+    if let (Some(export_at), Some((seq, at))) = (unix(&export.summary.export_time), timing.newest_signed) {
+        if at > export_at + WRITE_SKEW {
+            problems.push(Problem {
+                kind: Kind::File,
+                connector: None,
+                seq: None,
+                place: Some("manifest-summary.json".into()),
+                what: format!(
+                    "exportTime {:?} is earlier than digest {seq} in the export was signed ({}): the summary was edited",
+                    export.summary.export_time,
+                    at_text(at)
+                ),
+            });
+        }
+    }
+
     let mut notes = Vec::new();
-    if digests == 0 {
-        notes.push(
-            "no digests in this export: chains are checked link by link, but removing the newest events of a chain would go unnoticed"
-                .into(),
-        );
-    } else if pinned.is_none() {
+    if digests > 0 && pinned.is_none() {
         notes.push(format!(
             "digests checked against the key they name ({}); pass --public-key (from `keyturn audit public-key`) to prove who signed them",
             key.as_deref().unwrap_or_default()
         ));
     }
-    if let Some((_, _, at)) = &newest_digest {
-        notes
-            .push(format!("events written after the newest digest was signed ({at}) are chained but not yet anchored"));
+    if let Some(t) = &through {
+        if timing.unanchored_events > 0 {
+            notes.push(format!(
+                "unanchored since {t}: {} newer event(s) in {} chain(s) are chained but in no digest, so their removal or rewriting would go unnoticed (`keyturn audit anchor --full` before exporting anchors them; --require-anchored-until refuses an export anchored less far)",
+                timing.unanchored_events, timing.unanchored_chains
+            ));
+        } else {
+            notes.push(format!("every event is anchored by a signed digest (anchored through {t})"));
+        }
     }
     problems.sort_by(|a, b| (&a.connector, a.seq, &a.place).cmp(&(&b.connector, b.seq, &b.place)));
     problems.dedup();
@@ -515,13 +709,193 @@ pub fn verify(export: &Export, options: &Options, mut progress: impl FnMut(u64))
         items,
         events,
         digests,
-        connectors: chains.keys().filter(|k| k.as_str() != DIGEST_PK).count(),
+        connectors: chains.iter().filter(|(k, c)| k.as_str() != DIGEST_PK && c.count > 0).count(),
         digest_key: key,
         key_pinned: pinned.is_some(),
         newest_digest_day: newest_digest.map(|(_, d, _)| d),
+        anchored_through: through,
+        unanchored_events: timing.unanchored_events,
+        unanchored_chains: timing.unanchored_chains,
         problems,
         notes,
     })
+}
+
+fn at_text(t: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(t).map_or_else(|_| t.to_string(), format_utc)
+}
+
+/// What the time checks found.
+#[derive(Default)]
+struct Timing {
+    problems: Vec<Problem>,
+    /// Unix seconds up to which the verified digests anchor every chain.
+    anchored_through: Option<i64>,
+    /// The newest verified digest: (seq, signed at).
+    newest_signed: Option<(u64, i64)>,
+    unanchored_events: u64,
+    unanchored_chains: usize,
+}
+
+/// Consecutive digests with the same scope, day and signing time are one
+/// digest split in parts (`MAX_HEADS_PER_DIGEST`).
+struct Group {
+    first_seq: u64,
+    scope: Scope,
+    at: String,
+    /// Every event this group does not cover was written after it, so is
+    /// dated at or after this (Unix seconds, less [`WRITE_SKEW`]).
+    bound: i64,
+    /// Up to when it anchors: a full digest when it was signed, a day digest
+    /// the end of its day.
+    cover: i64,
+}
+
+impl Group {
+    fn describe(&self) -> String {
+        match self.scope {
+            Scope::Full => format!(
+                "digest {} (full, signed {}), which names every chain that existed then",
+                self.first_seq, self.at
+            ),
+            Scope::Day => {
+                format!("digest {} (signed {}), which names every chain that grew before then", self.first_seq, self.at)
+            }
+        }
+    }
+}
+
+fn groups(mut valid: Vec<DigestTime>) -> Vec<(Group, Vec<u64>)> {
+    valid.sort_by_key(|d| d.seq);
+    valid.dedup_by_key(|d| d.seq);
+    let mut out: Vec<(Group, Vec<u64>)> = Vec::new();
+    let mut last: Option<(Scope, String, String)> = None;
+    for d in valid {
+        let key = (d.scope, d.day.clone(), d.at.clone());
+        if last.as_ref() == Some(&key) {
+            if let Some((_, seqs)) = out.last_mut() {
+                seqs.push(d.seq);
+            }
+            continue;
+        }
+        let Some(signed) = unix(&d.at) else { continue };
+        let cover = match d.scope {
+            Scope::Full => signed,
+            Scope::Day => match unix(&format!("{}T00:00:00Z", d.day)) {
+                Some(start) => (start + 86_400).min(signed),
+                None => continue,
+            },
+        };
+        out.push((Group { first_seq: d.seq, scope: d.scope, at: d.at, bound: cover - WRITE_SKEW, cover }, vec![d.seq]));
+        last = Some(key);
+    }
+    out
+}
+
+/// Holds every event to the digests made after it was written (see the
+/// module docs): an event a digest does not cover is not dated before it.
+fn time_checks(
+    chains: &mut HashMap<String, Chain>,
+    valid: Vec<DigestTime>,
+    named: &HashMap<String, Vec<(u64, u64)>>,
+) -> Timing {
+    let groups = groups(valid);
+    let mut timing = Timing {
+        anchored_through: groups.iter().map(|(g, _)| g.cover).max(),
+        newest_signed: groups.last().and_then(|(g, seqs)| Some((*seqs.last()?, unix(&g.at)?))),
+        ..Timing::default()
+    };
+    let group_of: HashMap<u64, usize> =
+        groups.iter().enumerate().flat_map(|(i, (_, seqs))| seqs.iter().map(move |s| (*s, i))).collect();
+    // The strictest bound among groups 0..=i, and which group sets it.
+    let mut strictest: Vec<(i64, usize)> = Vec::with_capacity(groups.len());
+    for (i, (g, _)) in groups.iter().enumerate() {
+        let prev = strictest.last().copied();
+        strictest.push(match prev {
+            Some((b, j)) if b >= g.bound => (b, j),
+            _ => (g.bound, i),
+        });
+    }
+    let mut names: Vec<&String> = chains.keys().filter(|k| k.as_str() != DIGEST_PK).collect();
+    names.sort();
+    let names: Vec<String> = names.into_iter().cloned().collect();
+    for conn in names {
+        let Some(chain) = chains.get_mut(&conn) else { continue };
+        let mut times = std::mem::take(&mut chain.times);
+        times.sort_unstable();
+        times.dedup_by_key(|t| t[0]);
+        // (group, head seq) of every verified digest naming this chain, in
+        // digest order, the head made cumulative: the chain's anchored head as
+        // of each group.
+        let mut claims: Vec<(usize, u64)> = named
+            .get(&conn)
+            .map(|v| v.iter().filter_map(|(d, seq)| Some((*group_of.get(d)?, *seq))).collect())
+            .unwrap_or_default();
+        claims.sort_unstable();
+        let mut head = 0;
+        for c in &mut claims {
+            head = head.max(c.1);
+            c.1 = head;
+        }
+        let ever_named = !claims.is_empty();
+        let mut i = 0;
+        let mut unanchored = 0u64;
+        // (seq, at, group whose bound it breaks, head before it), and how many.
+        let mut first_bad: Option<(u64, u32, usize, u64)> = None;
+        let mut bad = 0u64;
+        for [seq, at] in times {
+            let q = u64::from(seq);
+            while claims.get(i).is_some_and(|c| c.1 < q) {
+                i += 1;
+            }
+            let before = i.checked_sub(1).and_then(|p| claims.get(p)).map_or(0, |c| c.1);
+            let limit = match claims.get(i) {
+                Some((k, _)) => k.checked_sub(1).and_then(|p| strictest.get(p)),
+                None => {
+                    unanchored += 1;
+                    strictest.last()
+                }
+            };
+            if let Some(&(bound, g)) = limit {
+                if i64::from(at) < bound {
+                    bad += 1;
+                    first_bad.get_or_insert((q, at, g, before));
+                }
+            }
+        }
+        if unanchored > 0 {
+            timing.unanchored_events += unanchored;
+            timing.unanchored_chains += 1;
+        }
+        let Some((seq, at, g, before)) = first_bad else { continue };
+        let group = &groups[g].0;
+        let more = if bad > 1 { format!(" ({} more event(s) of this chain like it)", bad - 1) } else { String::new() };
+        let at = at_text(i64::from(at));
+        let (kind, what) = if ever_named {
+            let after = if before > 0 {
+                format!("it comes after seq {before}, the head the digests name for this chain until then")
+            } else {
+                "no digest until then names this chain".to_owned()
+            };
+            (
+                Kind::Backdated,
+                format!(
+                    "dated {at}, before {}, yet {after}: appended afterwards and backdated{more}",
+                    group.describe()
+                ),
+            )
+        } else {
+            (
+                Kind::Fabricated,
+                format!(
+                    "no digest names this chain, yet it is dated {at}, before {}: the chain was added afterwards (or the digest naming it removed){more}",
+                    group.describe()
+                ),
+            )
+        };
+        timing.problems.push(Problem { kind, connector: Some(conn), seq: Some(seq), place: None, what });
+    }
+    timing
 }
 
 fn rewritten_text() -> String {
@@ -530,14 +904,15 @@ fn rewritten_text() -> String {
 }
 
 /// Checks a digest's hash and signature: under the pinned key, or (unpinned)
-/// under the key it names, which is then recorded in `signers`.
+/// under the key it names, which is then recorded in `signers` (as hex, not
+/// as the item spells it). Whether it verified.
 fn check_digest(
     d: &Digest,
     place: &Place,
     pinned: Option<ed25519_dalek::VerifyingKey>,
     signers: &mut BTreeSet<String>,
     problems: &mut Vec<Problem>,
-) {
+) -> bool {
     let forged = |what: String| Problem {
         kind: Kind::ForgedDigest,
         connector: Some(DIGEST_PK.into()),
@@ -549,22 +924,30 @@ fn check_digest(
         Some(k) => k,
         None => match parse_public_key(&d.public_key) {
             Ok(k) => {
-                signers.insert(d.public_key.clone());
+                signers.insert(hex::encode(k.as_bytes()));
                 k
             }
-            Err(e) => return problems.push(forged(format!("public_key {e}"))),
+            Err(e) => {
+                problems.push(forged(format!("public_key {e}")));
+                return false;
+            }
         },
     };
+    let mut valid = true;
     if hex::encode(key.as_bytes()) != d.public_key {
-        problems.push(forged(format!("names signer {}, not the trusted key", short(&d.public_key))));
+        problems.push(forged(format!("names signer {:?}, not the trusted key", short(&d.public_key))));
+        valid = false;
     }
     if let Err(e) = d.check(&key) {
         problems.push(forged(e.to_string()));
+        valid = false;
     }
+    valid
 }
 
+/// The first 16 characters (not bytes: a hostile key need not be ASCII).
 fn short(h: &str) -> &str {
-    h.get(..16).unwrap_or(h)
+    h.char_indices().nth(16).map_or(h, |(i, _)| &h[..i])
 }
 
 /// Says what is wrong with one chain, from its (seq, hash, prev_hash, place)
@@ -679,8 +1062,49 @@ mod tests {
 
     fn run(dir: &Path, pinned: bool) -> Verification {
         let e = Export::open(dir).unwrap();
-        let options = Options { public_key: pinned.then(|| signer().public_key_hex()) };
+        let options = Options { public_key: pinned.then(|| signer().public_key_hex()), ..Options::default() };
         verify(&e, &options, |_| {}).unwrap()
+    }
+
+    fn run_until(dir: &Path, until: OffsetDateTime) -> Verification {
+        let e = Export::open(dir).unwrap();
+        let options = Options { public_key: Some(signer().public_key_hex()), anchored_until: Some(until) };
+        verify(&e, &options, |_| {}).unwrap()
+    }
+
+    /// A chain of `n` events of `conn`, one an hour from `start`.
+    fn timed(conn: &str, n: u64, start: OffsetDateTime) -> Vec<AuditEvent> {
+        let id = ConnectorId::parse(conn).unwrap();
+        let mut out: Vec<AuditEvent> = Vec::new();
+        for i in 0..n {
+            let ev =
+                NewAuditEvent::new(id.clone(), EventKind::Detected, start + time::Duration::hours(i as i64), "scanner")
+                    .seal(out.last().map(AuditEvent::head).as_ref());
+            out.push(ev);
+        }
+        out
+    }
+
+    fn heads_of(chains: &[&[AuditEvent]]) -> BTreeMap<String, Head> {
+        chains
+            .iter()
+            .filter_map(|c| c.last())
+            .map(|e| (e.connector_id.to_string(), Head { seq: e.seq, hash: e.hash.clone() }))
+            .collect()
+    }
+
+    fn write_export(dir: &Path, export_time: &str, items: &[Item]) {
+        let mut w = ExportWriter::create(dir, "e1", "arn:aws:dynamodb:us-east-1:1:table/keyturn-audit", export_time)
+            .unwrap()
+            .items_per_file(3);
+        for i in items {
+            w.write(i).unwrap();
+        }
+        w.finish().unwrap();
+    }
+
+    fn texts(v: &Verification) -> Vec<String> {
+        v.problems.iter().map(ToString::to_string).collect()
     }
 
     fn s(item: &Item, k: &str) -> String {
@@ -707,7 +1131,8 @@ mod tests {
     #[test]
     fn a_dropped_event_is_named() {
         let tmp = tempfile::tempdir().unwrap();
-        export(tmp.path(), 5, false);
+        // Anchored: an export without digests is itself a failure now.
+        export(tmp.path(), 5, true);
         rewrite(tmp.path(), |i| (!is(&i, "acme/scim", 3)).then_some(i)).unwrap();
         let v = run(tmp.path(), true);
         assert_eq!(kinds(&v), BTreeMap::from([(Kind::Missing, 1)]), "{:?}", v.problems);
@@ -803,6 +1228,278 @@ mod tests {
         let unpinned = run(tmp.path(), false);
         assert!(unpinned.intact(), "consistent with the key it names");
         assert!(unpinned.notes.iter().any(|n| n.contains("--public-key")));
+    }
+
+    /// The issue's first case: every digest deleted, then a chain edited and
+    /// re-chained with recomputed hashes. Nothing in the chains shows it; the
+    /// missing anchor must.
+    #[test]
+    fn deleting_every_digest_and_rechaining_does_not_verify() {
+        let tmp = tempfile::tempdir().unwrap();
+        export(tmp.path(), 5, true);
+        let mut forged = chain("acme/scim", 5);
+        forged[1].actor = "approver:mallory@x.example".into();
+        for i in 1..forged.len() {
+            forged[i].prev_hash = forged[i - 1].hash.clone();
+            forged[i].hash = forged[i].compute_hash();
+        }
+        rewrite(tmp.path(), |i| match s(&i, "connector_id").as_str() {
+            DIGEST_PK => None,
+            "acme/scim" => Some(event_item(&forged[s(&i, "seq").parse::<usize>().unwrap() - 1])),
+            _ => Some(i),
+        })
+        .unwrap();
+        for pinned in [true, false] {
+            let v = run(tmp.path(), pinned);
+            assert!(!v.intact(), "pinned {pinned}: {:?}", v.notes);
+            assert_eq!(kinds(&v), BTreeMap::from([(Kind::Unanchored, 1)]), "{:?}", v.problems);
+            assert!(texts(&v)[0].contains("no digest in this export"), "{:?}", texts(&v));
+        }
+    }
+
+    /// Digests chain like events: one removed from the middle is named.
+    #[test]
+    fn a_digest_removed_from_the_middle_breaks_the_digest_chain() {
+        let tmp = tempfile::tempdir().unwrap();
+        let c = timed("acme/scim", 3, datetime!(2026-11-24 06:00 UTC));
+        let d1 = signer().sign(None, "2026-11-24", Scope::Full, "2026-11-25T06:00:00Z", heads_of(&[&c]));
+        let d2 = signer().sign(Some(&d1), "2026-11-25", Scope::Day, "2026-11-26T06:00:00Z", BTreeMap::new());
+        let d3 = signer().sign(Some(&d2), "2026-11-26", Scope::Day, "2026-11-27T06:00:00Z", BTreeMap::new());
+        let mut items: Vec<Item> = c.iter().map(event_item).collect();
+        items.extend([&d1, &d3].map(digest_item));
+        write_export(tmp.path(), "2026-11-27T07:00:00Z", &items);
+        let v = run(tmp.path(), true);
+        assert_eq!(kinds(&v), BTreeMap::from([(Kind::Missing, 1)]), "{:?}", v.problems);
+        assert!(texts(&v)[0].starts_with("#digest seq 2: seq 2 is missing"), "{:?}", texts(&v));
+    }
+
+    /// The newest digests removed and what only they covered rewritten: it
+    /// looks like events not anchored yet, so it is reported as such, and an
+    /// auditor who knows the export must be anchored further refuses it.
+    #[test]
+    fn removing_the_newest_digests_shows_as_unanchored_and_require_anchored_until_refuses_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut c = timed("acme/scim", 2, datetime!(2026-11-24 06:00 UTC));
+        let d1 = signer().sign(None, "2026-11-24", Scope::Full, "2026-11-25T06:00:00Z", heads_of(&[&c]));
+        // Two more events on the 25th, anchored by the day digest the insider deletes.
+        let next = NewAuditEvent::new(
+            c[0].connector_id.clone(),
+            EventKind::Approved,
+            datetime!(2026-11-25 09:00 UTC),
+            "approver:mallory@x.example",
+        );
+        c.push(next.seal(c.last().map(AuditEvent::head).as_ref()));
+        let mut items: Vec<Item> = c.iter().map(event_item).collect();
+        items.push(digest_item(&d1));
+        write_export(tmp.path(), "2026-11-26T07:00:00Z", &items);
+
+        let v = run(tmp.path(), true);
+        assert!(v.intact(), "{:?}", v.problems);
+        assert_eq!((v.unanchored_events, v.unanchored_chains), (1, 1));
+        assert_eq!(v.anchored_through.as_deref(), Some("2026-11-25T06:00:00Z"));
+        assert!(
+            v.notes.iter().any(|n| n.starts_with("unanchored since 2026-11-25T06:00:00Z: 1 newer event(s)")),
+            "{:?}",
+            v.notes
+        );
+
+        let v = run_until(tmp.path(), datetime!(2026-11-26 00:00 UTC));
+        assert_eq!(kinds(&v), BTreeMap::from([(Kind::Unanchored, 1)]), "{:?}", v.problems);
+        assert!(texts(&v)[0].contains("up to 2026-11-25T06:00:00Z, not up to 2026-11-26T00:00:00Z"), "{:?}", texts(&v));
+        assert!(run_until(tmp.path(), datetime!(2026-11-25 06:00 UTC)).intact());
+    }
+
+    /// The issue's second case, first half: a chain made up after a full
+    /// digest (which names every chain there is), dated before it.
+    #[test]
+    fn a_chain_dated_before_a_full_digest_that_does_not_name_it_is_fabricated() {
+        let tmp = tempfile::tempdir().unwrap();
+        let real = timed("acme/scim", 3, datetime!(2026-11-24 06:00 UTC));
+        let made_up = timed("globex/api", 2, datetime!(2026-11-24 08:00 UTC));
+        let d = signer().sign(None, "2026-11-24", Scope::Full, "2026-11-25T06:00:00Z", heads_of(&[&real]));
+        let mut items: Vec<Item> = real.iter().chain(&made_up).map(event_item).collect();
+        items.push(digest_item(&d));
+        write_export(tmp.path(), "2026-11-25T07:00:00Z", &items);
+        let v = run(tmp.path(), true);
+        assert_eq!(kinds(&v), BTreeMap::from([(Kind::Fabricated, 1)]), "{:?}", v.problems);
+        let t = &texts(&v)[0];
+        assert!(t.starts_with("globex/api seq 1: no digest names this chain, yet it is dated 2026-11-24T08:00:00Z, before digest 1 (full"), "{t}");
+        assert!(t.contains("(1 more event(s)"), "{t}");
+
+        // The same chain dated after the digest is merely not anchored yet.
+        let tmp = tempfile::tempdir().unwrap();
+        let later = timed("globex/api", 2, datetime!(2026-11-25 08:00 UTC));
+        let mut items: Vec<Item> = real.iter().chain(&later).map(event_item).collect();
+        items.push(digest_item(&d));
+        write_export(tmp.path(), "2026-11-25T12:00:00Z", &items);
+        let v = run(tmp.path(), true);
+        assert!(v.intact(), "{:?}", v.problems);
+        assert_eq!(v.unanchored_events, 2);
+    }
+
+    /// The second half: events appended after the head a digest names, but
+    /// dated before that digest (full or day) was made.
+    #[test]
+    fn events_appended_after_an_anchored_head_but_dated_before_its_digest_are_backdated() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut c = timed("acme/scim", 3, datetime!(2026-11-24 06:00 UTC));
+        let other = timed("globex/api", 1, datetime!(2026-11-25 10:00 UTC));
+        let d1 = signer().sign(None, "2026-11-24", Scope::Full, "2026-11-25T06:00:00Z", heads_of(&[&c]));
+        let d2 = signer().sign(Some(&d1), "2026-11-25", Scope::Day, "2026-11-26T06:00:00Z", heads_of(&[&other]));
+        for at in [datetime!(2026-11-24 20:00 UTC), datetime!(2026-11-25 23:00 UTC)] {
+            let ev =
+                NewAuditEvent::new(c[0].connector_id.clone(), EventKind::Approved, at, "approver:mallory@x.example");
+            c.push(ev.seal(c.last().map(AuditEvent::head).as_ref()));
+        }
+        let mut items: Vec<Item> = c.iter().chain(&other).map(event_item).collect();
+        items.extend([&d1, &d2].map(digest_item));
+        write_export(tmp.path(), "2026-11-26T07:00:00Z", &items);
+        let v = run(tmp.path(), true);
+        assert_eq!(kinds(&v), BTreeMap::from([(Kind::Backdated, 1)]), "{:?}", v.problems);
+        let t = &texts(&v)[0];
+        assert!(
+            t.starts_with("acme/scim seq 4: dated 2026-11-24T20:00:00Z, before digest 2 (signed 2026-11-26T06:00:00Z)"),
+            "{t}"
+        );
+        assert!(t.contains("after seq 3, the head the digests name") && t.contains("(1 more event(s)"), "{t}");
+
+        // Written within WRITE_SKEW of a digest (a Lambda that took its time) is not backdating.
+        let tmp = tempfile::tempdir().unwrap();
+        let mut c = timed("acme/scim", 3, datetime!(2026-11-24 06:00 UTC));
+        let late = NewAuditEvent::new(
+            c[0].connector_id.clone(),
+            EventKind::Notified,
+            datetime!(2026-11-25 05:50 UTC),
+            "keyturn:notify",
+        );
+        c.push(late.seal(c.last().map(AuditEvent::head).as_ref()));
+        let mut items: Vec<Item> = c.iter().map(event_item).collect();
+        items.push(digest_item(&d1));
+        write_export(tmp.path(), "2026-11-25T07:00:00Z", &items);
+        assert!(run(tmp.path(), true).intact());
+    }
+
+    #[test]
+    fn a_day_attribute_that_hides_an_event_from_its_days_digest_is_named() {
+        let tmp = tempfile::tempdir().unwrap();
+        export(tmp.path(), 2, true);
+        rewrite(tmp.path(), |mut i| {
+            if is(&i, "acme/scim", 2) {
+                i.insert("day".into(), Attr::S("2026-11-30".into()));
+            }
+            Some(i)
+        })
+        .unwrap();
+        let v = run(tmp.path(), true);
+        assert_eq!(kinds(&v), BTreeMap::from([(Kind::Malformed, 1)]), "{:?}", v.problems);
+        assert!(
+            texts(&v)[0].starts_with("acme/scim seq 2: attribute day = \"2026-11-30\" is not the date of at"),
+            "{:?}",
+            texts(&v)
+        );
+    }
+
+    /// The issue's fourth case: a repeated name keeps one value for the hash
+    /// and may show the other to a reader.
+    #[test]
+    fn a_repeated_attribute_name_in_an_item_or_in_detail_fails() {
+        for (what, line) in [
+            ("actor", r#""actor":{"S":"approver:mallory@x.example"}"#),
+            ("detail", r#""detail":{"M":{"i":{"S":"0"},"i":{"S":"9"}}}"#),
+        ] {
+            let tmp = tempfile::tempdir().unwrap();
+            export(tmp.path(), 2, true);
+            let e = Export::open(tmp.path()).unwrap();
+            let path = e.data_path(&e.files[0]);
+            let mut text = String::new();
+            std::io::Read::read_to_string(
+                &mut flate2::read::GzDecoder::new(std::fs::File::open(&path).unwrap()),
+                &mut text,
+            )
+            .unwrap();
+            // The first line is an event (written newest first): add a second copy of the attribute after its first.
+            let first = text.lines().next().unwrap().to_owned();
+            let doubled = if what == "actor" {
+                first.replacen(r#""actor":{"S":"scanner"}"#, &format!(r#""actor":{{"S":"scanner"}},{line}"#), 1)
+            } else {
+                first.replacen(r#""connector_id""#, &format!(r#"{line},"connector_id""#), 1)
+            };
+            assert_ne!(doubled, first, "{first}");
+            let mut gz =
+                flate2::write::GzEncoder::new(std::fs::File::create(&path).unwrap(), flate2::Compression::fast());
+            std::io::Write::write_all(&mut gz, text.replacen(&first, &doubled, 1).as_bytes()).unwrap();
+            gz.finish().unwrap();
+            super::super::export::reseal(tmp.path()).unwrap();
+            let v = run(tmp.path(), true);
+            assert!(!v.intact(), "{what}");
+            assert!(
+                v.problems.iter().any(|p| p.kind == Kind::Malformed && p.what.contains("appears twice")),
+                "{what}: {:?}",
+                v.problems
+            );
+        }
+    }
+
+    /// The issue's third case: files put beside the listed ones are never
+    /// verified, so they are a failure, named.
+    #[test]
+    fn a_data_file_the_manifest_does_not_list_fails() {
+        let tmp = tempfile::tempdir().unwrap();
+        export(tmp.path(), 2, true);
+        let e = Export::open(tmp.path()).unwrap();
+        let forged = chain("acme/scim", 2);
+        let mut gz = flate2::write::GzEncoder::new(
+            std::fs::File::create(e.dir.join("data/forged.json.gz")).unwrap(),
+            flate2::Compression::fast(),
+        );
+        std::io::Write::write_all(
+            &mut gz,
+            serde_json::to_string(&serde_json::json!({"Item": event_item(&forged[0])})).unwrap().as_bytes(),
+        )
+        .unwrap();
+        gz.finish().unwrap();
+        let v = run(tmp.path(), true);
+        assert_eq!(kinds(&v), BTreeMap::from([(Kind::File, 1)]), "{:?}", v.problems);
+        assert!(
+            texts(&v)[0].starts_with("not listed in manifest-files.json")
+                && v.problems[0].place.as_deref() == Some("data/forged.json.gz"),
+            "{:?}",
+            texts(&v)
+        );
+    }
+
+    #[test]
+    fn an_export_time_before_a_digest_it_holds_is_named_and_a_hostile_signer_name_is_shown_safely() {
+        let tmp = tempfile::tempdir().unwrap();
+        export(tmp.path(), 2, true);
+        let summary = e_dir(tmp.path()).join("manifest-summary.json");
+        let text = std::fs::read_to_string(&summary).unwrap().replace("2026-11-25T07:00:00Z", "2026-11-20T00:00:00Z");
+        std::fs::write(&summary, text).unwrap();
+        let v = run(tmp.path(), true);
+        assert_eq!(kinds(&v), BTreeMap::from([(Kind::File, 1)]), "{:?}", v.problems);
+        assert!(texts(&v)[0].contains("earlier than digest 1 in the export was signed"), "{:?}", texts(&v));
+
+        // A public key padded with wide spaces still parses (hex is trimmed); it is
+        // recorded as hex, and the item's own spelling is forged.
+        let tmp = tempfile::tempdir().unwrap();
+        export(tmp.path(), 2, true);
+        rewrite(tmp.path(), |mut i| {
+            if s(&i, "connector_id") == DIGEST_PK {
+                i.insert(
+                    "public_key".into(),
+                    Attr::S(format!("{}{}", "\u{3000}".repeat(6), signer().public_key_hex())),
+                );
+            }
+            Some(i)
+        })
+        .unwrap();
+        let v = run(tmp.path(), false);
+        assert_eq!(v.digest_key.as_deref(), Some(signer().public_key_hex().as_str()));
+        assert!(kinds(&v).contains_key(&Kind::ForgedDigest), "{:?}", v.problems);
+    }
+
+    fn e_dir(root: &Path) -> std::path::PathBuf {
+        Export::open(root).unwrap().dir
     }
 
     proptest! {
