@@ -8,6 +8,7 @@ mod ids;
 mod policy;
 mod secret;
 mod template;
+mod text;
 pub mod timefmt;
 mod window;
 
@@ -18,6 +19,7 @@ pub use ids::{ChangeId, ConnectorId, MAX_ID_LEN};
 pub use policy::{change_id, group_into_changes, DueConnector, DuePolicy, Grouping, Urgency};
 pub use secret::{fingerprint, SecretValue};
 pub use template::{fill, fill_json, https_or_local, Call, HttpTemplate};
+pub use text::{excerpt, forbidden_char, is_format_char};
 pub use window::ChangeWindow;
 
 /// Builders for tests in this crate.
