@@ -305,7 +305,7 @@ fn read_csv<R: Read>(input: R, source: &str, each: &mut OnRecord<'_>) -> Result<
         let raw = raw.trim_start_matches('\u{feff}');
         let name = raw.to_ascii_lowercase();
         let Some(slot) = FIELDS.iter().position(|f| *f == name) else {
-            header.push(FieldError::new(field_label(&name), unknown_field_message()));
+            header.push(FieldError::new(field_label(raw), unknown_field_message()));
             columns.push(None);
             continue;
         };
@@ -773,7 +773,7 @@ impl<'de, F: FieldValue<'de>> Visitor<'de> for Record<F> {
             let name = key.to_ascii_lowercase();
             let Some(slot) = FIELDS.iter().position(|f| *f == name) else {
                 map.next_value::<IgnoredAny>()?;
-                shape.push(FieldError::new(field_label(&name), unknown_field_message()));
+                shape.push(FieldError::new(field_label(&key), unknown_field_message()));
                 continue;
             };
             let field = FIELDS[slot];
@@ -907,6 +907,25 @@ mod tests {
         }
         let err = read_str(r#"{"connectors":[],"extra":1}"#, Format::Json, "x").unwrap_err().to_string();
         assert!(err.contains("unknown top-level key \"extra\""), "{err}");
+    }
+
+    /// Unknown header names and keys are shown escaped and cut short (a
+    /// header can hold terminal escapes or a megabyte), and one record's
+    /// shape problems are capped with a count of the rest.
+    #[test]
+    fn unknown_names_are_shown_escaped_short_and_capped() {
+        let header = format!("id,\u{1b}[2J,{}\na,b,c\n", "h".repeat(1000));
+        let got = shape_errors(&header, Format::Csv, "x.csv");
+        assert!(got[0].contains(r#"x.csv row 1 (header): "\u{1b}[2J": unknown field"#), "{got:?}");
+        assert!(got[0].contains(&format!("\"{}\"… (1000 characters): unknown field", "h".repeat(64))), "{got:?}");
+        assert!(!got[0].contains('\u{1b}'));
+
+        let keys: Vec<String> = (0..100).map(|i| format!("\"k{i}\":1")).collect();
+        let json = format!("[{{\"id\":\"a\",{}}}]", keys.join(","));
+        let Err(InventoryError::Invalid(p)) = read_str(&json, Format::Json, "x.json") else { panic!() };
+        let errors = &p.shown[0].errors;
+        assert_eq!(errors.len(), MAX_SHAPE_ERRORS + 1);
+        assert_eq!(errors[MAX_SHAPE_ERRORS].message, "… and 84 more problem(s) of the same kind");
     }
 
     /// Numbers are kept as written: a parser would turn `0x1F` into 31 and a
