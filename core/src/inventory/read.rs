@@ -572,6 +572,9 @@ impl<'de> FieldValue<'de> for JsonField<'de> {
     fn text(self) -> Result<FieldText, String> {
         let raw = self.0.get().trim();
         Ok(match raw.as_bytes().first() {
+            // Without escapes the text is what is between the quotes (the
+            // parser has already checked it); with them, unescape.
+            Some(b'"') if !raw.contains('\\') && raw.len() >= 2 => FieldText::Text(raw[1..raw.len() - 1].to_owned()),
             Some(b'"') => FieldText::Text(serde_json::from_str::<String>(raw).map_err(|e| e.to_string())?),
             Some(b'[' | b'{') => FieldText::Nested,
             _ if raw == "null" => FieldText::Absent,
