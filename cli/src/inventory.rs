@@ -1,5 +1,6 @@
 //! `keyturn inventory validate|import|list`.
 
+use std::io::Write as _;
 use std::path::Path;
 
 use anyhow::Context;
@@ -8,7 +9,7 @@ use keyturn_core::aws::{sdk_config, DynamoInventory};
 use keyturn_core::config::Config;
 use keyturn_core::domain::timefmt::{format_utc, parse_instant};
 use keyturn_core::domain::Connector;
-use keyturn_core::inventory::{load_file, InventoryError, RecordError, ValidationContext};
+use keyturn_core::inventory::{check_file, InventoryError, Problems, RecordError, ValidationContext};
 use keyturn_core::ports::{Inventory, StoredConnector};
 use serde::Serialize;
 use serde_json::json;
@@ -16,22 +17,34 @@ use time::{Duration, OffsetDateTime};
 
 use crate::{render, Format, Reported};
 
-/// Reads and validates a whole file; prints every problem on failure.
-fn load(file: &Path, format: Format, now: OffsetDateTime) -> anyhow::Result<Vec<Connector>> {
+/// Reads and validates a whole file, handing each connector to `each`;
+/// prints the problems on failure.
+fn check(file: &Path, format: Format, now: OffsetDateTime, each: &mut dyn FnMut(Connector)) -> anyhow::Result<()> {
     let source = file.display().to_string();
-    match load_file(file, &ValidationContext::at(now)) {
-        Ok(connectors) => Ok(connectors),
-        Err(InventoryError::Invalid(errors)) => {
-            report_invalid(&source, &errors, format)?;
+    match check_file(file, &ValidationContext::at(now), each) {
+        Ok(_) => Ok(()),
+        Err(InventoryError::Invalid(problems)) => {
+            report_invalid(&source, &problems, format)?;
             Err(Reported.into())
         }
         Err(other) => Err(other.into()),
     }
 }
 
-fn report_invalid(source: &str, errors: &[RecordError], format: Format) -> anyhow::Result<()> {
+/// Every connector of a valid file.
+fn load(file: &Path, format: Format, now: OffsetDateTime) -> anyhow::Result<Vec<Connector>> {
+    let mut all = Vec::new();
+    check(file, format, now, &mut |c| all.push(c))?;
+    Ok(all)
+}
+
+/// The problems core kept (the first records in file order, see
+/// `MAX_SHOWN_RECORDS`) and how many there are in all, through one buffer:
+/// a line-at-a-time stderr costs a system call per line.
+fn report_invalid(source: &str, problems: &Problems, format: Format) -> anyhow::Result<()> {
     if format == Format::Json {
-        let items: Vec<_> = errors
+        let items: Vec<_> = problems
+            .shown
             .iter()
             .flat_map(|r| {
                 r.errors.iter().map(move |e| {
@@ -39,48 +52,66 @@ fn report_invalid(source: &str, errors: &[RecordError], format: Format) -> anyho
                 })
             })
             .collect();
-        render::json(&json!({"file": source, "valid": false, "invalid_records": errors.len(), "errors": items}))?;
+        render::json(&json!({
+            "file": source,
+            "valid": false,
+            "invalid_records": problems.records,
+            "problems": problems.problems,
+            "records_not_shown": problems.hidden(),
+            "errors": items,
+        }))?;
     }
-    for line in diagnostics(source, errors) {
-        eprintln!("{line}");
+    let mut err = std::io::BufWriter::new(std::io::stderr().lock());
+    for line in diagnostics(source, problems) {
+        writeln!(err, "{line}")?;
     }
+    err.flush()?;
     Ok(())
 }
 
 /// What `inventory validate` prints for an invalid file: one line per field
 /// error, each escaped on its own (ids, column names and values come from the
-/// file and may hold terminal escape sequences), then the count.
-fn diagnostics(source: &str, errors: &[RecordError]) -> Vec<String> {
-    let problems: usize = errors.iter().map(|e| e.errors.len()).sum();
-    let mut lines = Vec::with_capacity(problems + 1);
-    for r in errors {
+/// file and may hold terminal escape sequences), then how many were not shown
+/// and the count.
+fn diagnostics(source: &str, problems: &Problems) -> Vec<String> {
+    let source = render::safe(source);
+    let mut lines = Vec::with_capacity(problems.problems.min(10_000) + 2);
+    for r in &problems.shown {
         for e in &r.errors {
             let one = RecordError { errors: vec![e.clone()], ..r.clone() };
             lines.push(render::safe(&one.to_string()).into_owned());
         }
     }
+    if problems.hidden() > 0 {
+        lines.push(format!(
+            "{source}: … {} more invalid record(s) not shown (the first {} are)",
+            problems.hidden(),
+            problems.shown.len()
+        ));
+    }
     lines.push(format!(
-        "{}: {problems} problem(s) in {} record(s); nothing was written",
-        render::safe(source),
-        errors.len()
+        "{source}: {} problem(s) in {} record(s); nothing was written",
+        problems.problems, problems.records
     ));
     lines
 }
 
 pub fn validate(file: &Path, format: Format, now: OffsetDateTime) -> anyhow::Result<()> {
-    let connectors = load(file, format, now)?;
     // Offline (no AWS needed): only the due window comes from the configuration.
     let policy = Config::from_env()?.policy;
-    let due = connectors.iter().filter(|c| c.expires_at <= policy.cutoff(now)).count();
+    let cutoff = policy.cutoff(now);
+    // Counted as they stream past: validating keeps no connector.
+    let (mut records, mut due) = (0usize, 0usize);
+    check(file, format, now, &mut |c| {
+        records += 1;
+        due += usize::from(c.expires_at <= cutoff);
+    })?;
     match format {
-        Format::Json => {
-            render::json(&json!({"file": file.display().to_string(), "valid": true, "records": connectors.len()}))?
-        }
+        Format::Json => render::json(&json!({"file": file.display().to_string(), "valid": true, "records": records}))?,
         Format::Table => {
             outln!(
-                "{}: {} connector(s), all valid ({due} expire within {} days)",
+                "{}: {records} connector(s), all valid ({due} expire within {} days)",
                 file.display(),
-                connectors.len(),
                 policy.due_within.whole_days()
             )
         }
@@ -249,8 +280,11 @@ mod tests {
         let lines = super::diagnostics("x\u{1b}]0;t.csv", &errors);
         let all = lines.join("\n");
         assert!(!all.contains('\u{1b}'), "{all}");
-        assert!(all.contains("(header): \\x1b[2jownr: unknown field"), "header names are lower-cased: {all}");
-        assert!(all.contains("(acme\\x1b[32mINTACT\\x1b[0m)"), "{all}");
+        // Names are shown as written, escaped; an id that is itself invalid is
+        // not echoed at all (the record is named by its row).
+        assert!(all.contains(r#"(header): "\u{1b}[2Jownr": unknown field"#), "{all}");
+        assert!(all.contains("row 2: id: contains control characters"), "{all}");
+        assert!(!all.contains("INTACT"), "{all}");
         assert!(lines.last().unwrap().starts_with("x\\x1b]0;t.csv: "), "{all}");
     }
 }

@@ -104,32 +104,57 @@ impl fmt::Display for ConnectorStatus {
 #[serde(transparent)]
 pub struct SecretArn(String);
 
+/// Longest secret name part of an ARN: Secrets Manager names are at most 512
+/// characters, and the ARN adds `-` and six random characters.
+const MAX_SECRET_NAME: usize = 512 + 7;
+
 impl SecretArn {
-    /// `arn:<partition>:secretsmanager:<region>:<12-digit account>:secret:<name>`
+    /// `arn:<partition>:secretsmanager:<region>:<12-digit account>:secret:<name>`:
+    /// a partition keyturn can run in, a region shaped like one and in that
+    /// partition, and a name of Secrets Manager's own characters.
     pub fn parse(raw: &str) -> Result<Self, String> {
         let bad = |why: &str| {
             Err(format!(
-                "{raw:?} is not a Secrets Manager secret ARN ({why}); expected arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME"
+                "{} is not a Secrets Manager secret ARN ({why}); expected arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME",
+                super::excerpt(raw)
             ))
         };
         let parts: Vec<&str> = raw.splitn(7, ':').collect();
         if parts.len() != 7 || parts[0] != "arn" {
             return bad("wrong shape");
         }
-        if !matches!(parts[1], "aws" | "aws-cn" | "aws-us-gov") {
-            return bad("unknown partition");
+        let (partition, region) = (parts[1], parts[3]);
+        if !matches!(partition, "aws" | "aws-cn" | "aws-us-gov") {
+            return bad("unknown partition; aws, aws-cn or aws-us-gov");
         }
         if parts[2] != "secretsmanager" {
             return bad("not a secretsmanager ARN");
         }
-        if parts[3].is_empty() || !parts[3].chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
-            return bad("bad region");
+        if !is_region(region) {
+            return bad("bad region; a region looks like us-east-1");
         }
-        if parts[4].len() != 12 || !parts[4].chars().all(|c| c.is_ascii_digit()) {
+        let region_partition = if region.starts_with("cn-") {
+            "aws-cn"
+        } else if region.starts_with("us-gov-") {
+            "aws-us-gov"
+        } else {
+            "aws"
+        };
+        if region_partition != partition {
+            return bad("the region is not in that partition");
+        }
+        if parts[4].len() != 12 || !parts[4].bytes().all(|b| b.is_ascii_digit()) {
             return bad("account must be 12 digits");
         }
-        if parts[5] != "secret" || parts[6].is_empty() {
+        let name = parts[6];
+        if parts[5] != "secret" || name.is_empty() {
             return bad("missing secret name");
+        }
+        if name.len() > MAX_SECRET_NAME {
+            return bad("the secret name is longer than 512 characters");
+        }
+        if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b"/_+=.@-".contains(&b)) {
+            return bad("a secret name has letters, digits and / _ + = . @ - only");
         }
         Ok(Self(raw.to_owned()))
     }
@@ -143,6 +168,19 @@ impl fmt::Display for SecretArn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// `us-east-1`, `ap-southeast-2`, `us-gov-west-1`: two letters, one or two
+/// words, a number.
+fn is_region(region: &str) -> bool {
+    let parts: Vec<&str> = region.split('-').collect();
+    let [geo, words @ .., number] = parts.as_slice() else { return false };
+    geo.len() == 2
+        && geo.bytes().all(|b| b.is_ascii_lowercase())
+        && (1..=2).contains(&words.len())
+        && words.iter().all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase()))
+        && (1..=2).contains(&number.len())
+        && number.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// A validated inventory record plus the state keyturn keeps about it.
@@ -206,13 +244,36 @@ mod tests {
 
     #[test]
     fn secret_arns_are_checked() {
-        assert!(SecretArn::parse("arn:aws:secretsmanager:eu-west-1:123456789012:secret:scim/acme-AbCdEf").is_ok());
+        for good in [
+            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:scim/acme-AbCdEf",
+            "arn:aws:secretsmanager:ap-southeast-2:123456789012:secret:a/b_c+d=e.f@g-h",
+            "arn:aws-cn:secretsmanager:cn-northwest-1:123456789012:secret:k",
+            "arn:aws-us-gov:secretsmanager:us-gov-west-1:123456789012:secret:k",
+        ] {
+            assert!(SecretArn::parse(good).is_ok(), "{good}");
+        }
+        let long = format!("arn:aws:secretsmanager:eu-west-1:123456789012:secret:{}", "n".repeat(520));
+        assert!(SecretArn::parse(&long).unwrap_err().contains("longer than 512"));
         for (bad, why) in [
             ("arn:aws:s3:::bucket", "wrong shape"),
             ("arn:aws:s3:eu-west-1:123456789012:secret:x", "not a secretsmanager"),
             ("arn:aws:secretsmanager:eu-west-1:1234:secret:x", "12 digits"),
             ("arn:aws:secretsmanager:eu-west-1:123456789012:secret:", "missing secret name"),
             ("arn:evil:secretsmanager:eu-west-1:123456789012:secret:x", "partition"),
+            ("arn:aws:secretsmanager:-:123456789012:secret:x", "bad region"),
+            ("arn:aws:secretsmanager:useast1:123456789012:secret:x", "bad region"),
+            ("arn:aws:secretsmanager:us-east-1a:123456789012:secret:x", "bad region"),
+            ("arn:aws:secretsmanager:us--1:123456789012:secret:x", "bad region"),
+            ("arn:aws:secretsmanager:a-b-c-d-1:123456789012:secret:x", "bad region"),
+            ("arn:aws:secretsmanager:cn-north-1:123456789012:secret:x", "not in that partition"),
+            ("arn:aws-cn:secretsmanager:eu-west-1:123456789012:secret:x", "not in that partition"),
+            ("arn:aws:secretsmanager:us-gov-west-1:123456789012:secret:x", "not in that partition"),
+            ("arn:aws:secretsmanager:eu-west-1:12345678901a:secret:x", "12 digits"),
+            ("arn:aws:secretsmanager:eu-west-1:123456789012:secret:a b", "letters, digits"),
+            ("arn:aws:secretsmanager:eu-west-1:123456789012:secret:a:b", "letters, digits"),
+            ("arn:aws:secretsmanager:eu-west-1:123456789012:secret:a\u{202e}b", "letters, digits"),
+            ("arn:aws:secretsmanager:eu-west-1:123456789012:secret:a?versionId=1", "letters, digits"),
+            ("arn:aws:secretsmanager:eu-west-1:123456789012:secret:é", "letters, digits"),
         ] {
             assert!(SecretArn::parse(bad).unwrap_err().contains(why), "{bad}");
         }

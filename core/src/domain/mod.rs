@@ -9,6 +9,7 @@ mod ids;
 mod policy;
 mod secret;
 mod template;
+mod text;
 pub mod timefmt;
 mod window;
 
@@ -19,6 +20,7 @@ pub use ids::{ChangeId, ConnectorId, MAX_ID_LEN};
 pub use policy::{change_id, group_into_changes, DueConnector, DuePolicy, Grouping, Urgency};
 pub use secret::{fingerprint, SecretValue};
 pub use template::{fill, fill_json, fill_url, Call, HttpTemplate, PLACEHOLDERS};
+pub use text::{excerpt, forbidden_char, is_format_char};
 pub use window::ChangeWindow;
 
 /// Builders for tests in this crate.

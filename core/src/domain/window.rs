@@ -63,24 +63,27 @@ impl std::str::FromStr for ChangeWindow {
     type Err = String;
 
     fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        let shown = super::excerpt(raw);
         let mut parts = raw.split_whitespace();
         let (Some(days), Some(span)) = (parts.next(), parts.next()) else {
             return Err(format!(
-                "{raw:?} is not a change window; expected e.g. \"sat 02:00-04:00\" or \"mon-fri 22:00-01:00 UTC\""
+                "{shown} is not a change window; expected e.g. \"sat 02:00-04:00\" or \"mon-fri 22:00-01:00 UTC\""
             ));
         };
         match parts.next() {
             None => {}
             Some(tz) if tz.eq_ignore_ascii_case("utc") && parts.next().is_none() => {}
-            Some(other) => return Err(format!("{raw:?}: unexpected {other:?}; change windows are always UTC")),
+            Some(other) => {
+                return Err(format!("{shown}: unexpected {}; change windows are always UTC", super::excerpt(other)))
+            }
         }
-        let days = parse_days(days).map_err(|e| format!("{raw:?}: {e}"))?;
+        let days = parse_days(days).map_err(|e| format!("{shown}: {e}"))?;
         let (start, end) =
-            span.split_once('-').ok_or_else(|| format!("{raw:?}: expected a time span like 02:00-04:00"))?;
-        let start_min = parse_hhmm(start).map_err(|e| format!("{raw:?}: {e}"))?;
-        let end_min = parse_hhmm(end).map_err(|e| format!("{raw:?}: {e}"))?;
+            span.split_once('-').ok_or_else(|| format!("{shown}: expected a time span like 02:00-04:00"))?;
+        let start_min = parse_hhmm(start).map_err(|e| format!("{shown}: {e}"))?;
+        let end_min = parse_hhmm(end).map_err(|e| format!("{shown}: {e}"))?;
         if start_min == end_min {
-            return Err(format!("{raw:?}: the window is empty (start equals end)"));
+            return Err(format!("{shown}: the window is empty (start equals end)"));
         }
         Ok(Self { days, start_min, end_min })
     }
@@ -98,7 +101,7 @@ fn parse_days(raw: &str) -> Result<u8, String> {
         let (from, to) = item.split_once('-').unwrap_or((item, item));
         let (from, to) = (day_index(from)?, day_index(to)?);
         if from > to {
-            return Err(format!("day range {item:?} runs backwards"));
+            return Err(format!("day range {} runs backwards", super::excerpt(item)));
         }
         for d in from..=to {
             mask |= 1 << d;
@@ -108,16 +111,18 @@ fn parse_days(raw: &str) -> Result<u8, String> {
 }
 
 fn day_index(raw: &str) -> Result<u8, String> {
+    let shown = super::excerpt(raw);
     let lower = raw.to_ascii_lowercase();
     DAY_NAMES
         .iter()
         .position(|d| *d == lower)
         .and_then(|i| u8::try_from(i).ok())
-        .ok_or_else(|| format!("{raw:?} is not a day (mon..sun, daily, weekdays, weekends)"))
+        .ok_or_else(|| format!("{shown} is not a day (mon..sun, daily, weekdays, weekends)"))
 }
 
 fn parse_hhmm(raw: &str) -> Result<u16, String> {
-    let bad = || format!("{raw:?} is not a time (HH:MM, 00:00..24:00)");
+    let shown = super::excerpt(raw);
+    let bad = || format!("{shown} is not a time (HH:MM, 00:00..24:00)");
     let (h, m) = raw.split_once(':').ok_or_else(bad)?;
     if h.len() != 2 || m.len() != 2 {
         return Err(bad());

@@ -88,27 +88,141 @@ pub enum InventoryError {
     },
     #[error("{path}: unknown file type; use .csv, .json, .yaml or .yml")]
     UnknownFormat { path: String },
-    #[error("{path}: {size} bytes is larger than the {MAX_FILE_BYTES}-byte limit for an inventory file")]
-    TooLarge { path: String, size: u64 },
+    #[error("{path}: more than {limit} bytes, the limit for an inventory file; split it")]
+    TooLarge { path: String, limit: u64 },
     #[error("{path}: {message}")]
     Malformed { path: String, message: String },
-    #[error("{} invalid record(s); nothing was written:\n{}", .0.len(), join_lines(.0))]
-    Invalid(Vec<RecordError>),
+    #[error("{0}")]
+    Invalid(Problems),
 }
 
-fn join_lines(errors: &[RecordError]) -> String {
-    errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
+/// Records shown in full in a [`Problems`]; the rest are counted. A file of a
+/// million bad rows gets a readable report, not a million lines held in
+/// memory and poured onto a terminal.
+pub const MAX_SHOWN_RECORDS: usize = 1_000;
+
+/// Everything wrong with a file: the first [`MAX_SHOWN_RECORDS`] bad records
+/// in file order, and how many there are in all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Problems {
+    pub shown: Vec<RecordError>,
+    /// Records with at least one problem, shown or not.
+    pub records: usize,
+    /// Field problems in all of them.
+    pub problems: usize,
 }
 
-/// Reads and validates a whole file: every problem in it, of shape (unknown
-/// columns, ragged rows) or of content (fields, duplicates), in file order and
-/// one entry per record, or every connector when there is none.
+impl Problems {
+    /// Every one of `errors` (callers that already hold them all).
+    pub fn from_all(errors: Vec<RecordError>) -> Self {
+        let mut p = Self::default();
+        for e in errors {
+            p.add(e);
+        }
+        p
+    }
+
+    /// Records not shown.
+    pub fn hidden(&self) -> usize {
+        self.records - self.shown.len()
+    }
+
+    pub(crate) fn add(&mut self, e: RecordError) {
+        self.records += 1;
+        self.problems += e.errors.len();
+        if self.shown.len() < MAX_SHOWN_RECORDS {
+            self.shown.push(e);
+        }
+    }
+
+    /// One more problem for the record at `location`, which may have had none
+    /// so far (`was_valid`). Keeps `shown` the first records in file order.
+    pub(crate) fn add_late(&mut self, source: &str, location: Location, id: &str, was_valid: bool, error: FieldError) {
+        self.problems += 1;
+        let at = self.shown.binary_search_by(|e| e.location.cmp(&location));
+        if !was_valid {
+            if let Ok(i) = at {
+                self.shown[i].errors.push(error);
+            }
+            return;
+        }
+        self.records += 1;
+        let (Err(i) | Ok(i)) = at;
+        if i < MAX_SHOWN_RECORDS {
+            self.shown.insert(
+                i,
+                RecordError { source: source.to_owned(), location, id: Some(id.to_owned()), errors: vec![error] },
+            );
+            self.shown.truncate(MAX_SHOWN_RECORDS);
+        }
+    }
+}
+
+impl fmt::Display for Problems {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} invalid record(s); nothing was written:", self.records)?;
+        for e in &self.shown {
+            write!(f, "\n{e}")?;
+        }
+        if self.hidden() > 0 {
+            write!(f, "\n… and {} more invalid record(s) not shown", self.hidden())?;
+        }
+        Ok(())
+    }
+}
+
+/// The record's id if it is a valid one: only such ids are repeated in
+/// errors (anything else could be megabytes, or terminal escapes).
+pub(crate) fn usable_id(rec: &RawRecord) -> Option<String> {
+    rec.get("id").filter(|id| crate::domain::ConnectorId::parse(id).is_ok()).map(str::to_owned)
+}
+
+pub(crate) use crate::domain::excerpt;
+
+/// What a whole file held, when every record in it is valid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Checked {
+    pub records: usize,
+}
+
+/// Reads and validates a whole file, record by record as it is read: every
+/// problem in it, of shape (unknown columns, ragged rows) or of content
+/// (fields, duplicates), in file order and one entry per record. Each valid
+/// connector is handed to `each` (until the first invalid record: after
+/// that the file cannot be used, so nothing more is handed on); the file
+/// itself is never held whole beside what `each` keeps.
+pub fn check_file(
+    path: &std::path::Path,
+    ctx: &ValidationContext,
+    each: &mut dyn FnMut(crate::domain::Connector),
+) -> Result<Checked, InventoryError> {
+    let source = path.display().to_string();
+    let mut v = validate::Validator::new(&source, ctx);
+    read::stream_file(path, &mut |item| v.push(item, each))?;
+    v.finish()
+}
+
+/// [`check_file`] over text already in memory.
+pub fn check_str(
+    text: &str,
+    format: Format,
+    source: &str,
+    ctx: &ValidationContext,
+    each: &mut dyn FnMut(crate::domain::Connector),
+) -> Result<Checked, InventoryError> {
+    let mut v = validate::Validator::new(source, ctx);
+    read::stream_str(text, format, source, &mut |item| v.push(item, each))?;
+    v.finish()
+}
+
+/// Every connector of a valid file (see [`check_file`]).
 pub fn load_file(
     path: &std::path::Path,
     ctx: &ValidationContext,
 ) -> Result<Vec<crate::domain::Connector>, InventoryError> {
-    let split = split_file(path)?;
-    validate_split(split, &path.display().to_string(), ctx)
+    let mut all = Vec::new();
+    check_file(path, ctx, &mut |c| all.push(c))?;
+    Ok(all)
 }
 
 /// [`load_file`] over text already in memory.
@@ -118,34 +232,9 @@ pub fn load_str(
     source: &str,
     ctx: &ValidationContext,
 ) -> Result<Vec<crate::domain::Connector>, InventoryError> {
-    validate_split(split_str(text, format, source)?, source, ctx)
-}
-
-fn validate_split(
-    split: Split,
-    source: &str,
-    ctx: &ValidationContext,
-) -> Result<Vec<crate::domain::Connector>, InventoryError> {
-    let mut errors = split.errors;
-    match validate_all(&split.records, source, ctx) {
-        Ok(connectors) if errors.is_empty() => return Ok(connectors),
-        Ok(_) => {}
-        Err(invalid) => errors.extend(invalid),
-    }
-    // A record can have both kinds of problem: one entry for it, in file order.
-    let mut merged: BTreeMap<Location, RecordError> = BTreeMap::new();
-    for e in errors {
-        match merged.get_mut(&e.location) {
-            Some(m) => {
-                m.id = m.id.take().or(e.id);
-                m.errors.extend(e.errors);
-            }
-            None => {
-                merged.insert(e.location, e);
-            }
-        }
-    }
-    Err(InventoryError::Invalid(merged.into_values().collect()))
+    let mut all = Vec::new();
+    check_str(text, format, source, ctx, &mut |c| all.push(c))?;
+    Ok(all)
 }
 
 /// A stored connector, re-validated (items can be edited behind keyturn's
@@ -201,7 +290,7 @@ mod tests {
     fn problems(text: &str, format: super::Format, source: &str) -> Vec<String> {
         let now = time::macros::datetime!(2026-11-26 09:00 UTC);
         match super::load_str(text, format, source, &super::ValidationContext::at(now)) {
-            Err(super::InventoryError::Invalid(errors)) => errors.iter().map(ToString::to_string).collect(),
+            Err(super::InventoryError::Invalid(errors)) => errors.shown.iter().map(ToString::to_string).collect(),
             other => panic!("{other:?}"),
         }
     }
@@ -215,7 +304,8 @@ mod tests {
     #[test]
     fn shape_and_content_problems_are_all_listed_in_file_order() {
         let json = format!(
-            r#"[{{"id":"a",{GOOD},"ownr":"x","expires_at":"2026-13-01"}}, 7, {{"id":"c",{GOOD},"owner":""}}, {{"id":"d",{GOOD}}}]"#
+            r#"[{{"id":"a",{},"ownr":"x"}}, 7, {{"id":"c",{GOOD},"owner":""}}, {{"id":"d",{GOOD}}}]"#,
+            GOOD.replace("2026-12-24", "2026-13-01")
         );
         let got = problems(&json, super::Format::Json, "x.json");
         assert_eq!(got.len(), 3, "{got:#?}");

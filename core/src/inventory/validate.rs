@@ -1,14 +1,15 @@
 //! Validation: a raw record becomes a [`Connector`] or a list of field errors.
 
-use std::collections::HashMap;
 use std::fmt;
 
 use time::{Duration, OffsetDateTime};
 
-use super::{RawRecord, RecordError};
+use super::read::Item;
+use super::{usable_id, Checked, InventoryError, Location, Problems, RawRecord, RecordError};
 use crate::domain::timefmt::parse_instant;
 use crate::domain::{
-    ChangeWindow, Connector, ConnectorId, ConnectorKind, ConnectorStatus, HttpTemplate, IdpBinding, SecretArn,
+    excerpt, forbidden_char, ChangeWindow, Connector, ConnectorId, ConnectorKind, ConnectorStatus, HttpTemplate,
+    IdpBinding, SecretArn,
 };
 use crate::procedures::procedure;
 
@@ -89,8 +90,8 @@ impl<'a> Checker<'a> {
             self.fail(field, format!("is longer than {MAX_FIELD_LEN} characters"));
             return None;
         }
-        if v.chars().any(char::is_control) {
-            self.fail(field, "contains control characters (line breaks, tabs, …)");
+        if let Some(why) = forbidden_char(v) {
+            self.fail(field, why);
             return None;
         }
         Some(v)
@@ -126,6 +127,17 @@ fn is_email(s: &str) -> bool {
         && !domain.contains('@')
 }
 
+/// A date or time in years 0001 to 9999. Year 0, negative years and years of
+/// five digits are refused by name: they sort wrongly in the fixed-width
+/// expiry index and no key expires then.
+fn instant(raw: &str) -> Result<OffsetDateTime, String> {
+    let year_digits = raw.bytes().take_while(u8::is_ascii_digit).count();
+    if raw.starts_with(['-', '+']) || year_digits > 4 || (year_digits == 4 && raw.starts_with("0000")) {
+        return Err(format!("{} has a year outside 0001 to 9999", excerpt(raw)));
+    }
+    parse_instant(raw).ok_or_else(|| format!("{} is not a date (use 2026-05-01 or 2026-05-01T00:00:00Z)", excerpt(raw)))
+}
+
 fn is_group_name(s: &str) -> bool {
     s.len() <= 64 && s.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
 }
@@ -138,7 +150,7 @@ pub fn validate_record(rec: &RawRecord, ctx: &ValidationContext) -> Result<Conne
     let kind = c.parsed("kind", true, |raw| {
         ConnectorKind::parse(raw).ok_or_else(|| {
             let known: Vec<&str> = ConnectorKind::ALL.iter().map(|k| k.as_str()).collect();
-            format!("{raw:?} is not a known kind ({})", known.join(", "))
+            format!("{} is not a known kind ({})", excerpt(raw), known.join(", "))
         })
     });
     let org = c.required("org").map(str::to_owned);
@@ -149,30 +161,36 @@ pub fn validate_record(rec: &RawRecord, ctx: &ValidationContext) -> Result<Conne
             c.fail("http_template", format!("is longer than {MAX_TEMPLATE_LEN} characters"));
             return None;
         }
+        // Line breaks are a template's own whitespace; invisible characters
+        // in a URL or a header are never meant.
+        if let Some(why) = forbidden_char(&raw.replace(['\n', '\r', '\t'], " ")) {
+            c.fail("http_template", why);
+            return None;
+        }
         HttpTemplate::parse(raw).map_err(|e| c.fail("http_template", e)).ok()
     });
     let owner = c.parsed("owner", true, |raw| {
         if is_email(raw) {
             Ok(raw.to_owned())
         } else {
-            Err(format!("{raw:?} is not an email address; every key needs a reachable owner"))
+            Err(format!("{} is not an email address; every key needs a reachable owner", excerpt(raw)))
         }
     });
     let approver_group = c.parsed("approver_group", true, |raw| {
         if is_group_name(raw) {
             Ok(raw.to_owned())
         } else {
-            Err(format!("{raw:?} is not a group name (letters, digits, . _ -, at most 64)"))
+            Err(format!("{} is not a group name (letters, digits, . _ -, at most 64)", excerpt(raw)))
         }
     });
     let change_window = c.parsed("change_window", false, |raw| raw.parse::<ChangeWindow>());
     let secret_arn = c.parsed("secret_arn", true, SecretArn::parse);
     let expires_at = c.parsed("expires_at", true, |raw| {
-        let t = parse_instant(raw)
-            .ok_or_else(|| format!("{raw:?} is not a date (use 2026-05-01 or 2026-05-01T00:00:00Z)"))?;
+        let t = instant(raw)?;
         if t > ctx.now + ctx.max_expiry_ahead {
             return Err(format!(
-                "{raw:?} is more than {} days away; check the date",
+                "{} is more than {} days away; check the date",
+                excerpt(raw),
                 ctx.max_expiry_ahead.whole_days()
             ));
         }
@@ -182,12 +200,11 @@ pub fn validate_record(rec: &RawRecord, ctx: &ValidationContext) -> Result<Conne
         .parsed("status", false, |raw| {
             ConnectorStatus::parse(raw).ok_or_else(|| {
                 let known: Vec<&str> = ConnectorStatus::ALL.iter().map(|s| s.as_str()).collect();
-                format!("{raw:?} is not a status ({})", known.join(", "))
+                format!("{} is not a status ({})", excerpt(raw), known.join(", "))
             })
         })
         .unwrap_or_default();
-    let last_rotated_at =
-        c.parsed("last_rotated_at", false, |raw| parse_instant(raw).ok_or_else(|| format!("{raw:?} is not a date")));
+    let last_rotated_at = c.parsed("last_rotated_at", false, instant);
 
     let idp_name = c.required("idp");
     let idp_app_id = c.optional("idp_app_id").map(str::to_owned);
@@ -226,7 +243,7 @@ pub fn validate_record(rec: &RawRecord, ctx: &ValidationContext) -> Result<Conne
             Some(IdpBinding::None)
         }
         Some(other) => {
-            c.fail("idp", format!("{other:?} is not a known identity provider (entra, okta, none)"));
+            c.fail("idp", format!("{} is not a known identity provider (entra, okta, none)", excerpt(other)));
             None
         }
         None => None,
@@ -293,36 +310,163 @@ pub fn validate_all(
     source: &str,
     ctx: &ValidationContext,
 ) -> Result<Vec<Connector>, Vec<RecordError>> {
-    let mut seen: HashMap<&str, crate::inventory::Location> = HashMap::new();
+    let mut v = Validator::new(source, ctx);
     let mut good = Vec::with_capacity(records.len());
-    let mut bad = Vec::new();
     for rec in records {
-        let mut result = validate_record(rec, ctx);
-        if let Some(id) = rec.get("id") {
-            if let Some(first) = seen.get(id) {
-                let dup = FieldError::new("id", format!("duplicate of {first}"));
-                match &mut result {
-                    Ok(_) => result = Err(vec![dup]),
-                    Err(errors) => errors.push(dup),
-                }
-            } else {
-                seen.insert(id, rec.location);
+        v.push(Item::Record(rec.clone(), Vec::new()), &mut |c| good.push(c));
+    }
+    match v.finish() {
+        Ok(_) => Ok(good),
+        Err(InventoryError::Invalid(p)) => Err(p.shown),
+        Err(other) => Err(vec![RecordError {
+            source: source.to_owned(),
+            location: Location::Item,
+            id: None,
+            errors: vec![FieldError::new("record", other.to_string())],
+        }]),
+    }
+}
+
+/// Validation of a stream of records, one at a time: what it keeps between
+/// records is the ids seen (for duplicates) and the first problems found.
+pub(crate) struct Validator<'a> {
+    source: &'a str,
+    ctx: &'a ValidationContext,
+    ids: IdIndex,
+    problems: Problems,
+    records: usize,
+}
+
+impl<'a> Validator<'a> {
+    pub(crate) fn new(source: &'a str, ctx: &'a ValidationContext) -> Self {
+        Self { source, ctx, ids: IdIndex::default(), problems: Problems::default(), records: 0 }
+    }
+
+    /// One record as read, with what was wrong with its shape. A valid
+    /// record's connector goes to `each` while the file is still usable.
+    pub(crate) fn push(&mut self, item: Item, each: &mut dyn FnMut(Connector)) {
+        let (rec, shape) = match item {
+            Item::Record(rec, shape) => (rec, shape),
+            Item::Problem { location, label, errors } => {
+                self.problems.add(RecordError {
+                    source: self.source.to_owned(),
+                    location,
+                    id: label.map(str::to_owned),
+                    errors,
+                });
+                return;
+            }
+        };
+        self.records += 1;
+        let result = validate_record(&rec, self.ctx);
+        let mut errors = shape;
+        let connector = match result {
+            Ok(c) if errors.is_empty() => Some(c),
+            Ok(_) => None,
+            Err(e) => {
+                errors.extend(e);
+                None
+            }
+        };
+        let id = usable_id(&rec);
+        if let Some(id) = &id {
+            self.ids.add(id, rec.location, errors.is_empty());
+        }
+        match connector {
+            Some(c) if self.problems.records == 0 => each(c),
+            Some(_) => {}
+            None => {
+                self.problems.add(RecordError { source: self.source.to_owned(), location: rec.location, id, errors })
             }
         }
-        match result {
-            Ok(c) => good.push(c),
-            Err(errors) => bad.push(RecordError {
-                source: source.to_owned(),
-                location: rec.location,
-                id: rec.get("id").map(str::to_owned),
-                errors,
-            }),
+    }
+
+    /// The end of the stream: duplicate ids are known only now.
+    pub(crate) fn finish(mut self) -> Result<Checked, InventoryError> {
+        for (dup, first) in self.ids.duplicates() {
+            self.problems.add_late(
+                self.source,
+                IdIndex::location(&dup),
+                self.ids.id(&dup),
+                dup.valid,
+                FieldError::new("id", format!("duplicate of {}", IdIndex::location(&first))),
+            );
+        }
+        if self.problems.records == 0 {
+            Ok(Checked { records: self.records })
+        } else {
+            Err(InventoryError::Invalid(self.problems))
         }
     }
-    if bad.is_empty() {
-        Ok(good)
-    } else {
-        Err(bad)
+}
+
+/// Every valid id seen, packed: the ids' text end to end in one string, and
+/// 12 bytes per record. Duplicates are found at the end by sorting, so a file
+/// of a million short rows costs tens of megabytes here, not the hundreds a
+/// map of strings would.
+#[derive(Default)]
+struct IdIndex {
+    text: String,
+    entries: Vec<IdEntry>,
+}
+
+#[derive(Clone, Copy)]
+struct IdEntry {
+    start: u32,
+    /// `Location` packed: its number and which kind it is.
+    at: u32,
+    len: u8,
+    kind: u8,
+    valid: bool,
+}
+
+impl IdIndex {
+    fn add(&mut self, id: &str, location: Location, valid: bool) {
+        let (kind, n) = match location {
+            Location::Row(n) => (0, u32::try_from(n).ok()),
+            Location::Record(n) => (1, u32::try_from(n).ok()),
+            Location::Item => (2, Some(0)),
+        };
+        // Ids are at most MAX_ID_LEN (128) bytes and files at most 64 MiB,
+        // so these never fail; if they did, that id would go unchecked for
+        // duplicates rather than be confused with another.
+        let (Some(at), Ok(start), Ok(len)) = (n, u32::try_from(self.text.len()), u8::try_from(id.len())) else {
+            return;
+        };
+        self.text.push_str(id);
+        self.entries.push(IdEntry { start, at, len, kind, valid });
+    }
+
+    fn id(&self, e: &IdEntry) -> &str {
+        let start = e.start as usize;
+        self.text.get(start..start + usize::from(e.len)).unwrap_or_default()
+    }
+
+    fn location(e: &IdEntry) -> Location {
+        match e.kind {
+            0 => Location::Row(u64::from(e.at)),
+            1 => Location::Record(e.at as usize),
+            _ => Location::Item,
+        }
+    }
+
+    /// Every occurrence after the first of an id, beside that first one, in
+    /// file order.
+    fn duplicates(&mut self) -> Vec<(IdEntry, IdEntry)> {
+        let mut entries = std::mem::take(&mut self.entries);
+        // Stable, so within one id the file order stays: the first of each
+        // run is the first in the file.
+        entries.sort_by(|a, b| self.id(a).cmp(self.id(b)));
+        let mut out = Vec::new();
+        let mut first: Option<IdEntry> = None;
+        for e in entries {
+            match first {
+                Some(f) if self.id(&f) == self.id(&e) => out.push((e, f)),
+                _ => first = Some(e),
+            }
+        }
+        out.sort_by_key(|(e, _)| Self::location(e));
+        out
     }
 }
 
@@ -425,6 +569,125 @@ mod tests {
         }];
         let errs = validate_all(&recs, "x.json", &ValidationContext::at(NOW)).unwrap_err();
         assert!(errs[0].to_string().contains("org: contains control characters"));
+    }
+
+    /// Invisible format characters (Cf) and line/paragraph separators read
+    /// as nothing on screen: `acme\u{200B}` is not `acme`, and U+202E turns
+    /// `moc.elpmaxe@nna` into what looks like an address. Refused in every
+    /// field, named by code point, never echoed.
+    #[test]
+    fn invisible_characters_and_separators_are_refused_in_every_field() {
+        for (field, c) in [
+            ("org", '\u{202E}'),
+            ("org", '\u{200B}'),
+            ("directory_id", '\u{FEFF}'),
+            ("directory_id", '\u{2028}'),
+            ("idp_app_id", '\u{2029}'),
+            ("idp_job_id", '\u{2060}'),
+            ("owner", '\u{200B}'),
+            ("owner", '\u{202E}'),
+            ("org", '\u{E0041}'),
+            ("org", '\u{85}'),
+        ] {
+            let mut rec = read_str(&format!("{HEADER}\n{GOOD}\n"), Format::Csv, "x.csv").unwrap().remove(0);
+            rec.fields.get_mut(field).unwrap().insert(2, c);
+            let errs = validate_record(&rec, &ValidationContext::at(NOW)).unwrap_err();
+            let shown: Vec<String> = errs.iter().map(ToString::to_string).collect();
+            let code = format!("U+{:04X}", u32::from(c));
+            assert!(
+                shown.iter().any(|e| e.starts_with(&format!("{field}: contains")) && e.contains(&code)),
+                "{field} {code}: {shown:?}"
+            );
+            assert!(!shown.iter().any(|e| e.contains(c)), "the character itself is not echoed: {shown:?}");
+        }
+    }
+
+    /// Year 0, negative years and years past 9999 are not dates a key
+    /// expires on, and would sort out of place in the expiry index.
+    #[test]
+    fn expiry_years_outside_0001_to_9999_are_refused() {
+        for date in ["0000-06-01", "0000-06-01T00:00:00Z", "-0001-06-01", "+10000-01-01", "10000-01-01", "+2026-12-01"]
+        {
+            let errs = check(&format!("{HEADER}\n{}\n", GOOD.replace("2026-12-01", date))).unwrap_err();
+            let shown = errs[0].to_string();
+            assert!(shown.contains("expires_at: ") && shown.contains("year outside 0001 to 9999"), "{date}: {shown}");
+        }
+        let errs =
+            check(&format!("{HEADER}\n{}\n", GOOD.replace("2026-12-01", "0001-01-01T00:00:00+01:00"))).unwrap_err();
+        assert!(errs[0].to_string().contains("expires_at: \"0001-01-01T00:00:00+01:00\" is not a date"), "{errs:?}");
+    }
+
+    /// A bad ARN is named on the field and refused whole: a region that is
+    /// not one, a name with characters Secrets Manager never gives.
+    #[test]
+    fn secret_arns_are_checked_on_the_field() {
+        for arn in [
+            "arn:aws:secretsmanager:x:123456789012:secret:scim/acme",
+            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:scim/acme?x=1",
+            "arn:aws-cn:secretsmanager:eu-west-1:123456789012:secret:scim/acme",
+        ] {
+            let row = GOOD.replace("arn:aws:secretsmanager:eu-west-1:123456789012:secret:scim/acme", arn);
+            let errs = check(&format!("{HEADER}\n{row}\n")).unwrap_err();
+            assert!(errs[0].to_string().contains("secret_arn: "), "{arn}: {errs:?}");
+        }
+    }
+
+    /// Values are echoed short: a 500-character owner comes back as its
+    /// first 64 characters and a count, and an id that is not a valid one
+    /// is never repeated as the record's name.
+    #[test]
+    fn errors_echo_values_short_and_bad_ids_not_at_all() {
+        let long = "x".repeat(500);
+        let row = GOOD.replace("ann@acme.example", &long).replacen("atlassian/acme/entra", "\u{1b}[2Jid", 1);
+        let errs = check(&format!("{HEADER}\n{row}\n")).unwrap_err();
+        let shown = errs[0].to_string();
+        assert!(shown.contains(&format!("owner: \"{}\"… (500 characters) is not an email", "x".repeat(64))), "{shown}");
+        assert!(!shown.contains(&"x".repeat(65)), "{shown}");
+        assert_eq!(errs[0].id, None);
+        assert!(shown.starts_with("inventory.csv row 2: "), "{shown}");
+        assert!(!shown.contains('\u{1b}'), "{shown:?}");
+    }
+
+    /// Duplicates are found when the file has been read, and still take
+    /// their place in file order, beside the record's other problems.
+    #[test]
+    fn duplicates_found_at_the_end_take_their_place_in_file_order() {
+        let bad_date = |id: &str| GOOD.replacen("atlassian/acme/entra", id, 1).replace("2026-12-01", "2026-13-01");
+        let good = |id: &str| GOOD.replacen("atlassian/acme/entra", id, 1);
+        let rows = [good("a"), bad_date("b"), good("a"), bad_date("b"), good("c")];
+        let errs = check(&format!("{HEADER}\n{}\n", rows.join("\n"))).unwrap_err();
+        let got: Vec<(Location, Vec<&str>)> =
+            errs.iter().map(|e| (e.location, e.errors.iter().map(|f| f.message.as_str()).collect())).collect();
+        assert_eq!(got.len(), 3, "{got:#?}");
+        assert_eq!(got[0].0, Location::Row(3));
+        assert_eq!(got[1], (Location::Row(4), vec!["duplicate of row 2"]));
+        assert_eq!(got[2].0, Location::Row(5));
+        assert!(got[2].1[0].contains("is not a date") && got[2].1[1] == "duplicate of row 3", "{got:#?}");
+    }
+
+    /// A file of very many bad records reports the first
+    /// MAX_SHOWN_RECORDS in file order and counts the rest; a duplicate
+    /// found at the end still lands in its place among the shown.
+    #[test]
+    fn very_many_problems_are_capped_and_counted() {
+        use crate::inventory::{load_str, InventoryError, MAX_SHOWN_RECORDS};
+        let mut lines = vec![HEADER.to_owned(), GOOD.replacen("atlassian/acme/entra", "dup", 1)];
+        lines.push(GOOD.replacen("atlassian/acme/entra", "dup", 1));
+        for i in 0..MAX_SHOWN_RECORDS + 500 {
+            lines.push(GOOD.replacen("atlassian/acme/entra", &format!("c{i}"), 1).replace("2026-12-01", "never"));
+        }
+        let Err(InventoryError::Invalid(p)) =
+            load_str(&(lines.join("\n") + "\n"), Format::Csv, "big.csv", &ValidationContext::at(NOW))
+        else {
+            panic!("expected invalid");
+        };
+        assert_eq!(p.records, MAX_SHOWN_RECORDS + 501);
+        assert_eq!(p.problems, MAX_SHOWN_RECORDS + 501);
+        assert_eq!(p.shown.len(), MAX_SHOWN_RECORDS);
+        assert_eq!(p.shown[0].location, Location::Row(3), "the late duplicate is first");
+        assert_eq!(p.shown[0].errors[0].message, "duplicate of row 2");
+        assert!(p.shown.windows(2).all(|w| w[0].location < w[1].location));
+        assert!(p.to_string().ends_with("… and 501 more invalid record(s) not shown"), "{}", p.to_string().len());
     }
 
     proptest! {
