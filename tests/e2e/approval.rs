@@ -205,7 +205,7 @@ async fn a_slack_outage_is_audited_and_email_still_carries_the_change() {
     assert_eq!(asked.detail["slack_posted"], "false");
     let failed = asked.detail.get("failed").map(String::as_str).unwrap_or_default();
     assert!(
-        failed.starts_with("slack http://127.0.0.1:") && failed.contains("/…: ") && failed.contains("503"),
+        failed.starts_with("slack http://127.0.0.1") && failed.contains("/…: ") && failed.contains("503"),
         "{failed}"
     );
 
