@@ -1,8 +1,9 @@
-//! Okta app provisioning connection (`authScheme: TOKEN`). Only some apps
-//! accept a token through the API; an `UNKNOWN` answer means this one does
-//! not, and the push becomes a human step.
-
-use serde_json::json;
+//! Okta app provisioning connection, read only. Okta documents setting a
+//! connection's token by API (`POST …/connections/default`) for Okta Org2Org
+//! and Zscaler 2.0 only, and states that other apps' provisioning settings are
+//! updated in its Admin UI (docs/vendors.md). So keyturn never sends Okta a
+//! token: the key's owner updates it in the console during the hand-over, and
+//! keyturn verifies through the SCIM probe and the connection's status.
 
 use super::vendor::{send, CALL_TIMEOUT};
 use crate::domain::SecretValue;
@@ -29,37 +30,45 @@ impl Okta {
         Self { http, domain: domain.trim_end_matches('/').to_owned(), api_token }
     }
 
-    fn url(&self, app: &str) -> String {
-        format!("{}/api/v1/apps/{app}/connections/default", self.domain)
-    }
-
-    pub async fn push(&self, app: &str, key: &SecretValue) -> Result<(), VendorError> {
-        let req = self
-            .http
-            .post(format!("{}?activate=true", self.url(app)))
-            .header(reqwest::header::AUTHORIZATION, format!("SSWS {}", self.api_token.expose()))
-            .json(&json!({"authScheme": "TOKEN", "profile": {"authScheme": "TOKEN", "token": key.expose()}}))
-            .timeout(CALL_TIMEOUT);
-        let (_, body) = send(SERVICE, "SetConnection", req).await?;
-        super::parse::okta_connection("SetConnection", &body)
-    }
-
+    /// `GET /api/v1/apps/{appId}/connections/default`.
     async fn get_connection(&self, app: &str) -> Result<String, VendorError> {
         let req = self
             .http
-            .get(self.url(app))
+            .get(format!("{}/api/v1/apps/{app}/connections/default", self.domain))
             .header(reqwest::header::AUTHORIZATION, format!("SSWS {}", self.api_token.expose()))
+            .header(reqwest::header::ACCEPT, "application/json")
             .timeout(CALL_TIMEOUT);
         send(SERVICE, "GetConnection", req).await.map(|(_, body)| body)
     }
 
-    /// The connection's status, whatever it is.
+    /// The connection's status, whatever it is (`ENABLED`, `DISABLED`, `UNKNOWN`).
     pub async fn status(&self, app: &str) -> Result<String, VendorError> {
         super::parse::okta_status(&self.get_connection(app).await?)
     }
 
-    /// `ENABLED`, or an error saying why not.
+    /// Provisioning is not switched off: `ENABLED`, or `UNKNOWN` (the API does
+    /// not manage this app's connection; the SCIM probe carries the verdict).
     pub async fn check(&self, app: &str) -> Result<(), VendorError> {
         super::parse::okta_connection("GetConnection", &self.get_connection(app).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::vendor::tests::answer;
+    use super::*;
+
+    #[tokio::test]
+    async fn okta_is_read_never_sent_a_token() {
+        let (url, req) = answer(200, &[("content-type", "application/json")], r#"{"status":"UNKNOWN"}"#).await;
+        let okta = Okta::new(reqwest::Client::new(), &url, SecretValue::new("okta-api-token-123"));
+        okta.check("0oa1").await.expect("UNKNOWN leaves the verdict to the SCIM probe");
+        let seen = req.await.unwrap();
+        assert!(seen.starts_with("GET /api/v1/apps/0oa1/connections/default "), "{seen}");
+
+        let (url, _) = answer(200, &[], r#"{"status":"DISABLED"}"#).await;
+        let okta = Okta::new(reqwest::Client::new(), &url, SecretValue::new("okta-api-token-123"));
+        let err = okta.check("0oa1").await.unwrap_err().to_string();
+        assert!(err.contains("DISABLED"), "{err}");
     }
 }
