@@ -101,7 +101,7 @@ fn attempts(ev: NewAuditEvent, a: Attempts) -> NewAuditEvent {
 /// else keeps its own name (throttled and unavailable, once retries are spent).
 fn as_verification(connector: &Connector, stage: &str, e: VendorError) -> RotationError {
     match e {
-        VendorError::Unauthorized { .. } | VendorError::Rejected { .. } => {
+        VendorError::Unauthorized { .. } | VendorError::Rejected { .. } | VendorError::Refused { .. } => {
             RotationError::VerificationFailed { connector: connector.id.to_string(), detail: format!("{stage}: {e}") }
         }
         other => other.into(),
@@ -229,7 +229,22 @@ pub async fn rotate<P: Ports>(p: &P, input: &StepInput, now: OffsetDateTime) -> 
         started_at: format_utc(now),
         preflight,
     };
-    if c.idp != IdpBinding::None {
+    if c.idp != IdpBinding::None && !c.idp.takes_key_by_api() {
+        // The owner set the key in the provider's console during the hand-over;
+        // verify proves it works there. Said so in the trail, not claimed as ours.
+        let (before, _) = retry(&p.retry, || p.consumer.state(&c)).await;
+        rotation.pushed = true;
+        p.audit
+            .append(
+                event(input, EventKind::IdpUpdated, now, "keyturn:rotate")
+                    .detail("consumer", consumer_name(&c))
+                    .detail("updated_by", "the key's owner, in the identity provider's admin console")
+                    .detail("before_state", before.unwrap_or_else(|e| format!("unknown ({e})")))
+                    .detail("before_fingerprint", rotation.old_fingerprint.clone())
+                    .detail("after_fingerprint", rotation.new_fingerprint.clone()),
+            )
+            .await?;
+    } else if c.idp != IdpBinding::None {
         let (valid, a) = retry(&p.retry, || p.consumer.validate_candidate(&c, &new)).await;
         valid.map_err(|e| RotationError::ConsumerRejected {
             connector: c.id.to_string(),
@@ -327,15 +342,19 @@ pub async fn finalize<P: Ports>(p: &P, input: &StepInput, now: OffsetDateTime) -
         crash_after(CrashPoint::StageUpdate, &c.id)?;
     }
     let mut revoked = "not applicable".to_owned();
-    if let (Some(old_id), true) = (&r.old_key_id, procedure(c.kind).key_source == KeySource::VendorApi) {
-        if let Some(new) = &new {
-            let (res, _) = retry(&p.retry, || p.vendor.revoke(&c, new, old_id)).await;
-            revoked = match res {
-                Ok(()) => format!("revoked {old_id}"),
-                // The rotation stands; a lingering old key is reported, not hidden.
-                Err(e) => format!("NOT revoked {old_id}: {e}"),
-            };
-        }
+    if procedure(c.kind).revokes_old_key {
+        revoked = match (&r.old_key_id, &new) {
+            (Some(old_id), Some(new)) => {
+                let (res, _) = retry(&p.retry, || p.vendor.revoke(&c, new, old_id)).await;
+                match res {
+                    Ok(()) => format!("revoked {old_id}"),
+                    // The rotation stands; a lingering old key is reported, not hidden.
+                    Err(e) => format!("NOT revoked {old_id}: {e}; the owner revokes it at the vendor"),
+                }
+            }
+            // A handed-over key's predecessor may have no recorded id: only its owner can find it.
+            _ => "NOT revoked (its key id is not recorded): the owner revokes it at the vendor".to_owned(),
+        };
     }
     let expires_at = new
         .as_ref()
