@@ -253,7 +253,10 @@ async fn an_org_api_key_handed_over_by_its_owner_is_verified_and_the_old_one_rev
     let (_, log) = vendor(Method::GET, "/_sim/requests", None).await;
     let revoke = format!("/admin/api-access/v1/orgs/{org}/api-keys/revoke/k-old");
     assert!(
-        log.as_array().unwrap().iter().any(|r| r["method"] == "PATCH" && r["path"] == revoke.as_str() && r["status"] == 204),
+        log.as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["method"] == "PATCH" && r["path"] == revoke.as_str() && r["status"] == 204),
         "revoked by the documented PATCH: {log}"
     );
 
@@ -582,15 +585,21 @@ async fn a_vendor_that_hangs_once_is_timed_out_and_retried() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_vendor_answering_garbage_is_not_trusted() {
     let f = Flow::new("garbage");
-    let (org, arn, old) = template_key_connector(&f, "old-garbage").await;
-    fault(&format!("/generic/v1/orgs/{org}/me"), "garbage", 200, 50, None).await;
-    let (change, status, outcomes) = approve_and_finish(&f).await;
+    // An org key: its probe must read Atlassian's JSON (a template's probe
+    // takes any 2xx). The owner hands a key over; the form's check passes,
+    // and every answer after it is garbage.
+    let (org, arn, old) = org_key_connector(&f, "old-garbage").await;
+    let garbage = serde_json::json!({"method": "GET", "path_prefix": format!("/admin/v1/orgs/{org}"), "kind": "garbage",
+                                     "status": 200, "skip": 1, "times": 50});
+    vendor(Method::POST, "/_sim/faults", Some(garbage)).await;
+    let (change, fresh, _, _) = approve_and_hand_over_org_key(&f, &org).await;
+    let (status, outcomes) = run_to_end(&f, &change).await;
     assert_eq!(status, "SUCCEEDED");
     assert_eq!(outcomes[0]["outcome"], "rolled_back", "malformed answers never count as proof: {outcomes:?}");
     let current = f.secret_at(&arn, "AWSCURRENT").await.unwrap();
     assert!(current.contains("k-old"), "AWSCURRENT unchanged");
     assert_eq!(f.connector_field("k1", "status").await.as_deref(), Some("needs_manual_intervention"));
-    assert_never_leaked(&f, &change, &[old.as_str()]).await;
+    assert_never_leaked(&f, &change, &[old.as_str(), fresh.as_str()]).await;
 }
 
 /// An Atlassian SCIM connector consumed by an Okta app: (directory, app, ARN, old key).
