@@ -119,7 +119,9 @@ run inventory import "$WORK/inventory.csv"
 run dev seed-vendors "$WORK/inventory.csv" | tail -1
 
 step "3. Who approves: approver routing (a secret: Slack webhooks are credentials)"
-run approvers set dev/demo/approvers.yaml
+# The Slack simulator listens where this stack put it (VENDOR_PORT may differ from 4568).
+sed "s#http://127.0.0.1:4568#$VENDOR#" dev/demo/approvers.yaml > "$WORK/approvers.yaml"
+run approvers set "$WORK/approvers.yaml"
 run approvers show
 
 step "4. Where things stand before the daily scan"
