@@ -6,7 +6,9 @@
 #      approval (clicked in headless Chromium), rotated in the change window;
 #   B  an already-expired key: an urgent Jira ticket, approved, rotated, the
 #      final status posted back to the ticket;
-#   +  a rotation whose new key fails verification is rolled back, on-call told;
+#   +  an organization API key its owner created and handed over fails
+#      verification: rolled back, the old key kept, on-call told (and that the
+#      handed-over key is still live at Atlassian for its owner to revoke);
 #   and what an auditor gets; last, one change is left waiting with a link
 #   for you to open and approve.
 #
@@ -83,6 +85,19 @@ hand_over() {
     | python3 -c 'import json,sys; r = json.load(sys.stdin); print("   %-28s %s -> %s" % (sys.argv[1], r["before"]["heading"], r["after"]["heading"]))' "$connector"
 }
 
+# The owner of CONNECTOR creates a new organization API key in the
+# (simulated) admin.atlassian.com console (Atlassian has no API that creates
+# one) and pastes it into keyturn's intake form.
+hand_over_org_key() {
+  local connector=$1 owner=$2 org=$3
+  local url; url=$("$KEYTURN" dev outbox --subject "new organization API key for $connector " --to "$owner" --links | awk '{print $3; exit}')
+  sleep 1  # moto drops an answer that beats the asking Lambda's own return
+  DEMO_NEW_KEY=$(curl -s -XPOST "$VENDOR/_sim/atlassian/orgs/$org/keys" -H 'content-type: application/json' \
+      -d '{"label": "keyturn demo"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])') \
+    node tests/browser/approve.mjs --url "$url" --fill key=env:DEMO_NEW_KEY --click intake \
+    | python3 -c 'import json,sys; r = json.load(sys.stdin); print("   %-28s %s -> %s" % (sys.argv[1], r["before"]["heading"], r["after"]["heading"]))' "$connector"
+}
+
 # The demo inventory's dates are relative to now, so the story is the same
 # whenever it runs: {{+25d}} is 25 days from today; {{window_now}} a daily
 # change window that is open now.
@@ -104,7 +119,9 @@ run inventory import "$WORK/inventory.csv"
 run dev seed-vendors "$WORK/inventory.csv" | tail -1
 
 step "3. Who approves: approver routing (a secret: Slack webhooks are credentials)"
-run approvers set dev/demo/approvers.yaml
+# The Slack simulator listens where this stack put it (VENDOR_PORT may differ from 4568).
+sed "s#http://127.0.0.1:4568#$VENDOR#" dev/demo/approvers.yaml > "$WORK/approvers.yaml"
+run approvers set "$WORK/approvers.yaml"
 run approvers show
 
 step "4. Where things stand before the daily scan"
@@ -170,15 +187,19 @@ for i in json.load(sys.stdin):
 
 story "A rotation that fails verification is rolled back"
 
-step "R1. Atlassian now refuses every read of org initech (fault injected): the new key cannot be proven"
-curl -s -XPOST "$VENDOR/_sim/faults" -H 'content-type: application/json' \
-  -d '{"path_prefix": "/admin/v1/orgs/initech", "status": 401, "times": 1000}'
-echo
+step "R1. Ana approves initech's org API key; its owner creates a new one in admin.atlassian.com and hands it over"
 approve "$failing" ana@acme.example
+wait_for "the key request" 120 mail_for "new organization API key for atlassian/initech/admin-api " cy@initech.example
+# The form's check with Atlassian passes; from then on Atlassian refuses every
+# read of org initech (fault injected): the new key cannot be proven.
+curl -s -XPOST "$VENDOR/_sim/faults" -H 'content-type: application/json' \
+  -d '{"method": "GET", "path_prefix": "/admin/v1/orgs/initech", "status": 401, "skip": 1, "times": 1000}'
+echo
+hand_over_org_key atlassian/initech/admin-api cy@initech.example initech
 wait_for "the rollback" 240 ended "$failing"
 outcomes "$failing"
 
-step "R2. The old key stays live; on-call got this message"
+step "R2. The old key stays current and live; on-call got this message (the handed-over key is left for its owner to revoke)"
 run dev outbox --subject "Rotation rolled back"
 "$KEYTURN" dev outbox --subject "Rotation rolled back" --html "$WORK/rollback.html" >/dev/null
 python3 - "$WORK/rollback.html" <<'PY' | sed 's/^/   /' | head -20
@@ -210,7 +231,10 @@ yours=$(KEYTURN_DUE_WITHIN_DAYS=90 "$KEYTURN" scan --only atlassian/hooli/ --for
 wait_for "the approval email to ana@acme.example" 120 mail_for "$yours" ana@acme.example
 printf '\n   Change %s is waiting for you. Open this link in a browser on this machine and press Approve\n' "$yours"
 printf '   (it is Ana'"'"'s link; Reject works too):\n\n     %s\n\n' "$(link_for "$yours" ana@acme.example)"
-printf '   Then: %s changes show %s   (rotated a few seconds after you approve)\n' "$KEYTURN" "$yours"
+printf '   Then its owner is asked for a new organization API key (Atlassian has no API that creates one):\n'
+printf '     %s dev outbox --to eve@hooli.example --links   (her hand-over link; paste a key made with\n' "$KEYTURN"
+printf '     curl -XPOST %s/_sim/atlassian/orgs/hooli/keys, the simulated admin.atlassian.com)\n' "$VENDOR"
+printf '   and %s changes show %s shows it rotated, the old key revoked.\n' "$KEYTURN" "$yours"
 
 step "Done in $(( $(date +%s) - started )) s. Screenshots: $OUT/approval-email.png, $OUT/approval-page.png, $OUT/approval-page-done.png"
 echo "The stack keeps running: try \`target/debug/keyturn status\`; \`make down\` stops it."

@@ -75,7 +75,7 @@ pub enum DevCommand {
         /// Only messages whose subject contains this text (e.g. a change id)
         #[arg(long)]
         subject: Option<String>,
-        /// Print only the links, one per line: `<approve|reject> <approver> <url>`
+        /// Print only the links, one per line: `<approve|reject|handover> <recipient> <url>`
         #[arg(long)]
         links: bool,
         /// Also write the first matching message's HTML body here (to look at it in a browser)
@@ -95,6 +95,20 @@ pub fn links_in(html: &str) -> Vec<String> {
         .map(|l| l.replace("&amp;", "&"))
         .filter(|l| l.contains("t=v1."))
         .collect()
+}
+
+/// What a link is for, from the decision its token carries: `approve`,
+/// `reject`, or `handover` for a key hand-over (intake) link, which approves
+/// nothing.
+fn link_label(url: &str) -> &'static str {
+    use keyturn_core::domain::approval::Decision;
+    let token = url.split_once("t=").map_or("", |(_, t)| t.split('&').next().unwrap_or_default());
+    match keyturn_core::domain::approval::unverified_decision(token) {
+        Some(Decision::Approve) => "approve",
+        Some(Decision::Reject) => "reject",
+        Some(Decision::Intake) => "handover",
+        None => "link",
+    }
 }
 
 async fn outbox(
@@ -133,10 +147,8 @@ async fn outbox(
         }
         let links = links_in(&field(m, "body"));
         if links_only {
-            // The approve link comes first in every approval email.
-            for (i, l) in links.iter().enumerate() {
-                let kind = if i % 2 == 0 { "approve" } else { "reject" };
-                outln!("{kind} {} {l}", recipients.join(","));
+            for l in &links {
+                outln!("{} {} {l}", link_label(l), recipients.join(","));
             }
             continue;
         }
@@ -285,6 +297,26 @@ fn sample_audit_export(events: u64, connectors: u64, out: &std::path::Path) -> a
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn hand_over_links_are_not_labelled_approve() {
+        use keyturn_core::domain::approval::{Decision, KeyRing, LinkClaims, Nonce, SigningKey};
+        let ring = KeyRing { current: SigningKey::from_parts("k1", vec![7; 32]).unwrap(), previous: None };
+        let link = |decision| {
+            let claims = LinkClaims {
+                change_id: keyturn_core::domain::ChangeId::parse("chg-20261124-0123456789abcdef").unwrap(),
+                approver: keyturn_core::domain::approval::Approver::parse("ana@acme.example").unwrap(),
+                decision,
+                expires_at: time::OffsetDateTime::now_utc(),
+                nonce: Nonce::random(),
+                connector: None,
+            };
+            format!("https://x.example/cb?t={}", ring.sign(&claims).as_str())
+        };
+        assert_eq!(super::link_label(&link(Decision::Intake)), "handover");
+        assert_eq!(super::link_label(&link(Decision::Approve)), "approve");
+        assert_eq!(super::link_label(&link(Decision::Reject)), "reject");
+    }
+
     #[test]
     fn the_sample_audit_seed_is_a_key() {
         assert!(keyturn_core::audit::digest::AuditSigner::from_hex_seed(super::SAMPLE_AUDIT_SEED).is_ok());

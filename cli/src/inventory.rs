@@ -224,7 +224,13 @@ pub async fn list(due_within: Option<u32>, format: Format, now: OffsetDateTime) 
 }
 
 /// `keyturn inventory discover`: a draft inventory file, never an import.
-pub async fn discover(org: &str, out: &Path, api_key_env: &str, force: bool) -> anyhow::Result<()> {
+pub async fn discover(
+    org: &str,
+    out: &Path,
+    api_key_env: &str,
+    scim_key_env: Option<&str>,
+    force: bool,
+) -> anyhow::Result<()> {
     use keyturn_core::domain::SecretValue;
     use keyturn_core::http::Atlassian;
     use keyturn_core::inventory::discover::Discovery;
@@ -248,9 +254,26 @@ pub async fn discover(org: &str, out: &Path, api_key_env: &str, force: bool) -> 
     let directories = atlassian.directories(org, &key).await.context("listing the organization's directories")?;
     eprintln!("reading API keys of {org} ...");
     let api_keys = atlassian.api_keys(org, &key).await.context("listing the organization's API keys")?;
-    let found = Discovery { org: org.to_owned(), directories, api_keys };
-    let (dirs, keys) = found.counts();
+    // A directory id is written only once its SCIM endpoint answered with its key.
+    let mut scim_verified = std::collections::BTreeSet::new();
+    if let Some(var) = scim_key_env {
+        let scim_key = std::env::var(var).ok().filter(|k| !k.trim().is_empty()).map(|k| SecretValue::new(k.trim()));
+        let Some(scim_key) = scim_key else {
+            anyhow::bail!("{var} is not set: export the directory's SCIM API key in it")
+        };
+        for d in &directories {
+            match atlassian.scim_probe(&d.id, &scim_key).await {
+                Ok(()) => {
+                    eprintln!("directory {} ({}): SCIM probe answered, id verified", d.name, d.id);
+                    scim_verified.insert(d.id.clone());
+                }
+                Err(e) => eprintln!("directory {} ({}): not verified: {e}", d.name, d.id),
+            }
+        }
+    }
+    let found = Discovery { org: org.to_owned(), directories, scim_verified, api_keys };
     let now = keyturn_core::domain::timefmt::format_utc(time::OffsetDateTime::now_utc());
+    let (dirs, keys) = found.counts(&now);
     std::fs::write(out, found.draft_yaml(&now)).with_context(|| format!("writing {}", out.display()))?;
     outln!(
         "{}: {dirs} SCIM director{} and {keys} API key{} of {org}, as a DRAFT (nothing imported)",

@@ -130,6 +130,11 @@ enum InventoryCommand {
         /// Environment variable holding an organization API key with read access
         #[arg(long, value_name = "VAR", default_value = "ATLASSIAN_ADMIN_API_KEY")]
         api_key_env: String,
+        /// Environment variable holding a directory's SCIM API key: every listed
+        /// directory is probed with it, and only one that answers gets its id
+        /// written as `directory_id` (the admin API's ids are not known to be SCIM ids)
+        #[arg(long, value_name = "VAR")]
+        scim_key_env: Option<String>,
         /// Overwrite FILE if it exists
         #[arg(long)]
         force: bool,
@@ -221,8 +226,8 @@ async fn main() -> ExitCode {
         Command::Inventory(InventoryCommand::Import { file, out, clock }) => {
             inventory::import(&file, out.format, clock.now()).await
         }
-        Command::Inventory(InventoryCommand::Discover { atlassian_org, out, api_key_env, force }) => {
-            inventory::discover(&atlassian_org, &out, &api_key_env, force).await
+        Command::Inventory(InventoryCommand::Discover { atlassian_org, out, api_key_env, scim_key_env, force }) => {
+            inventory::discover(&atlassian_org, &out, &api_key_env, scim_key_env.as_deref(), force).await
         }
         Command::Inventory(InventoryCommand::List { due_within, out, clock }) => {
             inventory::list(due_within, out.format, clock.now()).await

@@ -54,13 +54,9 @@ pub async fn run(file: &Path, vendor: &str) -> anyhow::Result<()> {
                 .await?
                 .error_for_status()?;
             }
+            // As an admin would, in Okta's console: its API takes tokens only for Org2Org/Zscaler.
             IdpBinding::Okta { app_id } => {
-                http.post(format!("{vendor}/okta/api/v1/apps/{app_id}/connections/default?activate=true"))
-                    .header("authorization", "SSWS local-fake-okta-token")
-                    .json(&json!({"profile": {"authScheme": "TOKEN", "token": key}}))
-                    .send()
-                    .await?
-                    .error_for_status()?;
+                put(format!("/_sim/okta/apps/{app_id}/token"), json!({"token": key})).await?.error_for_status()?;
             }
             IdpBinding::None => {}
         }

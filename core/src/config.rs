@@ -113,6 +113,10 @@ pub struct JiraConfig {
     pub project: String,
     /// Secret holding `{"user": "...", "token": "..."}` or `{"bearer": "..."}`.
     pub credentials_secret: String,
+    /// The issue type urgent tickets are opened as (must exist in the project).
+    pub issue_type: String,
+    /// Labels set on them (the project's create screen must offer `labels`; empty: none).
+    pub labels: Vec<String>,
 }
 
 impl Default for ApprovalConfig {
@@ -158,7 +162,7 @@ pub struct ConfigError {
 }
 
 /// The variables keyturn reads, for `--help` texts and docs.
-pub const ENV_VARS: [(&str, &str); 29] = [
+pub const ENV_VARS: [(&str, &str); 31] = [
     ("KEYTURN_CONNECTORS_TABLE", "connectors table name (default keyturn-connectors)"),
     ("KEYTURN_CHANGES_TABLE", "changes table name (default keyturn-changes)"),
     ("KEYTURN_AUDIT_TABLE", "audit table name (default keyturn-audit)"),
@@ -195,6 +199,8 @@ pub const ENV_VARS: [(&str, &str); 29] = [
     ("KEYTURN_JIRA_URL", "Jira base URL for urgent tickets (optional)"),
     ("KEYTURN_JIRA_PROJECT", "Jira project key (required with KEYTURN_JIRA_URL)"),
     ("KEYTURN_JIRA_SECRET", "secret with Jira credentials (required with KEYTURN_JIRA_URL)"),
+    ("KEYTURN_JIRA_ISSUE_TYPE", "issue type of urgent tickets (default Task; must exist in the project)"),
+    ("KEYTURN_JIRA_LABELS", "comma-separated labels of urgent tickets (default keyturn,urgent-rotation; empty: none)"),
     ("KEYTURN_ATLASSIAN_URL", "Atlassian API base (default https://api.atlassian.com)"),
     ("KEYTURN_GRAPH_URL", "Microsoft Graph base (default https://graph.microsoft.com/v1.0)"),
     ("KEYTURN_ENTRA_LOGIN_URL", "Entra token endpoint base (default https://login.microsoftonline.com)"),
@@ -356,8 +362,19 @@ impl Config {
         match (non_empty("KEYTURN_JIRA_URL"), non_empty("KEYTURN_JIRA_PROJECT"), non_empty("KEYTURN_JIRA_SECRET")) {
             (None, None, None) => {}
             (Some(url), Some(project), Some(credentials_secret)) => {
+                let issue_type = non_empty("KEYTURN_JIRA_ISSUE_TYPE").unwrap_or_else(|| "Task".into());
+                // Set but empty means "no labels"; unset means keyturn's two.
+                let labels = match std::env::var("KEYTURN_JIRA_LABELS") {
+                    Ok(v) => v.split(',').map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect(),
+                    Err(_) => vec!["keyturn".to_owned(), "urgent-rotation".to_owned()],
+                };
+                if let Some(bad) = labels.iter().find(|l| l.contains(char::is_whitespace)) {
+                    problems.push(format!("KEYTURN_JIRA_LABELS: Jira labels cannot contain spaces ({bad:?})"));
+                }
                 match outbound.check("KEYTURN_JIRA_URL", &url, Purpose::Request) {
-                    Ok(_) => cfg.approval.jira = Some(JiraConfig { url, project, credentials_secret }),
+                    Ok(_) => {
+                        cfg.approval.jira = Some(JiraConfig { url, project, credentials_secret, issue_type, labels })
+                    }
                     Err(e) => problems.push(format!("{e} (expected an https:// URL; http:// only to 127.0.0.1)")),
                 }
             }

@@ -12,8 +12,10 @@ pub enum KeySource {
     /// keyturn creates (and later revokes) keys through the vendor's API; the
     /// old key stays valid until finalize, so rollback restores everything.
     VendorApi,
-    /// The vendor has no API: a human regenerates the key in the vendor console
-    /// and pastes it into keyturn's intake form.
+    /// The vendor documents no API that makes the key: its owner creates or
+    /// regenerates it in the vendor console and pastes it into keyturn's
+    /// intake form (Atlassian SCIM keys and organization API keys; see
+    /// docs/vendors.md).
     HumanIntake,
 }
 
@@ -55,6 +57,9 @@ pub struct Procedure {
     /// Does the old key stay valid once the new one exists? (Regenerating an
     /// Atlassian SCIM key kills the old one at once.)
     pub old_key_survives: bool,
+    /// Does finalize revoke the old key through the vendor's API (by its
+    /// recorded key id)? Where it cannot, the owner is told to.
+    pub revokes_old_key: bool,
     /// Inventory fields this kind needs beyond the common ones.
     pub requires: &'static [&'static str],
     /// One line for the approval message: what a human will have to do.
@@ -63,6 +68,8 @@ pub struct Procedure {
     pub rollback: &'static str,
 }
 
+/// Okta among them: the owner, who holds the new key during the hand-over,
+/// updates it in Okta's Admin Console, and keyturn verifies.
 const ANY_IDP: Consumers = Consumers { entra: true, okta: true, none: true };
 
 /// The table. One row per [`ConnectorKind`], in declaration order.
@@ -73,6 +80,7 @@ pub const PROCEDURES: [Procedure; 3] = [
         probe: Probe::ScimListUsers,
         consumers: ANY_IDP,
         old_key_survives: false,
+        revokes_old_key: false,
         requires: &["directory_id"],
         summary: "owner regenerates the SCIM key in admin.atlassian.com and pastes it into keyturn; \
                   keyturn pushes it to the identity provider and verifies provisioning",
@@ -82,21 +90,31 @@ pub const PROCEDURES: [Procedure; 3] = [
     },
     Procedure {
         kind: ConnectorKind::AtlassianApiKey,
-        key_source: KeySource::VendorApi,
+        // Atlassian's API Access reference documents listing and revoking org
+        // API keys, not creating them (docs/vendors.md).
+        key_source: KeySource::HumanIntake,
         probe: Probe::AdminApiRead,
         consumers: Consumers { entra: false, okta: false, none: true },
         old_key_survives: true,
+        revokes_old_key: true,
         requires: &[],
-        summary: "keyturn creates a new organization API key, verifies it, then revokes the old one",
-        rollback: "the old key stays valid until the new one is verified; on failure keyturn revokes the new key, \
-                   keeps the old one current and tells on-call",
+        summary: "owner creates a new organization API key in admin.atlassian.com (Settings > API keys) and pastes \
+                  it into keyturn; keyturn verifies it, then revokes the old key (PATCH …/api-keys/revoke/{id}) or, \
+                  without its id, asks the owner to revoke it",
+        rollback: "the old key stays valid and current until the new one is verified; on failure keyturn keeps the \
+                   old key current, drops the handed-over one from Secrets Manager and tells on-call (the owner \
+                   revokes the unused new key in admin.atlassian.com)",
     },
     Procedure {
         kind: ConnectorKind::GenericHttp,
         key_source: KeySource::VendorApi,
         probe: Probe::TemplateProbe,
-        consumers: ANY_IDP,
+        // Okta takes a token by API only for Org2Org and Zscaler 2.0; other
+        // apps' tokens are set in its Admin Console by a person, and nobody
+        // sees a key keyturn mints (docs/vendors.md).
+        consumers: Consumers { entra: true, okta: false, none: true },
         old_key_survives: true,
+        revokes_old_key: true,
         requires: &["http_template"],
         summary: "keyturn creates a new key with the connector's HTTP template, verifies it, then revokes the old one",
         rollback: "the old key stays valid until the new one is verified; on failure keyturn puts the identity \
@@ -124,6 +142,24 @@ mod tests {
         for kind in ConnectorKind::ALL {
             assert_eq!(procedure(kind).kind, kind);
             assert_eq!(PROCEDURES.iter().filter(|p| p.kind == kind).count(), 1);
+        }
+    }
+
+    #[test]
+    fn keys_no_vendor_api_creates_come_from_their_owner() {
+        // Atlassian documents no org API key creation (docs/vendors.md).
+        assert_eq!(procedure(ConnectorKind::AtlassianApiKey).key_source, KeySource::HumanIntake);
+        assert!(procedure(ConnectorKind::AtlassianApiKey).revokes_old_key, "by the documented PATCH revoke");
+        assert!(!procedure(ConnectorKind::AtlassianScim).revokes_old_key, "regeneration already killed it");
+    }
+
+    #[test]
+    fn okta_only_consumes_keys_a_person_holds() {
+        // Okta's token for these apps is set in its console: only by someone who saw the key.
+        for p in PROCEDURES {
+            if p.consumers.okta {
+                assert_eq!(p.key_source, KeySource::HumanIntake, "{:?}", p.kind);
+            }
         }
     }
 

@@ -229,7 +229,8 @@ fn jira_from(sdk: &aws_config::SdkConfig, cfg: &Config) -> Option<Lazy<Jira>> {
                     ))
                 }
             };
-            Ok(Jira::new(crate::http::client(), &jira.url, &jira.project, auth))
+            Ok(Jira::new(crate::http::client(), &jira.url, &jira.project, auth)
+                .with_issue_shape(&jira.issue_type, &jira.labels))
         }
     }))
 }

@@ -49,10 +49,10 @@ async fn an_approver_approves_in_a_real_browser_and_the_workflow_moves_on() {
     let (_, ana_mail) = mails.iter().find(|(t, _)| t == "ana@e2e.example").unwrap();
     for fact in [
         f.id("k1").as_str(),
-        "atlassian-api-key",
+        "generic-http",
         "no identity provider",
         "revokes the old one",
-        "keeps the old one current",
+        "the old key stays valid until the new one is verified",
     ] {
         assert!(ana_mail.contains(fact), "the email says what will change: {fact:?} missing");
     }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use keyturn_core::audit::export::{rewrite, Attr, Export, Item};
 use serde_json::Value;
 
-use crate::rotation::{api_key_connector, approve_and_finish};
+use crate::rotation::{approve_and_finish, template_key_connector};
 use crate::workflow::*;
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -60,7 +60,7 @@ fn tampered(f: &Flow, export: &Path, name: &str, edit: impl FnMut(Item) -> Optio
 #[tokio::test(flavor = "multi_thread")]
 async fn an_export_of_a_real_rotation_verifies_and_every_tampering_is_named() {
     let f = Flow::new("auditx");
-    let (_, _, old) = api_key_connector(&f, "old-audit").await;
+    let (_, _, old) = template_key_connector(&f, "old-audit").await;
     let (change, status, _) = approve_and_finish(&f).await;
     assert_eq!(status, "SUCCEEDED");
     let k1 = f.id("k1");

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use keyturn_core::faults::{file_name, CrashPoint};
 use reqwest::Method;
 
-use crate::rotation::{api_key_connector, approve_and_hand_over, run_to_end, scim_connector};
+use crate::rotation::{approve_and_hand_over, run_to_end, scim_connector, template_key_connector};
 use crate::workflow::*;
 
 /// Arms a one-shot crash right after `point` for the flow's connector `k1`.
@@ -66,10 +66,10 @@ async fn crashed_once(f: &Flow, change: &str, armed: &std::path::Path) {
     assert!(failures.iter().any(|e| e["error"] == "Runtime.ExitError"), "the execution saw no crash: {failures:?}");
 }
 
-/// One Atlassian org API-key rotation, crashed at `point` (or not): its end state and the vendor's keys.
+/// One rotation of a key keyturn makes through a template, crashed at `point` (or not): its end state and the vendor's keys.
 async fn api_key_run(name: &str, point: Option<CrashPoint>) -> (EndState, usize, usize) {
     let f = Flow::new(name);
-    let (org, arn, _) = api_key_connector(&f, name).await;
+    let (org, arn, _) = template_key_connector(&f, name).await;
     let armed = point.map(|p| arm(&f, p));
     let change = f.scan_one(&[]);
     f.approve(&change).await;
@@ -146,7 +146,7 @@ async fn invoke(function: &str, payload: &serde_json::Value) -> (u16, String) {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rotation_that_died_after_storing_its_key_is_repaired_by_the_next_change() {
     let f = Flow::new("crash-dead");
-    let (org, arn, _) = api_key_connector(&f, "crash-dead").await;
+    let (org, arn, _) = template_key_connector(&f, "crash-dead").await;
     // A change whose execution is gone: its rotate stored AWSPENDING (a new
     // vendor key) and died there, and nothing ever retried it.
     let dead = "chg-20261101-00000000000dead1";
@@ -207,9 +207,9 @@ async fn a_rotation_that_died_after_storing_its_key_is_repaired_by_the_next_chan
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rollback_that_dies_every_time_is_escalated_and_repaired_by_the_next_scan() {
     let f = Flow::new("crash-rollback");
-    let (org, _, old) = api_key_connector(&f, "crash-rollback").await;
+    let (org, _, old) = template_key_connector(&f, "crash-rollback").await;
     // The new key cannot be proven: rotate fails, and rollback runs.
-    fault(&format!("/admin/v1/orgs/{org}"), "status", 401, 50, None).await;
+    fault(&format!("/generic/v1/orgs/{org}/me"), "status", 401, 50, None).await;
     let armed = arm(&f, CrashPoint::RollbackStart);
     std::fs::write(&armed, b"3").unwrap();
 

@@ -166,7 +166,20 @@ async fn discovery_drafts_an_inventory_from_an_atlassian_org_and_imports_nothing
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("3 SCIM directories and 2 API keys"), "{stdout}");
     let text = std::fs::read_to_string(&draft).unwrap();
-    assert!(text.contains(&format!("directory_id: \"{org}-d3\"")), "every page was read:\n{text}");
+    assert!(text.contains(&format!("UNVERIFIED candidate \"{org}-d3\"")), "every page was read:\n{text}");
+    assert!(!text.contains(&format!("directory_id: \"{org}-d")), "an unproven directory id is not written:\n{text}");
+    // With a directory's SCIM key, its id is proven by a SCIM probe and written.
+    let proven = s.dir.path().join("proven.yaml");
+    let proven_arg = proven.display().to_string();
+    let args_scim =
+        ["inventory", "discover", "--atlassian-org", &org, "--out", &proven_arg, "--scim-key-env", "E2E_SCIM_KEY"];
+    let scim_env = [env[0], env[1], ("E2E_SCIM_KEY", "scim-3")];
+    let with_scim = s.keyturn_env(&args_scim, &scim_env);
+    assert!(with_scim.status.success(), "{}", String::from_utf8_lossy(&with_scim.stderr));
+    let proven_text = std::fs::read_to_string(&proven).unwrap();
+    assert!(proven_text.contains(&format!("directory_id: \"{org}-d3\"")), "the probed id is written:\n{proven_text}");
+    assert!(proven_text.contains(&format!("UNVERIFIED candidate \"{org}-d1\"")), "the others stay TODO");
+    assert!(!proven_text.contains("scim-3"), "the SCIM key is never written");
     assert!(text.contains("expires_at: \"2027-05-15T00:00:00Z\""), "API key expiry carried over:\n{text}");
     assert!(!text.contains("\"old\""), "revoked keys are left out:\n{text}");
     assert!(!text.contains(&admin) && !stdout.contains(&admin), "the admin key is never written or printed");

@@ -150,12 +150,12 @@ async fn a_scim_key_handed_over_by_its_owner_reaches_entra_and_never_leaks() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn an_org_api_key_is_created_verified_and_the_old_one_revoked() {
+async fn a_vendor_key_is_created_verified_and_the_old_one_revoked() {
     let f = Flow::new("apikey");
-    let (org, arn, old) = api_key_connector(&f, "old-org").await;
+    let (org, arn, old) = template_key_connector(&f, "old-org").await;
     // The vendor is busy at first: two 429s with Retry-After, then a 503.
-    fault(&format!("/admin/v1/orgs/{org}"), "status", 429, 2, Some(1)).await;
-    let create = serde_json::json!({"method": "POST", "path_prefix": format!("/admin/api-access/v1/orgs/{org}/api-keys"),
+    fault(&format!("/generic/v1/orgs/{org}/me"), "status", 429, 2, Some(1)).await;
+    let create = serde_json::json!({"method": "POST", "path_prefix": format!("/generic/v1/orgs/{org}/keys"),
                                     "kind": "status", "status": 503, "times": 1});
     vendor(Method::POST, "/_sim/faults", Some(create)).await;
 
@@ -179,14 +179,14 @@ async fn an_org_api_key_is_created_verified_and_the_old_one_revoked() {
     assert_eq!(verified.execution_arn.as_deref(), Some(execution_arn(&change).as_str()), "the change's execution");
     assert_eq!(verified.correlation_id, Some(format!("{change}/{}", f.id("k1"))));
     assert!(
-        verified.detail["preflight_calls"].contains("atlassian GetOrg 429")
-            && verified.detail["preflight_calls"].contains("atlassian GetOrg 200"),
+        verified.detail["preflight_calls"].contains("generic-http Probe 429")
+            && verified.detail["preflight_calls"].contains("generic-http Probe 200"),
         "the vendor's answers are in the audit trail: {:?}",
         verified.detail
     );
     let stored = f.audit("k1").await.into_iter().find(|e| e.event == "pending_stored").unwrap();
-    assert!(stored.detail["vendor_calls"].contains("atlassian CreateApiKey 503"), "{:?}", stored.detail);
-    assert!(stored.detail["vendor_calls"].contains("atlassian CreateApiKey 201"), "{:?}", stored.detail);
+    assert!(stored.detail["vendor_calls"].contains("generic-http CreateKey 503"), "{:?}", stored.detail);
+    assert!(stored.detail["vendor_calls"].contains("generic-http CreateKey 201"), "{:?}", stored.detail);
     assert_never_leaked(&f, &change, &[old.as_str(), current["key"].as_str().unwrap()]).await;
 
     // The SCIM SLIs as metrics (EMF lines), counted per vendor answer, and
@@ -223,12 +223,111 @@ async fn an_org_api_key_is_created_verified_and_the_old_one_revoked() {
     }
 }
 
+/// An Atlassian organization API key, which Atlassian's API cannot create:
+/// its owner creates one in admin.atlassian.com and pastes it into the form;
+/// keyturn verifies it and revokes the old key with the documented
+/// `PATCH …/api-keys/revoke/{id}`.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_org_api_key_handed_over_by_its_owner_is_verified_and_the_old_one_revoked() {
+    let f = Flow::new("orgkey");
+    let (org, arn, old) = org_key_connector(&f, "old-orgkey").await;
+    // Atlassian is busy once the form's check has passed: two 429s with Retry-After.
+    let busy = serde_json::json!({"method": "GET", "path_prefix": format!("/admin/v1/orgs/{org}"), "kind": "status",
+                                  "status": 429, "skip": 1, "times": 2, "retry_after": 1});
+    vendor(Method::POST, "/_sim/faults", Some(busy)).await;
+    let (change, fresh, new_id, email) = approve_and_hand_over_org_key(&f, &org).await;
+    for said in ["create a new organization API key", "admin.atlassian.com", "keyturn then revokes it"] {
+        assert!(email.contains(said), "the owner is told: {said:?} missing from {email}");
+    }
+    let (status, outcomes) = run_to_end(&f, &change).await;
+    assert_eq!(status, "SUCCEEDED");
+    assert_eq!(outcomes[0]["outcome"], "rotated", "{outcomes:?}");
+
+    assert!(f.secret_at(&arn, "AWSCURRENT").await.unwrap().contains(&fresh), "the handed-over key is current");
+    assert!(f.versions(&arn).await.iter().all(|(_, s)| !s.contains(&"AWSPENDING".to_owned())));
+    let (_, keys) = vendor(Method::GET, &format!("/_sim/atlassian/orgs/{org}/keys"), None).await;
+    let keys = keys.as_array().unwrap();
+    assert_eq!(keys.len(), 2, "keyturn made no key of its own: {keys:?}");
+    assert!(keys.iter().any(|k| k["id"] == "k-old" && k["revoked"] == true), "the old key is revoked: {keys:?}");
+    assert!(keys.iter().any(|k| k["id"] == new_id.as_str() && k["revoked"] == false), "{keys:?}");
+    let (_, log) = vendor(Method::GET, "/_sim/requests", None).await;
+    let revoke = format!("/admin/api-access/v1/orgs/{org}/api-keys/revoke/k-old");
+    assert!(
+        log.as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["method"] == "PATCH" && r["path"] == revoke.as_str() && r["status"] == 204),
+        "revoked by the documented PATCH: {log}"
+    );
+
+    let trail = f.audit("k1").await;
+    let stored = trail.iter().find(|e| e.event == "pending_stored").unwrap();
+    assert_eq!((stored.actor.as_str(), stored.detail["source"].as_str()), ("owner:owner@e2e.example", "human_intake"));
+    assert_eq!(stored.detail["checked"], "Atlassian accepted it");
+    let verified = trail.iter().find(|e| e.event == "verified").unwrap();
+    let preflight = &verified.detail["preflight_calls"];
+    assert!(preflight.contains("atlassian GetOrg 429") && preflight.contains("atlassian GetOrg 200"), "{preflight}");
+    let finalized = trail.iter().find(|e| e.event == "finalized").unwrap();
+    assert_eq!(finalized.detail["old_key"], "revoked k-old", "{:?}", finalized.detail);
+    assert_never_leaked(&f, &change, &[old.as_str(), fresh.as_str()]).await;
+}
+
+/// A handed-over org key passes the form's check, then fails verification:
+/// the old key stays current and live, and since keyturn did not create the
+/// new key it cannot revoke it: on-call hears that it is still live at
+/// Atlassian and that its owner should revoke it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_handed_over_org_key_that_fails_verification_is_rolled_back_and_left_for_its_owner_to_revoke() {
+    let f = Flow::new("orgkeyrb");
+    let (org, arn, old) = org_key_connector(&f, "old-orgkeyrb").await;
+    // The form's check passes; every read after it is refused.
+    let refuse = serde_json::json!({"method": "GET", "path_prefix": format!("/admin/v1/orgs/{org}"), "kind": "status",
+                                    "status": 401, "skip": 1, "times": 50});
+    vendor(Method::POST, "/_sim/faults", Some(refuse)).await;
+    let (change, fresh, new_id, _) = approve_and_hand_over_org_key(&f, &org).await;
+    let (status, outcomes) = run_to_end(&f, &change).await;
+    assert_eq!(status, "SUCCEEDED", "a rollback is an outcome");
+    assert_eq!(outcomes[0]["outcome"], "rolled_back", "{outcomes:?}");
+    assert_eq!(
+        f.secret_at(&arn, "AWSCURRENT").await.as_deref(),
+        Some(serde_json::json!({"key": old, "key_id": "k-old"}).to_string().as_str()),
+        "AWSCURRENT never moved"
+    );
+    assert!(f.versions(&arn).await.iter().all(|(_, s)| !s.contains(&"AWSPENDING".to_owned())), "AWSPENDING removed");
+    let (_, keys) = vendor(Method::GET, &format!("/_sim/atlassian/orgs/{org}/keys"), None).await;
+    for k in keys.as_array().unwrap() {
+        assert_eq!(k["revoked"], false, "the old key live, and the owner's key untouched by keyturn: {k}");
+    }
+    assert!(keys.as_array().unwrap().iter().any(|k| k["id"] == new_id.as_str()));
+    let told = eventually("the on-call email", || async {
+        let all = sim("/_sim/ses").await;
+        all.as_array()?
+            .iter()
+            .find(|m| {
+                m["subject"].as_str().is_some_and(|s| s.starts_with("Rotation rolled back") && s.contains(&f.id("k1")))
+            })
+            .cloned()
+    })
+    .await;
+    let body = told["body"].as_str().unwrap();
+    assert!(body.contains("AWSCURRENT unchanged"), "{body}");
+    assert!(
+        body.contains(&format!("the handed-over key (fingerprint {}) is still live at Atlassian", sha(&fresh)))
+            && body.contains("its owner should revoke it"),
+        "on-call hears the new key is still live and who revokes it: {body}"
+    );
+    let rolled = f.audit("k1").await.into_iter().find(|e| e.event == "rolled_back").unwrap();
+    assert!(rolled.detail["owner_to_do"].contains("still live at Atlassian"), "{:?}", rolled.detail);
+    assert_eq!(f.connector_field("k1", "status").await.as_deref(), Some("needs_manual_intervention"));
+    assert_never_leaked(&f, &change, &[old.as_str(), fresh.as_str()]).await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_new_key_that_fails_verification_is_rolled_back_and_on_call_told() {
     let f = Flow::new("rollback");
-    let (org, arn, old) = api_key_connector(&f, "old-rb").await;
+    let (org, arn, old) = template_key_connector(&f, "old-rb").await;
     // Every read with any key is refused from now on: the new key cannot be proven.
-    fault(&format!("/admin/v1/orgs/{org}"), "status", 401, 50, None).await;
+    fault(&format!("/generic/v1/orgs/{org}/me"), "status", 401, 50, None).await;
 
     let (change, status, outcomes) = approve_and_finish(&f).await;
     assert_eq!(status, "SUCCEEDED", "a rollback is an outcome, reported by notify");
@@ -339,11 +438,11 @@ async fn a_scim_rotation_that_fails_after_the_push_cannot_bring_back_the_dead_ke
 #[tokio::test(flavor = "multi_thread")]
 async fn a_retried_rotate_writes_no_second_secret_version() {
     let f = Flow::new("idem");
-    let (org, arn, old) = api_key_connector(&f, "old-idem").await;
+    let (org, arn, old) = template_key_connector(&f, "old-idem").await;
     let change = format!("chg-20990101-{:016x}", f.stack.prefix.len() as u64 * 7919);
     // An earlier attempt of this change created a key and died before storing it.
     let orphan: serde_json::Value = reqwest::Client::new()
-        .post(format!("{}/admin/api-access/v1/orgs/{org}/api-keys", vendor_url()))
+        .post(format!("{}/generic/v1/orgs/{org}/keys", vendor_url()))
         .bearer_auth(&old)
         .json(&serde_json::json!({"name": keyturn_core::rotation::vendor_key_label(
             &keyturn_core::domain::ChangeId::from_trusted(&change),
@@ -369,12 +468,11 @@ async fn a_retried_rotate_writes_no_second_secret_version() {
     assert_eq!(f.versions(&arn).await.len(), 2, "the old version and one pending version");
     let (_, keys) = vendor(Method::GET, &format!("/_sim/atlassian/orgs/{org}/keys"), None).await;
     let keys = keys.as_array().unwrap();
-    assert_eq!(keys.len(), 3, "the old key, the orphan and one new key: {keys:?}");
-    let live: Vec<_> = keys.iter().filter(|k| k["revoked"] == false).collect();
-    assert_eq!(live.len(), 2, "old and new live; the orphan revoked: {keys:?}");
-    assert!(keys.iter().any(|k| k["id"] == orphan["id"] && k["revoked"] == true));
-    let repaired = f.audit("k1").await.into_iter().find(|e| e.event == "pending_repaired").unwrap();
-    assert_eq!(repaired.detail["orphan_vendor_key"], orphan["id"].as_str().unwrap());
+    assert_eq!(keys.len(), 3, "the old key, the orphan and one new key (not two): {keys:?}");
+    // A template has no list call, so nothing can find the orphan: it stays
+    // live and unrecorded (docs/rotation.md). Listing-based repair served
+    // only API-created Atlassian org keys, which are now handed over.
+    assert!(keys.iter().any(|k| k["id"] == orphan["data"]["id"] && k["revoked"] == false), "{keys:?}");
 }
 
 /// An org API-key connector with its current key seeded; returns (org, secret ARN, old key).
@@ -393,7 +491,27 @@ async fn assert_old_key_kept(f: &Flow, arn: &str, org: &str, old: &str) {
     }
 }
 
-pub(crate) async fn api_key_connector(f: &Flow, tag: &str) -> (String, String, String) {
+/// A `generic-http` connector whose keys keyturn makes through
+/// [`key_template`] (no hand-over), its current key (`k-old`) seeded at the
+/// vendor and in Secrets Manager: (org, secret ARN, old key).
+pub(crate) async fn template_key_connector(f: &Flow, tag: &str) -> (String, String, String) {
+    let org = unique(f, "org");
+    let old = canary(tag);
+    vendor(Method::PUT, &format!("/_sim/atlassian/orgs/{org}/keys/k-old"), Some(serde_json::json!({"key": old}))).await;
+    let arn = f.secret("k1", &serde_json::json!({"key": old, "key_id": "k-old"}).to_string()).await;
+    let record = serde_json::json!([{
+        "id": f.id("k1"), "kind": "generic-http", "org": org, "idp": "none", "owner": "owner@e2e.example",
+        "approver_group": "e2e-one", "secret_arn": arn, "expires_at": in_days(5),
+        "http_template": key_template().to_string(),
+    }]);
+    f.stack.ok(&["inventory", "import", &f.stack.file("template-key.json", &record.to_string())]);
+    (org, arn, old)
+}
+
+/// An Atlassian organization API-key connector (an owner hand-over: Atlassian
+/// documents no API that creates these keys), its current key (`k-old`)
+/// seeded at the simulator and in Secrets Manager: (org, secret ARN, old key).
+pub(crate) async fn org_key_connector(f: &Flow, tag: &str) -> (String, String, String) {
     let org = unique(f, "org");
     let old = canary(tag);
     vendor(Method::PUT, &format!("/_sim/atlassian/orgs/{org}/keys/k-old"), Some(serde_json::json!({"key": old}))).await;
@@ -406,12 +524,46 @@ pub(crate) async fn api_key_connector(f: &Flow, tag: &str) -> (String, String, S
     (org, arn, old)
 }
 
+/// Approves, waits for the owner's request, has the owner create a key in
+/// the (simulated) admin.atlassian.com console and paste it into the form:
+/// (change, the new key, its id at Atlassian, the owner's email).
+pub(crate) async fn approve_and_hand_over_org_key(f: &Flow, org: &str) -> (String, String, String, String) {
+    let change = f.scan_one(&[]);
+    f.approve(&change).await;
+    let url = intake_link(&change).await;
+    let email = owner_email(&change).await;
+    let (_, created) = vendor(
+        Method::POST,
+        &format!("/_sim/atlassian/orgs/{org}/keys"),
+        Some(serde_json::json!({"label": "created by the owner"})),
+    )
+    .await;
+    let (fresh, id) = (created["key"].as_str().unwrap().to_owned(), created["id"].as_str().unwrap().to_owned());
+    let (code, page) = hand_over(&url, &fresh).await;
+    assert_eq!(code, 200, "{page}");
+    (change, fresh, id, email)
+}
+
+/// The body of the owner's hand-over request for `change`.
+pub(crate) async fn owner_email(change: &str) -> String {
+    eventually("the key request", || async {
+        let all = sim("/_sim/ses").await;
+        all.as_array()?.iter().find(|m| {
+            m["subject"].as_str().is_some_and(|s| s.starts_with("Action needed") && s.contains(change))
+                && m["destinations"]["ToAddresses"][0] == "owner@e2e.example"
+        })?["body"]
+            .as_str()
+            .map(str::to_owned)
+    })
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_vendor_that_hangs_once_is_timed_out_and_retried() {
     let f = Flow::new("hang");
-    let (org, _, old) = api_key_connector(&f, "old-hang").await;
-    // The create call (a POST; the leftovers check before it is a GET) hangs once.
-    let hang = serde_json::json!({"method": "POST", "path_prefix": format!("/admin/api-access/v1/orgs/{org}/api-keys"),
+    let (org, _, old) = template_key_connector(&f, "old-hang").await;
+    // The create call (a POST) hangs once.
+    let hang = serde_json::json!({"method": "POST", "path_prefix": format!("/generic/v1/orgs/{org}/keys"),
                                   "kind": "hang", "times": 1});
     vendor(Method::POST, "/_sim/faults", Some(hang)).await;
     let (change, status, outcomes) = approve_and_finish(&f).await;
@@ -424,7 +576,7 @@ async fn a_vendor_that_hangs_once_is_timed_out_and_retried() {
     // The simulator logs a request when it answers; the hung one has not yet.
     let calls = &stored.detail["vendor_calls"];
     assert!(
-        calls.contains("CreateApiKey no answer") && calls.contains("CreateApiKey 201"),
+        calls.contains("CreateKey no answer") && calls.contains("CreateKey 201"),
         "the hung create was timed out and sent again: {calls}"
     );
     assert_never_leaked(&f, &change, &[old.as_str()]).await;
@@ -433,15 +585,21 @@ async fn a_vendor_that_hangs_once_is_timed_out_and_retried() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_vendor_answering_garbage_is_not_trusted() {
     let f = Flow::new("garbage");
-    let (org, arn, old) = api_key_connector(&f, "old-garbage").await;
-    fault(&format!("/admin/v1/orgs/{org}"), "garbage", 200, 50, None).await;
-    let (change, status, outcomes) = approve_and_finish(&f).await;
+    // An org key: its probe must read Atlassian's JSON (a template's probe
+    // takes any 2xx). The owner hands a key over; the form's check passes,
+    // and every answer after it is garbage.
+    let (org, arn, old) = org_key_connector(&f, "old-garbage").await;
+    let garbage = serde_json::json!({"method": "GET", "path_prefix": format!("/admin/v1/orgs/{org}"), "kind": "garbage",
+                                     "status": 200, "skip": 1, "times": 50});
+    vendor(Method::POST, "/_sim/faults", Some(garbage)).await;
+    let (change, fresh, _, _) = approve_and_hand_over_org_key(&f, &org).await;
+    let (status, outcomes) = run_to_end(&f, &change).await;
     assert_eq!(status, "SUCCEEDED");
     assert_eq!(outcomes[0]["outcome"], "rolled_back", "malformed answers never count as proof: {outcomes:?}");
     let current = f.secret_at(&arn, "AWSCURRENT").await.unwrap();
     assert!(current.contains("k-old"), "AWSCURRENT unchanged");
     assert_eq!(f.connector_field("k1", "status").await.as_deref(), Some("needs_manual_intervention"));
-    assert_never_leaked(&f, &change, &[old.as_str()]).await;
+    assert_never_leaked(&f, &change, &[old.as_str(), fresh.as_str()]).await;
 }
 
 /// An Atlassian SCIM connector consumed by an Okta app: (directory, app, ARN, old key).
@@ -470,38 +628,58 @@ pub(crate) async fn approve_and_hand_over(f: &Flow, dir: &str) -> (String, Strin
     (change, fresh)
 }
 
+/// An Okta app provisions with the new SCIM key: Okta takes this app's token
+/// only in its Admin Console, so the owner sets it there during the
+/// hand-over (the email says so) and keyturn verifies, never pushes.
 #[tokio::test(flavor = "multi_thread")]
 async fn an_okta_app_takes_the_new_scim_key() {
     let f = Flow::new("okta");
     let (dir, app, arn, old) = okta_connector(&f, "old-okta").await;
     okta_holds(&app, &old).await;
-    // Okta throttles the first push.
-    let throttle = serde_json::json!({"method": "POST", "path_prefix": format!("/okta/api/v1/apps/{app}/connections/default"),
+    // Okta throttles the first read of the connection.
+    let throttle = serde_json::json!({"method": "GET", "path_prefix": format!("/okta/api/v1/apps/{app}/connections/default"),
                                       "kind": "status", "status": 429, "times": 1, "retry_after": 1});
     vendor(Method::POST, "/_sim/faults", Some(throttle)).await;
-    let (change, fresh) = approve_and_hand_over(&f, &dir).await;
+    let change = f.scan_one(&[]);
+    f.approve(&change).await;
+    let url = intake_link(&change).await;
+    let email = owner_email(&change).await;
+    assert!(
+        email.contains("Okta") && email.contains("before you submit"),
+        "the owner is told to set it in Okta: {email}"
+    );
+    let (_, regenerated) = vendor(Method::POST, &format!("/_sim/atlassian/directories/{dir}/regenerate"), None).await;
+    let fresh = regenerated["key"].as_str().unwrap().to_owned();
+    okta_holds(&app, &fresh).await;
+    assert_eq!(hand_over(&url, &fresh).await.0, 200);
     let (status, outcomes) = run_to_end(&f, &change).await;
     assert_eq!(status, "SUCCEEDED");
     assert_eq!(outcomes[0]["outcome"], "rotated", "{outcomes:?}");
     let (_, saved) = vendor(Method::GET, &format!("/_sim/okta/{app}"), None).await;
     assert_eq!(saved["fingerprint"], sha(&fresh), "Okta provisions with the new key");
-    let pushed = f.audit("k1").await.into_iter().find(|e| e.event == "idp_updated").unwrap();
-    assert_eq!(
-        (pushed.detail["attempts"].as_str(), pushed.detail["throttled"].as_str()),
-        ("2", "1"),
-        "{:?}",
-        pushed.detail
-    );
-    assert_eq!(pushed.detail["before_state"], "connection ENABLED");
+    let updated = f.audit("k1").await.into_iter().find(|e| e.event == "idp_updated").unwrap();
+    assert!(updated.detail["updated_by"].contains("owner"), "said to be the owner's doing: {:?}", updated.detail);
+    assert_eq!(updated.detail["before_state"], "connection ENABLED", "read after the throttled answer");
+    let (_, log) = vendor(Method::GET, "/_sim/requests", None).await;
+    let pushes = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["method"] == "POST" && r["path"].as_str().is_some_and(|p| p.starts_with("/okta/")))
+        .count();
+    assert_eq!(pushes, 0, "keyturn never sends Okta a token: {log}");
     assert!(f.secret_at(&arn, "AWSCURRENT").await.unwrap().contains(&fresh));
     assert_never_leaked(&f, &change, &[old.as_str(), fresh.as_str()]).await;
 }
 
+/// The owner handed the key over but Okta's provisioning for the app is off:
+/// verification fails, the old SCIM key is gone (regenerated), and the
+/// human step in Okta's console is named.
 #[tokio::test(flavor = "multi_thread")]
-async fn an_okta_app_that_cannot_take_a_token_by_api_becomes_a_human_step() {
+async fn an_okta_app_whose_provisioning_is_off_becomes_a_human_step() {
     let f = Flow::new("oktaunknown");
     let (dir, app, arn, old) = okta_connector(&f, "old-okta-unknown").await;
-    vendor(Method::PUT, &format!("/_sim/okta/apps/{app}"), Some(serde_json::json!({"status": "UNKNOWN"}))).await;
+    vendor(Method::PUT, &format!("/_sim/okta/apps/{app}"), Some(serde_json::json!({"status": "DISABLED"}))).await;
     let (change, fresh) = approve_and_hand_over(&f, &dir).await;
     let (status, outcomes) = run_to_end(&f, &change).await;
     assert_eq!(status, "SUCCEEDED");
@@ -510,19 +688,7 @@ async fn an_okta_app_that_cannot_take_a_token_by_api_becomes_a_human_step() {
     assert_eq!(f.secret_at(&arn, "AWSCURRENT").await.as_deref(), Some(old.as_str()), "AWSCURRENT never moved");
     assert_eq!(f.connector_field("k1", "status").await.as_deref(), Some("needs_manual_intervention"));
     let cause = f.audit("k1").await.into_iter().find(|e| e.event == "needs_manual_intervention").unwrap();
-    assert!(cause.detail["reason"].contains("Okta admin console"), "the human step is named: {:?}", cause.detail);
-}
-
-/// A vendor's key API as data: the simulator's org-key API described as a
-/// generic-http template.
-fn org_key_template() -> serde_json::Value {
-    serde_json::json!({
-        "base": vendor_url(),
-        "create": {"method": "POST", "path": "/admin/api-access/v1/orgs/{org}/api-keys", "body": {"name": "{label}"},
-                   "key": "/key", "key_id": "/id", "expires_at": "/expiresAt"},
-        "revoke": {"method": "DELETE", "path": "/admin/api-access/v1/orgs/{org}/api-keys/{key_id}"},
-        "probe": {"method": "GET", "path": "/admin/v1/orgs/{org}"},
-    })
+    assert!(cause.detail["reason"].contains("Okta Admin Console"), "the human step is named: {:?}", cause.detail);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -532,7 +698,7 @@ async fn a_generic_http_vendor_described_by_a_template_rotates_like_any_other() 
     let old = canary("old-generic");
     vendor(Method::PUT, &format!("/_sim/atlassian/orgs/{org}/keys/k-old"), Some(serde_json::json!({"key": old}))).await;
     let arn = f.secret("k1", &serde_json::json!({"key": old, "key_id": "k-old"}).to_string()).await;
-    let template = org_key_template();
+    let template = key_template();
     let record = |with_template: bool| {
         let mut r = serde_json::json!({
             "id": f.id("k1"), "kind": "generic-http", "org": org, "idp": "none", "owner": "owner@e2e.example",
@@ -550,7 +716,7 @@ async fn a_generic_http_vendor_described_by_a_template_rotates_like_any_other() 
     let file = f.stack.file("generic.json", &record(true));
     f.stack.ok(&["inventory", "import", &file]);
     // The vendor is briefly unavailable to the template's probe.
-    fault(&format!("/admin/v1/orgs/{org}"), "status", 503, 1, None).await;
+    fault(&format!("/generic/v1/orgs/{org}/me"), "status", 503, 1, None).await;
 
     let (change, status, outcomes) = approve_and_finish(&f).await;
     assert_eq!(status, "SUCCEEDED");
@@ -569,51 +735,48 @@ async fn a_generic_http_vendor_described_by_a_template_rotates_like_any_other() 
     assert_never_leaked(&f, &change, &[old.as_str(), current["key"].as_str().unwrap()]).await;
 }
 
-/// Seeds Okta app `app` with `key`, through the connections API as an admin would.
+/// Sets Okta app `app`'s provisioning token to `key` in the (simulated)
+/// Admin Console, as an admin or the key's owner would: Okta's API takes it
+/// only for Org2Org and Zscaler 2.0 apps.
 async fn okta_holds(app: &str, key: &str) {
-    let body = serde_json::json!({"authScheme": "TOKEN", "profile": {"authScheme": "TOKEN", "token": key}});
-    let resp = reqwest::Client::new()
-        .post(format!("{}/okta/api/v1/apps/{app}/connections/default", vendor_url()))
-        .header("authorization", "SSWS e2e-admin")
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert!(resp.status().is_success());
+    let (status, _) =
+        vendor(Method::PUT, &format!("/_sim/okta/apps/{app}/token"), Some(serde_json::json!({"token": key}))).await;
+    assert_eq!(status, 204);
 }
 
 /// A generic-http connector whose keys Entra ID provisions with: see [`generic_connector`].
 async fn generic_entra_connector(f: &Flow, tag: &str) -> (String, String, String, String) {
-    generic_connector(f, tag, "entra").await
+    generic_connector(f, tag).await
 }
 
-/// A generic-http connector consumed by `idp` (`entra` or `okta`): the
-/// simulator's org-key API described as a template, the identity provider's
-/// SCIM endpoint the org's (`scim_base`), the current key live at the vendor,
-/// in the identity provider and in Secrets Manager: (org, service principal
-/// or app, ARN, old key).
-async fn generic_connector(f: &Flow, tag: &str, idp: &str) -> (String, String, String, String) {
-    let (org, sp, old) = (unique(f, "org"), unique(f, if idp == "okta" { "app" } else { "sp" }), canary(tag));
+/// A generic-http connector consumed by Entra: the simulator's generic key
+/// API described as a template, Entra's SCIM endpoint the org's
+/// (`scim_base`), the current key live at the vendor, in Entra and in Secrets
+/// Manager: (org, service principal, ARN, old key).
+async fn generic_connector(f: &Flow, tag: &str) -> (String, String, String, String) {
+    let (org, sp, old) = (unique(f, "org"), unique(f, "sp"), canary(tag));
     vendor(Method::PUT, &format!("/_sim/atlassian/orgs/{org}/keys/k-old"), Some(serde_json::json!({"key": old}))).await;
-    if idp == "okta" {
-        okta_holds(&sp, &old).await;
-    } else {
-        let base = format!("{}/scim/orgs/{org}", vendor_url());
-        let saved =
-            serde_json::json!({"value": [{"key": "BaseAddress", "value": base}, {"key": "SecretToken", "value": old}]});
-        vendor(Method::PUT, &format!("/graph/v1.0/servicePrincipals/{sp}/synchronization/secrets"), Some(saved)).await;
-    }
+    let base = format!("{}/scim/orgs/{org}", vendor_url());
+    let saved =
+        serde_json::json!({"value": [{"key": "BaseAddress", "value": base}, {"key": "SecretToken", "value": old}]});
+    vendor(Method::PUT, &format!("/graph/v1.0/servicePrincipals/{sp}/synchronization/secrets"), Some(saved)).await;
     let arn = f.secret("k1", &serde_json::json!({"key": old, "key_id": "k-old"}).to_string()).await;
-    let mut template = org_key_template();
-    template["scim_base"] = format!("{}/scim/orgs/{{org}}", vendor_url()).into();
-    let job = if idp == "entra" { "job-1" } else { "" };
-    let record = serde_json::json!([{
-        "id": f.id("k1"), "kind": "generic-http", "org": org, "idp": idp, "idp_app_id": sp, "idp_job_id": job,
-        "owner": "owner@e2e.example", "approver_group": "e2e-one", "secret_arn": arn, "expires_at": in_days(5),
-        "http_template": template.to_string(),
-    }]);
+    let record = generic_record(f, &org, "entra", &sp, &arn);
     f.stack.ok(&["inventory", "import", &f.stack.file("generic-entra.json", &record.to_string())]);
     (org, sp, arn, old)
+}
+
+/// One generic-http inventory record consumed by `idp` through `app`, its
+/// SCIM endpoint the org's.
+fn generic_record(f: &Flow, org: &str, idp: &str, app: &str, arn: &str) -> serde_json::Value {
+    let mut template = key_template();
+    template["scim_base"] = format!("{}/scim/orgs/{{org}}", vendor_url()).into();
+    let job = if idp == "entra" { "job-1" } else { "" };
+    serde_json::json!([{
+        "id": f.id("k1"), "kind": "generic-http", "org": org, "idp": idp, "idp_app_id": app, "idp_job_id": job,
+        "owner": "owner@e2e.example", "approver_group": "e2e-one", "secret_arn": arn, "expires_at": in_days(5),
+        "http_template": template.to_string(),
+    }])
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -687,8 +850,8 @@ async fn a_failure_after_the_push_puts_entra_back_on_the_old_key() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_vendor_that_throttles_past_every_retry_is_rolled_back() {
     let f = Flow::new("throttled");
-    let (org, arn, old) = api_key_connector(&f, "old-throttled").await;
-    let throttle = serde_json::json!({"method": "POST", "path_prefix": format!("/admin/api-access/v1/orgs/{org}/api-keys"),
+    let (org, arn, old) = template_key_connector(&f, "old-throttled").await;
+    let throttle = serde_json::json!({"method": "POST", "path_prefix": format!("/generic/v1/orgs/{org}/keys"),
                                       "kind": "status", "status": 429, "times": 1000, "retry_after": 1});
     vendor(Method::POST, "/_sim/faults", Some(throttle)).await;
 
@@ -718,8 +881,8 @@ async fn a_vendor_that_throttles_past_every_retry_is_rolled_back() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_old_key_the_vendor_will_not_revoke_is_reported_not_hidden() {
     let f = Flow::new("norevoke");
-    let (org, _, old) = api_key_connector(&f, "old-norevoke").await;
-    let refuse = serde_json::json!({"method": "DELETE", "path_prefix": format!("/admin/api-access/v1/orgs/{org}/api-keys/k-old"),
+    let (org, _, old) = template_key_connector(&f, "old-norevoke").await;
+    let refuse = serde_json::json!({"method": "DELETE", "path_prefix": format!("/generic/v1/orgs/{org}/keys/k-old"),
                                     "kind": "status", "status": 503, "times": 1000});
     vendor(Method::POST, "/_sim/faults", Some(refuse)).await;
 
@@ -743,18 +906,23 @@ async fn an_old_key_the_vendor_will_not_revoke_is_reported_not_hidden() {
     assert_never_leaked(&f, &change, &[old.as_str()]).await;
 }
 
+/// A key keyturn mints through a template cannot be consumed by Okta: Okta
+/// takes this app's token only in its Admin Console, from someone who saw
+/// the key, and nobody sees a minted one. The inventory is refused, naming
+/// the field, and nothing is written.
 #[tokio::test(flavor = "multi_thread")]
-async fn a_generic_vendor_key_reaches_an_okta_app() {
+async fn a_generic_vendor_key_for_an_okta_app_is_refused_by_the_inventory() {
     let f = Flow::new("genokta");
-    let (_, app, arn, old) = generic_connector(&f, "old-genokta", "okta").await;
-    let (change, status, outcomes) = approve_and_finish(&f).await;
-    assert_eq!(status, "SUCCEEDED");
-    assert_eq!(outcomes[0]["outcome"], "rotated", "{outcomes:?}");
-    let current: serde_json::Value = serde_json::from_str(&f.secret_at(&arn, "AWSCURRENT").await.unwrap()).unwrap();
-    let new = current["key"].as_str().unwrap().to_owned();
-    let (_, saved) = vendor(Method::GET, &format!("/_sim/okta/{app}"), None).await;
-    assert_eq!(saved["fingerprint"], sha(&new), "Okta provisions with the new key");
-    assert_never_leaked(&f, &change, &[old.as_str(), new.as_str()]).await;
+    let org = unique(&f, "org");
+    let arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:e2e/genokta";
+    let file = f.stack.file("generic-okta.json", &generic_record(&f, &org, "okta", "0oa-genokta", arn).to_string());
+    for command in ["validate", "import"] {
+        let out = f.stack.keyturn(&["inventory", command, &file]);
+        assert!(!out.status.success(), "{command} accepted it");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("idp") && err.contains("okta cannot consume a generic-http key"), "{command}: {err}");
+    }
+    assert_eq!(f.connector_field("k1", "status").await, None, "nothing was imported");
 }
 
 /// An Atlassian SCIM key nobody provisions with through an API (`idp: none`):

@@ -59,7 +59,7 @@ where
 /// few API keys each (every rotation lists its org's keys to find leftovers).
 const KEYS_PER_ORG: usize = 10;
 
-/// Imports `n` organization API-key connectors over `n / KEYS_PER_ORG` orgs,
+/// Imports `n` generic-http connectors over `n / KEYS_PER_ORG` orgs,
 /// each with a live key at the vendor simulator and in Secrets Manager.
 async fn import_batch(f: &Flow, n: usize) -> Vec<String> {
     let org_of = {
@@ -85,17 +85,19 @@ async fn import_batch(f: &Flow, n: usize) -> Vec<String> {
     })
     .await;
     let expires = in_days(20);
-    let mut csv = String::from(
-        "id,kind,org,directory_id,idp,idp_app_id,idp_job_id,owner,approver_group,change_window,secret_arn,expires_at\n",
-    );
-    for (name, arn) in names.iter().zip(&arns) {
-        csv.push_str(&format!(
-            "{},atlassian-api-key,{},,none,,,owner@e2e.example,e2e-one,,{arn},{expires}\n",
-            f.id(name),
-            org_of(name)
-        ));
-    }
-    let file = f.stack.file("batch.csv", &csv);
+    // Keys keyturn makes itself (generic-http through the simulator's key
+    // API): a batch of 2,000 needs no hand-over per key.
+    let template = crate::workflow::key_template().to_string();
+    let records: Vec<serde_json::Value> = names
+        .iter()
+        .zip(&arns)
+        .map(|(name, arn)| {
+            json!({"id": f.id(name), "kind": "generic-http", "org": org_of(name), "idp": "none",
+                   "owner": "owner@e2e.example", "approver_group": "e2e-one", "secret_arn": arn,
+                   "expires_at": expires, "http_template": template})
+        })
+        .collect();
+    let file = f.stack.file("batch.json", &serde_json::Value::Array(records).to_string());
     f.stack.ok(&["inventory", "import", &file]);
     names
 }

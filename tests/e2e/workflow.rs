@@ -46,25 +46,31 @@ impl Flow {
         format!("{}/{name}", self.ids)
     }
 
-    /// Imports connectors given as (name, group, owner, expires_at, change_window).
-    /// Imports organization API-key connectors given as (name, group, owner,
-    /// expires_at, change_window), each with a live current key in Secrets
-    /// Manager and at the vendor simulator, so approved changes rotate for real.
+    /// Imports connectors given as (name, group, owner, expires_at,
+    /// change_window): `generic-http` keys keyturn makes itself through
+    /// [`key_template`] (no owner hand-over), each with a live current key in
+    /// Secrets Manager and at the vendor simulator, so approved changes rotate
+    /// for real.
     pub async fn import(&self, rows: &[(&str, &str, &str, &str, &str)]) {
         let org = format!("org-{}", self.stack.prefix.trim_end_matches('-'));
-        let mut csv = String::from("id,kind,org,directory_id,idp,idp_app_id,idp_job_id,owner,approver_group,change_window,secret_arn,expires_at\n");
+        let mut records = Vec::new();
         for (name, group, owner, expires, window) in rows {
             let key = canary(name);
             let body = serde_json::json!({"key": key});
             vendor(reqwest::Method::PUT, &format!("/_sim/atlassian/orgs/{org}/keys/k-{name}"), Some(body)).await;
             let arn =
                 self.secret(name, &serde_json::json!({"key": key, "key_id": format!("k-{name}")}).to_string()).await;
-            csv.push_str(&format!(
-                "{},atlassian-api-key,{org},,none,,,{owner},{group},{window},{arn},{expires}\n",
-                self.id(name)
-            ));
+            let mut r = serde_json::json!({
+                "id": self.id(name), "kind": "generic-http", "org": org, "idp": "none", "owner": owner,
+                "approver_group": group, "secret_arn": arn, "expires_at": expires,
+                "http_template": key_template().to_string(),
+            });
+            if !window.is_empty() {
+                r["change_window"] = (*window).into();
+            }
+            records.push(r);
         }
-        let file = self.stack.file("inventory.csv", &csv);
+        let file = self.stack.file("inventory.json", &Value::Array(records).to_string());
         self.stack.ok(&["inventory", "import", &file]);
     }
 
@@ -119,6 +125,20 @@ impl Flow {
             .unwrap();
         out.item.unwrap_or_default()
     }
+}
+
+/// A vendor's key API as data: the simulator's generic key API
+/// (`/generic/v1/orgs/{org}/…`, docs/rotation.md's template example) as a
+/// `generic-http` template. keyturn creates, probes and revokes keys through
+/// it; the keys live with the org's keys at the simulator.
+pub fn key_template() -> Value {
+    serde_json::json!({
+        "base": vendor_url(),
+        "create": {"method": "POST", "path": "/generic/v1/orgs/{org}/keys", "body": {"name": "{label}"},
+                   "key": "/data/secret", "key_id": "/data/id", "expires_at": "/data/expires"},
+        "revoke": {"method": "DELETE", "path": "/generic/v1/orgs/{org}/keys/{key_id}"},
+        "probe": {"method": "GET", "path": "/generic/v1/orgs/{org}/me"},
+    })
 }
 
 pub fn execution_arn(change: &str) -> String {

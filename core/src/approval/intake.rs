@@ -21,7 +21,7 @@ use super::{Email, TaskToken};
 use crate::domain::approval::{Approver, Decision, LinkClaims, Nonce};
 use crate::domain::timefmt::format_utc;
 use crate::domain::ConnectorKind;
-use crate::domain::{ChangeId, Connector, ConnectorId, EventKind, NewAuditEvent, SecretValue};
+use crate::domain::{ChangeId, Connector, ConnectorId, EventKind, IdpBinding, NewAuditEvent, SecretValue};
 use crate::inventory::{load_connector, LoadError};
 use crate::ports::{
     AuditLog, ConnectorLookup, Delivery, IntakeTokens, KeyVendor, Mailer, SecretStore, SigningKeys, StoreError,
@@ -83,18 +83,62 @@ async fn connector<L: ConnectorLookup>(
     })
 }
 
+/// What the owner does, step by step, for this kind of key and consumer.
 fn instructions(c: &Connector) -> String {
-    format!(
-        "1. Be ready: regenerating the key stops provisioning with the old one at once.\n\
-         2. In admin.atlassian.com, open Security > Identity providers, the directory {} (org {}), and regenerate \
-         the SCIM API key.\n\
-         3. Paste the new key into keyturn's form (the link below) right away. keyturn checks it against \
-         Atlassian first (a key Atlassian refuses is not kept, and the same link takes the right one), stores it in \
-         Secrets Manager, pushes it to {} and verifies provisioning.\n",
-        c.directory_id.as_deref().unwrap_or("?"),
-        c.org,
-        c.idp.name()
-    )
+    let check = "keyturn checks it against Atlassian first (a key Atlassian refuses is not kept, and the same link \
+                 takes the right one)";
+    // Okta takes these apps' tokens only in its Admin Console (docs/vendors.md):
+    // the owner, who holds the key, sets it there before handing it over.
+    let okta = match &c.idp {
+        IdpBinding::Okta { app_id } => Some(format!(
+            "Also paste the new key into Okta before you submit it here: Okta Admin Console > Applications > the \
+             app {app_id} > Provisioning > Integration > API token, then Save. Okta takes this app's token only \
+             there; keyturn then verifies provisioning through Okta.\n"
+        )),
+        _ => None,
+    };
+    match c.kind {
+        ConnectorKind::AtlassianApiKey => format!(
+            "1. In admin.atlassian.com (org {}), open Settings > API keys and create a new organization API key \
+             (Atlassian offers no API that creates one).\n\
+             2. Paste the new key into keyturn's form (the link below). {check}, stores it in Secrets Manager and \
+             verifies it.\n\
+             3. The old key stays valid until the new one is verified; keyturn then revokes it. If the new key fails, \
+             the old one stays current and you will be asked to revoke the new one.\n",
+            c.org
+        ),
+        ConnectorKind::AtlassianScim | ConnectorKind::GenericHttp => {
+            let then = match &c.idp {
+                IdpBinding::Entra { .. } => "pushes it to entra and verifies provisioning",
+                IdpBinding::Okta { .. } => "verifies provisioning through okta",
+                IdpBinding::None => "verifies it",
+            };
+            let mut text = format!(
+                "1. Be ready: regenerating the key stops provisioning with the old one at once.\n\
+                 2. In admin.atlassian.com, open Security > Identity providers, the directory {} (org {}), and \
+                 regenerate the SCIM API key.\n",
+                c.directory_id.as_deref().unwrap_or("?"),
+                c.org,
+            );
+            if let Some(okta) = &okta {
+                text.push_str(&format!("3. {okta}"));
+            }
+            text.push_str(&format!(
+                "{}. Paste the new key into keyturn's form (the link below) right away. {check}, stores it in Secrets \
+                 Manager and {then}.\n",
+                if okta.is_some() { 4 } else { 3 }
+            ));
+            text
+        }
+    }
+}
+
+/// What the owner makes: the form's label and the email's subject.
+fn key_noun(kind: ConnectorKind) -> &'static str {
+    match kind {
+        ConnectorKind::AtlassianApiKey => "organization API key",
+        ConnectorKind::AtlassianScim | ConnectorKind::GenericHttp => "SCIM key",
+    }
 }
 
 /// A hand-over to ask an owner for.
@@ -128,10 +172,10 @@ pub(crate) async fn ask_owner<K: SigningKeys, M: Mailer>(
         connector: Some(c.id.clone()),
     };
     let url = link(approval_url, keys.keyring().await?.sign(&claims).as_str());
-    let mut subject = format!("Action needed: a new SCIM key for {} ({change})", c.id);
+    let mut subject = format!("Action needed: a new {} for {} ({change})", key_noun(c.kind), c.id);
+    let made = if c.kind == ConnectorKind::AtlassianApiKey { "created" } else { "regenerated" };
     let mut intro = format!(
-        "Change {change} was approved. The key of {} can only be regenerated in the Atlassian admin console, and you \
-         own it.",
+        "Change {change} was approved. The key of {} can only be {made} in the Atlassian admin console, and you own it.",
         c.id
     );
     if let Some(r) = reminder {
@@ -273,7 +317,7 @@ where
             "<p>You are <strong>{}</strong>, owner of <strong>{}</strong> (change <code>{}</code>).</p>\
              <pre style=\"white-space:pre-wrap\">{}</pre>\
              <form method=\"post\" autocomplete=\"off\"><input type=\"hidden\" name=\"t\" value=\"{}\">\
-             <p><label for=\"key\">New SCIM API key</label><br>\
+             <p><label for=\"key\">New {noun}</label><br>\
              <input type=\"password\" id=\"key\" name=\"key\" required minlength=\"16\" maxlength=\"4096\" \
              autocomplete=\"off\" spellcheck=\"false\" style=\"width:100%;font-size:1rem;padding:.4rem\"></p>\
              <button type=\"submit\" class=\"approve\" name=\"decision\" value=\"intake\" data-decision=\"intake\">Hand over the key</button></form>\
@@ -287,6 +331,7 @@ where
             esc(token),
             esc(&format_utc(claims.expires_at)),
             vendor = vendor_name(c.kind),
+            noun = key_noun(c.kind),
         );
         return Ok(Page::new(200, "intake_form", &format!("Hand over the new key for {}", c.id), &body));
     };
@@ -368,13 +413,19 @@ where
 /// that the link still works. Never the key.
 fn refused_page(c: &Connector, vendor: &str, e: &VendorError, expires: OffsetDateTime) -> Page {
     let again = format!("Nothing was stored. Use this link again (it works until {}).", format_utc(expires));
+    let made = if c.kind == ConnectorKind::AtlassianApiKey { "created" } else { "regenerated" };
+    // What else could be wrong: the connector's address of the key at the vendor.
+    let place = match c.kind {
+        ConnectorKind::AtlassianApiKey => format!("org {}", c.org),
+        _ => format!("directory {}", c.directory_id.as_deref().unwrap_or("?")),
+    };
     match e {
         VendorError::Unauthorized { status, .. } => Page::new(
             422,
             "key_refused",
             &format!("This key is refused by {vendor}"),
             &format!(
-                "<p class=\"status\">This key is refused by {vendor} ({status}): paste the key you just regenerated \
+                "<p class=\"status\">This key is refused by {vendor} ({status}): paste the key you just {made} \
                  for <strong>{}</strong>.</p><p>{}</p>",
                 esc(c.id.as_str()),
                 esc(&again)
@@ -386,11 +437,11 @@ fn refused_page(c: &Connector, vendor: &str, e: &VendorError, expires: OffsetDat
             &format!("{vendor} did not accept this key"),
             &format!(
                 "<p class=\"status\">{vendor} did not accept this key for <strong>{}</strong> ({}). If it is the \
-                 key you just regenerated, the connector's directory may be wrong (directory {}): tell on-call.</p>\
+                 key you just {made}, the connector's {} may be wrong: tell on-call.</p>\
                  <p>{}</p>",
                 esc(c.id.as_str()),
                 esc(&other.to_string()),
-                esc(c.directory_id.as_deref().unwrap_or("?")),
+                esc(&place),
                 esc(&again)
             ),
         ),
@@ -487,6 +538,69 @@ mod tests {
         assert!(page.html.contains("HTTP 404") && page.html.contains("directory d-1"), "{}", page.html);
         assert_eq!(stored_versions(&f), 1);
         assert!(f.intake_token(&claims().change_id, claims().connector.as_ref().unwrap()).await.unwrap().is_some());
+    }
+
+    fn connector_of(kind: &str, idp: &[(&str, &str)]) -> Connector {
+        let stored = record("acme/k", kind, idp);
+        crate::inventory::validate_record(&stored.record, &crate::inventory::ValidationContext::at(NOW))
+            .expect("a valid record")
+    }
+
+    /// The owner of an org API key is told to create one (there is no API),
+    /// that the old key lives on until the new one is verified, and that
+    /// keyturn then revokes it; a SCIM key's owner is told to regenerate.
+    #[test]
+    fn the_instructions_follow_the_kind_of_key() {
+        let org = instructions(&connector_of("atlassian-api-key", &[]));
+        for said in [
+            "create a new organization API key",
+            "admin.atlassian.com",
+            "The old key stays valid until the new one is verified; keyturn then revokes it",
+        ] {
+            assert!(org.contains(said), "{said:?} missing: {org}");
+        }
+        assert!(!org.contains("regenerate") && !org.contains("directory"), "{org}");
+        let scim = instructions(&connector_of("atlassian-scim", &[]));
+        assert!(scim.contains("regenerate the SCIM API key") && scim.contains("directory d-1"), "{scim}");
+        assert!(!scim.contains("Okta"), "{scim}");
+    }
+
+    /// Okta takes these apps' tokens only in its console: the owner pastes the
+    /// key there too, before submitting it to keyturn.
+    #[test]
+    fn an_okta_consumed_key_is_also_pasted_into_okta_before_it_is_submitted() {
+        let text = instructions(&connector_of("atlassian-scim", &[("idp", "okta"), ("idp_app_id", "0oa-acme")]));
+        assert!(
+            text.contains("Also paste the new key into Okta before you submit it here")
+                && text.contains("the app 0oa-acme > Provisioning > Integration"),
+            "{text}"
+        );
+        let okta = text.find("Okta before you submit").unwrap();
+        let submit = text.find("Paste the new key into keyturn's form").unwrap();
+        assert!(okta < submit, "Okta first, then keyturn: {text}");
+        assert!(!text.contains("pushes it to"), "keyturn does not push to Okta: {text}");
+        let entra = instructions(&connector_of(
+            "atlassian-scim",
+            &[("idp", "entra"), ("idp_app_id", "sp-1"), ("idp_job_id", "job-1")],
+        ));
+        assert!(entra.contains("pushes it to entra") && !entra.contains("Okta"), "{entra}");
+    }
+
+    /// The email and the form name the key the owner makes.
+    #[tokio::test]
+    async fn the_hand_over_email_and_form_name_an_org_key() {
+        let f = Fakes::new(record("acme/scim", "atlassian-api-key", &[]), "old-org-key-1234567");
+        let c = claims();
+        let t = crate::approval::TaskToken::new("task-token");
+        f.put_intake(&c.change_id, c.connector.as_ref().unwrap(), &t, NOW, NOW + Duration::hours(24)).await.unwrap();
+        let ports = IntakePorts { connectors: &f, intake: &f, secrets: &f, tasks: &f, audit: &f, vendor: &f };
+        let form = handle(&ports, &c, None, "signed-link-token", NOW).await.unwrap();
+        assert!(
+            form.html.contains("New organization API key") && form.html.contains("create a new organization API key")
+        );
+        f.accept(FRESH);
+        let wrong = handle(&ports, &c, Some(Some(&SecretValue::new(WRONG))), "signed-link-token", NOW).await.unwrap();
+        assert!(wrong.html.contains("paste the key you just created"), "{}", wrong.html);
     }
 
     /// No answer is no verdict: the owner is not sent away, the key is taken

@@ -154,38 +154,104 @@ fn email_for(view: &ChangeView, links: &Links) -> Email {
     Email { to: vec![links.approver.clone()], subject: view.subject(), text, html: page(&view.subject(), &body) }
 }
 
+/// Block Kit limits (Slack's block reference; docs/vendors.md): a message
+/// over them is refused whole.
+const SLACK_SECTION_CHARS: usize = 3000;
+const SLACK_HEADER_CHARS: usize = 150;
+const SLACK_BUTTON_CHARS: usize = 75;
+const SLACK_BLOCKS: usize = 50;
+
+/// `text` cut to `max` characters (an ellipsis marks the cut).
+fn at_most(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// Lines packed into mrkdwn texts of at most [`SLACK_SECTION_CHARS`] each;
+/// a single line too long for one is cut.
+fn sections(head: &str, lines: &[String]) -> Vec<String> {
+    let mut out = vec![head.to_owned()];
+    for line in lines {
+        let line = at_most(line, SLACK_SECTION_CHARS - 1);
+        let last = out.last_mut().map(|t| t.chars().count() + line.chars().count() + 1 > SLACK_SECTION_CHARS);
+        match (last, out.last_mut()) {
+            (Some(false), Some(t)) => {
+                t.push('\n');
+                t.push_str(&line);
+            }
+            _ => out.push(line),
+        }
+    }
+    out
+}
+
 /// Slack Block Kit: the change, then one Approve/Reject pair per approver
 /// (incoming webhooks post to a channel, so each button says whose it is).
-fn slack_message(view: &ChangeView, links: &[Links]) -> serde_json::Value {
-    let mut lines = String::new();
-    for c in &view.connectors {
-        lines.push_str(&format!(
-            "• *{}* ({}) → {}; expires {}{}{}\n",
-            slack_escape(&c.id),
-            slack_escape(c.kind),
-            slack_escape(&c.consumer),
-            slack_escape(&c.expires_at),
-            if c.expired { " *EXPIRED*" } else { "" },
-            if c.human_step { "; _a human pastes the new key_" } else { "" }
-        ));
-    }
-    let mut blocks = vec![
-        json!({"type": "header", "text": {"type": "plain_text", "text": view.subject()}}),
-        json!({"type": "section", "text": {"type": "mrkdwn", "text": format!(
-            "*When:* {}\n*Needs:* {}\n*Links expire:* {}\n{}",
-            slack_escape(&view.when), slack_escape(&view.needs), slack_escape(&view.links_expire_at), lines)}}),
-    ];
+/// A change with many connectors does not fit one section (3,000 characters)
+/// or one message (50 blocks): it becomes as many sections, and messages,
+/// as it needs, each message headed "(part n of m)", the buttons last.
+fn slack_messages(view: &ChangeView, links: &[Links]) -> Vec<serde_json::Value> {
+    let lines: Vec<String> = view
+        .connectors
+        .iter()
+        .map(|c| {
+            format!(
+                "• *{}* ({}) → {}; expires {}{}{}",
+                slack_escape(&c.id),
+                slack_escape(c.kind),
+                slack_escape(&c.consumer),
+                slack_escape(&c.expires_at),
+                if c.expired { " *EXPIRED*" } else { "" },
+                if c.human_step { "; _a human pastes the new key_" } else { "" }
+            )
+        })
+        .collect();
+    let head = format!(
+        "*When:* {}\n*Needs:* {}\n*Links expire:* {}",
+        slack_escape(&view.when),
+        slack_escape(&view.needs),
+        slack_escape(&view.links_expire_at)
+    );
+    let mut body: Vec<serde_json::Value> = sections(&head, &lines)
+        .into_iter()
+        .map(|text| json!({"type": "section", "text": {"type": "mrkdwn", "text": text}}))
+        .collect();
     for l in links {
-        blocks.push(json!({"type": "actions", "elements": [
-            {"type": "button", "style": "primary", "text": {"type": "plain_text", "text": format!("Approve as {}", l.approver)},
+        body.push(json!({"type": "actions", "elements": [
+            {"type": "button", "style": "primary",
+             "text": {"type": "plain_text", "text": at_most(&format!("Approve as {}", l.approver), SLACK_BUTTON_CHARS)},
              "url": l.approve, "action_id": format!("approve-{}", l.approver)},
-            {"type": "button", "style": "danger", "text": {"type": "plain_text", "text": format!("Reject as {}", l.approver)},
+            {"type": "button", "style": "danger",
+             "text": {"type": "plain_text", "text": at_most(&format!("Reject as {}", l.approver), SLACK_BUTTON_CHARS)},
              "url": l.reject, "action_id": format!("reject-{}", l.approver)},
         ]}));
     }
-    blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn",
+    body.push(json!({"type": "context", "elements": [{"type": "mrkdwn",
         "text": "Buttons open a confirmation page; nothing happens until it is confirmed there."}]}));
-    json!({"text": slack_escape(&view.subject()), "blocks": blocks})
+    // One block of each message is its header.
+    let parts: Vec<&[serde_json::Value]> = body.chunks(SLACK_BLOCKS - 1).collect();
+    let n = parts.len();
+    parts
+        .into_iter()
+        .enumerate()
+        .map(|(i, chunk)| {
+            let title = if n == 1 { view.subject() } else { format!("{} (part {} of {n})", view.subject(), i + 1) };
+            // Cut from the front of the subject, so "(part n of m)" survives.
+            let title = if title.chars().count() > SLACK_HEADER_CHARS {
+                let suffix = if n == 1 { String::new() } else { format!(" (part {} of {n})", i + 1) };
+                format!("{}{suffix}", at_most(&view.subject(), SLACK_HEADER_CHARS - suffix.chars().count()))
+            } else {
+                title
+            };
+            let mut blocks = vec![json!({"type": "header", "text": {"type": "plain_text", "text": title}})];
+            blocks.extend(chunk.iter().cloned());
+            json!({"text": slack_escape(&view.subject()), "blocks": blocks})
+        })
+        .collect()
 }
 
 /// Loads and re-validates the change's connectors: the inventory may have
@@ -372,14 +438,18 @@ pub(crate) async fn send_links<M: Mailer, C: Chat>(
         }
     }
     if let Some(hook) = &group.slack_webhook {
-        let mut message = slack_message(&view, &links);
-        if let Some(r) = reminder {
-            message["text"] = json!(format!("Reminder ({}): {}", slack_escape(r), slack_escape(&view.subject())));
+        let mut posted = true;
+        for mut message in slack_messages(&view, &links) {
+            if let Some(r) = reminder {
+                message["text"] = json!(format!("Reminder ({}): {}", slack_escape(r), slack_escape(&view.subject())));
+            }
+            if let Err(e) = chat.post(hook, &message).await {
+                sent.failures.push(format!("slack {}: {e}", hook.redacted()));
+                posted = false;
+                break;
+            }
         }
-        match chat.post(hook, &message).await {
-            Ok(()) => sent.slack_posted = true,
-            Err(e) => sent.failures.push(format!("slack {}: {e}", hook.redacted())),
-        }
+        sent.slack_posted = posted;
     }
     sent
 }
@@ -428,8 +498,36 @@ mod tests {
     }
 
     #[test]
+    fn a_large_change_is_split_within_slacks_block_limits() {
+        let mut view = hostile_view();
+        let line = view.connectors[0].clone();
+        view.connectors = (0..2000)
+            .map(|i| ConnectorLine { id: format!("acme/connector-with-a-long-name-{i:05}"), ..line.clone() })
+            .collect();
+        let msgs = slack_messages(&view, &[links()]);
+        assert!(msgs.len() > 1, "2,000 connectors do not fit one message");
+        let mut shown = 0;
+        for m in &msgs {
+            let blocks = m["blocks"].as_array().unwrap();
+            assert!(blocks.len() <= 50, "{} blocks", blocks.len());
+            for b in blocks {
+                let text = b["text"]["text"].as_str().unwrap_or_default();
+                match b["type"].as_str() {
+                    Some("header") => assert!(text.chars().count() <= 150, "header {}", text.chars().count()),
+                    Some("section") => assert!(text.chars().count() <= 3000, "section {}", text.chars().count()),
+                    _ => {}
+                }
+                shown += text.matches("acme/connector-with-a-long-name-").count();
+            }
+        }
+        assert_eq!(shown, 2000, "every connector is listed once");
+        let last = msgs.last().unwrap()["blocks"].as_array().unwrap();
+        assert!(last.iter().any(|b| b["type"] == "actions"), "the buttons come with the last part");
+    }
+
+    #[test]
     fn slack_messages_cannot_mention_or_disguise_links() {
-        let msg = slack_message(&hostile_view(), &[links()]);
+        let msg = slack_messages(&hostile_view(), &[links()]).remove(0);
         // mrkdwn fields parse mentions and links; plain_text ones (the header) do not.
         let mrkdwn = format!("{}\n{}", msg["text"], msg["blocks"][1]["text"]["text"]);
         for raw in ["<!channel>", "<!here>", "<http://evil.example|click here>", "<script>"] {

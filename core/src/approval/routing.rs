@@ -49,10 +49,13 @@ impl SlackWebhook {
         &self.0
     }
 
-    /// Scheme and host only: safe to log.
+    /// Scheme, host and port only: safe to log (the path is the secret).
     pub fn redacted(&self) -> String {
         match crate::domain::destination::parse("slack_webhook", &self.0) {
-            Ok(u) => format!("{}://{}/…", u.scheme(), u.host_str().unwrap_or("")),
+            Ok(u) => {
+                let port = u.port().map(|p| format!(":{p}")).unwrap_or_default();
+                format!("{}://{}{port}/…", u.scheme(), u.host_str().unwrap_or(""))
+            }
             Err(_) => "<not a URL>".into(),
         }
     }
@@ -206,6 +209,16 @@ impl Routing {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Which webhook failed is named by host and port (two local webhooks
+    /// differ only by port), never by its secret path.
+    #[test]
+    fn a_redacted_webhook_keeps_host_and_port_not_path() {
+        let local = SlackWebhook::try_from("http://127.0.0.1:4568/slack/T0/B0/secret-path".to_owned()).unwrap();
+        assert_eq!(local.redacted(), "http://127.0.0.1:4568/…");
+        let real = SlackWebhook::try_from("https://hooks.slack.com/services/T0/B0/secret-path".to_owned()).unwrap();
+        assert_eq!(real.redacted(), "https://hooks.slack.com/…");
+    }
 
     #[test]
     fn webhook_urls_never_show_their_path() {

@@ -320,6 +320,15 @@ impl KeyRing {
     }
 }
 
+/// What a link token says it is for, read **without** checking its
+/// signature: for labelling links in developer tools (`keyturn dev outbox`),
+/// never for deciding anything.
+pub fn unverified_decision(token: &str) -> Option<Decision> {
+    let body = token.split('.').nth(2)?;
+    let bytes = URL_SAFE_NO_PAD.decode(body).ok()?;
+    std::str::from_utf8(&bytes).ok()?.split('\n').nth(2)?.parse().ok()
+}
+
 /// How many approvals a change needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -63,6 +63,13 @@ impl IdpBinding {
             Self::None => "none",
         }
     }
+
+    /// Does keyturn hand this identity provider the new key through its API?
+    /// Okta documents token pushes for Org2Org and Zscaler 2.0 only: for the
+    /// apps keyturn serves, the key's owner sets it in Okta's Admin Console.
+    pub fn takes_key_by_api(&self) -> bool {
+        matches!(self, Self::Entra { .. })
+    }
 }
 
 /// Lifecycle state of a connector.

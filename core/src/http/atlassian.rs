@@ -1,26 +1,29 @@
 //! Atlassian: SCIM directory reads (the provisioning probe) and organization
-//! API keys (create / revoke / read).
-
-use serde_json::json;
+//! API keys (list / revoke / read). Atlassian documents no API that creates an
+//! organization API key (docs/vendors.md): owners create them in
+//! admin.atlassian.com and hand them over.
 
 use super::vendor::{send, CALL_TIMEOUT};
 use super::vendor_url;
 use crate::domain::destination::{with_query, Part::Lit, Part::Val, Url};
 use crate::domain::SecretValue;
-use crate::rotation::{StoredKey, VendorError};
+use crate::rotation::VendorError;
 
 const SERVICE: &str = "atlassian";
 /// Pages followed per listing (100 pages of the API's default size is far
 /// more than any organization has).
 const MAX_PAGES: usize = 100;
 
-/// One organization API key, as the admin API lists it (never the key itself).
+/// One organization API key, as `GET …/api-keys` lists it (never the key
+/// itself: the API does not return it). The items carry no status; a key
+/// past `expiresAt` no longer works.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiKeyInfo {
     pub id: String,
-    pub name: String,
-    pub active: bool,
+    pub label: String,
+    pub created_at: Option<String>,
     pub expires_at: Option<String>,
+    pub last_active_at: Option<String>,
 }
 
 /// One user directory of an organization.
@@ -59,32 +62,42 @@ impl Atlassian {
             .http
             .get(with_query(url, &[("startIndex", "1"), ("count", "1")]))
             .bearer_auth(key.expose())
+            // RFC 7644 §3.1: SCIM's media type.
+            .header(reqwest::header::ACCEPT, "application/scim+json")
             .timeout(CALL_TIMEOUT);
-        let (_, body) = send(SERVICE, "ScimListUsers", req).await?;
+        let (_, body) = send(SERVICE, "ScimListUsers", req).await.map_err(|e| match e {
+            // An unknown directory ("Unknown tenant") is a wrong id, not a wrong key.
+            VendorError::Refused { service, operation, status: 404, body } => VendorError::Refused {
+                service,
+                operation,
+                status: 404,
+                body: format!(
+                    "{body} (hint: check the connector's directory_id against the SCIM base URL admin.atlassian.com \
+                     shows for this identity provider: …/scim/directory/{{directory_id}})"
+                ),
+            },
+            other => other,
+        })?;
         super::parse::scim_list(&body)
     }
 
-    fn keys_url(&self, operation: &'static str, org: &str, key_id: Option<&str>) -> Result<Url, VendorError> {
+    /// `…/orgs/{org}/api-keys`, or `…/api-keys/revoke/{apiKeyId}` to revoke `revoke`.
+    fn keys_url(&self, operation: &'static str, org: &str, revoke: Option<&str>) -> Result<Url, VendorError> {
         let mut parts = vec![Lit("admin/api-access/v1/orgs"), Val("org", org), Lit("api-keys")];
-        parts.extend(key_id.map(|k| Val("key_id", k)));
+        if let Some(key_id) = revoke {
+            parts.extend([Lit("revoke"), Val("key_id", key_id)]);
+        }
         vendor_url(SERVICE, operation, &self.base, &parts)
     }
 
-    /// Creates an organization API key, authenticated with a current one.
-    pub async fn create_org_key(&self, org: &str, auth: &SecretValue, label: &str) -> Result<StoredKey, VendorError> {
-        let req = self
-            .http
-            .post(self.keys_url("CreateApiKey", org, None)?)
-            .bearer_auth(auth.expose())
-            .json(&json!({"name": label}))
-            .timeout(CALL_TIMEOUT);
-        let (_, body) = send(SERVICE, "CreateApiKey", req).await?;
-        super::parse::created_api_key(&body)
-    }
-
-    /// The organization's keys that are still active: (id, name).
-    pub async fn list_org_keys(&self, org: &str, auth: &SecretValue) -> Result<Vec<(String, String)>, VendorError> {
-        Ok(self.api_keys(org, auth).await?.into_iter().filter(|k| k.active).map(|k| (k.id, k.name)).collect())
+    /// Ids of the organization's keys labelled `label`.
+    pub async fn org_keys_labelled(
+        &self,
+        org: &str,
+        auth: &SecretValue,
+        label: &str,
+    ) -> Result<Vec<String>, VendorError> {
+        Ok(self.api_keys(org, auth).await?.into_iter().filter(|k| k.label == label).map(|k| k.id).collect())
     }
 
     /// Every API key of the organization, all pages.
@@ -124,7 +137,14 @@ impl Atlassian {
             let (_, body) = send(SERVICE, operation, req).await?;
             let (data, next) = super::parse::page(operation, &body)?;
             out.extend(data);
-            match next {
+            match next.map(|n| super::parse::cursor_of(&n)) {
+                Some(next) if cursor.as_ref() == Some(&next) => {
+                    return Err(VendorError::Rejected {
+                        service: SERVICE,
+                        operation,
+                        detail: "links.next repeats the page just read".into(),
+                    })
+                }
                 Some(next) => cursor = Some(next),
                 None => return Ok(out),
             }
@@ -132,18 +152,17 @@ impl Atlassian {
         Err(VendorError::Rejected { service: SERVICE, operation, detail: format!("more than {MAX_PAGES} pages") })
     }
 
-    /// Revokes a key; one that is already gone counts as revoked.
+    /// Revokes a key: `PATCH …/api-keys/revoke/{apiKeyId}`, the one revoke
+    /// operation Atlassian documents. Any refusal, a 404 included, is an
+    /// error: a key reported revoked must be revoked, and how Atlassian answers
+    /// for an unknown or already revoked id is undocumented.
     pub async fn revoke_org_key(&self, org: &str, auth: &SecretValue, key_id: &str) -> Result<(), VendorError> {
         let req = self
             .http
-            .delete(self.keys_url("RevokeApiKey", org, Some(key_id))?)
+            .patch(self.keys_url("RevokeApiKey", org, Some(key_id))?)
             .bearer_auth(auth.expose())
             .timeout(CALL_TIMEOUT);
-        match send(SERVICE, "RevokeApiKey", req).await {
-            Ok(_) => Ok(()),
-            Err(VendorError::Rejected { detail, .. }) if detail == "HTTP 404" => Ok(()),
-            Err(e) => Err(e),
-        }
+        send(SERVICE, "RevokeApiKey", req).await.map(|_| ())
     }
 
     /// An authenticated read with an organization key.
@@ -159,6 +178,7 @@ impl Atlassian {
 mod tests {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+    use super::super::vendor::tests::{answer, answers};
     use super::super::vendor::{bounded_text, MAX_BODY_BYTES};
     use super::*;
 
@@ -170,7 +190,7 @@ mod tests {
         let revoke = a.keys_url("RevokeApiKey", "../../admin/users?x=", Some("../k#1")).unwrap();
         assert_eq!(
             revoke.as_str(),
-            "https://api.atlassian.com/admin/api-access/v1/orgs/..%2F..%2Fadmin%2Fusers%3Fx=/api-keys/..%2Fk%231"
+            "https://api.atlassian.com/admin/api-access/v1/orgs/..%2F..%2Fadmin%2Fusers%3Fx=/api-keys/revoke/..%2Fk%231"
         );
         assert_eq!(a.scim_base("d/../x").unwrap().as_str(), "https://api.atlassian.com/scim/directory/d%2F..%2Fx");
         for (org, key) in [("..", "k"), ("acme", ""), ("acme", ".")] {
@@ -221,5 +241,49 @@ mod tests {
             let body = bounded_text(resp, MAX_BODY_BYTES).await.unwrap().unwrap();
             assert!(super::super::parse::scim_list(&body).is_ok(), "{name}: {body}");
         }
+    }
+
+    fn at(url: &str) -> Atlassian {
+        Atlassian::new(reqwest::Client::new(), url)
+    }
+
+    #[tokio::test]
+    async fn the_scim_probe_asks_for_scim_and_names_a_wrong_directory() {
+        let body =
+            r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"404","detail":"Unknown tenant"}"#;
+        let (url, req) = answer(404, &[("content-type", "application/scim+json")], body).await;
+        let err = at(&url).scim_probe("d-1", &SecretValue::new("scim-key-0123456789")).await.unwrap_err().to_string();
+        assert!(err.contains("Unknown tenant") && err.contains("directory_id"), "{err}");
+        let seen = req.await.unwrap().to_ascii_lowercase();
+        assert!(seen.contains("accept: application/scim+json"), "{seen}");
+    }
+
+    #[tokio::test]
+    async fn revocation_is_the_documented_patch_and_a_404_is_not_revoked() {
+        let (url, req) = answer(204, &[], "").await;
+        at(&url).revoke_org_key("o-1", &SecretValue::new("org-key-0123456789"), "k-1").await.unwrap();
+        let seen = req.await.unwrap();
+        assert!(seen.starts_with("PATCH /admin/api-access/v1/orgs/o-1/api-keys/revoke/k-1 "), "{seen}");
+
+        let (url, _) = answer(404, &[], r#"{"message":"not found"}"#).await;
+        let err = at(&url).revoke_org_key("o-1", &SecretValue::new("org-key-0123456789"), "k-1").await;
+        assert!(err.is_err(), "a key whose revocation was refused is not reported revoked");
+    }
+
+    #[tokio::test]
+    async fn keys_are_listed_by_their_documented_fields_across_pages() {
+        let (url, mut seen) = answers(vec![
+            (200, vec![], r#"{"data":[{"id":"k1","label":"keyturn chg-1 ab"}],"links":{"next":"c2"}}"#.into()),
+            (
+                200,
+                vec![],
+                r#"{"data":[{"id":"k2","label":"CI","expiresAt":"2027-01-01T00:00:00Z"}],"links":{}}"#.into(),
+            ),
+        ])
+        .await;
+        let keys = at(&url).api_keys("o-1", &SecretValue::new("org-key-0123456789")).await.unwrap();
+        assert_eq!(keys.iter().map(|k| k.label.as_str()).collect::<Vec<_>>(), ["keyturn chg-1 ab", "CI"]);
+        let _ = seen.recv().await;
+        assert!(seen.recv().await.unwrap().starts_with("GET /admin/api-access/v1/orgs/o-1/api-keys?cursor=c2 "));
     }
 }

@@ -15,6 +15,31 @@ use crate::rotation::VendorError;
 
 const SERVICE: &str = "entra";
 
+/// `resetScope` of a restart: "QuarantineState - Temporarily lifts the quarantine".
+pub(crate) const RESTART_SCOPE: &str = "QuarantineState";
+
+/// How a failed `validateCredentials` answers is undocumented (observed: 400
+/// with a Graph error). Any refusal other than keyturn's own access (401/403),
+/// a wrong id (404) or throttling is read as "the SCIM endpoint refused these
+/// credentials", with Graph's words; never as keyturn being "not authorised".
+fn refused_credentials(e: VendorError) -> VendorError {
+    match e {
+        VendorError::Refused { status, body, .. } if status != 404 => VendorError::Rejected {
+            service: SERVICE,
+            operation: "ValidateCredentials",
+            detail: format!("the SCIM endpoint refused these credentials (Graph HTTP {status}: {body})"),
+        },
+        VendorError::Refused { status: 404, body, .. } => VendorError::Rejected {
+            service: SERVICE,
+            operation: "ValidateCredentials",
+            detail: format!(
+                "no such service principal or synchronization job (HTTP 404: {body}): check idp_app_id and idp_job_id"
+            ),
+        },
+        other => other,
+    }
+}
+
 /// App registration keyturn uses for Graph (client credentials).
 #[derive(Clone)]
 pub struct EntraCredentials {
@@ -113,14 +138,7 @@ impl Entra {
             .bearer_auth(token.expose())
             .json(&body)
             .timeout(CALL_TIMEOUT);
-        match send(SERVICE, "ValidateCredentials", req).await {
-            Ok(_) => Ok(()),
-            // Graph says "these credentials do not work" with a 400.
-            Err(VendorError::Rejected { detail, .. }) if detail == "HTTP 400" => {
-                Err(VendorError::Unauthorized { service: SERVICE, operation: "ValidateCredentials", status: 400 })
-            }
-            Err(e) => Err(e),
-        }
+        send(SERVICE, "ValidateCredentials", req).await.map(|_| ()).map_err(refused_credentials)
     }
 
     /// `PUT synchronization/secrets`: the job provisions with this key from now on.
@@ -162,7 +180,10 @@ impl Entra {
             .http
             .post(url)
             .bearer_auth(token.expose())
-            .json(&json!({"criteria": {"resetScope": "Full"}}))
+            // The narrowest documented scope that lifts a quarantine; never
+            // `Full`, which includes ForceDeletes and the DO-NOT-USE
+            // ConnectorDataStore (synchronizationJobRestartCriteria).
+            .json(&json!({"criteria": {"resetScope": RESTART_SCOPE}}))
             .timeout(CALL_TIMEOUT);
         send(SERVICE, "RestartJob", req).await.map(|_| true)
     }
@@ -170,6 +191,7 @@ impl Entra {
 
 #[cfg(test)]
 mod tests {
+    use super::super::vendor::tests::answer;
     use super::*;
 
     #[test]
@@ -186,5 +208,65 @@ mod tests {
             "https://graph.example/v1.0/servicePrincipals/sp%2F..%2F..%2Fusers/synchronization/jobs/j%3Fx=1%23f"
         );
         assert!(e.graph_url("GetJob", "..", &[]).is_err());
+    }
+
+    async fn entra_at(url: &str) -> Entra {
+        let e = Entra::new(
+            reqwest::Client::new(),
+            url,
+            url,
+            EntraCredentials {
+                tenant_id: "t".into(),
+                client_id: "c".into(),
+                client_secret: SecretValue::new("client-secret-xyz"),
+            },
+        );
+        // A cached token: these tests are about the Graph call, not the token endpoint.
+        *e.token.lock().unwrap() = Some((SecretValue::new("graph-token"), Instant::now() + Duration::from_secs(60)));
+        e
+    }
+
+    #[tokio::test]
+    async fn a_failed_validation_is_the_scim_endpoints_refusal_not_ours() {
+        for status in [400, 409, 422] {
+            let body = r#"{"error":{"code":"CredentialValidationUnavailable","message":"The SCIM endpoint rejected the credentials."}}"#;
+            let (url, _) = answer(status, &[("content-type", "application/json")], body).await;
+            let err = entra_at(&url)
+                .await
+                .validate(
+                    "sp",
+                    "job",
+                    "https://api.atlassian.com/scim/directory/d",
+                    Some(&SecretValue::new("scim-key-0123456789")),
+                )
+                .await
+                .unwrap_err();
+            let text = err.to_string();
+            assert!(!text.contains("not authorised"), "{status}: {text}");
+            assert!(
+                text.contains("refused these credentials") && text.contains("CredentialValidationUnavailable"),
+                "{text}"
+            );
+            assert!(!text.contains("scim-key-0123456789"), "{text}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_quarantined_job_is_restarted_with_the_narrowest_scope() {
+        let (url, mut seen) = super::super::vendor::tests::answers(vec![
+            (
+                200,
+                vec!["content-type: application/json".into()],
+                r#"{"id":"job","status":{"code":"Quarantine"}}"#.into(),
+            ),
+            (204, vec![], String::new()),
+        ])
+        .await;
+        assert!(entra_at(&url).await.unquarantine("sp", "job").await.unwrap(), "restarted");
+        let _get = seen.recv().await.unwrap();
+        let restart = seen.recv().await.unwrap();
+        assert!(restart.starts_with("POST /servicePrincipals/sp/synchronization/jobs/job/restart "), "{restart}");
+        assert!(restart.contains(r#""resetScope":"QuarantineState""#), "{restart}");
+        assert!(!restart.contains("Full"), "never Full (it includes DO-NOT-USE scopes): {restart}");
     }
 }

@@ -79,7 +79,8 @@ pub async fn revoke(http: &reqwest::Client, c: &Connector, auth: &StoredKey, key
     };
     match call(http, t, revoke, "RevokeKey", &auth.value, &placeholders(c, "", key_id)).await {
         Ok(_) => Ok(()),
-        Err(VendorError::Rejected { detail, .. }) if detail == "HTTP 404" => Ok(()),
+        // The template's vendor is the operator's to know: its 404 counts as revoked.
+        Err(VendorError::Refused { status: 404, .. }) => Ok(()),
         Err(e) => Err(e),
     }
 }

@@ -31,6 +31,7 @@ pub struct Jira {
     base: String,
     project: String,
     issue_type: String,
+    labels: Vec<String>,
     auth: JiraAuth,
 }
 
@@ -41,8 +42,17 @@ impl Jira {
             base: base.trim_end_matches('/').to_owned(),
             project: project.to_owned(),
             issue_type: "Task".to_owned(),
+            labels: vec!["keyturn".to_owned(), "urgent-rotation".to_owned()],
             auth,
         }
+    }
+
+    /// The issue type and labels tickets are opened with: projects differ
+    /// (`KEYTURN_JIRA_ISSUE_TYPE`, `KEYTURN_JIRA_LABELS`).
+    pub fn with_issue_shape(mut self, issue_type: &str, labels: &[String]) -> Self {
+        issue_type.clone_into(&mut self.issue_type);
+        self.labels = labels.to_vec();
+        self
     }
 
     /// `{base}/rest/api/2/{path}`, checked as a destination keyturn may reach.
@@ -62,13 +72,16 @@ impl Jira {
 
 impl Tickets for Jira {
     async fn open(&self, summary: &str, description: &str) -> Result<String, StoreError> {
-        let body = json!({"fields": {
+        let mut body = json!({"fields": {
             "project": {"key": self.project},
             "issuetype": {"name": self.issue_type},
             "summary": summary,
             "description": description,
-            "labels": ["keyturn", "urgent-rotation"],
         }});
+        // A project whose create screen lacks `labels` refuses the field: send it only when asked for.
+        if !self.labels.is_empty() {
+            body["fields"]["labels"] = json!(self.labels);
+        }
         let resp = self
             .request("CreateIssue", &[Lit("issue")])?
             .json(&body)
@@ -79,7 +92,7 @@ impl Tickets for Jira {
         let text =
             super::vendor::bounded_text(resp, super::vendor::MAX_BODY_BYTES).await.ok().flatten().unwrap_or_default();
         if !(200..300).contains(&status) {
-            return Err(http_error("jira", "CreateIssue", Some(status), &text));
+            return Err(http_error("jira", "CreateIssue", Some(status), &jira_says(&text)));
         }
         serde_json::from_str::<serde_json::Value>(&text)
             .ok()
@@ -102,14 +115,33 @@ impl Tickets for Jira {
                 "jira",
                 "AddComment",
                 Some(status),
-                &super::vendor::bounded_text(resp, 4096).await.ok().flatten().unwrap_or_default(),
+                &jira_says(&super::vendor::bounded_text(resp, 4096).await.ok().flatten().unwrap_or_default()),
             ))
         }
     }
 }
 
+/// What Jira says is wrong: its documented error shape `{errorMessages: [],
+/// errors: {field: message}}` as one line (e.g. `issuetype: valid issue type
+/// is required`); another body as it came. Jira's errors name fields and
+/// echo no credentials (keyturn sends them only in the header).
+fn jira_says(body: &str) -> String {
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(body) else { return body.trim().to_owned() };
+    let mut parts: Vec<String> =
+        v["errorMessages"].as_array().into_iter().flatten().filter_map(|m| m.as_str().map(str::to_owned)).collect();
+    if let Some(fields) = v["errors"].as_object() {
+        parts.extend(fields.iter().map(|(k, m)| format!("{k}: {}", m.as_str().unwrap_or_default())));
+    }
+    if parts.is_empty() {
+        body.trim().to_owned()
+    } else {
+        parts.join("; ")
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::super::vendor::tests::answer;
     use super::*;
 
     #[test]
@@ -122,5 +154,19 @@ mod tests {
         let refused =
             Jira::new(reqwest::Client::new(), "https://localhost:@evil.example", "KT", JiraAuth::Bearer("x".into()));
         assert!(refused.request("CreateIssue", &[Lit("issue")]).is_err());
+    }
+
+    #[tokio::test]
+    async fn the_issue_shape_is_configured_and_a_400_says_why() {
+        let body = r#"{"errorMessages":[],"errors":{"issuetype":"Specify a valid issue type","labels":"Field 'labels' cannot be set."}}"#;
+        let (url, req) = answer(400, &[("content-type", "application/json")], body).await;
+        let jira = Jira::new(reqwest::Client::new(), &url, "OPS", JiraAuth::Bearer("jira-pat-0123456789".into()))
+            .with_issue_shape("Incident", &[]);
+        let err = jira.open("urgent", "text").await.unwrap_err().to_string();
+        assert!(err.contains("issuetype: Specify a valid issue type"), "{err}");
+        assert!(!err.contains("jira-pat-0123456789"), "{err}");
+        let sent = req.await.unwrap();
+        assert!(sent.contains(r#""issuetype":{"name":"Incident"}"#), "{sent}");
+        assert!(!sent.contains("labels"), "no labels when none are configured: {sent}");
     }
 }

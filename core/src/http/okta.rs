@@ -1,12 +1,13 @@
-//! Okta app provisioning connection (`authScheme: TOKEN`). Only some apps
-//! accept a token through the API; an `UNKNOWN` answer means this one does
-//! not, and the push becomes a human step.
-
-use serde_json::json;
+//! Okta app provisioning connection, read only. Okta documents setting a
+//! connection's token by API (`POST …/connections/default`) for Okta Org2Org
+//! and Zscaler 2.0 only, and states that other apps' provisioning settings are
+//! updated in its Admin UI (docs/vendors.md). So keyturn never sends Okta a
+//! token: the key's owner updates it in the console during the hand-over, and
+//! keyturn verifies through the SCIM probe and the connection's status.
 
 use super::vendor::{send, CALL_TIMEOUT};
 use super::vendor_url;
-use crate::domain::destination::{with_query, Part::Lit, Part::Val, Url};
+use crate::domain::destination::{Part::Lit, Part::Val, Url};
 use crate::domain::SecretValue;
 use crate::rotation::VendorError;
 
@@ -40,32 +41,24 @@ impl Okta {
         )
     }
 
-    pub async fn push(&self, app: &str, key: &SecretValue) -> Result<(), VendorError> {
-        let req = self
-            .http
-            .post(with_query(self.url("SetConnection", app)?, &[("activate", "true")]))
-            .header(reqwest::header::AUTHORIZATION, format!("SSWS {}", self.api_token.expose()))
-            .json(&json!({"authScheme": "TOKEN", "profile": {"authScheme": "TOKEN", "token": key.expose()}}))
-            .timeout(CALL_TIMEOUT);
-        let (_, body) = send(SERVICE, "SetConnection", req).await?;
-        super::parse::okta_connection("SetConnection", &body)
-    }
-
+    /// `GET /api/v1/apps/{appId}/connections/default`.
     async fn get_connection(&self, app: &str) -> Result<String, VendorError> {
         let req = self
             .http
             .get(self.url("GetConnection", app)?)
             .header(reqwest::header::AUTHORIZATION, format!("SSWS {}", self.api_token.expose()))
+            .header(reqwest::header::ACCEPT, "application/json")
             .timeout(CALL_TIMEOUT);
         send(SERVICE, "GetConnection", req).await.map(|(_, body)| body)
     }
 
-    /// The connection's status, whatever it is.
+    /// The connection's status, whatever it is (`ENABLED`, `DISABLED`, `UNKNOWN`).
     pub async fn status(&self, app: &str) -> Result<String, VendorError> {
         super::parse::okta_status(&self.get_connection(app).await?)
     }
 
-    /// `ENABLED`, or an error saying why not.
+    /// Provisioning is not switched off: `ENABLED`, or `UNKNOWN` (the API does
+    /// not manage this app's connection; the SCIM probe carries the verdict).
     pub async fn check(&self, app: &str) -> Result<(), VendorError> {
         super::parse::okta_connection("GetConnection", &self.get_connection(app).await?)
     }
@@ -73,6 +66,7 @@ impl Okta {
 
 #[cfg(test)]
 mod tests {
+    use super::super::vendor::tests::answer;
     use super::*;
 
     #[test]
@@ -81,5 +75,19 @@ mod tests {
         let u = o.url("GetConnection", "0oa1/../../users?q=").unwrap();
         assert_eq!(u.as_str(), "https://acme.okta.example/api/v1/apps/0oa1%2F..%2F..%2Fusers%3Fq=/connections/default");
         assert!(o.url("GetConnection", "..").is_err());
+    }
+
+    #[tokio::test]
+    async fn okta_is_read_never_sent_a_token() {
+        let (url, req) = answer(200, &[("content-type", "application/json")], r#"{"status":"UNKNOWN"}"#).await;
+        let okta = Okta::new(reqwest::Client::new(), &url, SecretValue::new("okta-api-token-123"));
+        okta.check("0oa1").await.expect("UNKNOWN leaves the verdict to the SCIM probe");
+        let seen = req.await.unwrap();
+        assert!(seen.starts_with("GET /api/v1/apps/0oa1/connections/default "), "{seen}");
+
+        let (url, _) = answer(200, &[], r#"{"status":"DISABLED"}"#).await;
+        let okta = Okta::new(reqwest::Client::new(), &url, SecretValue::new("okta-api-token-123"));
+        let err = okta.check("0oa1").await.unwrap_err().to_string();
+        assert!(err.contains("DISABLED"), "{err}");
     }
 }

@@ -25,7 +25,20 @@ static GLOBAL: std::sync::OnceLock<Arc<Outbound>> = std::sync::OnceLock::new();
 /// `KEYTURN_ALLOWED_HOSTS` entry is reported by the configuration check and
 /// here matches nothing, so it never widens the list).
 pub fn global() -> Arc<Outbound> {
-    GLOBAL.get_or_init(|| Arc::new(Outbound::from_lookup(|k| std::env::var(k).ok()).0)).clone()
+    GLOBAL.get_or_init(|| Arc::new(process_policy())).clone()
+}
+
+#[cfg(not(test))]
+fn process_policy() -> Outbound {
+    Outbound::from_lookup(|k| std::env::var(k).ok()).0
+}
+
+/// core's own unit tests serve vendors on 127.0.0.1 with no `AWS_ENDPOINT_URL`
+/// set: their process policy is the environment's plus loopback. Only the
+/// test build has this; every other rule of the guard still applies.
+#[cfg(test)]
+fn process_policy() -> Outbound {
+    Outbound { allow_loopback: true, ..Outbound::from_lookup(|k| std::env::var(k).ok()).0 }
 }
 
 /// The URL a request is about to go to, checked with this process's policy;

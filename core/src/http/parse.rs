@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::{ApiKeyInfo, DirectoryInfo};
 use crate::domain::SecretValue;
-use crate::rotation::{StoredKey, VendorError};
+use crate::rotation::VendorError;
 
 fn rejected(service: &'static str, operation: &'static str, detail: &str) -> VendorError {
     VendorError::Rejected { service, operation, detail: detail.into() }
@@ -40,19 +40,6 @@ pub fn scim_list(body: &str) -> Result<(), VendorError> {
     }
 }
 
-/// Atlassian `POST .../api-keys`: the new key, its id and expiry.
-pub fn created_api_key(body: &str) -> Result<StoredKey, VendorError> {
-    let v = json("atlassian", "CreateApiKey", body)?;
-    let (Some(id), Some(key)) = (v["id"].as_str(), v["key"].as_str()) else {
-        return Err(rejected("atlassian", "CreateApiKey", "answer without id or key"));
-    };
-    Ok(StoredKey {
-        value: SecretValue::new(key),
-        key_id: Some(id.to_owned()),
-        expires_at: v["expiresAt"].as_str().map(str::to_owned),
-    })
-}
-
 /// One page of an Atlassian admin listing: its `data` and the next cursor.
 pub fn page(operation: &'static str, body: &str) -> Result<(Vec<Value>, Option<String>), VendorError> {
     let v = json("atlassian", operation, body)?;
@@ -61,16 +48,33 @@ pub fn page(operation: &'static str, body: &str) -> Result<(Vec<Value>, Option<S
     Ok((data, next))
 }
 
-/// API keys from listing entries (never the key itself: the API does not return it).
+/// The cursor to send for the next page: `links.next` is documented as the
+/// next page's cursor, but a full URL (or path) carrying `cursor=` is read too.
+pub fn cursor_of(next: &str) -> String {
+    if !(next.contains("://") || next.starts_with('/') || next.starts_with('?')) {
+        return next.to_owned();
+    }
+    let query = next.split_once('?').map_or("", |(_, q)| q);
+    query
+        .split('&')
+        .find_map(|p| p.strip_prefix("cursor="))
+        .map(super::vendor::percent_decode)
+        .unwrap_or_else(|| next.to_owned())
+}
+
+/// API keys from listing entries, read by the documented fields (`id`,
+/// `label`, `createdAt`, `expiresAt`, `lastActiveAt`).
 pub fn api_keys(entries: &[Value]) -> Vec<ApiKeyInfo> {
+    let text = |k: &Value, f: &str| k[f].as_str().filter(|v| !v.is_empty()).map(str::to_owned);
     entries
         .iter()
         .filter_map(|k| {
             Some(ApiKeyInfo {
                 id: k["id"].as_str()?.to_owned(),
-                name: k["name"].as_str().unwrap_or_default().to_owned(),
-                active: k["status"].as_str().is_none_or(|s| s == "ACTIVE"),
-                expires_at: k["expiresAt"].as_str().map(str::to_owned),
+                label: text(k, "label").unwrap_or_default(),
+                created_at: text(k, "createdAt"),
+                expires_at: text(k, "expiresAt"),
+                last_active_at: text(k, "lastActiveAt"),
             })
         })
         .collect()
@@ -114,15 +118,19 @@ pub fn okta_status(body: &str) -> Result<String, VendorError> {
         .ok_or_else(|| rejected("okta", "GetConnection", "answer without status"))
 }
 
-/// Okta provisioning connection: `ENABLED`, or why not.
+/// Okta provisioning connection: not switched off. `ENABLED` is on;
+/// `UNKNOWN` is what Okta answers for an app whose connection its API does
+/// not manage (docs/vendors.md), which says nothing either way, so the SCIM
+/// probe decides; `DISABLED` (or no status) fails.
 pub fn okta_connection(operation: &'static str, body: &str) -> Result<(), VendorError> {
     match json("okta", operation, body)?["status"].as_str() {
-        Some("ENABLED") => Ok(()),
+        Some("ENABLED" | "UNKNOWN") => Ok(()),
         other => Err(VendorError::Rejected {
             service: "okta",
             operation,
             detail: format!(
-                "connection status {} (an UNKNOWN status means this app cannot take a token by API: set it in the Okta admin console)",
+                "connection status {}: provisioning is off for this app; turn it on in the Okta Admin Console \
+                 (Applications > the app > Provisioning)",
                 other.unwrap_or("missing")
             ),
         }),
@@ -134,7 +142,6 @@ pub fn all(data: &[u8]) -> usize {
     let Ok(body) = std::str::from_utf8(data) else { return 0 };
     let mut ok = 0;
     ok += usize::from(scim_list(body).is_ok());
-    ok += usize::from(created_api_key(body).is_ok());
     if let Ok((entries, _)) = page("ListApiKeys", body) {
         ok += api_keys(&entries).len() + directories(&entries).len();
     }
@@ -156,15 +163,24 @@ mod tests {
         assert!(scim_list(r#"{"schemas":[]}"#).unwrap_err().to_string().contains("not a SCIM ListResponse"));
         let (data, next) = page("GetDirectories", r#"{"data":[{"directoryId":"d1"}],"links":{"next":"2"}}"#).unwrap();
         assert_eq!((directories(&data)[0].name.as_str(), next.as_deref()), ("d1", Some("2")));
-        assert!(okta_connection("GetConnection", r#"{"status":"UNKNOWN"}"#)
+        assert!(okta_connection("GetConnection", r#"{"status":"UNKNOWN"}"#).is_ok(), "the SCIM probe decides");
+        assert!(okta_connection("GetConnection", r#"{"status":"DISABLED"}"#)
             .unwrap_err()
             .to_string()
-            .contains("UNKNOWN"));
+            .contains("DISABLED"));
         assert_eq!(entra_job_status(r#"{"status":{"code":"Quarantine"}}"#).unwrap(), "Quarantine");
         assert!(entra_job_status(r#"{"status":{}}"#).unwrap_err().to_string().contains("without status.code"));
         assert_eq!(okta_status(r#"{"status":"UNKNOWN"}"#).unwrap(), "UNKNOWN");
-        let key = created_api_key(r#"{"id":"k","key":"secret-value"}"#).unwrap();
-        assert!(!format!("{key:?}").contains("secret-value"), "a parsed key prints no value");
+        let keys = api_keys(&page("ListApiKeys", r#"{"data":[{"id":"k1","label":"CI bot","expiresAt":"2027-01-31T00:00:00Z",
+            "lastActiveAt":"2026-11-01T00:00:00Z","createdAt":"2026-02-01T00:00:00Z","name":"not a documented field"}]}"#).unwrap().0);
+        assert_eq!(keys[0].label, "CI bot", "the documented label, not a name");
+        assert_eq!(keys[0].expires_at.as_deref(), Some("2027-01-31T00:00:00Z"));
+        assert_eq!(keys[0].last_active_at.as_deref(), Some("2026-11-01T00:00:00Z"));
+        assert_eq!(cursor_of("c2"), "c2");
+        assert_eq!(
+            cursor_of("https://api.atlassian.com/admin/api-access/v1/orgs/o/api-keys?pageSize=20&cursor=a%2Bb"),
+            "a+b"
+        );
         assert!(json("x", "y", "{").unwrap_err().to_string().contains("malformed JSON"));
     }
 

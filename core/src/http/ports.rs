@@ -21,9 +21,11 @@ pub struct HttpVendor {
 impl KeyVendor for HttpVendor {
     async fn create(&self, c: &Connector, auth: &StoredKey, label: &str) -> Result<StoredKey, VendorError> {
         match c.kind {
-            ConnectorKind::AtlassianApiKey => self.atlassian.create_org_key(&c.org, &auth.value, label).await,
-            // The procedure table never asks: these keys come from a human.
-            ConnectorKind::AtlassianScim => Err(unsupported("CreateKey", "Atlassian SCIM keys have no API".into())),
+            // The procedure table never asks: these keys come from their owner,
+            // Atlassian documents no API that makes them (docs/vendors.md).
+            ConnectorKind::AtlassianApiKey | ConnectorKind::AtlassianScim => {
+                Err(unsupported("CreateKey", format!("{} keys are created by their owner, not by API", c.kind)))
+            }
             ConnectorKind::GenericHttp => super::generic::create(&self.http, c, auth, label).await,
         }
     }
@@ -40,14 +42,7 @@ impl KeyVendor for HttpVendor {
 
     async fn leftovers(&self, c: &Connector, auth: &StoredKey, label: &str) -> Result<Vec<String>, VendorError> {
         match c.kind {
-            ConnectorKind::AtlassianApiKey => Ok(self
-                .atlassian
-                .list_org_keys(&c.org, &auth.value)
-                .await?
-                .into_iter()
-                .filter(|(_, name)| name == label)
-                .map(|(id, _)| id)
-                .collect()),
+            ConnectorKind::AtlassianApiKey => self.atlassian.org_keys_labelled(&c.org, &auth.value, label).await,
             // A template has no list call: nothing to find.
             ConnectorKind::GenericHttp | ConnectorKind::AtlassianScim => Ok(Vec::new()),
         }
@@ -123,7 +118,16 @@ impl Consumer for HttpConsumer {
             IdpBinding::Entra { service_principal_id, .. } => {
                 self.entra().await?.save(service_principal_id, &self.base(c)?, &key.value).await
             }
-            IdpBinding::Okta { app_id } => self.okta().await?.push(app_id, &key.value).await,
+            // Okta documents token pushes for Org2Org and Zscaler 2.0 only: for
+            // every other app a person sets the token in the Admin Console
+            // (the owner, during the hand-over); keyturn only verifies.
+            IdpBinding::Okta { .. } => Err(VendorError::Rejected {
+                service: "okta",
+                operation: "SetConnection",
+                detail: "Okta takes this app's token only in its Admin Console (Applications > the app > Provisioning \
+                         > Integration): set it there by hand"
+                    .into(),
+            }),
             IdpBinding::None => Ok(()),
         }
     }

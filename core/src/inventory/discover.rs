@@ -4,6 +4,12 @@
 //! approvers, identity providers and secrets are facts the Admin APIs do not
 //! know, so they are left as `TODO`s for a person to fill in, and nothing is
 //! ever imported from here.
+//!
+//! Whether the ids `GET /admin/v2/orgs/{org}/directories` lists are the ids of
+//! `/scim/directory/{id}` is contested between Atlassian's own pages
+//! (docs/vendors.md): a directory's id goes into `directory_id` only once a
+//! SCIM probe with that directory's key answered; otherwise the draft names
+//! it as an unverified candidate and leaves the field to a person.
 
 use std::fmt::Write as _;
 
@@ -14,6 +20,9 @@ use crate::http::{ApiKeyInfo, DirectoryInfo};
 pub struct Discovery {
     pub org: String,
     pub directories: Vec<DirectoryInfo>,
+    /// Directory ids a SCIM probe confirmed (`GET /scim/directory/{id}/Users`
+    /// answered a ListResponse with that directory's key).
+    pub scim_verified: std::collections::BTreeSet<String>,
     pub api_keys: Vec<ApiKeyInfo>,
 }
 
@@ -44,13 +53,25 @@ impl Discovery {
     /// Keys keyturn made in an earlier rotation are named `keyturn chg-…`:
     /// they belong to connectors already in the inventory.
     fn made_by_keyturn(k: &ApiKeyInfo) -> bool {
-        k.name.starts_with("keyturn chg-")
+        k.label.starts_with("keyturn chg-")
     }
 
-    /// Records the draft will hold: (directories, active API keys not made by keyturn).
-    pub fn counts(&self) -> (usize, usize) {
-        let keys = self.api_keys.iter().filter(|k| k.active && !Self::made_by_keyturn(k)).count();
-        (self.directories.len(), keys)
+    /// Keys the draft holds: not made by keyturn, not expired at `at` (the
+    /// listing carries no status; an expired key no longer works).
+    fn live_keys<'a>(&'a self, at: &str) -> impl Iterator<Item = &'a ApiKeyInfo> + 'a {
+        let at = crate::domain::timefmt::parse_instant(at);
+        self.api_keys.iter().filter(move |k| {
+            let expired = match (at, k.expires_at.as_deref().and_then(crate::domain::timefmt::parse_instant)) {
+                (Some(at), Some(exp)) => exp <= at,
+                _ => false,
+            };
+            !expired && !Self::made_by_keyturn(k)
+        })
+    }
+
+    /// Records the draft will hold: (directories, live API keys not made by keyturn).
+    pub fn counts(&self, discovered_at: &str) -> (usize, usize) {
+        (self.directories.len(), self.live_keys(discovered_at).count())
     }
 
     /// The draft, as a YAML inventory with a comment on every field a person must fill.
@@ -61,7 +82,7 @@ impl Discovery {
         let _ = writeln!(y, "# Discovered {discovered_at} through the Atlassian Admin APIs. Nothing was imported.");
         let _ = writeln!(y, "# Fill in every TODO (`keyturn inventory validate` names what is still missing), then:");
         let _ = writeln!(y, "#   keyturn inventory validate THIS_FILE && keyturn inventory import THIS_FILE");
-        if self.directories.is_empty() && self.counts().1 == 0 {
+        if self.directories.is_empty() && self.counts(discovered_at).1 == 0 {
             y.push_str("[]\n");
             return y;
         }
@@ -82,16 +103,27 @@ impl Discovery {
             let _ = writeln!(y, "  id: {}", q(&id));
             let _ = writeln!(y, "  kind: atlassian-scim");
             let _ = writeln!(y, "  org: {}", q(org));
-            let _ = writeln!(y, "  directory_id: {}", q(&d.id));
+            if self.scim_verified.contains(&d.id) {
+                let _ = writeln!(y, "  directory_id: {}  # verified by a SCIM probe", q(&d.id));
+            } else {
+                let _ = writeln!(
+                    y,
+                    "  directory_id: \"\"  # TODO: UNVERIFIED candidate {}: the admin API's directory ids may not be \
+                     SCIM directory ids; copy the id from the SCIM base URL admin.atlassian.com shows \
+                     (…/scim/directory/ID), or rerun discover with --scim-key-env",
+                    q(&d.id)
+                );
+            }
             let _ = writeln!(y, "  idp: \"\"            # TODO: entra, okta or none (who provisions through this key)");
             let _ = writeln!(y, "  idp_app_id: \"\"     # TODO: the Entra service principal or Okta app id");
             let _ = writeln!(y, "  idp_job_id: \"\"     # TODO (entra): the synchronization job id");
             Self::people_and_secret(&mut y);
             let _ = writeln!(y, "  expires_at: \"\"     # TODO: the SCIM key's expiry (RFC 3339)");
         }
-        for k in self.api_keys.iter().filter(|k| k.active && !Self::made_by_keyturn(k)) {
-            let id = unique(format!("atlassian/{}/key-{}", slug(org), slug(&k.name)));
-            let _ = writeln!(y, "- # organization API key {} ({})", q(&k.name), k.id);
+        for k in self.live_keys(discovered_at) {
+            let id = unique(format!("atlassian/{}/key-{}", slug(org), slug(&k.label)));
+            let last = k.last_active_at.as_deref().map(|t| format!(", last active {t}")).unwrap_or_default();
+            let _ = writeln!(y, "- # organization API key {} ({}{last})", q(&k.label), k.id);
             let _ = writeln!(y, "  id: {}", q(&id));
             let _ = writeln!(y, "  kind: atlassian-api-key");
             let _ = writeln!(y, "  org: {}", q(org));
@@ -121,6 +153,16 @@ mod tests {
     use super::*;
     use crate::inventory::{read_str, validate_record, Format, ValidationContext};
 
+    fn key(id: &str, label: &str, expires: Option<&str>) -> ApiKeyInfo {
+        ApiKeyInfo {
+            id: id.into(),
+            label: label.into(),
+            created_at: None,
+            expires_at: expires.map(Into::into),
+            last_active_at: Some("2026-11-20T00:00:00Z".into()),
+        }
+    }
+
     fn found() -> Discovery {
         Discovery {
             org: "Acme Corp".into(),
@@ -128,20 +170,11 @@ mod tests {
                 DirectoryInfo { id: "d-1".into(), name: "Entra \"sync\" #1".into() },
                 DirectoryInfo { id: "d-2".into(), name: "Entra sync 1".into() },
             ],
+            scim_verified: ["d-1".to_owned()].into(),
             api_keys: vec![
-                ApiKeyInfo {
-                    id: "k-1".into(),
-                    name: "CI bot".into(),
-                    active: true,
-                    expires_at: Some("2027-01-31T00:00:00Z".into()),
-                },
-                ApiKeyInfo { id: "k-2".into(), name: "old".into(), active: false, expires_at: None },
-                ApiKeyInfo {
-                    id: "k-3".into(),
-                    name: "keyturn chg-20261124-0123456789abcdef".into(),
-                    active: true,
-                    expires_at: None,
-                },
+                key("k-1", "CI bot", Some("2027-01-31T00:00:00Z")),
+                key("k-2", "old", Some("2026-01-01T00:00:00Z")),
+                key("k-3", "keyturn chg-20261124-0123456789abcdef", None),
             ],
         }
     }
@@ -149,12 +182,14 @@ mod tests {
     #[test]
     fn the_draft_reads_back_as_an_inventory_whose_gaps_validation_names() {
         let d = found();
-        assert_eq!(d.counts(), (2, 1), "revoked keys and keys keyturn made are left out");
-        let text = d.draft_yaml("2026-11-26T09:00:00Z");
+        let at = "2026-11-26T09:00:00Z";
+        assert_eq!(d.counts(at), (2, 1), "expired keys and keys keyturn made are left out");
+        let text = d.draft_yaml(at);
         let records = read_str(&text, Format::Yaml, "draft.yaml").unwrap();
         assert_eq!(records.len(), 3);
         assert_eq!(records[0].get("id"), Some("atlassian/acme-corp/entra-sync-1"));
         assert_eq!(records[1].get("id"), Some("atlassian/acme-corp/entra-sync-1-2"), "ids stay unique");
+        assert_eq!(records[2].get("id"), Some("atlassian/acme-corp/key-ci-bot"), "named by the documented label");
         assert_eq!(records[2].get("expires_at"), Some("2027-01-31T00:00:00Z"));
         let ctx = ValidationContext::at(time::macros::datetime!(2026-11-26 09:00 UTC));
         let errors = validate_record(&records[2], &ctx).unwrap_err();
@@ -162,6 +197,16 @@ mod tests {
         for f in ["owner", "approver_group", "secret_arn"] {
             assert!(fields.contains(&f), "{f} is named: {fields:?}");
         }
+    }
+
+    #[test]
+    fn only_a_probed_directory_id_is_written() {
+        let d = found();
+        let text = d.draft_yaml("2026-11-26T09:00:00Z");
+        let records = read_str(&text, Format::Yaml, "draft.yaml").unwrap();
+        assert_eq!(records[0].get("directory_id"), Some("d-1"), "the SCIM probe confirmed it");
+        assert_ne!(records[1].get("directory_id"), Some("d-2"), "an unverified id is not written");
+        assert!(text.contains("UNVERIFIED candidate \"d-2\""), "{text}");
     }
 
     #[test]

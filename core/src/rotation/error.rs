@@ -14,9 +14,23 @@ pub enum VendorError {
     /// 5xx, timeouts, connection failures.
     #[error("{service} {operation}: unavailable ({detail})")]
     Unavailable { service: &'static str, operation: &'static str, detail: String },
-    /// An answer keyturn cannot use (malformed JSON, unexpected shape, 4xx).
+    /// An answer keyturn cannot use (malformed JSON, unexpected shape).
     #[error("{service} {operation}: {detail}")]
     Rejected { service: &'static str, operation: &'static str, detail: String },
+    /// A 4xx other than 401, 403 and 429, with what the vendor said: its body,
+    /// bounded, control characters escaped and every credential of the request
+    /// redacted (see `http::vendor`), so an operator reads "Unknown tenant"
+    /// rather than a bare status.
+    #[error("{service} {operation}: HTTP {status}{}", said(body))]
+    Refused { service: &'static str, operation: &'static str, status: u16, body: String },
+}
+
+fn said(body: &str) -> String {
+    if body.is_empty() {
+        String::new()
+    } else {
+        format!(": {body}")
+    }
 }
 
 impl VendorError {
@@ -55,7 +69,7 @@ impl RotationError {
             Self::Vendor(VendorError::Throttled { .. }) => "VendorThrottled",
             Self::Vendor(VendorError::Unavailable { .. }) => "VendorUnavailable",
             Self::Vendor(VendorError::Unauthorized { .. }) => "VerificationFailed",
-            Self::Vendor(VendorError::Rejected { .. }) => "VendorRejected",
+            Self::Vendor(VendorError::Rejected { .. } | VendorError::Refused { .. }) => "VendorRejected",
             // What Lambda reports when a runtime dies mid-invocation.
             Self::Crashed(_) => "Runtime.ExitError",
         }

@@ -9,7 +9,7 @@ use super::{version_token, Outcome, Rotation, RotationError, StepInput, VendorEr
 use crate::approval::Routing;
 use crate::approval::{html_message, Email};
 use crate::domain::timefmt::{format_utc, parse_instant};
-use crate::domain::{Connector, EventKind, IdpBinding, NewAuditEvent};
+use crate::domain::{Connector, ConnectorKind, EventKind, IdpBinding, NewAuditEvent};
 use crate::faults::{crash_after, CrashPoint};
 use crate::inventory::{load_connector, LoadError};
 use crate::ports::{
@@ -101,7 +101,7 @@ fn attempts(ev: NewAuditEvent, a: Attempts) -> NewAuditEvent {
 /// else keeps its own name (throttled and unavailable, once retries are spent).
 fn as_verification(connector: &Connector, stage: &str, e: VendorError) -> RotationError {
     match e {
-        VendorError::Unauthorized { .. } | VendorError::Rejected { .. } => {
+        VendorError::Unauthorized { .. } | VendorError::Rejected { .. } | VendorError::Refused { .. } => {
             RotationError::VerificationFailed { connector: connector.id.to_string(), detail: format!("{stage}: {e}") }
         }
         other => other.into(),
@@ -229,7 +229,22 @@ pub async fn rotate<P: Ports>(p: &P, input: &StepInput, now: OffsetDateTime) -> 
         started_at: format_utc(now),
         preflight,
     };
-    if c.idp != IdpBinding::None {
+    if c.idp != IdpBinding::None && !c.idp.takes_key_by_api() {
+        // The owner set the key in the provider's console during the hand-over;
+        // verify proves it works there. Said so in the trail, not claimed as ours.
+        let (before, _) = retry(&p.retry, || p.consumer.state(&c)).await;
+        rotation.pushed = true;
+        p.audit
+            .append(
+                event(input, EventKind::IdpUpdated, now, "keyturn:rotate")
+                    .detail("consumer", consumer_name(&c))
+                    .detail("updated_by", "the key's owner, in the identity provider's admin console")
+                    .detail("before_state", before.unwrap_or_else(|e| format!("unknown ({e})")))
+                    .detail("before_fingerprint", rotation.old_fingerprint.clone())
+                    .detail("after_fingerprint", rotation.new_fingerprint.clone()),
+            )
+            .await?;
+    } else if c.idp != IdpBinding::None {
         let (valid, a) = retry(&p.retry, || p.consumer.validate_candidate(&c, &new)).await;
         valid.map_err(|e| RotationError::ConsumerRejected {
             connector: c.id.to_string(),
@@ -327,15 +342,19 @@ pub async fn finalize<P: Ports>(p: &P, input: &StepInput, now: OffsetDateTime) -
         crash_after(CrashPoint::StageUpdate, &c.id)?;
     }
     let mut revoked = "not applicable".to_owned();
-    if let (Some(old_id), true) = (&r.old_key_id, procedure(c.kind).key_source == KeySource::VendorApi) {
-        if let Some(new) = &new {
-            let (res, _) = retry(&p.retry, || p.vendor.revoke(&c, new, old_id)).await;
-            revoked = match res {
-                Ok(()) => format!("revoked {old_id}"),
-                // The rotation stands; a lingering old key is reported, not hidden.
-                Err(e) => format!("NOT revoked {old_id}: {e}"),
-            };
-        }
+    if procedure(c.kind).revokes_old_key {
+        revoked = match (&r.old_key_id, &new) {
+            (Some(old_id), Some(new)) => {
+                let (res, _) = retry(&p.retry, || p.vendor.revoke(&c, new, old_id)).await;
+                match res {
+                    Ok(()) => format!("revoked {old_id}"),
+                    // The rotation stands; a lingering old key is reported, not hidden.
+                    Err(e) => format!("NOT revoked {old_id}: {e}; the owner revokes it at the vendor"),
+                }
+            }
+            // A handed-over key's predecessor may have no recorded id: only its owner can find it.
+            _ => "NOT revoked (its key id is not recorded): the owner revokes it at the vendor".to_owned(),
+        };
     }
     let expires_at = new
         .as_ref()
@@ -395,7 +414,8 @@ pub async fn rollback<P: Ports>(p: &P, input: &StepInput, now: OffsetDateTime) -
         Ok(c) => c,
         Err(e) => {
             not_restored.push(format!("everything: {e}"));
-            return finish_rollback(&p, input, None, &cause, restored, not_restored, now).await;
+            return finish_rollback(&p, input, None, &cause, Told { restored, not_restored, owner: Vec::new() }, now)
+                .await;
         }
     };
     let r = input.rotation.as_ref();
@@ -459,9 +479,24 @@ pub async fn rollback<P: Ports>(p: &P, input: &StepInput, now: OffsetDateTime) -
     }
 
     // AWSPENDING: ours (this change's token or the handed-over key) comes off.
+    let mut owner = Vec::new();
     match p.secrets.pending(&c.secret_arn).await {
         Ok(pending) => {
             for v in pending.into_iter().filter(|v| input.owns_pending(v)) {
+                // A handed-over key whose predecessor survives is a second key
+                // at the vendor (an org API key the owner created): keyturn
+                // has no id to revoke it by, and it still works there.
+                if proc.key_source == KeySource::HumanIntake && proc.old_key_survives {
+                    let fingerprint = match p.secrets.version(&c.secret_arn, &v).await {
+                        Ok(Some(k)) => format!(" (fingerprint {})", k.fingerprint()),
+                        _ => String::new(),
+                    };
+                    let (vendor, place) = revoke_where(c.kind);
+                    owner.push(format!(
+                        "the handed-over key{fingerprint} is still live at {vendor}: keyturn did not create it and \
+                         cannot revoke it; its owner should revoke it ({place})"
+                    ));
+                }
                 // A key keyturn created at the vendor is revoked.
                 if let (KeySource::VendorApi, Ok(Some(new))) =
                     (procedure(c.kind).key_source, p.secrets.version(&c.secret_arn, &v).await)
@@ -483,17 +518,31 @@ pub async fn rollback<P: Ports>(p: &P, input: &StepInput, now: OffsetDateTime) -
         }
         Err(e) => not_restored.push(format!("could not list pending versions: {e}")),
     }
-    finish_rollback(&p, input, Some(&c), &cause, restored, not_restored, now).await
+    finish_rollback(&p, input, Some(&c), &cause, Told { restored, not_restored, owner }, now).await
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Where an owner revokes a key keyturn cannot: (vendor, place).
+fn revoke_where(kind: ConnectorKind) -> (&'static str, &'static str) {
+    match kind {
+        ConnectorKind::AtlassianApiKey => ("Atlassian", "admin.atlassian.com > Settings > API keys"),
+        ConnectorKind::AtlassianScim | ConnectorKind::GenericHttp => ("the vendor", "in the vendor's console"),
+    }
+}
+
+/// What a rollback tells on-call: what it put back, what it could not, and
+/// what is left for the key's owner (nothing broken, but a live key to revoke).
+struct Told {
+    restored: Vec<String>,
+    not_restored: Vec<String>,
+    owner: Vec<String>,
+}
+
 async fn finish_rollback<L, St, S, V, C, Au, R, M, Ch>(
     p: &RotationPorts<'_, L, St, S, V, C, Au, R, M, Ch>,
     input: &StepInput,
     c: Option<&Connector>,
     cause: &str,
-    restored: Vec<String>,
-    mut not_restored: Vec<String>,
+    told: Told,
     now: OffsetDateTime,
 ) -> Result<Outcome, RotationError>
 where
@@ -504,18 +553,19 @@ where
     M: Mailer,
     Ch: Chat,
 {
+    let Told { restored, mut not_restored, owner } = told;
     if let Err(e) = p.states.mark_manual(&input.connector_id, &input.change_id, now).await {
         not_restored.push(format!("connector status not set to needs_manual_intervention: {e}"));
     }
     let failed = !not_restored.is_empty();
     let kind = if failed { EventKind::RollbackFailed } else { EventKind::RolledBack };
-    p.audit
-        .append(
-            event(input, kind, now, "keyturn:rollback")
-                .detail("restored", restored.join("; "))
-                .detail("not_restored", not_restored.join("; ")),
-        )
-        .await?;
+    let mut ev = event(input, kind, now, "keyturn:rollback")
+        .detail("restored", restored.join("; "))
+        .detail("not_restored", not_restored.join("; "));
+    if !owner.is_empty() {
+        ev = ev.detail("owner_to_do", owner.join("; "));
+    }
+    p.audit.append(ev).await?;
     p.audit
         .append(
             event(input, EventKind::NeedsManualIntervention, now, "keyturn:rollback")
@@ -541,6 +591,12 @@ where
     for r in &not_restored {
         text.push_str(&format!("  - {r}\n"));
     }
+    if !owner.is_empty() {
+        text.push_str("\nFor the key's owner:\n");
+        for r in &owner {
+            text.push_str(&format!("  - {r}\n"));
+        }
+    }
     text.push_str(&format!("\nExecution: {}\n", input.execution_arn));
     let told = escalate(p, c, &subject, &text).await;
     p.audit
@@ -549,7 +605,9 @@ where
     Ok(Outcome {
         connector_id: input.connector_id.to_string(),
         outcome: if failed { "rollback_failed" } else { "rolled_back" }.into(),
-        detail: Some(if failed { not_restored.join("; ") } else { restored.join("; ") }),
+        detail: Some(
+            if failed { not_restored } else { restored }.into_iter().chain(owner).collect::<Vec<_>>().join("; "),
+        ),
         time_to_rotate_seconds: None,
     })
 }
@@ -593,7 +651,7 @@ mod tests {
     use super::*;
     use crate::domain::ChangeId;
     use crate::fakes::{record, Fakes};
-    use crate::rotation::{CaughtError, Intake};
+    use crate::rotation::{CaughtError, Intake, StoredKey};
 
     const NOW: OffsetDateTime = time::macros::datetime!(2026-11-24 09:00 UTC);
 
@@ -660,6 +718,39 @@ mod tests {
         let out = rollback(&f, &refused_handover("acme/scim"), NOW).await.unwrap();
         assert_eq!(out.outcome, "rollback_failed");
         assert!(mail_text(&f).contains("could not tell whether the old key (version v-old) still works"));
+    }
+
+    /// An org API key handed over and refused: the old key stays current, and
+    /// the handed-over one, a second live key at Atlassian that keyturn did not
+    /// create, is named for its owner to revoke (never by value).
+    #[tokio::test]
+    async fn a_refused_handed_over_org_key_is_left_for_its_owner_to_revoke() {
+        let f = Fakes::new(record("acme/admin", "atlassian-api-key", &[]), "old-org-key-1234567");
+        let pasted = "org-key-pasted-by-owner-0123456789";
+        let stored = StoredKey::new(crate::domain::SecretValue::new(pasted));
+        f.versions.lock().unwrap().insert("v-new".to_owned(), (stored.clone(), vec!["AWSPENDING"]));
+        let out = rollback(&f, &refused_handover("acme/admin"), NOW).await.unwrap();
+        assert_eq!(out.outcome, "rolled_back", "nothing broken: the old key is current and live {out:?}");
+        let text = mail_text(&f);
+        let owner = text.split("For the key's owner:\n").nth(1).unwrap_or_default();
+        let named = format!("the handed-over key (fingerprint {}) is still live at Atlassian", stored.fingerprint());
+        assert!(owner.contains(&named) && owner.contains("its owner should revoke it (admin.atlassian.com"), "{text}");
+        assert!(out.detail.unwrap().contains("still live at Atlassian"));
+        let rolled = f.events().into_iter().find(|e| e.event == "rolled_back").unwrap();
+        assert!(rolled.detail["owner_to_do"].contains("still live at Atlassian"), "{:?}", rolled.detail);
+        assert!(!f.everything_said().contains(pasted), "the key is never written anywhere");
+    }
+
+    /// A SCIM key's regeneration killed its predecessor: nothing extra is
+    /// live, so nothing is asked of the owner.
+    #[tokio::test]
+    async fn a_refused_scim_key_leaves_the_owner_nothing_to_revoke() {
+        let f = Fakes::new(record("acme/scim", "atlassian-scim", &[]), "old-key-still-live-123");
+        f.accept("old-key-still-live-123");
+        let stored = StoredKey::new(crate::domain::SecretValue::new("scim-key-pasted-0123456789"));
+        f.versions.lock().unwrap().insert("v-new".to_owned(), (stored, vec!["AWSPENDING"]));
+        rollback(&f, &refused_handover("acme/scim"), NOW).await.unwrap();
+        assert!(!mail_text(&f).contains("For the key's owner"));
     }
 
     /// A key the procedure keeps valid (vendor API keys) is not probed; the

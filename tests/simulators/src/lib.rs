@@ -1,20 +1,26 @@
-//! Simulators of the APIs keyturn rotates keys through, faithful where it
-//! matters to keyturn and nowhere else:
+//! Simulators of the APIs keyturn rotates keys through, following the
+//! vendors' documentation (docs/vendors.md, where each call is cited; each
+//! route below names its document). A request in a shape the vendor does not
+//! document is refused with 400, so the adapters cannot drift from the
+//! documents unnoticed:
 //!
 //! | API | paths | behaviour that matters |
 //! |---|---|---|
 //! | Atlassian SCIM | `GET /scim/directory/{dir}/Users` (any method and path under the directory when relayed) | bearer = the directory's key; regenerating kills the old key at once; a directory set with `"upstream": true` is served by the independent SCIM server behind [`scim_relay`] |
 //! | a vendor's SCIM endpoint | `GET /scim/orgs/{org}/Users` | bearer = any live org API key (how a generic-http vendor's SCIM side is simulated) |
-//! | Atlassian org API keys | `POST/GET /admin/api-access/v1/orgs/{org}/api-keys`, `DELETE …/{id}`, `GET /admin/v1/orgs/{org}` | new key usable at once; revoked keys stop at once |
+//! | Atlassian org API keys | `GET /admin/api-access/v1/orgs/{org}/api-keys` (cursor pages), `PATCH …/api-keys/revoke/{id}`, `GET /admin/v1/orgs/{org}` | no create by API (Atlassian documents none): keys are made in the "console" (`POST /_sim/atlassian/orgs/{org}/keys`); revoked keys stop at once |
+//! | generic vendor (docs/rotation.md's template example; no real vendor) | `POST /generic/v1/orgs/{org}/keys`, `DELETE …/keys/{id}`, `GET /generic/v1/orgs/{org}/me` | a key API shaped as a `generic-http` template expects |
 //! | Entra token | `POST /login/{tenant}/oauth2/v2.0/token` | client credentials → `sim-graph-token` |
 //! | Entra Graph | `PUT /graph/v1.0/servicePrincipals/{sp}/synchronization/secrets`, `POST …/jobs/{job}/validateCredentials`, `GET …/jobs/{job}`, `POST …/jobs/{job}/restart` | validation calls the SCIM endpoint it is given, as Entra does: `GET {BaseAddress}/Users?filter=userName eq "…"` with `SecretToken` as the bearer (loopback only), 2xx + ListResponse is valid |
-//! | Okta | `POST/GET /okta/api/v1/apps/{app}/connections/default` | an app can be set to answer `UNKNOWN` |
+//! | Okta | `GET /okta/api/v1/apps/{app}/connections/default`; `POST` only for an app marked Org2Org/Zscaler | other apps' tokens are set in the "console" (`PUT /_sim/okta/apps/{app}/token`) |
 //! | Slack incoming webhook | `POST /slack/{anything}` | answers `ok`; captured at `GET /_sim/slack` |
 //! | Jira REST v2 | `POST /jira/rest/api/2/issue`, `POST /jira/rest/api/2/issue/{key}/comment` | needs an `Authorization`; captured at `GET /_sim/jira` |
 //!
 //! Control (never faulted): `PUT /_sim/atlassian/directories/{dir}` `{"key", "org"?, "name"?, "upstream"?}`,
 //! `POST /_sim/atlassian/directories/{dir}/regenerate` → `{"key"}`,
-//! `PUT /_sim/atlassian/orgs/{org}/keys/{id}` `{"key"}`,
+//! `PUT /_sim/atlassian/orgs/{org}/keys/{id}` `{"key", "label"?, "expiresAt"?}`,
+//! `POST /_sim/atlassian/orgs/{org}/keys` `{"label"?, "expiresAt"?}` → `{"id", "key"}` (an owner creating a key in admin.atlassian.com),
+//! `PUT /_sim/okta/apps/{app}/token` `{"token"}` (an owner setting it in Okta's Admin Console),
 //! `PUT /_sim/entra/jobs/{sp}/{job}` `{"status"}`, `GET /_sim/entra/{sp}` → saved key fingerprint,
 //! `PUT /_sim/okta/apps/{app}` `{"status"}`, `GET /_sim/okta/{app}`,
 //! `POST /_sim/faults` `{"method"?, "path_prefix", "skip"?, "times", "kind": "status"|"hang"|"garbage", "status"?, "retry_after"?}`
@@ -39,7 +45,7 @@ use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post, put};
+use axum::routing::{delete, get, patch, post, put};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -60,7 +66,7 @@ struct Fault {
 #[derive(Debug, Clone)]
 struct OrgKey {
     id: String,
-    name: String,
+    label: String,
     key: String,
     revoked: bool,
     expires_at: String,
@@ -84,6 +90,8 @@ struct Sim {
     /// Okta app → saved token.
     okta_tokens: HashMap<String, String>,
     okta_status: HashMap<String, String>,
+    /// Apps marked Org2Org or Zscaler 2.0: the only ones whose token the API sets.
+    okta_api_apps: std::collections::HashSet<String>,
     slack: Vec<Value>,
     /// Jira issues in creation order, each with its comments.
     jira: Vec<Value>,
@@ -159,16 +167,18 @@ fn one_user() -> Response {
     .into_response()
 }
 
-/// `…/scim/directory/{dir}/{rest}`: the directory's key is checked here; a
-/// relayed directory's request then goes to the independent SCIM server,
-/// any other directory answers `GET Users` itself.
+/// Atlassian user provisioning SCIM API (RFC 7644 §3.4.2):
+/// `GET /scim/directory/{directoryId}/Users`, Bearer = the directory's SCIM
+/// key; an unknown directory answers a SCIM Error 404 "Unknown tenant".
+/// The key is checked here; a relayed directory's request then goes to the
+/// independent SCIM server, any other directory answers `GET Users` itself.
 async fn scim_directory(State(s): State<Shared>, Path((dir, rest)): Path<(String, String)>, req: Request) -> Response {
     let (live, upstream) = {
         let sim = lock(&s);
         let upstream = sim.relayed.contains(&dir).then(|| sim.scim_upstream.clone()).flatten();
         (sim.scim.get(&dir).cloned(), upstream)
     };
-    let Some(live) = live else { return scim_error(StatusCode::NOT_FOUND, "no such directory") };
+    let Some(live) = live else { return scim_error(StatusCode::NOT_FOUND, "Unknown tenant") };
     if bearer(req.headers()).as_deref() != Some(live.as_str()) {
         return scim_error(StatusCode::UNAUTHORIZED, "invalid API key");
     }
@@ -225,47 +235,49 @@ fn org_key_works(sim: &Sim, org: &str, token: &str) -> bool {
     sim.org_keys.get(org).is_some_and(|keys| keys.iter().any(|k| !k.revoked && k.key == token))
 }
 
-async fn org_keys_create(
-    State(s): State<Shared>,
-    Path(org): Path<String>,
-    headers: HeaderMap,
-    Json(b): Json<Value>,
-) -> Response {
-    let mut sim = lock(&s);
-    if !org_key_ok(&sim, &org, &headers) {
-        return err(StatusCode::UNAUTHORIZED, json!({"message": "Unauthorized"}));
-    }
-    sim.counter += 1;
-    let k = OrgKey {
-        id: format!("key-{}-{}", sim.counter, random_hex(4)),
-        name: b["name"].as_str().unwrap_or("unnamed").to_owned(),
-        key: format!("atok-{}", random_hex(24)),
-        revoked: false,
-        expires_at: "2027-11-24T00:00:00Z".into(),
-    };
-    let answer = json!({"id": k.id, "name": k.name, "key": k.key, "createdAt": "2026-11-24T00:00:00Z", "expiresAt": k.expires_at});
-    sim.org_keys.entry(org).or_default().push(k);
-    (StatusCode::CREATED, Json(answer)).into_response()
+/// Refused: Atlassian's API Access reference documents no create operation
+/// (docs/vendors.md); keys are made in admin.atlassian.com.
+async fn org_keys_create() -> Response {
+    err(
+        StatusCode::BAD_REQUEST,
+        json!({"message": "not a documented operation: organization API keys are created in admin.atlassian.com"}),
+    )
 }
 
-async fn org_keys_list(State(s): State<Shared>, Path(org): Path<String>, headers: HeaderMap) -> Response {
+/// API Access, API Key group: `GET /admin/api-access/v1/orgs/{orgId}/api-keys`
+/// with `cursor` and `pageSize`; items `id, label, createdAt, expiresAt,
+/// lastActiveAt, …`, no status (revoked keys are not listed); `links.next`.
+async fn org_keys_list(
+    State(s): State<Shared>,
+    Path(org): Path<String>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+) -> Response {
     let sim = lock(&s);
     if !org_key_ok(&sim, &org, &headers) {
         return err(StatusCode::UNAUTHORIZED, json!({"message": "Unauthorized"}));
     }
-    let data: Vec<Value> = sim
-        .org_keys
-        .get(&org)
-        .into_iter()
-        .flatten()
+    let Some(query) = documented_query(&uri, &["cursor", "pageSize"]) else {
+        return err(StatusCode::BAD_REQUEST, json!({"message": "unknown query parameter"}));
+    };
+    let size: usize = query.get("pageSize").and_then(|v| v.parse().ok()).unwrap_or(2).clamp(1, 100);
+    let start: usize = query.get("cursor").and_then(|c| c.parse().ok()).unwrap_or(0);
+    let live: Vec<&OrgKey> = sim.org_keys.get(&org).into_iter().flatten().filter(|k| !k.revoked).collect();
+    let data: Vec<Value> = live
+        .iter()
+        .skip(start)
+        .take(size)
         .map(|k| {
-            json!({"id": k.id, "name": k.name, "status": if k.revoked { "REVOKED" } else { "ACTIVE" },
-               "expiresAt": k.expires_at, "fingerprint": fingerprint(&k.key)})
+            json!({"id": k.id, "label": k.label, "createdAt": "2026-11-24T00:00:00Z", "expiresAt": k.expires_at,
+               "lastActiveAt": null, "orgId": org, "resource": null, "scopes": []})
         })
         .collect();
-    Json(json!({"data": data})).into_response()
+    let next = (start + size < live.len()).then(|| (start + size).to_string());
+    Json(json!({"data": data, "links": {"next": next}})).into_response()
 }
 
+/// API Access, API Key group: `PATCH …/api-keys/revoke/{apiKeyId}`. The
+/// answer for an unknown id is undocumented; the simulator says 404.
 async fn org_keys_revoke(
     State(s): State<Shared>,
     Path((org, id)): Path<(String, String)>,
@@ -275,7 +287,7 @@ async fn org_keys_revoke(
     if !org_key_ok(&sim, &org, &headers) {
         return err(StatusCode::UNAUTHORIZED, json!({"message": "Unauthorized"}));
     }
-    match sim.org_keys.get_mut(&org).and_then(|keys| keys.iter_mut().find(|k| k.id == id)) {
+    match sim.org_keys.get_mut(&org).and_then(|keys| keys.iter_mut().find(|k| k.id == id && !k.revoked)) {
         Some(k) => {
             k.revoked = true;
             StatusCode::NO_CONTENT.into_response()
@@ -284,7 +296,91 @@ async fn org_keys_revoke(
     }
 }
 
-/// `GET /admin/v2/orgs/{org}/directories`: pages of two, `links.next` is the next cursor.
+/// Refused: `DELETE …/api-keys/{id}` is not a documented operation.
+async fn org_keys_delete() -> Response {
+    err(
+        StatusCode::BAD_REQUEST,
+        json!({"message": "not a documented operation: revoke with PATCH …/api-keys/revoke/{id}"}),
+    )
+}
+
+/// The query's parameters, or `None` when one is not in `allowed`.
+fn documented_query(uri: &axum::http::Uri, allowed: &[&str]) -> Option<HashMap<String, String>> {
+    let mut out = HashMap::new();
+    for pair in uri.query().unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        if !allowed.contains(&k) {
+            return None;
+        }
+        out.insert(k.to_owned(), v.to_owned());
+    }
+    Some(out)
+}
+
+/// Like an owner in admin.atlassian.com (Settings > API keys > Create): a new
+/// key, shown once; the old ones stay valid.
+async fn sim_create_org_key(State(s): State<Shared>, Path(org): Path<String>, body: Option<Json<Value>>) -> Response {
+    let b = body.map(|Json(b)| b).unwrap_or_default();
+    let mut sim = lock(&s);
+    sim.counter += 1;
+    let k = OrgKey {
+        id: format!("key-{}-{}", sim.counter, random_hex(4)),
+        label: b["label"].as_str().unwrap_or("created in the console").to_owned(),
+        key: format!("atok-{}", random_hex(24)),
+        revoked: false,
+        expires_at: b["expiresAt"].as_str().unwrap_or("2027-11-24T00:00:00Z").to_owned(),
+    };
+    let answer = json!({"id": k.id, "key": k.key, "expiresAt": k.expires_at});
+    sim.org_keys.entry(org).or_default().push(k);
+    Json(answer).into_response()
+}
+
+// ---- generic vendor (the docs/rotation.md template example) --------------------
+
+/// A key API of the shape docs/rotation.md's template example describes
+/// (keyturn's own example, modelled on no real vendor): it serves the
+/// `generic-http` tests. Keys live with the org keys, so a key made here also
+/// works at the `…/scim/orgs/{org}` SCIM endpoint Entra validates against.
+async fn generic_create(
+    State(s): State<Shared>,
+    Path(org): Path<String>,
+    headers: HeaderMap,
+    Json(b): Json<Value>,
+) -> Response {
+    let mut sim = lock(&s);
+    if !org_key_ok(&sim, &org, &headers) {
+        return err(StatusCode::UNAUTHORIZED, json!({"message": "Unauthorized"}));
+    }
+    let Some(name) = b["name"].as_str() else {
+        return err(StatusCode::BAD_REQUEST, json!({"message": "name required"}));
+    };
+    sim.counter += 1;
+    let k = OrgKey {
+        id: format!("key-{}-{}", sim.counter, random_hex(4)),
+        label: name.to_owned(),
+        key: format!("gk-{}", random_hex(24)),
+        revoked: false,
+        expires_at: "2027-11-24T00:00:00Z".into(),
+    };
+    let answer = json!({"data": {"id": k.id, "secret": k.key, "expires": k.expires_at}});
+    sim.org_keys.entry(org).or_default().push(k);
+    (StatusCode::CREATED, Json(answer)).into_response()
+}
+
+async fn generic_revoke(
+    State(s): State<Shared>,
+    Path((org, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    org_keys_revoke(State(s), Path((org, id)), headers).await
+}
+
+async fn generic_me(State(s): State<Shared>, Path(org): Path<String>, headers: HeaderMap) -> Response {
+    org_get(State(s), Path(org), headers).await
+}
+
+/// Organizations REST API: `GET /admin/v2/orgs/{orgId}/directories`, cursor
+/// pages (`links.next`); pages of two here so paging is exercised.
 async fn org_directories(
     State(s): State<Shared>,
     Path(org): Path<String>,
@@ -305,6 +401,7 @@ async fn org_directories(
     Json(json!({"data": data, "links": {"next": next}})).into_response()
 }
 
+/// Organizations REST API: `GET /admin/v1/orgs/{orgId}` → `{data: {id, type, attributes}}`.
 async fn org_get(State(s): State<Shared>, Path(org): Path<String>, headers: HeaderMap) -> Response {
     if !org_key_ok(&lock(&s), &org, &headers) {
         return err(StatusCode::UNAUTHORIZED, json!({"message": "Unauthorized"}));
@@ -323,7 +420,7 @@ async fn sim_seed_org_key(
     keys.retain(|k| k.id != id);
     keys.push(OrgKey {
         id,
-        name: b["name"].as_str().unwrap_or("seeded").to_owned(),
+        label: b["label"].as_str().or(b["name"].as_str()).unwrap_or("seeded").to_owned(),
         key: key.to_owned(),
         revoked: b["revoked"].as_bool().unwrap_or(false),
         expires_at: b["expiresAt"].as_str().unwrap_or("2027-05-01T00:00:00Z").to_owned(),
@@ -347,6 +444,7 @@ async fn sim_org_keys(State(s): State<Shared>, Path(org): Path<String>) -> Respo
 
 const GRAPH_TOKEN: &str = "sim-graph-token";
 
+/// Microsoft identity platform token endpoint, client credentials grant.
 async fn entra_token(body: String) -> Response {
     if body.split('&').any(|p| p == "grant_type=client_credentials") {
         Json(json!({"access_token": GRAPH_TOKEN, "token_type": "Bearer", "expires_in": 3600})).into_response()
@@ -399,6 +497,8 @@ async fn scim_accepts(base: &str, token: &str) -> Result<(), String> {
 
 const LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 
+/// Graph v1.0 "Add synchronization secrets": `PUT
+/// /servicePrincipals/{id}/synchronization/secrets` `{value: [{key, value}]}` → 204.
 async fn entra_save(
     State(s): State<Shared>,
     Path(sp): Path<String>,
@@ -419,6 +519,8 @@ async fn entra_save(
     StatusCode::NO_CONTENT.into_response()
 }
 
+/// Graph v1.0 `synchronizationJob: validateCredentials` → 204 when valid. How
+/// a failure answers is undocumented; the simulator says 400 with a Graph error.
 async fn entra_validate(
     State(s): State<Shared>,
     Path((sp, _job)): Path<(String, String)>,
@@ -449,6 +551,7 @@ async fn entra_validate(
     }
 }
 
+/// Graph v1.0 "Get synchronizationJob": `status.code`.
 async fn entra_job(State(s): State<Shared>, Path((sp, job)): Path<(String, String)>, headers: HeaderMap) -> Response {
     if let Some(r) = graph_refused(&headers) {
         return r;
@@ -457,15 +560,40 @@ async fn entra_job(State(s): State<Shared>, Path((sp, job)): Path<(String, Strin
     Json(json!({"id": job, "status": {"code": code}})).into_response()
 }
 
+/// Graph v1.0 "Restart synchronizationJob" `{criteria: {resetScope}}` → 204.
+/// `resetScope` is a comma-separated set of the documented values (or empty);
+/// `None` and `ConnectorDataStore` are marked DO NOT USE and `Full` includes
+/// them, so the simulator refuses all three (a careful tenant would not want
+/// them sent), and only a scope with `QuarantineState` (or the empty, portal
+/// default) lifts a quarantine.
 async fn entra_restart(
     State(s): State<Shared>,
     Path((sp, job)): Path<(String, String)>,
     headers: HeaderMap,
+    Json(b): Json<Value>,
 ) -> Response {
     if let Some(r) = graph_refused(&headers) {
         return r;
     }
-    lock(&s).entra_jobs.insert((sp, job), "Active".into());
+    const DOCUMENTED: [&str; 7] =
+        ["None", "ConnectorDataStore", "Escrows", "Watermark", "QuarantineState", "Full", "ForceDeletes"];
+    let scope = b["criteria"]["resetScope"].as_str().unwrap_or("");
+    let parts: Vec<&str> = scope.split(',').map(str::trim).filter(|p| !p.is_empty()).collect();
+    if let Some(bad) = parts.iter().find(|p| !DOCUMENTED.contains(p)) {
+        return err(
+            StatusCode::BAD_REQUEST,
+            json!({"error": {"code": "BadRequest", "message": format!("unknown resetScope {bad}")}}),
+        );
+    }
+    if let Some(bad) = parts.iter().find(|p| matches!(**p, "None" | "ConnectorDataStore" | "Full")) {
+        return err(
+            StatusCode::BAD_REQUEST,
+            json!({"error": {"code": "BadRequest", "message": format!("simulator: resetScope {bad} is documented as DO NOT USE (or includes it)")}}),
+        );
+    }
+    if parts.is_empty() || parts.contains(&"QuarantineState") {
+        lock(&s).entra_jobs.insert((sp, job), "Active".into());
+    }
     StatusCode::NO_CONTENT.into_response()
 }
 
@@ -500,9 +628,15 @@ fn okta_refused(headers: &HeaderMap) -> Option<Response> {
     }
 }
 
+/// Okta Application Connections, "Update the default provisioning
+/// connection": `POST …/connections/default?activate=` with `{profile:
+/// {authScheme: "TOKEN", token}}` (`baseUrl` for Zscaler only), documented for
+/// Okta Org2Org and Zscaler 2.0 only. Any other app, and any other body shape
+/// (a top-level `authScheme` among them), is refused.
 async fn okta_set(
     State(s): State<Shared>,
     Path(app): Path<String>,
+    uri: axum::http::Uri,
     headers: HeaderMap,
     Json(b): Json<Value>,
 ) -> Response {
@@ -510,16 +644,37 @@ async fn okta_set(
         return r;
     }
     let mut sim = lock(&s);
-    if let Some(status) = sim.okta_status.get(&app) {
-        return Json(json!({"authScheme": "UNKNOWN", "status": status})).into_response();
-    }
-    let Some(token) = b["profile"]["token"].as_str() else {
-        return err(StatusCode::BAD_REQUEST, json!({"errorSummary": "profile.token required"}));
+    let shape_ok = documented_query(&uri, &["activate"]).is_some()
+        && b.as_object().is_some_and(|o| o.keys().all(|k| k == "profile" || k == "baseUrl"))
+        && b["profile"]["authScheme"] == "TOKEN";
+    let Some(token) = b["profile"]["token"].as_str().filter(|_| shape_ok) else {
+        return err(
+            StatusCode::BAD_REQUEST,
+            json!({"errorCode": "E0000001", "errorSummary": "Api validation failed: profile"}),
+        );
     };
+    if !sim.okta_api_apps.contains(&app) {
+        return err(
+            StatusCode::BAD_REQUEST,
+            json!({"errorCode": "E0000001", "errorSummary": "simulator: this app's provisioning connection is set in the Admin Console"}),
+        );
+    }
     sim.okta_tokens.insert(app, token.to_owned());
-    Json(json!({"authScheme": "TOKEN", "status": "ENABLED", "_links": {}})).into_response()
+    Json(json!({"authScheme": "TOKEN", "status": "ENABLED", "profile": {"authScheme": "TOKEN"}, "_links": {}}))
+        .into_response()
 }
 
+/// Like an owner in Okta's Admin Console (Provisioning > Integration > API token).
+async fn sim_okta_token(State(s): State<Shared>, Path(app): Path<String>, Json(b): Json<Value>) -> Response {
+    let Some(token) = b["token"].as_str() else {
+        return err(StatusCode::BAD_REQUEST, json!({"error": "token required"}));
+    };
+    lock(&s).okta_tokens.insert(app, token.to_owned());
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// Okta Application Connections, "Retrieve the default provisioning connection":
+/// `{authScheme, profile, status}`, status `ENABLED`, `DISABLED` or `UNKNOWN`.
 async fn okta_get(State(s): State<Shared>, Path(app): Path<String>, headers: HeaderMap) -> Response {
     if let Some(r) = okta_refused(&headers) {
         return r;
@@ -536,9 +691,13 @@ async fn okta_get(State(s): State<Shared>, Path(app): Path<String>, headers: Hea
 }
 
 async fn sim_okta_app(State(s): State<Shared>, Path(app): Path<String>, Json(b): Json<Value>) -> Response {
+    let mut sim = lock(&s);
+    if b["org2org"] == true {
+        sim.okta_api_apps.insert(app.clone());
+    }
     match b["status"].as_str() {
-        Some(st) => lock(&s).okta_status.insert(app, st.to_owned()),
-        None => lock(&s).okta_status.remove(&app),
+        Some(st) => sim.okta_status.insert(app, st.to_owned()),
+        None => sim.okta_status.remove(&app),
     };
     StatusCode::NO_CONTENT.into_response()
 }
@@ -552,12 +711,16 @@ async fn sim_okta(State(s): State<Shared>, Path(app): Path<String>) -> Response 
 
 // ---- Slack and Jira ---------------------------------------------------------------------
 
+/// Slack incoming webhooks: `POST` JSON → 200 `ok`, or a 400 with a reason.
+/// Block Kit limits are enforced as Slack states them: at most 50 blocks,
+/// section text at most 3,000 characters, header text at most 150.
 async fn slack_post(State(s): State<Shared>, req: Request) -> Response {
     let path = req.uri().path().to_owned();
     let Ok(bytes) = axum::body::to_bytes(req.into_body(), 1 << 20).await else {
         return (StatusCode::BAD_REQUEST, "invalid_payload").into_response();
     };
     match serde_json::from_slice::<Value>(&bytes) {
+        Ok(body) if !blocks_fit(&body) => (StatusCode::BAD_REQUEST, "invalid_blocks").into_response(),
         Ok(body) => {
             lock(&s).slack.push(json!({"path": path, "body": body}));
             (StatusCode::OK, "ok").into_response()
@@ -567,15 +730,43 @@ async fn slack_post(State(s): State<Shared>, req: Request) -> Response {
     }
 }
 
+fn blocks_fit(body: &Value) -> bool {
+    let Some(blocks) = body["blocks"].as_array() else { return true };
+    let len = |b: &Value| b["text"]["text"].as_str().map_or(0, |t| t.chars().count());
+    blocks.len() <= 50
+        && blocks.iter().all(|b| match b["type"].as_str() {
+            Some("section") => len(b) <= 3000,
+            Some("header") => len(b) <= 150,
+            _ => true,
+        })
+}
+
 fn jira_refused(headers: &HeaderMap) -> Option<Response> {
     let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default();
     (!(auth.starts_with("Basic ") || auth.starts_with("Bearer ")))
         .then(|| err(StatusCode::UNAUTHORIZED, json!({"errorMessages": ["authentication required"]})))
 }
 
+/// Jira Cloud REST v2 "Create issue": `{fields: {project: {key}, issuetype:
+/// {name}, summary, …}}` → 201 `{id, key, self}`; a missing field → 400
+/// `{errorMessages, errors: {field: message}}`.
 async fn jira_create(State(s): State<Shared>, headers: HeaderMap, Json(b): Json<Value>) -> Response {
     if let Some(r) = jira_refused(&headers) {
         return r;
+    }
+    let f = &b["fields"];
+    let mut errors = serde_json::Map::new();
+    for (field, ok) in [
+        ("project", f["project"]["key"].is_string()),
+        ("issuetype", f["issuetype"]["name"].is_string()),
+        ("summary", f["summary"].is_string()),
+    ] {
+        if !ok {
+            errors.insert(field.into(), json!(format!("{field} is required")));
+        }
+    }
+    if !errors.is_empty() {
+        return err(StatusCode::BAD_REQUEST, json!({"errorMessages": [], "errors": errors}));
     }
     let mut sim = lock(&s);
     let key = format!("KT-{}", sim.jira.len() + 1);
@@ -720,7 +911,11 @@ pub fn app_with(options: Options) -> Router {
         .route("/scim/directory/{dir}/{*rest}", axum::routing::any(scim_directory))
         .route("/scim/orgs/{org}/Users", get(org_scim_users))
         .route("/admin/api-access/v1/orgs/{org}/api-keys", post(org_keys_create).get(org_keys_list))
-        .route("/admin/api-access/v1/orgs/{org}/api-keys/{id}", delete(org_keys_revoke))
+        .route("/admin/api-access/v1/orgs/{org}/api-keys/revoke/{id}", patch(org_keys_revoke))
+        .route("/admin/api-access/v1/orgs/{org}/api-keys/{id}", delete(org_keys_delete))
+        .route("/generic/v1/orgs/{org}/keys", post(generic_create))
+        .route("/generic/v1/orgs/{org}/keys/{id}", delete(generic_revoke))
+        .route("/generic/v1/orgs/{org}/me", get(generic_me))
         .route("/admin/v1/orgs/{org}", get(org_get))
         .route("/admin/v2/orgs/{org}/directories", get(org_directories))
         .route("/login/{tenant}/oauth2/v2.0/token", post(entra_token))
@@ -740,10 +935,11 @@ pub fn app_with(options: Options) -> Router {
         .route("/_sim/atlassian/directories/{dir}", put(sim_set_directory))
         .route("/_sim/atlassian/directories/{dir}/regenerate", post(sim_regenerate))
         .route("/_sim/atlassian/orgs/{org}/keys/{id}", put(sim_seed_org_key))
-        .route("/_sim/atlassian/orgs/{org}/keys", get(sim_org_keys))
+        .route("/_sim/atlassian/orgs/{org}/keys", get(sim_org_keys).post(sim_create_org_key))
         .route("/_sim/entra/jobs/{sp}/{job}", put(sim_entra_job))
         .route("/_sim/entra/{sp}", get(sim_entra))
         .route("/_sim/okta/apps/{app}", put(sim_okta_app))
+        .route("/_sim/okta/apps/{app}/token", put(sim_okta_token))
         .route("/_sim/okta/{app}", get(sim_okta))
         .route("/_sim/faults", post(add_fault).delete(clear_faults))
         .route("/_sim/requests", get(requests))
