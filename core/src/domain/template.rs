@@ -210,6 +210,12 @@ pub fn fill_url(base: &str, path: &str, values: &[(&str, &str)]) -> Result<Url, 
                 let names = placeholders_in(seg).unwrap_or_default().join(", ");
                 return Err(format!("{names} would make an empty, . or .. path segment"));
             }
+            // The URL parser drops tabs and line breaks from what is pushed,
+            // so such a value would silently become another segment.
+            if filled.contains(['\t', '\n', '\r']) {
+                let names = placeholders_in(seg).unwrap_or_default().join(", ");
+                return Err(format!("{names} holds a tab or line break"));
+            }
             out.push(&filled);
         }
     }
@@ -476,9 +482,13 @@ mod tests {
                 let template: Vec<&str> = path.split('?').next().unwrap()[1..].split('/').collect();
                 let u = match t.call_url(&t.create, &values) {
                     Ok(u) => u,
-                    // The one refusal a valid template may meet.
+                    // The refusals a valid template may meet.
                     Err(e) => {
-                        proptest::prop_assert!(e.contains("would make an empty, . or .. path segment"), "{}", e);
+                        proptest::prop_assert!(
+                            e.contains("would make an empty, . or .. path segment") || e.contains("holds a tab or line break"),
+                            "{}",
+                            e
+                        );
                         return Ok(());
                     }
                 };
