@@ -66,16 +66,13 @@ pub struct SetupReport {
     pub state_machine_arn: String,
 }
 
-/// Is `endpoint` on this machine? (http://127.0.0.1:4566, http://localhost:…, http://[::1]:…)
+/// Is `endpoint` an http(s) URL on this machine? (http://127.0.0.1:4566,
+/// http://localhost:…, http://[::1]:…; decided on the parsed host, as the
+/// outbound guard decides it.)
 pub fn is_loopback(endpoint: &str) -> bool {
-    let rest = endpoint.strip_prefix("http://").or_else(|| endpoint.strip_prefix("https://")).unwrap_or("");
-    let host = rest.split(['/', '?']).next().unwrap_or("");
-    let host = if let Some(v6) = host.strip_prefix('[') {
-        v6.split(']').next().unwrap_or("")
-    } else {
-        host.split(':').next().unwrap_or("")
-    };
-    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    let endpoint = endpoint.trim();
+    (endpoint.starts_with("http://") || endpoint.starts_with("https://"))
+        && crate::domain::destination::is_loopback_url(endpoint)
 }
 
 /// Creates the missing tables and creates or updates the state machine.
@@ -169,6 +166,9 @@ mod tests {
             "http://10.0.0.1:4566",
             "http://127.0.0.1.evil.example",
             "http://localhost.evil.example",
+            "http://127.0.0.1:4566@evil.example",
+            "http://localhost:@evil.example",
+            "ftp://127.0.0.1",
         ] {
             assert!(!is_loopback(bad), "{bad}");
         }

@@ -219,6 +219,18 @@ pub fn parse(field: &str, raw: &str) -> Result<Url, Refused> {
     Url::parse(raw).map_err(|e| refused(field, format!("is not a URL ({e})")))
 }
 
+/// Is `raw`, parsed, a URL on this machine, with no userinfo (so
+/// `http://127.0.0.1:80@evil.example` is not)? The one loopback test: the
+/// outbound guard's local-stack switch and `dev setup` both ask it.
+pub fn is_loopback_url(raw: &str) -> bool {
+    parse("", raw.trim()).is_ok_and(|u| {
+        u.username().is_empty()
+            && u.password().is_none()
+            && (host_ip(&u).is_some_and(|ip| classify(ip) == AddressClass::Loopback)
+                || u.host_str().is_some_and(loopback_name))
+    })
+}
+
 /// The host of a parsed URL as an address, when it is one.
 fn host_ip(url: &Url) -> Option<IpAddr> {
     match url.host()? {
@@ -232,12 +244,7 @@ impl Outbound {
     /// The policy of a process whose environment `get` reads, and the
     /// problems with `KEYTURN_ALLOWED_HOSTS` (each entry that is not a host).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> (Self, Vec<String>) {
-        let allow_loopback = get("AWS_ENDPOINT_URL").and_then(|u| parse("", u.trim()).ok()).is_some_and(|u| {
-            u.username().is_empty()
-                && u.password().is_none()
-                && (host_ip(&u).is_some_and(|ip| classify(ip) == AddressClass::Loopback)
-                    || u.host_str().is_some_and(loopback_name))
-        });
+        let allow_loopback = get("AWS_ENDPOINT_URL").is_some_and(|u| is_loopback_url(&u));
         let allowed_hosts: Vec<AllowedHost> = get("KEYTURN_ALLOWED_HOSTS")
             .unwrap_or_default()
             .split(',')
