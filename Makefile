@@ -135,7 +135,11 @@ CARGO_DENY_VERSION := 0.20.2
 	@echo "==> installing cargo-deny $(CARGO_DENY_VERSION) into .tools (a few minutes, once)"
 	cargo install cargo-deny --locked --quiet --version $(CARGO_DENY_VERSION) --root .tools
 
+# cargo-deny reads `cargo metadata` for every platform, so crates that only
+# Windows or macOS builds use (anstyle-wincon, …) must be in the registry cache
+# too; `cargo fetch` downloads them from crates.io, then deny runs offline.
 deny: .tools/bin/cargo-deny ## cargo deny: licences, banned crates (OpenSSL), sources (advisories need the network: see deny.toml)
+	cargo fetch --locked --quiet
 	.tools/bin/cargo-deny --offline check --hide-inclusion-graph licenses bans sources
 
 CARGO_FUZZ_VERSION := 0.13.2
