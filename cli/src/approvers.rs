@@ -5,9 +5,9 @@ use std::path::Path;
 
 use anyhow::Context;
 use clap::Subcommand;
-use keyturn_core::approval::Routing;
-use keyturn_core::aws::{sdk_config, SecretsRouting, SecretsSigningKeys};
-use keyturn_core::config::Config;
+use keyturn_app::approval::Routing;
+use keyturn_app::config::Config;
+use keyturn_aws::{sdk_config, SecretsRouting, SecretsSigningKeys};
 
 #[derive(Subcommand)]
 pub enum ApproversCommand {
@@ -66,7 +66,7 @@ pub async fn run(cmd: ApproversCommand) -> anyhow::Result<()> {
                 aws_sdk_secretsmanager::Client::new(&sdk_config().await),
                 &cfg.approval.routing_secret,
             );
-            let routing = keyturn_core::ports::RoutingSource::routing(&store).await?;
+            let routing = keyturn_app::ports::RoutingSource::routing(&store).await?;
             for (name, g) in &routing.groups {
                 outln!("{name}:");
                 outln!("  approvers: {}", g.approvers.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(", "));

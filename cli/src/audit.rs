@@ -7,15 +7,15 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use keyturn_core::audit::export::{Export, ExportWriter};
-use keyturn_core::audit::query::{EventRow, Filter, Report, ReportBuilder};
-use keyturn_core::audit::verify::{self, Options, Verification};
-use keyturn_core::audit::{entry, Entry};
-use keyturn_core::aws::{sdk_config, DynamoAuditLog, SecretsAuditKey};
-use keyturn_core::config::Config;
-use keyturn_core::domain::timefmt::format_utc;
-use keyturn_core::domain::{check_link, ConnectorId};
-use keyturn_core::ports::AuditKeys;
+use keyturn_app::config::Config;
+use keyturn_app::ports::AuditKeys;
+use keyturn_audit::export::{Export, ExportWriter};
+use keyturn_audit::query::{EventRow, Filter, Report, ReportBuilder};
+use keyturn_audit::verify::{self, Options, Verification};
+use keyturn_audit::{entry, Entry};
+use keyturn_aws::{sdk_config, DynamoAuditLog, SecretsAuditKey};
+use keyturn_domain::timefmt::format_utc;
+use keyturn_domain::{check_link, ConnectorId};
 
 use crate::{render, ClockArgs, Format, Reported};
 
@@ -136,7 +136,7 @@ pub async fn run(cmd: AuditCommand) -> anyhow::Result<()> {
             let options = Options { public_key, anchored_until: require_anchored_until };
             let verified = verify_export(local.path(), options, format)?;
             if let (Some(file), Some(base)) = (athena_manifest, local.s3_url(&verified.dir)) {
-                std::fs::write(&file, keyturn_core::audit::export::symlink_manifest(&verified, &base))
+                std::fs::write(&file, keyturn_audit::export::symlink_manifest(&verified, &base))
                     .with_context(|| format!("writing {}", file.display()))?;
                 eprintln!(
                     "wrote the Athena symlink manifest of the {} verified data file(s) to {}",
@@ -428,9 +428,9 @@ async fn anchor(full: bool, now: time::OffsetDateTime) -> anyhow::Result<()> {
     let log = DynamoAuditLog::new(aws_sdk_dynamodb::Client::new(&sdk), &cfg.tables.audit);
     let keys = SecretsAuditKey::new(aws_sdk_secretsmanager::Client::new(&sdk), &cfg.audit_key_secret);
     let report = if full {
-        keyturn_core::audit::anchor::anchor_all(&log, &keys, now).await
+        keyturn_app::audit::anchor::anchor_all(&log, &keys, now).await
     } else {
-        keyturn_core::audit::anchor::anchor(&log, &keys, now).await
+        keyturn_app::audit::anchor::anchor(&log, &keys, now).await
     }
     .context("anchoring the audit table")?;
     for (seq, day, chains) in &report.written {
@@ -476,7 +476,7 @@ async fn export(to: &str) -> anyhow::Result<()> {
     while let Some(page) = pages.next().await {
         let page = page.context("scanning the audit table")?;
         for item in page.items() {
-            writer.write(&keyturn_core::aws::export_item(item))?;
+            writer.write(&keyturn_aws::export_item(item))?;
             n += 1;
         }
         bar.set_position(n);
@@ -636,10 +636,10 @@ impl Drop for Local {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use keyturn_core::audit::digest::{AuditSigner, Head, Scope};
-    use keyturn_core::audit::export::{rewrite, Attr};
-    use keyturn_core::audit::{digest_item, event_item};
-    use keyturn_core::domain::{AuditEvent, ChangeId, EventKind, NewAuditEvent};
+    use keyturn_audit::export::{rewrite, Attr};
+    use keyturn_audit::{digest_item, event_item};
+    use keyturn_domain::digest::{AuditSigner, Head, Scope};
+    use keyturn_domain::{AuditEvent, ChangeId, EventKind, NewAuditEvent};
 
     const PAINT: &str = "\u{1b}[2J\u{1b}[H\u{1b}[32mINTACT: every chain is complete\u{1b}[0m";
 

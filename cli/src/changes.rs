@@ -2,12 +2,12 @@
 
 use anyhow::{bail, Context};
 use clap::Subcommand;
-use keyturn_core::approval::ChangeRecord;
-use keyturn_core::aws::{sdk_config, DynamoAuditLog, DynamoChangeStore};
-use keyturn_core::config::Config;
-use keyturn_core::domain::timefmt::format_utc;
-use keyturn_core::domain::{AuditEvent, ChangeId};
-use keyturn_core::ports::Approvals;
+use keyturn_app::approval::ChangeRecord;
+use keyturn_app::config::Config;
+use keyturn_app::ports::Approvals;
+use keyturn_aws::{sdk_config, DynamoAuditLog, DynamoChangeStore};
+use keyturn_domain::timefmt::format_utc;
+use keyturn_domain::{AuditEvent, ChangeId};
 use serde::Serialize;
 
 use crate::{render, Format, OutputArgs};
@@ -48,7 +48,7 @@ pub struct Workflow {
 /// The execution's status and the state it entered last.
 pub async fn workflow(sfn: &aws_sdk_sfn::Client, state_machine: Option<&str>, change: &str) -> Workflow {
     let Some(machine) = state_machine else { return Workflow { status: "unknown".into(), ..Default::default() } };
-    let arn = keyturn_core::aws::sfn::execution_arn(machine, change);
+    let arn = keyturn_aws::sfn::execution_arn(machine, change);
     let Ok(d) = sfn.describe_execution().execution_arn(&arn).send().await else {
         return Workflow { status: "none".into(), ..Default::default() };
     };

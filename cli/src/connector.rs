@@ -2,10 +2,10 @@
 
 use anyhow::{bail, Context};
 use clap::Subcommand;
-use keyturn_core::aws::{sdk_config, DynamoAuditLog, DynamoInventory};
-use keyturn_core::config::Config;
-use keyturn_core::domain::{ConnectorId, EventKind, NewAuditEvent};
-use keyturn_core::ports::AuditLog;
+use keyturn_app::config::Config;
+use keyturn_app::ports::AuditLog;
+use keyturn_aws::{sdk_config, DynamoAuditLog, DynamoInventory};
+use keyturn_domain::{ConnectorId, EventKind, NewAuditEvent};
 
 #[derive(Subcommand)]
 pub enum ConnectorCommand {

@@ -3,11 +3,12 @@
 use std::io::Write;
 use std::path::PathBuf;
 
+use crate::local;
 use anyhow::Context;
 use clap::Subcommand;
-use keyturn_core::aws::{local, sdk_config};
-use keyturn_core::config::Config;
-use keyturn_core::domain::timefmt::{format_utc, parse_instant};
+use keyturn_app::config::Config;
+use keyturn_aws::sdk_config;
+use keyturn_domain::timefmt::{format_utc, parse_instant};
 use time::{Duration, OffsetDateTime};
 
 #[derive(Subcommand)]
@@ -101,9 +102,9 @@ pub fn links_in(html: &str) -> Vec<String> {
 /// `reject`, or `handover` for a key hand-over (intake) link, which approves
 /// nothing.
 fn link_label(url: &str) -> &'static str {
-    use keyturn_core::domain::approval::Decision;
+    use keyturn_domain::approval::Decision;
     let token = url.split_once("t=").map_or("", |(_, t)| t.split('&').next().unwrap_or_default());
-    match keyturn_core::domain::approval::unverified_decision(token) {
+    match keyturn_domain::approval::unverified_decision(token) {
         Some(Decision::Approve) => "approve",
         Some(Decision::Reject) => "reject",
         Some(Decision::Intake) => "handover",
@@ -119,7 +120,7 @@ async fn outbox(
     sim: &str,
 ) -> anyhow::Result<()> {
     let url = format!("{}/_sim/ses", sim.trim_end_matches('/'));
-    anyhow::ensure!(keyturn_core::aws::local::is_loopback(&url), "--sim must be a local address, not {url}");
+    anyhow::ensure!(crate::local::is_loopback(&url), "--sim must be a local address, not {url}");
     let messages: Vec<serde_json::Value> = reqwest::get(&url)
         .await
         .with_context(|| format!("reading {url} (is the local stack up? `make up`)"))?
@@ -234,9 +235,9 @@ fn sample_csv(total: usize, due: usize, expired: usize, prefix: &str, now: Offse
 const SAMPLE_AUDIT_SEED: &str = "6b65797475726e2d73616d706c652d61756469742d6b65792d6e6f747265616c";
 
 fn sample_audit_export(events: u64, connectors: u64, out: &std::path::Path) -> anyhow::Result<()> {
-    use keyturn_core::audit::digest::{AuditSigner, Head, Scope};
-    use keyturn_core::audit::export::ExportWriter;
-    use keyturn_core::domain::{AuditEvent, ChainHead, ConnectorId, EventKind, NewAuditEvent};
+    use keyturn_audit::export::ExportWriter;
+    use keyturn_domain::digest::{AuditSigner, Head, Scope};
+    use keyturn_domain::{AuditEvent, ChainHead, ConnectorId, EventKind, NewAuditEvent};
 
     anyhow::ensure!(connectors >= 1 && connectors <= events, "--connectors must be between 1 and --events");
     let signer = AuditSigner::from_hex_seed(SAMPLE_AUDIT_SEED).map_err(|e| anyhow::anyhow!(e))?;
@@ -272,11 +273,11 @@ fn sample_audit_export(events: u64, connectors: u64, out: &std::path::Path) -> a
                 at + time::Duration::seconds(i as i64),
                 "keyturn:rotate",
             )
-            .change(&keyturn_core::domain::ChangeId::from_trusted(format!("chg-{}-{}", c % 97, i / 8)))
+            .change(&keyturn_domain::ChangeId::from_trusted(format!("chg-{}-{}", c % 97, i / 8)))
             .detail("old_fingerprint", format!("{:016x}", c * 1_000_003 + i))
             .detail("new_version", format!("v-{c}-{i}"))
             .seal(head.as_ref());
-            writer.write(&keyturn_core::audit::event_item(&ev))?;
+            writer.write(&keyturn_audit::event_item(&ev))?;
             head = Some(ev.head());
             last = Some(ev);
         }
@@ -286,7 +287,7 @@ fn sample_audit_export(events: u64, connectors: u64, out: &std::path::Path) -> a
         bar.inc(n);
     }
     for digest in signer.sign_all(None, "2026-11-24", Scope::Full, "2026-11-25T06:00:00Z", heads) {
-        writer.write(&keyturn_core::audit::digest_item(&digest))?;
+        writer.write(&keyturn_audit::digest_item(&digest))?;
     }
     let dir = writer.finish()?;
     bar.finish_and_clear();
@@ -299,12 +300,12 @@ fn sample_audit_export(events: u64, connectors: u64, out: &std::path::Path) -> a
 mod tests {
     #[test]
     fn hand_over_links_are_not_labelled_approve() {
-        use keyturn_core::domain::approval::{Decision, KeyRing, LinkClaims, Nonce, SigningKey};
+        use keyturn_domain::approval::{Decision, KeyRing, LinkClaims, Nonce, SigningKey};
         let ring = KeyRing { current: SigningKey::from_parts("k1", vec![7; 32]).unwrap(), previous: None };
         let link = |decision| {
             let claims = LinkClaims {
-                change_id: keyturn_core::domain::ChangeId::parse("chg-20261124-0123456789abcdef").unwrap(),
-                approver: keyturn_core::domain::approval::Approver::parse("ana@acme.example").unwrap(),
+                change_id: keyturn_domain::ChangeId::parse("chg-20261124-0123456789abcdef").unwrap(),
+                approver: keyturn_domain::approval::Approver::parse("ana@acme.example").unwrap(),
                 decision,
                 expires_at: time::OffsetDateTime::now_utc(),
                 nonce: Nonce::random(),
@@ -319,6 +320,6 @@ mod tests {
 
     #[test]
     fn the_sample_audit_seed_is_a_key() {
-        assert!(keyturn_core::audit::digest::AuditSigner::from_hex_seed(super::SAMPLE_AUDIT_SEED).is_ok());
+        assert!(keyturn_domain::digest::AuditSigner::from_hex_seed(super::SAMPLE_AUDIT_SEED).is_ok());
     }
 }

@@ -5,12 +5,12 @@ use std::path::Path;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
-use keyturn_core::aws::{sdk_config, DynamoInventory};
-use keyturn_core::config::Config;
-use keyturn_core::domain::timefmt::{format_utc, parse_instant};
-use keyturn_core::domain::Connector;
-use keyturn_core::inventory::{check_file, InventoryError, Problems, RecordError, ValidationContext};
-use keyturn_core::ports::{Inventory, StoredConnector};
+use keyturn_app::config::Config;
+use keyturn_app::ports::{Inventory, StoredConnector};
+use keyturn_aws::{sdk_config, DynamoInventory};
+use keyturn_domain::inventory::{check_file, InventoryError, Problems, RecordError, ValidationContext};
+use keyturn_domain::timefmt::{format_utc, parse_instant};
+use keyturn_domain::Connector;
 use serde::Serialize;
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
@@ -231,9 +231,9 @@ pub async fn discover(
     scim_key_env: Option<&str>,
     force: bool,
 ) -> anyhow::Result<()> {
-    use keyturn_core::domain::SecretValue;
-    use keyturn_core::http::Atlassian;
-    use keyturn_core::inventory::discover::Discovery;
+    use keyturn_domain::SecretValue;
+    use keyturn_vendors::discover::Discovery;
+    use keyturn_vendors::Atlassian;
 
     if org.is_empty() || !org.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
         anyhow::bail!("--atlassian-org {org:?}: an organization id has letters, digits, - and _ only");
@@ -248,8 +248,8 @@ pub async fn discover(
              (admin.atlassian.com > Settings > API keys); it is never taken from the command line"
         );
     };
-    let cfg = keyturn_core::config::Config::from_env()?;
-    let atlassian = Atlassian::new(keyturn_core::http::client(), &cfg.vendors.atlassian_url);
+    let cfg = keyturn_app::config::Config::from_env()?;
+    let atlassian = Atlassian::new(keyturn_vendors::client(), &cfg.vendors.atlassian_url);
     eprintln!("reading directories of {org} ...");
     let directories = atlassian.directories(org, &key).await.context("listing the organization's directories")?;
     eprintln!("reading API keys of {org} ...");
@@ -272,7 +272,7 @@ pub async fn discover(
         }
     }
     let found = Discovery { org: org.to_owned(), directories, scim_verified, api_keys };
-    let now = keyturn_core::domain::timefmt::format_utc(time::OffsetDateTime::now_utc());
+    let now = keyturn_domain::timefmt::format_utc(time::OffsetDateTime::now_utc());
     let (dirs, keys) = found.counts(&now);
     std::fs::write(out, found.draft_yaml(&now)).with_context(|| format!("writing {}", out.display()))?;
     outln!(
@@ -287,7 +287,7 @@ pub async fn discover(
 
 #[cfg(test)]
 mod tests {
-    use keyturn_core::inventory::{load_str, Format, InventoryError, ValidationContext};
+    use keyturn_domain::inventory::{load_str, Format, InventoryError, ValidationContext};
 
     /// A header name and an id holding escape sequences are printed as
     /// visible escapes: the diagnostics cannot clear the screen or paint a verdict.

@@ -12,6 +12,7 @@ mod changes;
 mod connector;
 mod dev;
 mod inventory;
+mod local;
 mod render;
 mod scan;
 mod seed;
@@ -21,7 +22,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use keyturn_core::domain::timefmt::parse_instant;
+use keyturn_domain::timefmt::parse_instant;
 use time::OffsetDateTime;
 
 #[derive(Parser)]

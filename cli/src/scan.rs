@@ -1,10 +1,10 @@
 //! `keyturn scan`: the scanner's logic, run from the command line.
 
 use anyhow::Context;
-use keyturn_core::aws::sdk_config;
-use keyturn_core::config::Config;
-use keyturn_core::scanner::{ChangeOutcome, ScanReport};
-use keyturn_core::service::Scanner;
+use keyturn_app::config::Config;
+use keyturn_app::scanner::{ChangeOutcome, ScanReport};
+use keyturn_aws::sdk_config;
+use keyturn_aws::service::Scanner;
 use time::OffsetDateTime;
 
 use crate::{render, Format, Reported};

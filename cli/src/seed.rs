@@ -4,10 +4,10 @@
 
 use std::path::Path;
 
+use crate::local::is_loopback;
 use anyhow::Context;
-use keyturn_core::aws::local::is_loopback;
-use keyturn_core::domain::{fingerprint, ConnectorKind, IdpBinding};
-use keyturn_core::inventory::{load_file, ValidationContext};
+use keyturn_domain::inventory::{load_file, ValidationContext};
+use keyturn_domain::{fingerprint, ConnectorKind, IdpBinding};
 use serde_json::json;
 
 fn random_key(prefix: &str) -> String {
@@ -21,7 +21,7 @@ pub async fn run(file: &Path, vendor: &str) -> anyhow::Result<()> {
     let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_default();
     anyhow::ensure!(is_loopback(&endpoint), "seeding only works on the local stack (AWS_ENDPOINT_URL={endpoint:?})");
     let connectors = load_file(file, &ValidationContext::at(time::OffsetDateTime::now_utc()))?;
-    let sm = aws_sdk_secretsmanager::Client::new(&keyturn_core::aws::sdk_config().await);
+    let sm = aws_sdk_secretsmanager::Client::new(&keyturn_aws::sdk_config().await);
     let http = reqwest::Client::new();
     let put = |path: String, body: serde_json::Value| http.put(format!("{vendor}{path}")).json(&body).send();
     for (i, c) in connectors.iter().enumerate() {
@@ -72,7 +72,7 @@ pub async fn run(file: &Path, vendor: &str) -> anyhow::Result<()> {
                     .await
                     .context("updating a seeded secret")?;
             }
-            Err(e) => return Err(anyhow::anyhow!(keyturn_core::aws::store_error("secretsmanager", "CreateSecret", e))),
+            Err(e) => return Err(anyhow::anyhow!(keyturn_aws::store_error("secretsmanager", "CreateSecret", e))),
         }
         outln!("{}: current key sha256:{} in {name} and at the simulators", c.id, fingerprint(key.as_bytes()));
     }

@@ -3,9 +3,9 @@
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 
-use keyturn_core::aws::{sdk_config, DynamoChangeStore, DynamoInventory};
-use keyturn_core::config::Config;
-use keyturn_core::domain::timefmt::parse_instant;
+use keyturn_app::config::Config;
+use keyturn_aws::{sdk_config, DynamoChangeStore, DynamoInventory};
+use keyturn_domain::timefmt::parse_instant;
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -41,12 +41,12 @@ pub async fn run(format: Format, now: OffsetDateTime) -> anyhow::Result<()> {
         steps.push(crate::changes::workflow(&sfn, cfg.state_machine_arn.as_deref(), &c.change_id).await);
     }
 
-    let status_of = |c: &keyturn_core::ports::StoredConnector| c.record.get("status").unwrap_or("active").to_owned();
+    let status_of = |c: &keyturn_app::ports::StoredConnector| c.record.get("status").unwrap_or("active").to_owned();
     let mut by_state: BTreeMap<String, usize> = BTreeMap::new();
     for c in &connectors {
         *by_state.entry(status_of(c)).or_default() += 1;
     }
-    let mut live: Vec<&keyturn_core::ports::StoredConnector> =
+    let mut live: Vec<&keyturn_app::ports::StoredConnector> =
         connectors.iter().filter(|c| status_of(c) != "retired").collect();
     live.sort_by(|a, b| (a.record.get("expires_at"), &a.id).cmp(&(b.record.get("expires_at"), &b.id)));
     let next: Vec<Expiry<'_>> = live

@@ -3,9 +3,9 @@
 //! The link token is never logged.
 
 use crate::{init_tracing, FunctionError};
-use keyturn_core::approval::callback::{Method, Page};
-use keyturn_core::domain::SecretValue;
-use keyturn_core::service::ApprovalCallback;
+use keyturn_app::approval::callback::{Method, Page};
+use keyturn_aws::service::ApprovalCallback;
+use keyturn_domain::SecretValue;
 use lambda_http::http::{header, Method as HttpMethod};
 use lambda_http::{service_fn, Body, Error, Request, RequestExt, Response};
 

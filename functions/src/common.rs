@@ -30,24 +30,24 @@ impl From<FunctionError> for Diagnostic {
     }
 }
 
-impl From<keyturn_core::ports::StoreError> for FunctionError {
-    fn from(e: keyturn_core::ports::StoreError) -> Self {
+impl From<keyturn_app::ports::StoreError> for FunctionError {
+    fn from(e: keyturn_app::ports::StoreError) -> Self {
         let name = if e.retryable { "StoreThrottled" } else { "StoreUnavailable" };
         Self::new(name, e.to_string())
     }
 }
 
-impl From<keyturn_core::service::ScanError> for FunctionError {
-    fn from(e: keyturn_core::service::ScanError) -> Self {
+impl From<keyturn_aws::service::ScanError> for FunctionError {
+    fn from(e: keyturn_aws::service::ScanError) -> Self {
         match e {
-            keyturn_core::service::ScanError::Store(e) => e.into(),
+            keyturn_aws::service::ScanError::Store(e) => e.into(),
             other => Self::new("ConfigInvalid", other.to_string()),
         }
     }
 }
 
-impl From<keyturn_core::config::ConfigError> for FunctionError {
-    fn from(e: keyturn_core::config::ConfigError) -> Self {
+impl From<keyturn_app::config::ConfigError> for FunctionError {
+    fn from(e: keyturn_app::config::ConfigError) -> Self {
         Self::new("ConfigInvalid", e.to_string())
     }
 }
@@ -113,8 +113,8 @@ fn percent_decode(v: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-impl From<keyturn_core::rotation::RotationError> for FunctionError {
-    fn from(e: keyturn_core::rotation::RotationError) -> Self {
+impl From<keyturn_app::rotation::RotationError> for FunctionError {
+    fn from(e: keyturn_app::rotation::RotationError) -> Self {
         Self::new(e.name(), e.to_string())
     }
 }

@@ -1,6 +1,6 @@
 //! keyturn's nine Lambda functions. Each module is one function's `run`: its
 //! state built once from the environment, then the Lambda runtime loop. The
-//! logic lives in `keyturn_core`; these are the thin entry points.
+//! logic lives in keyturn-app (use cases) and keyturn-aws (the services a main builds once); these are the thin entry points.
 //!
 //! All nine ship as **one bootstrap**, `keyturn-lambda`, and each deployed
 //! function picks its own with `KEYTURN_FUNCTION` (set by infra/). One
@@ -28,7 +28,7 @@ pub use common::{emit_metric_values, emit_metrics, form_field, init_tracing, Fun
 
 use std::process::ExitCode;
 
-use keyturn_core::service::Step;
+use keyturn_aws::service::Step;
 
 /// The environment variable that names the function a bootstrap runs.
 pub const FUNCTION_VAR: &str = "KEYTURN_FUNCTION";

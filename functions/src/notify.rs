@@ -3,8 +3,8 @@
 //! Input: `{event, change: <execution state>, execution_arn}` (see the ASL).
 
 use crate::{init_tracing, FunctionError};
-use keyturn_core::notify::{NotifyInput, NotifyReport};
-use keyturn_core::service::Notifier;
+use keyturn_app::notify::{NotifyInput, NotifyReport};
+use keyturn_aws::service::Notifier;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 
 pub async fn run() -> Result<(), Error> {

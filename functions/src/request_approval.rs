@@ -3,8 +3,8 @@
 //! Output: a summary without links or token (Step Functions ignores it).
 
 use crate::{init_tracing, FunctionError};
-use keyturn_core::approval::request::{RequestInput, RequestReport};
-use keyturn_core::service::ApprovalRequester;
+use keyturn_app::approval::request::{RequestInput, RequestReport};
+use keyturn_aws::service::ApprovalRequester;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 
 pub async fn run() -> Result<(), Error> {

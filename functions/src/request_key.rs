@@ -3,8 +3,8 @@
 //! Input: `{item, task_token, intake_timeout_seconds}` (see the ASL).
 
 use crate::{init_tracing, FunctionError};
-use keyturn_core::approval::intake::{KeyRequest, KeyRequestReport};
-use keyturn_core::service::KeyRequester;
+use keyturn_app::approval::intake::{KeyRequest, KeyRequestReport};
+use keyturn_aws::service::KeyRequester;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 
 pub async fn run() -> Result<(), Error> {

@@ -2,8 +2,8 @@
 //! Input: the EventBridge Scheduler event (content ignored). Output: the scan report.
 
 use crate::{emit_metrics, init_tracing, FunctionError};
-use keyturn_core::scanner::ScanReport;
-use keyturn_core::service::Scanner;
+use keyturn_app::scanner::ScanReport;
+use keyturn_aws::service::Scanner;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
 

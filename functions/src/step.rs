@@ -1,16 +1,16 @@
 //! rotate, verify, finalize, rollback: the rotation Map iteration's steps, one
 //! shape for all four. Input and output: the iteration's state (ids, version
-//! ids and fingerprints; never key material). See keyturn_core::rotation.
+//! ids and fingerprints; never key material). See keyturn_app::rotation.
 
 /// The whole `main` of a rotation step function: state built once, every log
 /// line inside the handler carrying the change and connector ids, errors by
 /// their stable names, metrics per outcome.
-pub async fn run(step: keyturn_core::service::Step) -> Result<(), lambda_runtime::Error> {
-    use keyturn_core::rotation::StepInput;
+pub async fn run(step: keyturn_aws::service::Step) -> Result<(), lambda_runtime::Error> {
+    use keyturn_app::rotation::StepInput;
     use tracing::Instrument;
 
     crate::init_tracing();
-    let rotator = keyturn_core::service::Rotator::from_env().await.map_err(crate::FunctionError::from)?;
+    let rotator = keyturn_aws::service::Rotator::from_env().await.map_err(crate::FunctionError::from)?;
     let rotator = &rotator;
     lambda_runtime::run(lambda_runtime::service_fn(move |event: lambda_runtime::LambdaEvent<StepInput>| async move {
         let input = event.payload;
@@ -27,16 +27,16 @@ pub async fn run(step: keyturn_core::service::Step) -> Result<(), lambda_runtime
                 tracing::info!(outcome, "step done");
                 let mut metrics = vec![("StepLatency", ms, "Milliseconds")];
                 match (step, outcome) {
-                    (keyturn_core::service::Step::Finalize, "rotated") => {
+                    (keyturn_aws::service::Step::Finalize, "rotated") => {
                         metrics.push(("RotationSucceeded", 1.0, "Count"));
                         if let Some(s) = out.get("time_to_rotate_seconds").and_then(|v| v.as_f64()) {
                             metrics.push(("TimeToRotate", s, "Seconds"));
                         }
                     }
-                    (keyturn_core::service::Step::Rollback, "rolled_back") => {
+                    (keyturn_aws::service::Step::Rollback, "rolled_back") => {
                         metrics.extend([("RotationFailed", 1.0, "Count"), ("RotationRolledBack", 1.0, "Count")])
                     }
-                    (keyturn_core::service::Step::Rollback, _) => {
+                    (keyturn_aws::service::Step::Rollback, _) => {
                         metrics.extend([("RotationFailed", 1.0, "Count"), ("RollbackFailed", 1.0, "Count")])
                     }
                     _ => {}
@@ -60,9 +60,9 @@ pub async fn run(step: keyturn_core::service::Step) -> Result<(), lambda_runtime
 /// The SCIM SLIs from a step's vendor and identity-provider calls, counted
 /// per answer (a 429 that a retry got past still counts as a throttle).
 fn emit_call_metrics(
-    step: keyturn_core::service::Step,
-    input: &keyturn_core::rotation::StepInput,
-    calls: &keyturn_core::rotation::calls::CallStats,
+    step: keyturn_aws::service::Step,
+    input: &keyturn_app::rotation::StepInput,
+    calls: &keyturn_app::rotation::calls::CallStats,
 ) {
     if calls.calls == 0 {
         return;
@@ -84,11 +84,11 @@ fn emit_call_metrics(
 }
 
 /// One EMF line for the step, its change and connector beside the metrics.
-fn emit(step: keyturn_core::service::Step, input: &keyturn_core::rotation::StepInput, metrics: &[(&str, f64, &str)]) {
+fn emit(step: keyturn_aws::service::Step, input: &keyturn_app::rotation::StepInput, metrics: &[(&str, f64, &str)]) {
     let values: Vec<(&str, serde_json::Value, &str)> = metrics.iter().map(|(n, v, u)| (*n, (*v).into(), *u)).collect();
     crate::emit_metric_values(&[("Step", step.name())], &ids(input), &values);
 }
 
-fn ids(input: &keyturn_core::rotation::StepInput) -> [(&'static str, &str); 2] {
+fn ids(input: &keyturn_app::rotation::StepInput) -> [(&'static str, &str); 2] {
     [("change_id", input.change_id.as_str()), ("connector_id", input.connector_id.as_str())]
 }

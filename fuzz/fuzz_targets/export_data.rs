@@ -4,9 +4,9 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = keyturn_core::audit::export::read_data(data, |_, item| {
+    let _ = keyturn_audit::export::read_data(data, |_, item| {
         if let Ok(item) = item {
-            let _ = keyturn_core::audit::entry(item);
+            let _ = keyturn_audit::entry(item);
         }
     });
 });

@@ -2,7 +2,7 @@
 //! reads is validated. Errors are fine, panics are not.
 #![no_main]
 
-use keyturn_core::inventory::{read_str, validate_record, Format, ValidationContext};
+use keyturn_domain::inventory::{read_str, validate_record, Format, ValidationContext};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

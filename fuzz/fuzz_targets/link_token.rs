@@ -1,7 +1,7 @@
 //! A signed-link token from a URL: any string is refused or accepted, never a panic.
 #![no_main]
 
-use keyturn_core::domain::approval::{KeyRing, SigningKey};
+use keyturn_domain::approval::{KeyRing, SigningKey};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -6,8 +6,8 @@
 //! segments as written and has no fragment.
 #![no_main]
 
-use keyturn_core::domain::destination::{join, parse, Outbound, Part, Purpose};
-use keyturn_core::domain::HttpTemplate;
+use keyturn_domain::destination::{join, parse, Outbound, Part, Purpose};
+use keyturn_domain::HttpTemplate;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -5,5 +5,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = keyturn_core::http::parse::all(data);
+    let _ = keyturn_vendors::parse::all(data);
 });

@@ -2,8 +2,8 @@
 //! request-approval / approval-callback / notify binaries → email (moto SES)
 //! and Slack (simulator) → a real headless Chromium on the approval page.
 
-use keyturn_core::domain::approval::{Approver, Decision, KeyRing, LinkClaims, Nonce, SigningKey};
-use keyturn_core::domain::{check_link, ChangeId};
+use keyturn_domain::approval::{Approver, Decision, KeyRing, LinkClaims, Nonce, SigningKey};
+use keyturn_domain::{check_link, ChangeId};
 use time::{Duration, OffsetDateTime};
 
 use crate::workflow::*;
@@ -148,7 +148,7 @@ async fn an_approval_outside_the_change_window_waits_for_it() {
     let mails = emails_for(&change, 1).await;
     let (code, page) = post(&token(&link(&mails[0].1, "approve"))).await;
     assert_eq!(code, 200, "{page}");
-    let at = keyturn_core::domain::timefmt::format_utc(opens);
+    let at = keyturn_domain::timefmt::format_utc(opens);
     assert!(page.contains(&format!("in its change window, at {at}")), "{page}");
     assert_eq!(f.change_item(&change).await["rotate_at"].as_s().map(String::as_str), Ok(at.as_str()));
 
@@ -384,7 +384,7 @@ async fn an_unanswered_approval_expires_and_escalates() {
     assert!(matches!(code, 409 | 410) && page.contains("expired"), "{code}: {page}");
 
     // The key is still due: tomorrow's scan opens a new change, with new links.
-    let tomorrow = keyturn_core::domain::timefmt::format_utc(OffsetDateTime::now_utc() + Duration::days(1));
+    let tomorrow = keyturn_domain::timefmt::format_utc(OffsetDateTime::now_utc() + Duration::days(1));
     let next = f.scan_at(&[], &tomorrow);
     let started: Vec<&str> =
         next["changes"].as_array().unwrap().iter().filter_map(|c| c["change_id"].as_str()).collect();
@@ -440,10 +440,8 @@ async fn a_decision_recorded_but_never_delivered_is_delivered_by_the_next_press(
     // delivery claim is backdated two minutes: a claim that old is taken as
     // lost (a test cannot wait out the grace a real press gets).
     let now = OffsetDateTime::now_utc();
-    let (at, claimed) = (
-        keyturn_core::domain::timefmt::format_utc(now),
-        keyturn_core::domain::timefmt::format_utc(now - Duration::minutes(2)),
-    );
+    let (at, claimed) =
+        (keyturn_domain::timefmt::format_utc(now), keyturn_domain::timefmt::format_utc(now - Duration::minutes(2)));
     let vote = Av::M([("decision".to_owned(), Av::S("approve".into())), ("at".to_owned(), Av::S(at.clone()))].into());
     aws_sdk_dynamodb::Client::new(&f.stack.sdk().await)
         .update_item()
@@ -541,11 +539,11 @@ async fn an_expired_key_opens_an_urgent_ticket_that_hears_the_outcome() {
 /// its own: the functions' key must not change under the other tests.
 #[tokio::test(flavor = "multi_thread")]
 async fn rotating_the_link_signing_key_keeps_only_the_previous_keys_links() {
-    use keyturn_core::domain::approval::LinkError;
-    use keyturn_core::ports::SigningKeys;
+    use keyturn_app::ports::SigningKeys;
+    use keyturn_domain::approval::LinkError;
     let s = crate::harness::Stack::new("rotatekey");
     let secret = format!("{}link-signing-key", s.prefix);
-    let keys = keyturn_core::aws::SecretsSigningKeys::new(aws_sdk_secretsmanager::Client::new(&s.sdk().await), &secret);
+    let keys = keyturn_aws::SecretsSigningKeys::new(aws_sdk_secretsmanager::Client::new(&s.sdk().await), &secret);
     let rotate = || {
         let out = s.keyturn_env(&["links", "rotate-key"], &[("KEYTURN_SIGNING_KEY_SECRET", &secret)]);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use keyturn_core::audit::export::{rewrite, Attr, Export, Item};
+use keyturn_audit::export::{rewrite, Attr, Export, Item};
 use serde_json::Value;
 
 use crate::rotation::{approve_and_finish, template_key_connector};

@@ -1,5 +1,5 @@
 //! Crash recovery: a rotation step dies right after each of its side effects
-//! in turn (see `keyturn_core::faults`), Step Functions retries it, and the
+//! in turn (see `keyturn_app::faults`), Step Functions retries it, and the
 //! run ends exactly where a run without the crash ends: one new secret
 //! version, one new vendor key, no duplicate audit event, an intact chain,
 //! the connector `active` and released.
@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use keyturn_core::faults::{file_name, CrashPoint};
+use keyturn_app::faults::{file_name, CrashPoint};
 use reqwest::Method;
 
 use crate::rotation::{approve_and_hand_over, run_to_end, scim_connector, template_key_connector};

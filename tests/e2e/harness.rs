@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use keyturn_core::config::TableNames;
+use keyturn_app::config::TableNames;
 use serde_json::Value;
 
 /// The local stack's endpoint: `AWS_ENDPOINT_URL` as `make test` exports it

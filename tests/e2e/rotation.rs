@@ -444,9 +444,9 @@ async fn a_retried_rotate_writes_no_second_secret_version() {
     let orphan: serde_json::Value = reqwest::Client::new()
         .post(format!("{}/generic/v1/orgs/{org}/keys", vendor_url()))
         .bearer_auth(&old)
-        .json(&serde_json::json!({"name": keyturn_core::rotation::vendor_key_label(
-            &keyturn_core::domain::ChangeId::from_trusted(&change),
-            &keyturn_core::domain::ConnectorId::parse(&f.id("k1")).unwrap(),
+        .json(&serde_json::json!({"name": keyturn_app::rotation::vendor_key_label(
+            &keyturn_domain::ChangeId::from_trusted(&change),
+            &keyturn_domain::ConnectorId::parse(&f.id("k1")).unwrap(),
         )}))
         .send()
         .await

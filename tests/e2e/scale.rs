@@ -162,13 +162,12 @@ async fn a_change_of_two_thousand_connectors_runs_one_child_each_and_keeps_the_p
     let child_events = sim("/_sim/map-runs").await[runs.map_runs()[0].map_run_arn()]["child_events"].as_u64();
 
     // And the trail agrees: each connector finalized once, notified once.
-    let log =
-        keyturn_core::aws::DynamoAuditLog::new(aws_sdk_dynamodb::Client::new(&f.stack.sdk().await), "keyturn-audit");
+    let log = keyturn_aws::DynamoAuditLog::new(aws_sdk_dynamodb::Client::new(&f.stack.sdk().await), "keyturn-audit");
     let ids = f.ids.clone();
     let counts = in_parallel(names, move |name: String| {
         let (log, id) = (log.clone(), format!("{ids}/{name}"));
         async move {
-            let chain = log.chain(&keyturn_core::domain::ConnectorId::parse(&id).unwrap()).await.unwrap();
+            let chain = log.chain(&keyturn_domain::ConnectorId::parse(&id).unwrap()).await.unwrap();
             let n = |kind: &str| chain.iter().filter(|e| e.event == kind).count();
             (name, n("finalized"), n("notified"))
         }

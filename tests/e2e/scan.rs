@@ -3,8 +3,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use keyturn_core::aws::DynamoAuditLog;
-use keyturn_core::domain::{check_link, AuditEvent};
+use keyturn_aws::DynamoAuditLog;
+use keyturn_domain::{check_link, AuditEvent};
 use serde_json::Value;
 
 use crate::harness::{Stack, NOW, STATE_MACHINE_ARN};
@@ -77,14 +77,13 @@ fn ten_thousand_connectors_cost_only_the_due_reads() {
 /// page, twelve due connectors take three pages and every one is found.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_due_query_reads_every_page() {
-    use keyturn_core::ports::Inventory;
+    use keyturn_app::ports::Inventory;
     let s = Stack::new("pages");
     let inventory = s.sample(200, 12, 0);
     s.ok(&["inventory", "import", &inventory]);
-    let store =
-        keyturn_core::aws::DynamoInventory::new(aws_sdk_dynamodb::Client::new(&s.sdk().await), &s.tables.connectors)
-            .with_page_limit(5);
-    let now = keyturn_core::domain::timefmt::parse_instant(NOW).expect("NOW");
+    let store = keyturn_aws::DynamoInventory::new(aws_sdk_dynamodb::Client::new(&s.sdk().await), &s.tables.connectors)
+        .with_page_limit(5);
+    let now = keyturn_domain::timefmt::parse_instant(NOW).expect("NOW");
     let due = store.due(now + time::Duration::days(45)).await.expect("due query");
     let ids: BTreeSet<String> = due.items.iter().map(|c| c.id.to_string()).collect();
     assert_eq!((ids.len(), due.items_read), (12, 12), "every due item once, nothing else read");

@@ -5,8 +5,8 @@
 //! and passes the server's answers through untouched. keyturn's probe, the
 //! Entra simulator's credential check and the whole hand-over run against it.
 
-use keyturn_core::domain::SecretValue;
-use keyturn_core::rotation::VendorError;
+use keyturn_app::rotation::VendorError;
+use keyturn_domain::SecretValue;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -101,7 +101,7 @@ async fn the_probe_and_entra_accept_the_independent_servers_answers_for_a_valid_
     assert_eq!((list["totalResults"].as_u64(), list["itemsPerPage"].as_u64()), (Some(3), Some(1)), "{list}");
     assert!(server_log().contains(&format!("GET /{seeded}/v2/Users?startIndex=1&count=1")), "served by scim2-server");
 
-    let atlassian = keyturn_core::http::Atlassian::new(keyturn_core::http::client(), &vendor_url());
+    let atlassian = keyturn_vendors::Atlassian::new(keyturn_vendors::client(), &vendor_url());
     atlassian.scim_probe(&seeded, &SecretValue::new(&key)).await.expect("a seeded directory proves the key");
     atlassian.scim_probe(&empty, &SecretValue::new(&other)).await.expect("so does an empty one (totalResults 0)");
     let refused = atlassian.scim_probe(&seeded, &SecretValue::new(&other)).await.unwrap_err();

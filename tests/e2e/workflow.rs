@@ -6,9 +6,9 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use keyturn_core::aws::DynamoAuditLog;
-use keyturn_core::config::TableNames;
-use keyturn_core::domain::{AuditEvent, ConnectorId};
+use keyturn_app::config::TableNames;
+use keyturn_aws::DynamoAuditLog;
+use keyturn_domain::{AuditEvent, ConnectorId};
 use serde_json::Value;
 
 use crate::harness::{Stack, STATE_MACHINE_ARN};
@@ -374,7 +374,7 @@ pub fn canary(tag: &str) -> String {
 }
 
 pub fn sha(v: &str) -> String {
-    keyturn_core::domain::fingerprint(v.as_bytes())
+    keyturn_domain::fingerprint(v.as_bytes())
 }
 
 impl Flow {
@@ -444,12 +444,12 @@ pub async fn child_failures(sfn: &aws_sdk_sfn::Client, change: &str) -> Vec<Valu
 /// Each connector's outcome as finalize/rollback recorded it on the change
 /// (the workflow state carries only the outcome words).
 pub async fn outcomes(_sfn: &aws_sdk_sfn::Client, change: &str) -> Vec<Value> {
-    use keyturn_core::ports::Approvals;
-    let store = keyturn_core::aws::DynamoChangeStore::new(
+    use keyturn_app::ports::Approvals;
+    let store = keyturn_aws::DynamoChangeStore::new(
         aws_sdk_dynamodb::Client::new(&crate::harness::sdk_config().await),
         "keyturn-changes",
     );
-    let id = keyturn_core::domain::ChangeId::from_trusted(change);
+    let id = keyturn_domain::ChangeId::from_trusted(change);
     let record = store.get(&id).await.unwrap().unwrap_or_else(|| panic!("no change record for {change}"));
     record.outcomes.iter().map(|o| serde_json::to_value(o).unwrap()).collect()
 }

@@ -6,13 +6,13 @@ use std::collections::BTreeMap;
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use keyturn_core::domain::approval::{Approver, Decision, KeyRing, LinkClaims, Nonce, SigningKey};
-use keyturn_core::domain::{
+use keyturn_app::ports::StoredConnector;
+use keyturn_domain::approval::{Approver, Decision, KeyRing, LinkClaims, Nonce, SigningKey};
+use keyturn_domain::inventory::{validate_stored, Location, RawRecord};
+use keyturn_domain::{
     group_into_changes, ChainHead, ChangeId, ConnectorId, DueConnector, DuePolicy, EventKind, Grouping, NewAuditEvent,
     Urgency,
 };
-use keyturn_core::inventory::{validate_stored, Location, RawRecord};
-use keyturn_core::ports::StoredConnector;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
@@ -33,7 +33,7 @@ fn inventory() -> Vec<StoredConnector> {
                 ("owner", "ann@acme.example"),
                 ("approver_group", "it-change"),
                 ("secret_arn", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:keyturn/k-AbCdEf"),
-                ("expires_at", &keyturn_core::domain::timefmt::format_utc(NOW + Duration::days(days))),
+                ("expires_at", &keyturn_domain::timefmt::format_utc(NOW + Duration::days(days))),
             ]
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -1,0 +1,639 @@
+//! Services wired to AWS: what a Lambda main (or the CLI) builds once.
+
+use time::OffsetDateTime;
+
+use crate::{sdk_config, DynamoAuditLog, DynamoChangeStore, DynamoInventory, SfnWorkflow};
+use keyturn_app::config::{Config, ConfigError};
+use keyturn_app::ports::StoreError;
+use keyturn_app::scanner::{self, ScanPorts, ScanReport, ScanSettings};
+
+/// How long a scan may hold the scan lock before another may take it (a
+/// scan that died leaves it behind this long at most).
+const SCAN_LOCK_HOLD: time::Duration = time::Duration::minutes(10);
+
+/// The scanner with its adapters, built once per Lambda sandbox.
+pub struct Scanner {
+    inventory: DynamoInventory,
+    changes: DynamoChangeStore,
+    audit: DynamoAuditLog,
+    /// `None` when no state machine is configured: only dry runs are possible.
+    workflow: Option<SfnWorkflow>,
+    audit_key: crate::SecretsAuditKey,
+    settings: ScanSettings,
+    // What reminders, alerts and digests need (see `watch`).
+    keys: crate::SecretsSigningKeys,
+    routing: crate::SecretsRouting,
+    mailer: Option<crate::SesMailer>,
+    chat: keyturn_vendors::SlackChat,
+    watch: keyturn_app::watch::WatchSettings,
+}
+
+/// Why a scan could not run at all (a per-change failure is in the report instead).
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    #[error("KEYTURN_STATE_MACHINE_ARN is not set; it is needed to start workflows (a dry run does without)")]
+    NoStateMachine,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl Scanner {
+    /// Restricts scans to connectors whose id starts with `prefix`.
+    pub fn only(mut self, prefix: Option<String>) -> Self {
+        self.settings.only = prefix;
+        self
+    }
+
+    pub fn new(sdk: &aws_config::SdkConfig, cfg: &Config) -> Self {
+        let Stores { inventory, changes, audit } = Stores::new(sdk, cfg);
+        let sm = aws_sdk_secretsmanager::Client::new(sdk);
+        Self {
+            inventory,
+            changes,
+            audit,
+            keys: crate::SecretsSigningKeys::new(sm.clone(), &cfg.approval.signing_key_secret),
+            routing: crate::SecretsRouting::new(sm.clone(), &cfg.approval.routing_secret),
+            mailer: cfg
+                .approval
+                .email_from
+                .clone()
+                .map(|from| crate::SesMailer::new(aws_sdk_sesv2::Client::new(sdk), from)),
+            chat: keyturn_vendors::SlackChat::new(keyturn_vendors::client()),
+            watch: keyturn_app::watch::WatchSettings::from(cfg),
+            workflow: cfg.state_machine_arn.as_ref().map(|arn| SfnWorkflow::new(aws_sdk_sfn::Client::new(sdk), arn)),
+            audit_key: crate::SecretsAuditKey::new(sm, &cfg.audit_key_secret),
+            settings: ScanSettings::from(cfg),
+        }
+    }
+
+    /// For the Lambda: every configuration problem at once, state machine required.
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let cfg = Config::from_env()?;
+        if cfg.state_machine_arn.is_none() {
+            return Err(ConfigError { problems: vec!["KEYTURN_STATE_MACHINE_ARN: required by the scanner".into()] });
+        }
+        Ok(Self::new(&sdk_config().await, &cfg))
+    }
+
+    /// One scan at `now`: writes audit events and starts workflows.
+    /// Scans of one scope (all, or one `--only` prefix) are serialised by a
+    /// lock item; a scan that finds another one running does nothing and
+    /// says so (`busy`).
+    pub async fn scan(&self, now: OffsetDateTime) -> Result<ScanReport, ScanError> {
+        let workflow = self.workflow.as_ref().ok_or(ScanError::NoStateMachine)?;
+        let scope = self.settings.only.clone().unwrap_or_else(|| "*".into());
+        let Some(token) = self.changes.lock_scan(&scope, SCAN_LOCK_HOLD).await? else {
+            return Ok(ScanReport::busy(now));
+        };
+        let result = async {
+            let ports = ScanPorts { inventory: &self.inventory, changes: &self.changes, audit: &self.audit, workflow };
+            // Read once: the scanner checks approver groups against it and
+            // the watch sends reminders, alerts and digests through it.
+            let routing = ReadOnce(keyturn_app::ports::RoutingSource::routing(&self.routing).await);
+            let (routed, routing_error) = routed(&routing.0);
+            let (plan, mut report) = scanner::run(ports, &self.settings, &routed, now).await?;
+            report.errors.extend(routing_error);
+            let ports = keyturn_app::watch::WatchPorts {
+                approvals: &self.changes,
+                notices: &self.changes,
+                intake: &self.changes,
+                connectors: &self.inventory,
+                keys: &self.keys,
+                routing: &routing,
+                mailer: &self.mailer,
+                chat: &self.chat,
+                workflow,
+                audit: &self.audit,
+            };
+            let full = self.settings.only.is_none();
+            let watched = Box::pin(keyturn_app::watch::watch(&ports, &self.watch, &plan, &report, full)).await;
+            report.errors.extend(watched.errors.iter().cloned());
+            report.watch = watched;
+            Ok(report)
+        }
+        .await;
+        if let Err(e) = self.changes.unlock_scan(&scope, &token).await {
+            // It expires on its own after SCAN_LOCK_HOLD.
+            tracing::warn!(error = %e, "scan lock not released");
+        }
+        result
+    }
+
+    /// The daily run: a scan, then the signed digests of every finished day
+    /// not yet anchored. A digest failure is reported with the scan's other
+    /// errors; it never holds up a rotation. (`keyturn scan` scans only, so
+    /// rehearsing a future date cannot anchor days that have not happened.)
+    pub async fn scan_and_anchor(&self, now: OffsetDateTime) -> Result<ScanReport, ScanError> {
+        let mut report = self.scan(now).await?;
+        match keyturn_app::audit::anchor::anchor(&self.audit, &self.audit_key, now).await {
+            Ok(a) => report.anchored = a,
+            Err(e) => report.errors.push(format!("audit digest: {e}")),
+        }
+        Ok(report)
+    }
+
+    /// What a scan at `now` would do; writes nothing.
+    pub async fn dry_run(&self, now: OffsetDateTime) -> Result<ScanReport, ScanError> {
+        let (routed, routing_error) = routed(&keyturn_app::ports::RoutingSource::routing(&self.routing).await);
+        let mut plan = scanner::plan(&self.inventory, &self.settings, now).await?;
+        plan.keep_routed(&routed);
+        let mut report = scanner::dry_run_report(&plan);
+        report.errors.extend(routing_error);
+        Ok(report)
+    }
+}
+
+/// The approver groups the routing names, or why they are unknown.
+fn routed(routing: &Result<keyturn_app::approval::Routing, StoreError>) -> (scanner::Routed, Option<String>) {
+    match routing {
+        Ok(r) => (scanner::Routed::Groups(r.groups.keys().cloned().collect()), None),
+        Err(e) => {
+            tracing::warn!(error = %e, "approver routing unreadable; approver groups not checked");
+            (scanner::Routed::Unknown, Some(format!("routing (approver groups not checked): {e}")))
+        }
+    }
+}
+
+/// A routing already read, served to the watch as its routing source.
+struct ReadOnce(Result<keyturn_app::approval::Routing, StoreError>);
+
+impl keyturn_app::ports::RoutingSource for ReadOnce {
+    async fn routing(&self) -> Result<keyturn_app::approval::Routing, StoreError> {
+        self.0.clone()
+    }
+}
+
+// ---- approval -----------------------------------------------------------------
+
+use crate::{SecretsRouting, SecretsSigningKeys, SesMailer, SfnTasks};
+use keyturn_app::approval::callback::{self, CallbackError, CallbackPorts, Method, Page};
+use keyturn_app::approval::request::{self, RequestError, RequestInput, RequestPorts, RequestReport, RequestSettings};
+use keyturn_app::lazy::Lazy;
+use keyturn_vendors::{Jira, JiraAuth, SlackChat};
+
+/// Reads a JSON secret of keyturn's own credentials.
+async fn json_secret(sdk: &aws_config::SdkConfig, var: &str, id: &str) -> Result<serde_json::Value, ConfigError> {
+    let problem = |m: String| ConfigError { problems: vec![format!("{var}={id}: {m}")] };
+    let out = aws_sdk_secretsmanager::Client::new(sdk)
+        .get_secret_value()
+        .secret_id(id)
+        .send()
+        .await
+        .map_err(|e| problem(crate::store_error("secretsmanager", "GetSecretValue", e).message))?;
+    serde_json::from_str(out.secret_string().unwrap_or_default()).map_err(|_| problem("not JSON".into()))
+}
+
+fn field(v: &serde_json::Value, var: &str, k: &str) -> Result<String, ConfigError> {
+    v.get(k)
+        .and_then(|x| x.as_str())
+        .map(str::to_owned)
+        .ok_or_else(|| ConfigError { problems: vec![format!("{var}: the secret has no {k:?}")] })
+}
+
+/// The three tables every service works on.
+struct Stores {
+    inventory: DynamoInventory,
+    changes: DynamoChangeStore,
+    audit: DynamoAuditLog,
+}
+
+impl Stores {
+    fn new(sdk: &aws_config::SdkConfig, cfg: &Config) -> Self {
+        let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
+        Self {
+            inventory: DynamoInventory::new(dynamodb.clone(), &cfg.tables.connectors),
+            changes: DynamoChangeStore::new(dynamodb.clone(), &cfg.tables.changes),
+            audit: DynamoAuditLog::new(dynamodb, &cfg.tables.audit),
+        }
+    }
+}
+
+/// Jira for urgent changes, when configured: credentials from their secret,
+/// `{"user","token"}` or `{"bearer"}`.
+/// Jira, if configured; its credentials are read on first use (see [`Lazy`]).
+fn jira_from(sdk: &aws_config::SdkConfig, cfg: &Config) -> Option<Lazy<Jira>> {
+    let jira = cfg.approval.jira.clone()?;
+    let sdk = sdk.clone();
+    Some(Lazy::new(move || {
+        let (sdk, jira) = (sdk.clone(), jira.clone());
+        async move {
+            let secret = &jira.credentials_secret;
+            let v = json_secret(&sdk, "KEYTURN_JIRA_SECRET", secret).await.map_err(|e| e.to_string())?;
+            let text = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_owned);
+            let auth = match (text("user"), text("token"), text("bearer")) {
+                (Some(user), Some(token), _) => JiraAuth::Basic { user, token },
+                (_, _, Some(b)) => JiraAuth::Bearer(b),
+                _ => {
+                    return Err(format!(
+                        "KEYTURN_JIRA_SECRET={secret}: expected {{\"user\",\"token\"}} or {{\"bearer\"}}"
+                    ))
+                }
+            };
+            Ok(Jira::new(keyturn_vendors::client(), &jira.url, &jira.project, auth)
+                .with_issue_shape(&jira.issue_type, &jira.labels))
+        }
+    }))
+}
+
+/// The `request-approval` step with its adapters.
+pub struct ApprovalRequester {
+    changes: DynamoChangeStore,
+    inventory: DynamoInventory,
+    audit: DynamoAuditLog,
+    keys: SecretsSigningKeys,
+    routing: SecretsRouting,
+    mailer: SesMailer,
+    chat: SlackChat,
+    jira: Option<Lazy<Jira>>,
+    settings: RequestSettings,
+}
+
+impl ApprovalRequester {
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let cfg = Config::from_env()?;
+        let mut problems = Vec::new();
+        if cfg.approval.url.is_none() {
+            problems.push("KEYTURN_APPROVAL_URL: required by request-approval (the approval-callback URL)".to_owned());
+        }
+        if cfg.approval.email_from.is_none() {
+            problems.push("KEYTURN_EMAIL_FROM: required by request-approval (a verified SES sender)".to_owned());
+        }
+        if !problems.is_empty() {
+            return Err(ConfigError { problems });
+        }
+        let sdk = sdk_config().await;
+        let jira = jira_from(&sdk, &cfg);
+        let Stores { inventory, changes, audit } = Stores::new(&sdk, &cfg);
+        let sm = aws_sdk_secretsmanager::Client::new(&sdk);
+        Ok(Self {
+            changes,
+            inventory,
+            audit,
+            keys: SecretsSigningKeys::new(sm.clone(), &cfg.approval.signing_key_secret),
+            routing: SecretsRouting::new(sm, &cfg.approval.routing_secret),
+            mailer: SesMailer::new(aws_sdk_sesv2::Client::new(&sdk), cfg.approval.email_from.unwrap_or_default()),
+            chat: SlackChat::new(keyturn_vendors::client()),
+            jira,
+            settings: RequestSettings {
+                approval_url: cfg.approval.url.unwrap_or_default(),
+                default_timeout: cfg.approval.timeout,
+                link_ttl: cfg.approval.link_ttl,
+            },
+        })
+    }
+
+    pub async fn request(&self, input: &RequestInput, now: OffsetDateTime) -> Result<RequestReport, RequestError> {
+        let ports = RequestPorts {
+            approvals: &self.changes,
+            connectors: &self.inventory,
+            keys: &self.keys,
+            routing: &self.routing,
+            mailer: &self.mailer,
+            chat: &self.chat,
+            tickets: self.jira.as_ref(),
+            audit: &self.audit,
+        };
+        request::request_approval(&ports, &self.settings, input, now).await
+    }
+}
+
+/// The `approval-callback` page with its adapters.
+pub struct ApprovalCallback {
+    changes: DynamoChangeStore,
+    inventory: DynamoInventory,
+    audit: DynamoAuditLog,
+    keys: SecretsSigningKeys,
+    tasks: SfnTasks,
+    secrets: crate::SecretsStore,
+    /// Checks handed-over keys while their owner waits.
+    vendor: keyturn_vendors::HttpVendor,
+}
+
+impl ApprovalCallback {
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let cfg = Config::from_env()?;
+        let sdk = sdk_config().await;
+        let Stores { inventory, changes, audit } = Stores::new(&sdk, &cfg);
+        Ok(Self {
+            changes,
+            inventory,
+            audit,
+            keys: SecretsSigningKeys::new(aws_sdk_secretsmanager::Client::new(&sdk), &cfg.approval.signing_key_secret),
+            tasks: SfnTasks::new(aws_sdk_sfn::Client::new(&sdk)),
+            secrets: crate::SecretsStore::new(aws_sdk_secretsmanager::Client::new(&sdk)),
+            vendor: {
+                let http = keyturn_vendors::client();
+                keyturn_vendors::HttpVendor {
+                    atlassian: keyturn_vendors::Atlassian::new(http.clone(), &cfg.vendors.atlassian_url),
+                    http,
+                }
+            },
+        })
+    }
+
+    /// `key`: the pasted key of an intake form's POST.
+    pub async fn handle(
+        &self,
+        method: Method,
+        token: Option<&str>,
+        key: Option<&keyturn_domain::SecretValue>,
+        now: OffsetDateTime,
+    ) -> Result<Page, CallbackError> {
+        let ports = CallbackPorts {
+            approvals: &self.changes,
+            connectors: &self.inventory,
+            keys: &self.keys,
+            tasks: &self.tasks,
+            audit: &self.audit,
+            intake: &self.changes,
+            secrets: &self.secrets,
+            vendor: &self.vendor,
+        };
+        callback::handle(&ports, method, token, key, now).await
+    }
+}
+
+/// The `notify` step with its adapters.
+pub struct Notifier {
+    changes: DynamoChangeStore,
+    inventory: DynamoInventory,
+    audit: DynamoAuditLog,
+    routing: SecretsRouting,
+    mailer: Option<SesMailer>,
+    chat: SlackChat,
+    jira: Option<Lazy<Jira>>,
+}
+
+impl Notifier {
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let cfg = Config::from_env()?;
+        let sdk = sdk_config().await;
+        let jira = jira_from(&sdk, &cfg);
+        let Stores { inventory, changes, audit } = Stores::new(&sdk, &cfg);
+        Ok(Self {
+            changes,
+            inventory,
+            audit,
+            routing: SecretsRouting::new(aws_sdk_secretsmanager::Client::new(&sdk), &cfg.approval.routing_secret),
+            mailer: cfg.approval.email_from.map(|from| SesMailer::new(aws_sdk_sesv2::Client::new(&sdk), from)),
+            chat: SlackChat::new(keyturn_vendors::client()),
+            jira,
+        })
+    }
+
+    pub async fn notify(
+        &self,
+        input: &keyturn_app::notify::NotifyInput,
+        now: OffsetDateTime,
+    ) -> Result<keyturn_app::notify::NotifyReport, StoreError> {
+        let ports = keyturn_app::notify::NotifyPorts {
+            approvals: &self.changes,
+            inventory: &self.inventory,
+            routing: &self.routing,
+            mailer: &self.mailer,
+            chat: &self.chat,
+            tickets: self.jira.as_ref(),
+            audit: &self.audit,
+        };
+        keyturn_app::notify::notify(&ports, input, now).await
+    }
+}
+
+// ---- rotation -----------------------------------------------------------------
+
+use crate::SecretsStore;
+use keyturn_app::ports::OutcomeLog;
+use keyturn_app::rotation::retry::RetryPolicy;
+use keyturn_app::rotation::steps::{self, PortsOf, RotationPorts};
+use keyturn_app::rotation::{Outcome, Rotation, RotationError, StepInput};
+use keyturn_vendors::{Atlassian, Entra, EntraCredentials, HttpConsumer, HttpVendor, Okta};
+
+/// The rotation steps with their adapters, built once per sandbox.
+pub struct Rotator {
+    inventory: DynamoInventory,
+    secrets: SecretsStore,
+    vendor: HttpVendor,
+    consumer: HttpConsumer,
+    audit: DynamoAuditLog,
+    changes: DynamoChangeStore,
+    routing: SecretsRouting,
+    mailer: Option<SesMailer>,
+    chat: SlackChat,
+    retry: RetryPolicy,
+}
+
+impl steps::Ports for Rotator {
+    type L = DynamoInventory;
+    type St = DynamoInventory;
+    type S = SecretsStore;
+    type V = HttpVendor;
+    type C = HttpConsumer;
+    type Au = DynamoAuditLog;
+    type R = SecretsRouting;
+    type M = Option<SesMailer>;
+    type Ch = SlackChat;
+
+    fn get(&self) -> PortsOf<'_, Self> {
+        RotationPorts {
+            connectors: &self.inventory,
+            states: &self.inventory,
+            secrets: &self.secrets,
+            vendor: &self.vendor,
+            consumer: &self.consumer,
+            audit: &self.audit,
+            routing: &self.routing,
+            mailer: &self.mailer,
+            chat: &self.chat,
+            retry: self.retry,
+        }
+    }
+}
+
+impl Rotator {
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let cfg = Config::from_env()?;
+        let sdk = sdk_config().await;
+        let http = keyturn_vendors::client();
+        let atlassian = Atlassian::new(http.clone(), &cfg.vendors.atlassian_url);
+        // keyturn's own IdP credentials: read on first use, never at init.
+        let entra = cfg.vendors.entra_secret.clone().map(|id| {
+            let (sdk, http, vendors) = (sdk.clone(), http.clone(), cfg.vendors.clone());
+            Lazy::new(move || {
+                let (sdk, http, vendors, id) = (sdk.clone(), http.clone(), vendors.clone(), id.clone());
+                async move {
+                    let v = json_secret(&sdk, "KEYTURN_ENTRA_SECRET", &id).await.map_err(|e| e.to_string())?;
+                    let f = |k: &str| field(&v, "KEYTURN_ENTRA_SECRET", k).map_err(|e| e.to_string());
+                    let creds = EntraCredentials {
+                        tenant_id: f("tenant_id")?,
+                        client_id: f("client_id")?,
+                        client_secret: keyturn_domain::SecretValue::new(f("client_secret")?),
+                    };
+                    Ok(Entra::new(http, &vendors.entra_login_url, &vendors.graph_url, creds))
+                }
+            })
+        });
+        let okta = cfg.vendors.okta_secret.clone().map(|id| {
+            let (sdk, http) = (sdk.clone(), http.clone());
+            Lazy::new(move || {
+                let (sdk, http, id) = (sdk.clone(), http.clone(), id.clone());
+                async move {
+                    let v = json_secret(&sdk, "KEYTURN_OKTA_SECRET", &id).await.map_err(|e| e.to_string())?;
+                    let f = |k: &str| field(&v, "KEYTURN_OKTA_SECRET", k).map_err(|e| e.to_string());
+                    let token = keyturn_domain::SecretValue::new(f("api_token")?);
+                    Ok(Okta::new(http, &f("domain")?, token))
+                }
+            })
+        });
+        let Stores { inventory, audit, changes } = Stores::new(&sdk, &cfg);
+        let sm = aws_sdk_secretsmanager::Client::new(&sdk);
+        Ok(Self {
+            inventory,
+            changes,
+            secrets: SecretsStore::new(sm.clone()),
+            vendor: HttpVendor { atlassian: atlassian.clone(), http: http.clone() },
+            consumer: HttpConsumer { atlassian, entra, okta },
+            audit,
+            routing: SecretsRouting::new(sm, &cfg.approval.routing_secret),
+            mailer: cfg.approval.email_from.map(|from| SesMailer::new(aws_sdk_sesv2::Client::new(&sdk), from)),
+            chat: SlackChat::new(http),
+            retry: RetryPolicy::default(),
+        })
+    }
+
+    pub async fn rotate(&self, input: &StepInput, now: OffsetDateTime) -> Result<Rotation, RotationError> {
+        steps::rotate(self, input, now).await
+    }
+
+    pub async fn verify(&self, input: &StepInput, now: OffsetDateTime) -> Result<serde_json::Value, RotationError> {
+        steps::verify(self, input, now).await
+    }
+
+    pub async fn finalize(&self, input: &StepInput, now: OffsetDateTime) -> Result<Outcome, RotationError> {
+        steps::finalize(self, input, now).await
+    }
+
+    pub async fn rollback(&self, input: &StepInput, now: OffsetDateTime) -> Result<Outcome, RotationError> {
+        steps::rollback(self, input, now).await
+    }
+}
+
+/// Which rotation step a function runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Rotate,
+    Verify,
+    Finalize,
+    Rollback,
+}
+
+impl Step {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Rotate => "rotate",
+            Self::Verify => "verify",
+            Self::Finalize => "finalize",
+            Self::Rollback => "rollback",
+        }
+    }
+}
+
+impl Rotator {
+    /// Runs one step: its output as the state machine receives it, and what
+    /// the step's vendor calls came to (for its metrics).
+    pub async fn run(
+        &self,
+        step: Step,
+        input: &StepInput,
+        now: OffsetDateTime,
+    ) -> (Result<serde_json::Value, RotationError>, keyturn_app::rotation::calls::CallStats) {
+        // Every vendor call the step makes is noted for its audit events.
+        // Each step's future is boxed: nested inline, their layouts overflow
+        // rustc's query depth in the Lambda main (release builds).
+        let (out, stats) = keyturn_app::rotation::calls::recorded(async {
+            Ok::<_, RotationError>(match step {
+                Step::Rotate => serde_json::to_value(Box::pin(self.rotate(input, now)).await?),
+                Step::Verify => Ok(Box::pin(self.verify(input, now)).await?),
+                Step::Finalize => {
+                    let outcome = Box::pin(self.finalize(input, now)).await?;
+                    Box::pin(self.ended(input, outcome)).await
+                }
+                Step::Rollback => {
+                    let outcome = Box::pin(self.rollback(input, now)).await?;
+                    Box::pin(self.ended(input, outcome)).await
+                }
+            })
+        })
+        .await;
+        // Plain structs of strings always serialise.
+        (out.map(Result::unwrap_or_default), stats)
+    }
+}
+
+impl Rotator {
+    /// A connector's end result goes onto the change record, where notify
+    /// reads it: the workflow state carries only the outcome word, so a
+    /// batch of thousands stays far below Step Functions' 256 KB.
+    async fn ended(&self, input: &StepInput, outcome: Outcome) -> Result<serde_json::Value, serde_json::Error> {
+        let entry = keyturn_app::notify::ConnectorOutcome {
+            connector_id: outcome.connector_id.clone(),
+            outcome: outcome.outcome.clone(),
+            detail: outcome.detail.clone(),
+        };
+        // Never fails the step: the key work is done (failing finalize here
+        // would roll back a finished rotation). Notify reports a connector
+        // with no recorded outcome as needing a look.
+        if let Err(e) = self.changes.record_outcome(&input.change_id, &entry).await {
+            tracing::error!(change_id = %input.change_id, connector = %input.connector_id,
+                outcome = %entry.outcome, error = %e, "outcome not recorded on the change");
+        }
+        serde_json::to_value(outcome)
+    }
+}
+
+/// The `request-key` step (owner hands over a vendor-console key).
+pub struct KeyRequester {
+    changes: DynamoChangeStore,
+    inventory: DynamoInventory,
+    audit: DynamoAuditLog,
+    keys: SecretsSigningKeys,
+    mailer: SesMailer,
+    approval_url: String,
+    timeout: time::Duration,
+}
+
+impl KeyRequester {
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let cfg = Config::from_env()?;
+        let (Some(url), Some(from)) = (cfg.approval.url.clone(), cfg.approval.email_from.clone()) else {
+            return Err(ConfigError {
+                problems: vec!["KEYTURN_APPROVAL_URL and KEYTURN_EMAIL_FROM: both required by request-key".into()],
+            });
+        };
+        let sdk = sdk_config().await;
+        let Stores { inventory, changes, audit } = Stores::new(&sdk, &cfg);
+        Ok(Self {
+            changes,
+            inventory,
+            audit,
+            keys: SecretsSigningKeys::new(aws_sdk_secretsmanager::Client::new(&sdk), &cfg.approval.signing_key_secret),
+            mailer: SesMailer::new(aws_sdk_sesv2::Client::new(&sdk), from),
+            approval_url: url,
+            timeout: cfg.approval.intake_timeout,
+        })
+    }
+
+    pub async fn request(
+        &self,
+        input: &keyturn_app::approval::intake::KeyRequest,
+        now: OffsetDateTime,
+    ) -> Result<keyturn_app::approval::intake::KeyRequestReport, keyturn_app::approval::intake::KeyRequestError> {
+        let ports = keyturn_app::approval::intake::KeyRequestPorts {
+            connectors: &self.inventory,
+            intake: &self.changes,
+            keys: &self.keys,
+            mailer: &self.mailer,
+            audit: &self.audit,
+        };
+        keyturn_app::approval::intake::request_key(&ports, &self.approval_url, self.timeout, input, now).await
+    }
+}

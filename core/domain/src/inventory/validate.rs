@@ -1,0 +1,711 @@
+//! Validation: a raw record becomes a [`Connector`] or a list of field errors.
+
+use std::fmt;
+
+use time::{Duration, OffsetDateTime};
+
+use super::read::Item;
+use super::{usable_id, Checked, InventoryError, Location, Problems, RawRecord, RecordError};
+use crate::procedures::procedure;
+use crate::timefmt::parse_instant;
+use crate::{
+    excerpt, forbidden_char, ChangeWindow, Connector, ConnectorId, ConnectorKind, ConnectorStatus, HttpTemplate,
+    IdpBinding, SecretArn,
+};
+
+/// Every field an inventory record may have.
+pub const FIELDS: [&str; 16] = [
+    "id",
+    "kind",
+    "org",
+    "directory_id",
+    "app_id",
+    "idp",
+    "idp_app_id",
+    "idp_job_id",
+    "owner",
+    "approver_group",
+    "change_window",
+    "secret_arn",
+    "expires_at",
+    "status",
+    "last_rotated_at",
+    "http_template",
+];
+
+/// Longest value accepted in any field.
+const MAX_FIELD_LEN: usize = 512;
+/// A template is a small JSON document.
+const MAX_TEMPLATE_LEN: usize = 4096;
+
+/// One thing wrong with one field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { field: field.into(), message: message.into() }
+    }
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+/// What validation needs to know about the world.
+#[derive(Debug, Clone, Copy)]
+pub struct ValidationContext {
+    pub now: OffsetDateTime,
+    /// An expiry further out than this is almost surely a typo (default 5 years;
+    /// vendors issue keys for at most a year or two).
+    pub max_expiry_ahead: Duration,
+}
+
+impl ValidationContext {
+    pub fn at(now: OffsetDateTime) -> Self {
+        Self { now, max_expiry_ahead: Duration::days(5 * 365) }
+    }
+}
+
+/// Collects field errors while reading fields.
+struct Checker<'a> {
+    rec: &'a RawRecord,
+    errors: Vec<FieldError>,
+}
+
+impl<'a> Checker<'a> {
+    fn fail(&mut self, field: &str, message: impl Into<String>) {
+        self.errors.push(FieldError::new(field, message));
+    }
+
+    /// An optional field: present, printable and not too long.
+    fn optional(&mut self, field: &str) -> Option<&'a str> {
+        let v = self.rec.get(field)?;
+        if v.len() > MAX_FIELD_LEN {
+            self.fail(field, format!("is longer than {MAX_FIELD_LEN} characters"));
+            return None;
+        }
+        if let Some(why) = forbidden_char(v) {
+            self.fail(field, why);
+            return None;
+        }
+        Some(v)
+    }
+
+    fn required(&mut self, field: &str) -> Option<&'a str> {
+        let v = self.optional(field);
+        if v.is_none() && self.rec.get(field).is_none() {
+            self.fail(field, "is required");
+        }
+        v
+    }
+
+    fn parsed<T>(&mut self, field: &str, required: bool, parse: impl FnOnce(&str) -> Result<T, String>) -> Option<T> {
+        let raw = if required { self.required(field) } else { self.optional(field) }?;
+        match parse(raw) {
+            Ok(v) => Some(v),
+            Err(message) => {
+                self.fail(field, message);
+                None
+            }
+        }
+    }
+}
+
+fn is_email(s: &str) -> bool {
+    let Some((local, domain)) = s.split_once('@') else { return false };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !s.contains(char::is_whitespace)
+        && !domain.contains('@')
+}
+
+/// A date or time in years 0001 to 9999. Year 0, negative years and years of
+/// five digits are refused by name: they sort wrongly in the fixed-width
+/// expiry index and no key expires then.
+fn instant(raw: &str) -> Result<OffsetDateTime, String> {
+    let year_digits = raw.bytes().take_while(u8::is_ascii_digit).count();
+    if raw.starts_with(['-', '+']) || year_digits > 4 || (year_digits == 4 && raw.starts_with("0000")) {
+        return Err(format!("{} has a year outside 0001 to 9999", excerpt(raw)));
+    }
+    parse_instant(raw).ok_or_else(|| format!("{} is not a date (use 2026-05-01 or 2026-05-01T00:00:00Z)", excerpt(raw)))
+}
+
+fn is_group_name(s: &str) -> bool {
+    s.len() <= 64 && s.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+}
+
+/// Validates one record; on failure returns every problem, not just the first.
+pub fn validate_record(rec: &RawRecord, ctx: &ValidationContext) -> Result<Connector, Vec<FieldError>> {
+    let mut c = Checker { rec, errors: Vec::new() };
+
+    let id = c.parsed("id", true, ConnectorId::parse);
+    let kind = c.parsed("kind", true, |raw| {
+        ConnectorKind::parse(raw).ok_or_else(|| {
+            let known: Vec<&str> = ConnectorKind::ALL.iter().map(|k| k.as_str()).collect();
+            format!("{} is not a known kind ({})", excerpt(raw), known.join(", "))
+        })
+    });
+    let org = c.required("org").map(str::to_owned);
+    let directory_id = c.optional("directory_id").map(str::to_owned);
+    let app_id = c.optional("app_id").map(str::to_owned);
+    let http_template = c.rec.get("http_template").and_then(|raw| {
+        if raw.len() > MAX_TEMPLATE_LEN {
+            c.fail("http_template", format!("is longer than {MAX_TEMPLATE_LEN} characters"));
+            return None;
+        }
+        // Line breaks are a template's own whitespace; invisible characters
+        // in a URL or a header are never meant.
+        if let Some(why) = forbidden_char(&raw.replace(['\n', '\r', '\t'], " ")) {
+            c.fail("http_template", why);
+            return None;
+        }
+        HttpTemplate::parse(raw).map_err(|e| c.fail("http_template", e)).ok()
+    });
+    let owner = c.parsed("owner", true, |raw| {
+        if is_email(raw) {
+            Ok(raw.to_owned())
+        } else {
+            Err(format!("{} is not an email address; every key needs a reachable owner", excerpt(raw)))
+        }
+    });
+    let approver_group = c.parsed("approver_group", true, |raw| {
+        if is_group_name(raw) {
+            Ok(raw.to_owned())
+        } else {
+            Err(format!("{} is not a group name (letters, digits, . _ -, at most 64)", excerpt(raw)))
+        }
+    });
+    let change_window = c.parsed("change_window", false, |raw| raw.parse::<ChangeWindow>());
+    let secret_arn = c.parsed("secret_arn", true, SecretArn::parse);
+    let expires_at = c.parsed("expires_at", true, |raw| {
+        let t = instant(raw)?;
+        if t > ctx.now + ctx.max_expiry_ahead {
+            return Err(format!(
+                "{} is more than {} days away; check the date",
+                excerpt(raw),
+                ctx.max_expiry_ahead.whole_days()
+            ));
+        }
+        Ok(t)
+    });
+    let status = c
+        .parsed("status", false, |raw| {
+            ConnectorStatus::parse(raw).ok_or_else(|| {
+                let known: Vec<&str> = ConnectorStatus::ALL.iter().map(|s| s.as_str()).collect();
+                format!("{} is not a status ({})", excerpt(raw), known.join(", "))
+            })
+        })
+        .unwrap_or_default();
+    let last_rotated_at = c.parsed("last_rotated_at", false, instant);
+
+    let idp_name = c.required("idp");
+    let idp_app_id = c.optional("idp_app_id").map(str::to_owned);
+    let idp_job_id = c.optional("idp_job_id").map(str::to_owned);
+    let idp = match idp_name {
+        Some("entra") => match (idp_app_id, idp_job_id) {
+            (Some(service_principal_id), Some(job_id)) => Some(IdpBinding::Entra { service_principal_id, job_id }),
+            (sp, job) => {
+                if sp.is_none() {
+                    c.fail("idp_app_id", "is required for idp entra (the enterprise app's service principal id)");
+                }
+                if job.is_none() {
+                    c.fail("idp_job_id", "is required for idp entra (the provisioning job id)");
+                }
+                None
+            }
+        },
+        Some("okta") => {
+            if idp_job_id.is_some() {
+                c.fail("idp_job_id", "is only used with idp entra");
+            }
+            match idp_app_id {
+                Some(app_id) => Some(IdpBinding::Okta { app_id }),
+                None => {
+                    c.fail("idp_app_id", "is required for idp okta (the Okta app id)");
+                    None
+                }
+            }
+        }
+        Some("none") => {
+            for field in ["idp_app_id", "idp_job_id"] {
+                if c.rec.get(field).is_some() {
+                    c.fail(field, "is set but idp is none");
+                }
+            }
+            Some(IdpBinding::None)
+        }
+        Some(other) => {
+            c.fail("idp", format!("{} is not a known identity provider (entra, okta, none)", excerpt(other)));
+            None
+        }
+        None => None,
+    };
+
+    if kind.is_some_and(|k| k != ConnectorKind::GenericHttp) && c.rec.get("http_template").is_some() {
+        c.fail("http_template", "is only used with kind generic-http");
+    }
+    if let Some(kind) = kind {
+        let proc = procedure(kind);
+        for field in proc.requires {
+            if c.rec.get(field).is_none() && !c.errors.iter().any(|e| e.field == *field) {
+                c.fail(field, format!("is required for kind {kind}"));
+            }
+        }
+        if let Some(binding) = &idp {
+            let allowed = match binding {
+                IdpBinding::Entra { .. } => proc.consumers.entra,
+                IdpBinding::Okta { .. } => proc.consumers.okta,
+                IdpBinding::None => proc.consumers.none,
+            };
+            if !allowed {
+                c.fail("idp", format!("{} cannot consume a {kind} key", binding.name()));
+            }
+        }
+    }
+
+    match (id, kind, org, owner, approver_group, secret_arn, expires_at, idp) {
+        (
+            Some(id),
+            Some(kind),
+            Some(org),
+            Some(owner),
+            Some(approver_group),
+            Some(secret_arn),
+            Some(expires_at),
+            Some(idp),
+        ) if c.errors.is_empty() => Ok(Connector {
+            id,
+            kind,
+            org,
+            directory_id,
+            app_id,
+            idp,
+            owner,
+            approver_group,
+            change_window,
+            secret_arn,
+            expires_at,
+            status,
+            version: 0,
+            last_rotated_at,
+            http_template,
+            active_change: None,
+        }),
+        _ => Err(c.errors),
+    }
+}
+
+/// Validates a whole file's records: all or nothing. Duplicate ids are errors
+/// on every occurrence after the first, naming where the first one was.
+pub fn validate_all(
+    records: &[RawRecord],
+    source: &str,
+    ctx: &ValidationContext,
+) -> Result<Vec<Connector>, Vec<RecordError>> {
+    let mut v = Validator::new(source, ctx);
+    let mut good = Vec::with_capacity(records.len());
+    for rec in records {
+        v.push(Item::Record(rec.clone(), Vec::new()), &mut |c| good.push(c));
+    }
+    match v.finish() {
+        Ok(_) => Ok(good),
+        Err(InventoryError::Invalid(p)) => Err(p.shown),
+        Err(other) => Err(vec![RecordError {
+            source: source.to_owned(),
+            location: Location::Item,
+            id: None,
+            errors: vec![FieldError::new("record", other.to_string())],
+        }]),
+    }
+}
+
+/// Validation of a stream of records, one at a time: what it keeps between
+/// records is the ids seen (for duplicates) and the first problems found.
+pub(crate) struct Validator<'a> {
+    source: &'a str,
+    ctx: &'a ValidationContext,
+    ids: IdIndex,
+    problems: Problems,
+    records: usize,
+}
+
+impl<'a> Validator<'a> {
+    pub(crate) fn new(source: &'a str, ctx: &'a ValidationContext) -> Self {
+        Self { source, ctx, ids: IdIndex::default(), problems: Problems::default(), records: 0 }
+    }
+
+    /// One record as read, with what was wrong with its shape. A valid
+    /// record's connector goes to `each` while the file is still usable.
+    pub(crate) fn push(&mut self, item: Item, each: &mut dyn FnMut(Connector)) {
+        let (rec, shape) = match item {
+            Item::Record(rec, shape) => (rec, shape),
+            Item::Problem { location, label, errors } => {
+                self.problems.add(RecordError {
+                    source: self.source.to_owned(),
+                    location,
+                    id: label.map(str::to_owned),
+                    errors,
+                });
+                return;
+            }
+        };
+        self.records += 1;
+        let result = validate_record(&rec, self.ctx);
+        let mut errors = shape;
+        let connector = match result {
+            Ok(c) if errors.is_empty() => Some(c),
+            Ok(_) => None,
+            Err(e) => {
+                errors.extend(e);
+                None
+            }
+        };
+        let id = usable_id(&rec);
+        if let Some(id) = &id {
+            self.ids.add(id, rec.location, errors.is_empty());
+        }
+        match connector {
+            Some(c) if self.problems.records == 0 => each(c),
+            Some(_) => {}
+            None => {
+                self.problems.add(RecordError { source: self.source.to_owned(), location: rec.location, id, errors })
+            }
+        }
+    }
+
+    /// The end of the stream: duplicate ids are known only now.
+    pub(crate) fn finish(mut self) -> Result<Checked, InventoryError> {
+        for (dup, first) in self.ids.duplicates() {
+            self.problems.add_late(
+                self.source,
+                IdIndex::location(&dup),
+                self.ids.id(&dup),
+                dup.valid,
+                FieldError::new("id", format!("duplicate of {}", IdIndex::location(&first))),
+            );
+        }
+        if self.problems.records == 0 {
+            Ok(Checked { records: self.records })
+        } else {
+            Err(InventoryError::Invalid(self.problems))
+        }
+    }
+}
+
+/// Every valid id seen, packed: the ids' text end to end in one string, and
+/// 12 bytes per record. Duplicates are found at the end by sorting, so a file
+/// of a million short rows costs tens of megabytes here, not the hundreds a
+/// map of strings would.
+#[derive(Default)]
+struct IdIndex {
+    text: String,
+    entries: Vec<IdEntry>,
+}
+
+#[derive(Clone, Copy)]
+struct IdEntry {
+    start: u32,
+    /// `Location` packed: its number and which kind it is.
+    at: u32,
+    len: u8,
+    kind: u8,
+    valid: bool,
+}
+
+impl IdIndex {
+    fn add(&mut self, id: &str, location: Location, valid: bool) {
+        let (kind, n) = match location {
+            Location::Row(n) => (0, u32::try_from(n).ok()),
+            Location::Record(n) => (1, u32::try_from(n).ok()),
+            Location::Item => (2, Some(0)),
+        };
+        // Ids are at most MAX_ID_LEN (128) bytes and files at most 64 MiB,
+        // so these never fail; if they did, that id would go unchecked for
+        // duplicates rather than be confused with another.
+        let (Some(at), Ok(start), Ok(len)) = (n, u32::try_from(self.text.len()), u8::try_from(id.len())) else {
+            return;
+        };
+        self.text.push_str(id);
+        self.entries.push(IdEntry { start, at, len, kind, valid });
+    }
+
+    fn id(&self, e: &IdEntry) -> &str {
+        let start = e.start as usize;
+        self.text.get(start..start + usize::from(e.len)).unwrap_or_default()
+    }
+
+    fn location(e: &IdEntry) -> Location {
+        match e.kind {
+            0 => Location::Row(u64::from(e.at)),
+            1 => Location::Record(e.at as usize),
+            _ => Location::Item,
+        }
+    }
+
+    /// Every occurrence after the first of an id, beside that first one, in
+    /// file order.
+    fn duplicates(&mut self) -> Vec<(IdEntry, IdEntry)> {
+        let mut entries = std::mem::take(&mut self.entries);
+        // Stable, so within one id the file order stays: the first of each
+        // run is the first in the file.
+        entries.sort_by(|a, b| self.id(a).cmp(self.id(b)));
+        let mut out = Vec::new();
+        let mut first: Option<IdEntry> = None;
+        for e in entries {
+            match first {
+                Some(f) if self.id(&f) == self.id(&e) => out.push((e, f)),
+                _ => first = Some(e),
+            }
+        }
+        out.sort_by_key(|(e, _)| Self::location(e));
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::{read_str, Format, Location};
+    use proptest::prelude::*;
+    use time::macros::datetime;
+
+    const NOW: OffsetDateTime = datetime!(2026-11-24 06:00 UTC);
+    const HEADER: &str =
+        "id,kind,org,directory_id,idp,idp_app_id,idp_job_id,owner,approver_group,change_window,secret_arn,expires_at";
+    const GOOD: &str = "atlassian/acme/entra,atlassian-scim,acme,dir-1,entra,sp-1,job-1,ann@acme.example,it-change,sat 02:00-04:00,arn:aws:secretsmanager:eu-west-1:123456789012:secret:scim/acme,2026-12-01";
+
+    fn check(csv: &str) -> Result<Vec<Connector>, Vec<RecordError>> {
+        let recs = read_str(csv, Format::Csv, "inventory.csv").unwrap();
+        validate_all(&recs, "inventory.csv", &ValidationContext::at(NOW))
+    }
+
+    #[test]
+    fn a_good_record_becomes_a_connector() {
+        let c = check(&format!("{HEADER}\n{GOOD}\n")).unwrap().remove(0);
+        assert_eq!(c.id.as_str(), "atlassian/acme/entra");
+        assert_eq!(c.kind, ConnectorKind::AtlassianScim);
+        assert_eq!(c.idp, IdpBinding::Entra { service_principal_id: "sp-1".into(), job_id: "job-1".into() });
+        assert_eq!(c.expires_at, datetime!(2026-12-01 00:00 UTC));
+        assert_eq!(c.status, ConnectorStatus::Active);
+    }
+
+    #[test]
+    fn the_issue_example_message_is_exact() {
+        // Five good rows (2..=6), then the bad one on row 7.
+        let mut lines = vec![HEADER.to_owned()];
+        for i in 0..5 {
+            lines.push(GOOD.replacen("atlassian/acme/entra", &format!("c{i}"), 1));
+        }
+        lines.push(GOOD.replace("2026-12-01", "2026-13-01"));
+        let errs = check(&(lines.join("\n") + "\n")).unwrap_err();
+        assert_eq!(
+            errs[0].to_string(),
+            r#"inventory.csv row 7 (atlassian/acme/entra): expires_at: "2026-13-01" is not a date (use 2026-05-01 or 2026-05-01T00:00:00Z)"#
+        );
+    }
+
+    #[test]
+    fn every_problem_is_listed() {
+        let rec = "x y,atlassian-scim,,,entra,,,nobody,,someday,arn:nope,2026-13-01";
+        let errs = check(&format!("{HEADER}\n{rec}\n")).unwrap_err();
+        let fields: Vec<&str> = errs[0].errors.iter().map(|e| e.field.as_str()).collect();
+        for f in [
+            "id",
+            "org",
+            "owner",
+            "approver_group",
+            "change_window",
+            "secret_arn",
+            "expires_at",
+            "idp_app_id",
+            "idp_job_id",
+            "directory_id",
+        ] {
+            assert!(fields.contains(&f), "{f} missing from {fields:?}");
+        }
+    }
+
+    #[test]
+    fn unknown_kind_and_idp_mismatch() {
+        let rec = GOOD.replace("atlassian-scim", "atlassian");
+        let errs = check(&format!("{HEADER}\n{rec}\n")).unwrap_err();
+        assert!(errs[0].to_string().contains(r#"kind: "atlassian" is not a known kind"#));
+        let rec = GOOD.replace("atlassian-scim", "atlassian-api-key");
+        let errs = check(&format!("{HEADER}\n{rec}\n")).unwrap_err();
+        assert!(errs[0].to_string().contains("idp: entra cannot consume a atlassian-api-key key"));
+    }
+
+    #[test]
+    fn duplicates_name_the_first_occurrence() {
+        let errs = check(&format!("{HEADER}\n{GOOD}\n{GOOD}\n")).unwrap_err();
+        assert_eq!(errs.len(), 1);
+        assert_eq!(errs[0].location, Location::Row(3));
+        assert!(errs[0].to_string().ends_with("id: duplicate of row 2"));
+    }
+
+    #[test]
+    fn far_future_expiry_is_suspicious() {
+        let rec = GOOD.replace("2026-12-01", "2099-01-01");
+        let errs = check(&format!("{HEADER}\n{rec}\n")).unwrap_err();
+        assert!(errs[0].to_string().contains("check the date"));
+    }
+
+    #[test]
+    fn control_characters_are_refused() {
+        let recs = vec![RawRecord {
+            location: Location::Record(1),
+            fields: [("org", "acme\r\nBcc: evil@x.example")]
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }];
+        let errs = validate_all(&recs, "x.json", &ValidationContext::at(NOW)).unwrap_err();
+        assert!(errs[0].to_string().contains("org: contains control characters"));
+    }
+
+    /// Invisible format characters (Cf) and line/paragraph separators read
+    /// as nothing on screen: `acme\u{200B}` is not `acme`, and U+202E turns
+    /// `moc.elpmaxe@nna` into what looks like an address. Refused in every
+    /// field, named by code point, never echoed.
+    #[test]
+    fn invisible_characters_and_separators_are_refused_in_every_field() {
+        for (field, c) in [
+            ("org", '\u{202E}'),
+            ("org", '\u{200B}'),
+            ("directory_id", '\u{FEFF}'),
+            ("directory_id", '\u{2028}'),
+            ("idp_app_id", '\u{2029}'),
+            ("idp_job_id", '\u{2060}'),
+            ("owner", '\u{200B}'),
+            ("owner", '\u{202E}'),
+            ("org", '\u{E0041}'),
+            ("org", '\u{85}'),
+        ] {
+            let mut rec = read_str(&format!("{HEADER}\n{GOOD}\n"), Format::Csv, "x.csv").unwrap().remove(0);
+            rec.fields.get_mut(field).unwrap().insert(2, c);
+            let errs = validate_record(&rec, &ValidationContext::at(NOW)).unwrap_err();
+            let shown: Vec<String> = errs.iter().map(ToString::to_string).collect();
+            let code = format!("U+{:04X}", u32::from(c));
+            assert!(
+                shown.iter().any(|e| e.starts_with(&format!("{field}: contains")) && e.contains(&code)),
+                "{field} {code}: {shown:?}"
+            );
+            assert!(!shown.iter().any(|e| e.contains(c)), "the character itself is not echoed: {shown:?}");
+        }
+    }
+
+    /// Year 0, negative years and years past 9999 are not dates a key
+    /// expires on, and would sort out of place in the expiry index.
+    #[test]
+    fn expiry_years_outside_0001_to_9999_are_refused() {
+        for date in ["0000-06-01", "0000-06-01T00:00:00Z", "-0001-06-01", "+10000-01-01", "10000-01-01", "+2026-12-01"]
+        {
+            let errs = check(&format!("{HEADER}\n{}\n", GOOD.replace("2026-12-01", date))).unwrap_err();
+            let shown = errs[0].to_string();
+            assert!(shown.contains("expires_at: ") && shown.contains("year outside 0001 to 9999"), "{date}: {shown}");
+        }
+        let errs =
+            check(&format!("{HEADER}\n{}\n", GOOD.replace("2026-12-01", "0001-01-01T00:00:00+01:00"))).unwrap_err();
+        assert!(errs[0].to_string().contains("expires_at: \"0001-01-01T00:00:00+01:00\" is not a date"), "{errs:?}");
+    }
+
+    /// A bad ARN is named on the field and refused whole: a region that is
+    /// not one, a name with characters Secrets Manager never gives.
+    #[test]
+    fn secret_arns_are_checked_on_the_field() {
+        for arn in [
+            "arn:aws:secretsmanager:x:123456789012:secret:scim/acme",
+            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:scim/acme?x=1",
+            "arn:aws-cn:secretsmanager:eu-west-1:123456789012:secret:scim/acme",
+        ] {
+            let row = GOOD.replace("arn:aws:secretsmanager:eu-west-1:123456789012:secret:scim/acme", arn);
+            let errs = check(&format!("{HEADER}\n{row}\n")).unwrap_err();
+            assert!(errs[0].to_string().contains("secret_arn: "), "{arn}: {errs:?}");
+        }
+    }
+
+    /// Values are echoed short: a 500-character owner comes back as its
+    /// first 64 characters and a count, and an id that is not a valid one
+    /// is never repeated as the record's name.
+    #[test]
+    fn errors_echo_values_short_and_bad_ids_not_at_all() {
+        let long = "x".repeat(500);
+        let row = GOOD.replace("ann@acme.example", &long).replacen("atlassian/acme/entra", "\u{1b}[2Jid", 1);
+        let errs = check(&format!("{HEADER}\n{row}\n")).unwrap_err();
+        let shown = errs[0].to_string();
+        assert!(shown.contains(&format!("owner: \"{}\"… (500 characters) is not an email", "x".repeat(64))), "{shown}");
+        assert!(!shown.contains(&"x".repeat(65)), "{shown}");
+        assert_eq!(errs[0].id, None);
+        assert!(shown.starts_with("inventory.csv row 2: "), "{shown}");
+        assert!(!shown.contains('\u{1b}'), "{shown:?}");
+    }
+
+    /// Duplicates are found when the file has been read, and still take
+    /// their place in file order, beside the record's other problems.
+    #[test]
+    fn duplicates_found_at_the_end_take_their_place_in_file_order() {
+        let bad_date = |id: &str| GOOD.replacen("atlassian/acme/entra", id, 1).replace("2026-12-01", "2026-13-01");
+        let good = |id: &str| GOOD.replacen("atlassian/acme/entra", id, 1);
+        let rows = [good("a"), bad_date("b"), good("a"), bad_date("b"), good("c")];
+        let errs = check(&format!("{HEADER}\n{}\n", rows.join("\n"))).unwrap_err();
+        let got: Vec<(Location, Vec<&str>)> =
+            errs.iter().map(|e| (e.location, e.errors.iter().map(|f| f.message.as_str()).collect())).collect();
+        assert_eq!(got.len(), 3, "{got:#?}");
+        assert_eq!(got[0].0, Location::Row(3));
+        assert_eq!(got[1], (Location::Row(4), vec!["duplicate of row 2"]));
+        assert_eq!(got[2].0, Location::Row(5));
+        assert!(got[2].1[0].contains("is not a date") && got[2].1[1] == "duplicate of row 3", "{got:#?}");
+    }
+
+    /// A file of very many bad records reports the first
+    /// MAX_SHOWN_RECORDS in file order and counts the rest; a duplicate
+    /// found at the end still lands in its place among the shown.
+    #[test]
+    fn very_many_problems_are_capped_and_counted() {
+        use crate::inventory::{load_str, InventoryError, MAX_SHOWN_RECORDS};
+        let mut lines = vec![HEADER.to_owned(), GOOD.replacen("atlassian/acme/entra", "dup", 1)];
+        lines.push(GOOD.replacen("atlassian/acme/entra", "dup", 1));
+        for i in 0..MAX_SHOWN_RECORDS + 500 {
+            lines.push(GOOD.replacen("atlassian/acme/entra", &format!("c{i}"), 1).replace("2026-12-01", "never"));
+        }
+        let Err(InventoryError::Invalid(p)) =
+            load_str(&(lines.join("\n") + "\n"), Format::Csv, "big.csv", &ValidationContext::at(NOW))
+        else {
+            panic!("expected invalid");
+        };
+        assert_eq!(p.records, MAX_SHOWN_RECORDS + 501);
+        assert_eq!(p.problems, MAX_SHOWN_RECORDS + 501);
+        assert_eq!(p.shown.len(), MAX_SHOWN_RECORDS);
+        assert_eq!(p.shown[0].location, Location::Row(3), "the late duplicate is first");
+        assert_eq!(p.shown[0].errors[0].message, "duplicate of row 2");
+        assert!(p.shown.windows(2).all(|w| w[0].location < w[1].location));
+        assert!(p.to_string().ends_with("… and 501 more invalid record(s) not shown"), "{}", p.to_string().len());
+    }
+
+    proptest! {
+        /// Any mix of field values either validates or yields errors that each
+        /// name a known field — never a panic, never an empty error list.
+        #[test]
+        fn validation_is_total(values in proptest::collection::btree_map(0usize..FIELDS.len(), ".{0,40}", 0..FIELDS.len())) {
+            let rec = RawRecord {
+                location: Location::Record(1),
+                fields: values.into_iter().map(|(i, v)| (FIELDS[i].to_owned(), v)).collect(),
+            };
+            match validate_record(&rec, &ValidationContext::at(NOW)) {
+                Ok(c) => prop_assert!(!c.owner.is_empty()),
+                Err(errors) => {
+                    prop_assert!(!errors.is_empty());
+                    for e in errors { prop_assert!(FIELDS.contains(&e.field.as_str()), "{}", e.field); }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! The fixed mapping table: connector kind → rotation procedure.
+//!
+//! Deterministic execution means no logic decides at run time *how* a key is
+//! rotated: the kind picks one row of this table, and that is the plan shown
+//! to the approver and followed by the workflow. Adding a vendor adds a row.
+
+use crate::ConnectorKind;
+
+/// Where the new key comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeySource {
+    /// keyturn creates (and later revokes) keys through the vendor's API; the
+    /// old key stays valid until finalize, so rollback restores everything.
+    VendorApi,
+    /// The vendor documents no API that makes the key: its owner creates or
+    /// regenerates it in the vendor console and pastes it into keyturn's
+    /// intake form (Atlassian SCIM keys and organization API keys; see
+    /// docs/vendors.md).
+    HumanIntake,
+}
+
+impl KeySource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::VendorApi => "vendor_api",
+            Self::HumanIntake => "human_intake",
+        }
+    }
+}
+
+/// How keyturn proves a key works.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Probe {
+    /// `GET /scim/directory/{id}/Users?startIndex=1&count=1` returns a ListResponse.
+    ScimListUsers,
+    /// An authenticated read against the vendor's admin API.
+    AdminApiRead,
+    /// The probe request declared in the connector's HTTP template.
+    TemplateProbe,
+}
+
+/// Which identity providers may consume the key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Consumers {
+    pub entra: bool,
+    pub okta: bool,
+    pub none: bool,
+}
+
+/// One row of the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Procedure {
+    pub kind: ConnectorKind,
+    pub key_source: KeySource,
+    pub probe: Probe,
+    pub consumers: Consumers,
+    /// Does the old key stay valid once the new one exists? (Regenerating an
+    /// Atlassian SCIM key kills the old one at once.)
+    pub old_key_survives: bool,
+    /// Does finalize revoke the old key through the vendor's API (by its
+    /// recorded key id)? Where it cannot, the owner is told to.
+    pub revokes_old_key: bool,
+    /// Inventory fields this kind needs beyond the common ones.
+    pub requires: &'static [&'static str],
+    /// One line for the approval message: what a human will have to do.
+    pub summary: &'static str,
+    /// One line for the approval message: what happens if verification fails.
+    pub rollback: &'static str,
+}
+
+/// Okta among them: the owner, who holds the new key during the hand-over,
+/// updates it in Okta's Admin Console, and keyturn verifies.
+const ANY_IDP: Consumers = Consumers { entra: true, okta: true, none: true };
+
+/// The table. One row per [`ConnectorKind`], in declaration order.
+pub const PROCEDURES: [Procedure; 3] = [
+    Procedure {
+        kind: ConnectorKind::AtlassianScim,
+        key_source: KeySource::HumanIntake,
+        probe: Probe::ScimListUsers,
+        consumers: ANY_IDP,
+        old_key_survives: false,
+        revokes_old_key: false,
+        requires: &["directory_id"],
+        summary: "owner regenerates the SCIM key in admin.atlassian.com and pastes it into keyturn; \
+                  keyturn pushes it to the identity provider and verifies provisioning",
+        rollback: "none possible for the key itself: Atlassian revokes the old SCIM key the moment a new one is \
+                   generated. keyturn checks the new key against Atlassian before touching the identity provider; \
+                   if provisioning then fails, the connector is marked needs_manual_intervention and on-call is told",
+    },
+    Procedure {
+        kind: ConnectorKind::AtlassianApiKey,
+        // Atlassian's API Access reference documents listing and revoking org
+        // API keys, not creating them (docs/vendors.md).
+        key_source: KeySource::HumanIntake,
+        probe: Probe::AdminApiRead,
+        consumers: Consumers { entra: false, okta: false, none: true },
+        old_key_survives: true,
+        revokes_old_key: true,
+        requires: &[],
+        summary: "owner creates a new organization API key in admin.atlassian.com (Settings > API keys) and pastes \
+                  it into keyturn; keyturn verifies it, then revokes the old key (PATCH …/api-keys/revoke/{id}) or, \
+                  without its id, asks the owner to revoke it",
+        rollback: "the old key stays valid and current until the new one is verified; on failure keyturn keeps the \
+                   old key current, drops the handed-over one from Secrets Manager and tells on-call (the owner \
+                   revokes the unused new key in admin.atlassian.com)",
+    },
+    Procedure {
+        kind: ConnectorKind::GenericHttp,
+        key_source: KeySource::VendorApi,
+        probe: Probe::TemplateProbe,
+        // Okta takes a token by API only for Org2Org and Zscaler 2.0; other
+        // apps' tokens are set in its Admin Console by a person, and nobody
+        // sees a key keyturn mints (docs/vendors.md).
+        consumers: Consumers { entra: true, okta: false, none: true },
+        old_key_survives: true,
+        revokes_old_key: true,
+        requires: &["http_template"],
+        summary: "keyturn creates a new key with the connector's HTTP template, verifies it, then revokes the old one",
+        rollback: "the old key stays valid until the new one is verified; on failure keyturn puts the identity \
+                   provider back on the old key, revokes the new one and tells on-call",
+    },
+];
+
+/// The procedure for `kind`.
+///
+/// ```
+/// use keyturn_domain::{procedures::{procedure, KeySource}, ConnectorKind};
+/// assert_eq!(procedure(ConnectorKind::AtlassianScim).key_source, KeySource::HumanIntake);
+/// ```
+pub fn procedure(kind: ConnectorKind) -> &'static Procedure {
+    // The table has one row per kind in declaration order (tested below).
+    &PROCEDURES[kind as usize]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_exactly_its_own_row() {
+        for kind in ConnectorKind::ALL {
+            assert_eq!(procedure(kind).kind, kind);
+            assert_eq!(PROCEDURES.iter().filter(|p| p.kind == kind).count(), 1);
+        }
+    }
+
+    #[test]
+    fn keys_no_vendor_api_creates_come_from_their_owner() {
+        // Atlassian documents no org API key creation (docs/vendors.md).
+        assert_eq!(procedure(ConnectorKind::AtlassianApiKey).key_source, KeySource::HumanIntake);
+        assert!(procedure(ConnectorKind::AtlassianApiKey).revokes_old_key, "by the documented PATCH revoke");
+        assert!(!procedure(ConnectorKind::AtlassianScim).revokes_old_key, "regeneration already killed it");
+    }
+
+    #[test]
+    fn okta_only_consumes_keys_a_person_holds() {
+        // Okta's token for these apps is set in its console: only by someone who saw the key.
+        for p in PROCEDURES {
+            if p.consumers.okta {
+                assert_eq!(p.key_source, KeySource::HumanIntake, "{:?}", p.kind);
+            }
+        }
+    }
+
+    #[test]
+    fn a_key_that_dies_on_regeneration_is_never_vendor_api() {
+        // Rollback relies on the old key surviving whenever keyturn mints keys.
+        for p in PROCEDURES {
+            if p.key_source == KeySource::VendorApi {
+                assert!(p.old_key_survives, "{:?}", p.kind);
+            }
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! The rotation ports on HTTP: which vendor API and which identity provider
+//! a connector uses follows from its kind and binding, nothing else.
+
+use super::{Atlassian, Entra, Okta};
+use keyturn_app::ports::{Consumer, KeyVendor};
+use keyturn_app::rotation::{StoredKey, VendorError};
+use keyturn_domain::{Connector, ConnectorKind, IdpBinding};
+
+fn unsupported(operation: &'static str, detail: String) -> VendorError {
+    VendorError::Rejected { service: "keyturn", operation, detail }
+}
+
+/// Vendor key APIs by connector kind.
+#[derive(Debug, Clone)]
+pub struct HttpVendor {
+    pub atlassian: Atlassian,
+    /// For `generic-http` templates.
+    pub http: reqwest::Client,
+}
+
+impl KeyVendor for HttpVendor {
+    async fn create(&self, c: &Connector, auth: &StoredKey, label: &str) -> Result<StoredKey, VendorError> {
+        match c.kind {
+            // The procedure table never asks: these keys come from their owner,
+            // Atlassian documents no API that makes them (docs/vendors.md).
+            ConnectorKind::AtlassianApiKey | ConnectorKind::AtlassianScim => {
+                Err(unsupported("CreateKey", format!("{} keys are created by their owner, not by API", c.kind)))
+            }
+            ConnectorKind::GenericHttp => super::generic::create(&self.http, c, auth, label).await,
+        }
+    }
+
+    async fn revoke(&self, c: &Connector, auth: &StoredKey, key_id: &str) -> Result<(), VendorError> {
+        match c.kind {
+            ConnectorKind::AtlassianApiKey => self.atlassian.revoke_org_key(&c.org, &auth.value, key_id).await,
+            ConnectorKind::GenericHttp => super::generic::revoke(&self.http, c, auth, key_id).await,
+            ConnectorKind::AtlassianScim => {
+                Err(unsupported("RevokeKey", format!("{} keys cannot be revoked by API", c.kind)))
+            }
+        }
+    }
+
+    async fn leftovers(&self, c: &Connector, auth: &StoredKey, label: &str) -> Result<Vec<String>, VendorError> {
+        match c.kind {
+            ConnectorKind::AtlassianApiKey => self.atlassian.org_keys_labelled(&c.org, &auth.value, label).await,
+            // A template has no list call: nothing to find.
+            ConnectorKind::GenericHttp | ConnectorKind::AtlassianScim => Ok(Vec::new()),
+        }
+    }
+
+    async fn probe(&self, c: &Connector, key: &StoredKey) -> Result<(), VendorError> {
+        match (c.kind, &c.directory_id) {
+            (ConnectorKind::AtlassianScim, Some(dir)) => self.atlassian.scim_probe(dir, &key.value).await,
+            (ConnectorKind::AtlassianApiKey, _) => self.atlassian.org_probe(&c.org, &key.value).await,
+            (ConnectorKind::GenericHttp, _) => super::generic::probe(&self.http, c, key).await,
+            _ => Err(unsupported("Probe", format!("no probe for {}", c.kind))),
+        }
+    }
+}
+
+/// Identity providers by binding. A binding whose provider keyturn has no
+/// credentials for is refused with the variable that is missing.
+#[derive(Debug)]
+pub struct HttpConsumer {
+    pub atlassian: Atlassian,
+    pub entra: Option<keyturn_app::lazy::Lazy<Entra>>,
+    pub okta: Option<keyturn_app::lazy::Lazy<Okta>>,
+}
+
+impl HttpConsumer {
+    async fn entra(&self) -> Result<&Entra, VendorError> {
+        let lazy = self
+            .entra
+            .as_ref()
+            .ok_or_else(|| unsupported("Entra", "no Entra credentials configured (KEYTURN_ENTRA_SECRET)".into()))?;
+        lazy.get().await.map_err(|e| unsupported("Entra", e))
+    }
+
+    async fn okta(&self) -> Result<&Okta, VendorError> {
+        let lazy = self
+            .okta
+            .as_ref()
+            .ok_or_else(|| unsupported("Okta", "no Okta credentials configured (KEYTURN_OKTA_SECRET)".into()))?;
+        lazy.get().await.map_err(|e| unsupported("Okta", e))
+    }
+
+    /// The SCIM endpoint the identity provider provisions into with the key:
+    /// the key goes there, so it is checked like a request keyturn sends.
+    fn base(&self, c: &Connector) -> Result<String, VendorError> {
+        let raw = match (c.kind, &c.http_template) {
+            (ConnectorKind::GenericHttp, Some(t)) => {
+                let values = [("org", c.org.as_str()), ("app_id", c.app_id.as_deref().unwrap_or_default())];
+                t.scim_url(&values).map_err(|e| unsupported("ScimBase", format!("http_template scim_base: {e}")))?
+            }
+            _ => self.atlassian.scim_base(c.directory_id.as_deref().unwrap_or_default())?.to_string(),
+        };
+        let url = keyturn_domain::destination::parse("scim_base", &raw)
+            .map_err(|e| unsupported("ScimBase", format!("refused destination {e}")))?;
+        super::outbound::check_request("scim_base", &url)
+            .map_err(|e| unsupported("ScimBase", format!("refused destination {e}")))?;
+        Ok(raw)
+    }
+}
+
+impl Consumer for HttpConsumer {
+    async fn validate_candidate(&self, c: &Connector, key: &StoredKey) -> Result<(), VendorError> {
+        match &c.idp {
+            IdpBinding::Entra { service_principal_id, job_id } => {
+                self.entra().await?.validate(service_principal_id, job_id, &self.base(c)?, Some(&key.value)).await
+            }
+            // Okta has no candidate test; the vendor pre-flight covered the key.
+            IdpBinding::Okta { .. } | IdpBinding::None => Ok(()),
+        }
+    }
+
+    async fn push(&self, c: &Connector, key: &StoredKey) -> Result<(), VendorError> {
+        match &c.idp {
+            IdpBinding::Entra { service_principal_id, .. } => {
+                self.entra().await?.save(service_principal_id, &self.base(c)?, &key.value).await
+            }
+            // Okta documents token pushes for Org2Org and Zscaler 2.0 only: for
+            // every other app a person sets the token in the Admin Console
+            // (the owner, during the hand-over); keyturn only verifies.
+            IdpBinding::Okta { .. } => Err(VendorError::Rejected {
+                service: "okta",
+                operation: "SetConnection",
+                detail: "Okta takes this app's token only in its Admin Console (Applications > the app > Provisioning \
+                         > Integration): set it there by hand"
+                    .into(),
+            }),
+            IdpBinding::None => Ok(()),
+        }
+    }
+
+    async fn check(&self, c: &Connector) -> Result<(), VendorError> {
+        match &c.idp {
+            IdpBinding::Entra { service_principal_id, job_id } => {
+                let entra = self.entra().await?;
+                entra.validate(service_principal_id, job_id, &self.base(c)?, None).await?;
+                entra.unquarantine(service_principal_id, job_id).await.map(|_| ())
+            }
+            IdpBinding::Okta { app_id } => self.okta().await?.check(app_id).await,
+            IdpBinding::None => Ok(()),
+        }
+    }
+
+    async fn state(&self, c: &Connector) -> Result<String, VendorError> {
+        match &c.idp {
+            IdpBinding::Entra { service_principal_id, job_id } => {
+                Ok(format!("job {}", self.entra().await?.job_status(service_principal_id, job_id).await?))
+            }
+            IdpBinding::Okta { app_id } => Ok(format!("connection {}", self.okta().await?.status(app_id).await?)),
+            IdpBinding::None => Ok("none".into()),
+        }
+    }
+}
