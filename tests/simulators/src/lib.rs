@@ -169,7 +169,8 @@ fn one_user() -> Response {
 
 /// Atlassian user provisioning SCIM API (RFC 7644 §3.4.2):
 /// `GET /scim/directory/{directoryId}/Users`, Bearer = the directory's SCIM
-/// key; an unknown directory answers a SCIM Error 404 "Unknown tenant".
+/// key; an unknown directory answers a SCIM Error 404 "Unknown tenant", a
+/// wrong key 401 `{error, traceId}` (Atlassian's OpenAPI description).
 /// The key is checked here; a relayed directory's request then goes to the
 /// independent SCIM server, any other directory answers `GET Users` itself.
 async fn scim_directory(State(s): State<Shared>, Path((dir, rest)): Path<(String, String)>, req: Request) -> Response {
@@ -180,7 +181,9 @@ async fn scim_directory(State(s): State<Shared>, Path((dir, rest)): Path<(String
     };
     let Some(live) = live else { return scim_error(StatusCode::NOT_FOUND, "Unknown tenant") };
     if bearer(req.headers()).as_deref() != Some(live.as_str()) {
-        return scim_error(StatusCode::UNAUTHORIZED, "invalid API key");
+        // Atlassian's OpenAPI description answers 401 with its `Failure`
+        // shape `{error, traceId}`, not a SCIM Error (spec/openapi/atlassian-scim.json).
+        return err(StatusCode::UNAUTHORIZED, json!({"error": "Unauthorized", "traceId": random_hex(8)}));
     }
     match upstream {
         Some(upstream) => scim_relay::relay(http(), &upstream, &dir, &rest, req).await,
@@ -456,7 +459,13 @@ async fn entra_token(body: String) -> Response {
 /// The refusal, when the Graph token is missing or wrong.
 fn graph_refused(headers: &HeaderMap) -> Option<Response> {
     (bearer(headers).as_deref() != Some(GRAPH_TOKEN))
-        .then(|| err(StatusCode::UNAUTHORIZED, json!({"error": {"code": "InvalidAuthenticationToken"}})))
+        // Graph's ODataError: `error.code` and `error.message` are both required.
+        .then(|| {
+            err(
+                StatusCode::UNAUTHORIZED,
+                json!({"error": {"code": "InvalidAuthenticationToken", "message": "Access token is empty or invalid."}}),
+            )
+        })
 }
 
 fn credential<'a>(list: &'a Value, key: &str) -> Option<&'a str> {
@@ -674,7 +683,8 @@ async fn sim_okta_token(State(s): State<Shared>, Path(app): Path<String>, Json(b
 }
 
 /// Okta Application Connections, "Retrieve the default provisioning connection":
-/// `{authScheme, profile, status}`, status `ENABLED`, `DISABLED` or `UNKNOWN`.
+/// `{authScheme, profile: {authScheme}, status}` (`profile` and `status` are
+/// required), status `ENABLED`, `DISABLED` or `UNKNOWN`.
 async fn okta_get(State(s): State<Shared>, Path(app): Path<String>, headers: HeaderMap) -> Response {
     if let Some(r) = okta_refused(&headers) {
         return r;
@@ -687,7 +697,7 @@ async fn okta_get(State(s): State<Shared>, Path(app): Path<String>, headers: Hea
             "DISABLED".into()
         }
     });
-    Json(json!({"authScheme": "TOKEN", "status": status})).into_response()
+    Json(json!({"authScheme": "TOKEN", "profile": {"authScheme": "TOKEN"}, "status": status})).into_response()
 }
 
 async fn sim_okta_app(State(s): State<Shared>, Path(app): Path<String>, Json(b): Json<Value>) -> Response {
