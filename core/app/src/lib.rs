@@ -14,6 +14,7 @@
 //! May depend on: keyturn-domain. No AWS SDK, no HTTP client: the use cases
 //! are unit-tested against in-memory adapters, in milliseconds.
 
+pub mod adapters;
 pub mod approval;
 pub mod audit;
 pub mod config;

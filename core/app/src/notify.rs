@@ -7,9 +7,10 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::adapters::Adapters;
 use crate::approval::routing::{Group, Routing};
 use crate::approval::{Email, SlackWebhook};
-use crate::ports::{Approvals, AuditLog, Chat, Inventory, Mailer, RoutingSource, StoreError, Tickets};
+use crate::ports::{Approvals, Chat, Inventory, Mailer, RoutingSource, StoreError, Tickets};
 use keyturn_domain::approval::Approver;
 use keyturn_domain::timefmt::format_utc;
 pub use keyturn_domain::ConnectorOutcome;
@@ -59,16 +60,6 @@ pub struct NotifyReport {
     pub notified: Vec<String>,
     /// Channels that failed (the step still succeeds: the audit trail has it).
     pub failed: Vec<String>,
-}
-
-pub struct NotifyPorts<'a, A, I, R, M, C, T, Au> {
-    pub approvals: &'a A,
-    pub inventory: &'a I,
-    pub routing: &'a R,
-    pub mailer: &'a M,
-    pub chat: &'a C,
-    pub tickets: Option<&'a T>,
-    pub audit: &'a Au,
 }
 
 /// The final status of the change for each event.
@@ -228,22 +219,13 @@ async fn release_all<I: Inventory>(inventory: &I, change: &Change) -> Result<(),
         .await
 }
 
-pub async fn notify<A, I, R, M, C, T, Au>(
-    ports: &NotifyPorts<'_, A, I, R, M, C, T, Au>,
+pub async fn notify<A: Adapters>(
+    ports: &A,
     input: &NotifyInput,
     now: OffsetDateTime,
-) -> Result<NotifyReport, StoreError>
-where
-    A: Approvals,
-    I: Inventory,
-    R: RoutingSource,
-    M: Mailer,
-    C: Chat,
-    T: Tickets,
-    Au: AuditLog,
-{
+) -> Result<NotifyReport, StoreError> {
     let change = &input.change.change;
-    let record = ports.approvals.get(&change.id).await?;
+    let record = ports.approvals().get(&change.id).await?;
     let outcomes = match input.event {
         NotifyEvent::Completed => {
             merged_outcomes(change, record.as_ref().map_or(&[][..], |r| &r.outcomes), &input.change.outcomes)
@@ -251,8 +233,8 @@ where
         _ => Vec::new(),
     };
     let status = final_status(input.event, &outcomes);
-    ports.approvals.finish(&change.id, status, now).await?;
-    release_all(ports.inventory, change).await?;
+    ports.approvals().finish(&change.id, status, now).await?;
+    release_all(ports.inventory(), change).await?;
     if input.event == NotifyEvent::Expired {
         let events = change.connectors.iter().map(|c| {
             let mut ev =
@@ -260,18 +242,18 @@ where
             ev.execution_arn = Some(input.execution_arn.clone());
             ev
         });
-        crate::audit::append_each(ports.audit, events.collect()).await?;
+        crate::audit::append_each(ports.audit(), events.collect()).await?;
     }
 
     let (subject, text) = message(input, &outcomes, now);
     let mut report = NotifyReport::default();
     // A missing or broken routing must not hide the outcome: it is reported
     // as a failed channel and the audit trail still records the end.
-    let routing: Result<Routing, StoreError> = ports.routing.routing().await;
+    let routing: Result<Routing, StoreError> = ports.routing().routing().await;
     match routing.as_ref().map(|r| r.group(&change.approver_group)) {
         Ok(Ok(group)) => {
             let (to, hook) = audience(input.event, group);
-            let (reached, failed) = tell(ports.mailer, ports.chat, &to, hook, &subject, &text).await;
+            let (reached, failed) = tell(ports.mailer(), ports.chat(), &to, hook, &subject, &text).await;
             report.notified.extend(reached);
             report.failed.extend(failed);
             // Rollback tells on-call itself; a connector with no outcome had
@@ -280,7 +262,7 @@ where
             if outcomes.iter().any(|o| o.outcome == UNKNOWN) {
                 let (to, hook) = audience(NotifyEvent::Failed, group);
                 let subject = format!("UNKNOWN OUTCOME: {subject}");
-                let (reached, failed) = tell(ports.mailer, ports.chat, &to, hook, &subject, &text).await;
+                let (reached, failed) = tell(ports.mailer(), ports.chat(), &to, hook, &subject, &text).await;
                 report.notified.extend(reached);
                 report.failed.extend(failed);
             }
@@ -288,7 +270,7 @@ where
         Ok(Err(e)) => report.failed.push(e.to_string()),
         Err(e) => report.failed.push(format!("routing: {e}")),
     }
-    if let (Some(tickets), Some(record)) = (ports.tickets, record.as_ref()) {
+    if let (Some(tickets), Some(record)) = (ports.tickets(), record.as_ref()) {
         if let Some(key) = &record.ticket {
             match tickets.comment(key, &text).await {
                 Ok(()) => report.notified.push(format!("jira:{key}")),
@@ -313,7 +295,7 @@ where
         ev.execution_arn = Some(input.execution_arn.clone());
         ev
     });
-    crate::audit::append_each(ports.audit, events.collect()).await?;
+    crate::audit::append_each(ports.audit(), events.collect()).await?;
     if !report.failed.is_empty() {
         tracing::error!(change_id = %change.id, failed = ?report.failed, "some notifications failed");
     }

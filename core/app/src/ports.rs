@@ -308,6 +308,32 @@ impl<M: Mailer> Mailer for Option<M> {
     }
 }
 
+/// No state machine configured: starting a change fails with a clear reason
+/// (the CLI's dry runs need none).
+impl<W: Workflow> Workflow for Option<W> {
+    async fn start(&self, change: &Change) -> Result<StartOutcome, StoreError> {
+        match self {
+            Some(w) => w.start(change).await,
+            None => Err(no_state_machine("StartExecution")),
+        }
+    }
+    async fn execution(&self, change: &ChangeId) -> Result<ExecutionState, StoreError> {
+        match self {
+            Some(w) => w.execution(change).await,
+            None => Err(no_state_machine("DescribeExecution")),
+        }
+    }
+}
+
+fn no_state_machine(operation: &'static str) -> StoreError {
+    StoreError {
+        service: "sfn",
+        operation,
+        message: "no state machine configured (KEYTURN_STATE_MACHINE_ARN)".into(),
+        retryable: false,
+    }
+}
+
 // ---- rotation -----------------------------------------------------------------
 
 use crate::rotation::{StoredKey, VendorError};

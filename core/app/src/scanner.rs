@@ -8,6 +8,7 @@
 use serde::Serialize;
 use time::{Duration, OffsetDateTime};
 
+use crate::adapters::Adapters;
 use crate::inventory::validate_stored;
 use crate::ports::{AuditLog, ChangeStore, ExecutionState, Inventory, StartOutcome, StoreError, Workflow};
 use keyturn_domain::timefmt::format_utc;
@@ -340,14 +341,6 @@ pub fn dry_run_report(plan: &Plan) -> ScanReport {
     report
 }
 
-/// The ports a real scan writes through.
-pub struct ScanPorts<'a, I, C, A, W> {
-    pub inventory: &'a I,
-    pub changes: &'a C,
-    pub audit: &'a A,
-    pub workflow: &'a W,
-}
-
 /// A connector the scanner put back to `active` because the change holding it
 /// was no longer running.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -368,22 +361,13 @@ pub struct RepairedItem {
 /// is removed by the next rotation's `rotate` step. Connectors whose change
 /// is still running are left alone. Returns what was repaired and what could
 /// not be checked.
-pub async fn repair_wedged<I, C, A, W>(
-    plan: &Plan,
-    ports: &ScanPorts<'_, I, C, A, W>,
-) -> (Vec<RepairedItem>, Vec<String>)
-where
-    I: Inventory,
-    C: ChangeStore,
-    A: AuditLog,
-    W: Workflow,
-{
+pub async fn repair_wedged<A: Adapters>(plan: &Plan, ports: &A) -> (Vec<RepairedItem>, Vec<String>) {
     let (mut repaired, mut errors) = (Vec::new(), Vec::new());
     // Only `rotating` ones: a held `active` connector waits for a decision,
     // and its change gives it back when it ends (or the lease lapses).
     for s in plan.skipped.iter().filter(|s| s.status == ConnectorStatus::Rotating) {
         let Some(change) = &s.held_by else { continue };
-        let execution = match ports.workflow.execution(change).await {
+        let execution = match ports.workflow().execution(change).await {
             Ok(ExecutionState::Running) => continue,
             Ok(ExecutionState::Ended(status)) => status,
             Ok(ExecutionState::Missing) => "missing".to_owned(),
@@ -392,7 +376,7 @@ where
                 continue;
             }
         };
-        match ports.inventory.reset_wedged(&s.connector_id, change, plan.now).await {
+        match ports.inventory().reset_wedged(&s.connector_id, change, plan.now).await {
             Ok(true) => {}
             Ok(false) => continue,
             Err(e) => {
@@ -406,7 +390,7 @@ where
             .change(change)
             .detail("was", was.clone())
             .detail("execution", execution.clone());
-        if let Err(e) = ports.audit.append(ev).await {
+        if let Err(e) = ports.audit().append(ev).await {
             errors.push(format!("audit repaired {}: {e}", s.connector_id));
         }
         repaired.push(RepairedItem { connector_id: s.connector_id.clone(), change_id: change.clone(), was, execution });
@@ -453,22 +437,16 @@ pub enum Routed {
 /// One scan: plan, unwedge what ended changes left behind (then plan again,
 /// so the repaired connectors join this scan's changes), carry the plan out.
 /// Returns the plan too: [`crate::watch`] works from it.
-pub async fn run<I, C, A, W>(
-    ports: ScanPorts<'_, I, C, A, W>,
+pub async fn run<A: Adapters>(
+    ports: &A,
     settings: &ScanSettings,
     routed: &Routed,
     now: OffsetDateTime,
-) -> Result<(Plan, ScanReport), StoreError>
-where
-    I: Inventory,
-    C: ChangeStore,
-    A: AuditLog,
-    W: Workflow,
-{
-    let mut plan = plan(ports.inventory, settings, now).await?;
-    let (repaired, repair_errors) = repair_wedged(&plan, &ports).await;
+) -> Result<(Plan, ScanReport), StoreError> {
+    let mut plan = plan(ports.inventory(), settings, now).await?;
+    let (repaired, repair_errors) = repair_wedged(&plan, ports).await;
     if !repaired.is_empty() {
-        plan = self::plan(ports.inventory, settings, now).await?;
+        plan = self::plan(ports.inventory(), settings, now).await?;
     }
     plan.keep_routed(routed);
     let mut report = execute(&plan, ports, settings).await;
@@ -481,24 +459,18 @@ where
 /// claims its connectors, audits `detected` (first time only) and starts its
 /// workflow under the change id. Safe to repeat: a second run on the same day
 /// finds the same change ids and starts nothing new.
-pub async fn execute<I, C, A, W>(plan: &Plan, ports: ScanPorts<'_, I, C, A, W>, settings: &ScanSettings) -> ScanReport
-where
-    I: Inventory,
-    C: ChangeStore,
-    A: AuditLog,
-    W: Workflow,
-{
+pub async fn execute<A: Adapters>(plan: &Plan, ports: &A, settings: &ScanSettings) -> ScanReport {
     let mut report = ScanReport::new(plan, false);
     for bad in &plan.invalid {
         let ev = NewAuditEvent::new(bad.connector_id.clone(), EventKind::Invalid, plan.now, ACTOR)
             .detail("errors", bad.errors.join("; "));
-        if let Err(e) = ports.audit.append(ev).await {
+        if let Err(e) = ports.audit().append(ev).await {
             report.errors.push(format!("audit invalid {}: {e}", bad.connector_id));
         }
     }
     for change in &plan.changes {
         let mut entry = change_report(change, ChangeOutcome::Failed);
-        match start_change(change, plan, &ports, settings, &mut report.errors).await {
+        match start_change(change, plan, ports, settings, &mut report.errors).await {
             Ok(StartOutcome::Started { execution_arn }) => {
                 tracing::info!(change_id = %change.id, %execution_arn, connectors = change.connectors.len(), "change started");
                 entry.outcome = ChangeOutcome::Started;
@@ -519,7 +491,7 @@ where
         }
         report.changes.push(entry);
     }
-    report.health.approvals_overdue = overdue_approvals(plan, &report, ports.changes, settings).await;
+    report.health.approvals_overdue = overdue_approvals(plan, &report, ports.changes(), settings).await;
     report
 }
 
@@ -546,31 +518,25 @@ async fn overdue_approvals<C: ChangeStore>(
     }
 }
 
-async fn start_change<I, C, A, W>(
+async fn start_change<A: Adapters>(
     change: &Change,
     plan: &Plan,
-    ports: &ScanPorts<'_, I, C, A, W>,
+    ports: &A,
     settings: &ScanSettings,
     errors: &mut Vec<String>,
-) -> Result<StartOutcome, String>
-where
-    I: Inventory,
-    C: ChangeStore,
-    A: AuditLog,
-    W: Workflow,
-{
-    let created = ports.changes.create(change).await.map_err(|e| e.to_string())?;
+) -> Result<StartOutcome, String> {
+    let created = ports.changes().create(change).await.map_err(|e| e.to_string())?;
     if !created {
         // Claiming again would hold the keys for a whole lease with no workflow
         // left to release them.
-        let status = ports.changes.status(&change.id).await.map_err(|e| e.to_string())?;
+        let status = ports.changes().status(&change.id).await.map_err(|e| e.to_string())?;
         if status.is_some_and(|s| !s.is_open() && s != keyturn_domain::ChangeStatus::Approved) {
             return Ok(StartOutcome::Ended);
         }
     }
     let lease = ChangeLease { change_id: change.id.clone(), until: plan.now + settings.lease };
     for (i, id) in change.connectors.iter().enumerate() {
-        let why = match ports.inventory.claim(id, &lease, plan.now).await {
+        let why = match ports.inventory().claim(id, &lease, plan.now).await {
             Ok(true) => continue,
             Ok(false) => format!("{id} is held by another change"),
             Err(e) => e.to_string(),
@@ -592,12 +558,12 @@ where
             if let Some(w) = change.window {
                 ev = ev.detail("window", w.to_string());
             }
-            if let Err(e) = ports.audit.append(ev).await {
+            if let Err(e) = ports.audit().append(ev).await {
                 errors.push(format!("audit detected {}: {e}", c.id));
             }
         }
     }
-    match ports.workflow.start(change).await {
+    match ports.workflow().start(change).await {
         Ok(outcome) => Ok(outcome),
         Err(e) => {
             // Without a workflow nothing would ever release the leases: give the
@@ -608,16 +574,9 @@ where
     }
 }
 
-async fn release_all<I, C, A, W>(
-    ids: &[ConnectorId],
-    change: &Change,
-    ports: &ScanPorts<'_, I, C, A, W>,
-    errors: &mut Vec<String>,
-) where
-    I: Inventory,
-{
+async fn release_all<A: Adapters>(ids: &[ConnectorId], change: &Change, ports: &A, errors: &mut Vec<String>) {
     for id in ids {
-        if let Err(e) = ports.inventory.release(id, &change.id).await {
+        if let Err(e) = ports.inventory().release(id, &change.id).await {
             errors.push(format!("release {id} from {}: {e}", change.id));
         }
     }
@@ -627,129 +586,13 @@ async fn release_all<I, C, A, W>(
 mod tests {
     use super::*;
     use crate::inventory::{Location, RawRecord};
-    use crate::ports::{DueItems, StoredConnector};
-    use keyturn_domain::{AuditEvent, ChainHead, ChangeId};
-    use std::collections::{BTreeMap, HashMap, HashSet};
-    use std::sync::Mutex;
+    use crate::ports::StoredConnector;
+    use crate::testkit::Fakes;
+    use keyturn_domain::{AuditEvent, ChangeId};
+    use std::collections::BTreeMap;
     use time::macros::datetime;
 
     const NOW: OffsetDateTime = datetime!(2026-11-24 06:00 UTC);
-
-    #[derive(Default)]
-    struct Mem {
-        items: Vec<StoredConnector>,
-        leases: Mutex<HashMap<ConnectorId, ChangeLease>>,
-        changes: Mutex<HashSet<ChangeId>>,
-        audit: Mutex<Vec<AuditEvent>>,
-        started: Mutex<HashSet<ChangeId>>,
-        fail_start: bool,
-        /// When the first scan ran: every change here waits since then.
-        made_at: Mutex<Option<OffsetDateTime>>,
-        /// Connectors `reset_wedged` put back to active.
-        reset: Mutex<HashSet<ConnectorId>>,
-    }
-
-    impl Inventory for Mem {
-        async fn due(&self, cutoff: OffsetDateTime) -> Result<DueItems, StoreError> {
-            let items: Vec<StoredConnector> = self
-                .items
-                .iter()
-                .filter(|s| {
-                    s.record
-                        .get("expires_at")
-                        .and_then(keyturn_domain::timefmt::parse_instant)
-                        .is_none_or(|t| t <= cutoff)
-                })
-                .map(|s| {
-                    let mut s = StoredConnector { lease: self.leases.lock().unwrap().get(&s.id).cloned(), ..s.clone() };
-                    if self.reset.lock().unwrap().contains(&s.id) {
-                        s.record.fields.insert("status".into(), "active".into());
-                    }
-                    s
-                })
-                .collect();
-            Ok(DueItems { items_read: items.len() as u64, pages: 1, items })
-        }
-        async fn claim(&self, id: &ConnectorId, lease: &ChangeLease, now: OffsetDateTime) -> Result<bool, StoreError> {
-            let mut leases = self.leases.lock().unwrap();
-            match leases.get(id) {
-                Some(l) if l.until > now && l.change_id != lease.change_id => Ok(false),
-                _ => {
-                    leases.insert(id.clone(), lease.clone());
-                    Ok(true)
-                }
-            }
-        }
-        async fn reset_wedged(
-            &self,
-            id: &ConnectorId,
-            change: &ChangeId,
-            _: OffsetDateTime,
-        ) -> Result<bool, StoreError> {
-            let mut leases = self.leases.lock().unwrap();
-            if leases.get(id).is_some_and(|l| &l.change_id == change) {
-                leases.remove(id);
-                self.reset.lock().unwrap().insert(id.clone());
-                return Ok(true);
-            }
-            Ok(false)
-        }
-        async fn release(&self, id: &ConnectorId, change: &ChangeId) -> Result<(), StoreError> {
-            let mut leases = self.leases.lock().unwrap();
-            if leases.get(id).is_some_and(|l| &l.change_id == change) {
-                leases.remove(id);
-            }
-            Ok(())
-        }
-    }
-    impl ChangeStore for Mem {
-        async fn create(&self, change: &Change) -> Result<bool, StoreError> {
-            Ok(self.changes.lock().unwrap().insert(change.id.clone()))
-        }
-        async fn awaiting_since(&self, ids: &[ChangeId]) -> Result<Vec<(ChangeId, OffsetDateTime)>, StoreError> {
-            // Every change in this store waits for approval since it was made.
-            let (changes, made_at) = (self.changes.lock().unwrap(), *self.made_at.lock().unwrap());
-            Ok(ids.iter().filter(|id| changes.contains(*id)).filter_map(|id| Some((id.clone(), made_at?))).collect())
-        }
-        async fn status(&self, id: &ChangeId) -> Result<Option<keyturn_domain::ChangeStatus>, StoreError> {
-            Ok(self.changes.lock().unwrap().contains(id).then_some(keyturn_domain::ChangeStatus::Detected))
-        }
-    }
-    impl AuditLog for Mem {
-        async fn append(&self, event: NewAuditEvent) -> Result<AuditEvent, StoreError> {
-            let mut log = self.audit.lock().unwrap();
-            let head: Option<ChainHead> =
-                log.iter().rfind(|e| e.connector_id == event.connector_id).map(AuditEvent::head);
-            let ev = event.seal(head.as_ref());
-            log.push(ev.clone());
-            Ok(ev)
-        }
-    }
-    impl Workflow for Mem {
-        async fn start(&self, change: &Change) -> Result<StartOutcome, StoreError> {
-            if self.fail_start {
-                return Err(StoreError {
-                    service: "sfn",
-                    operation: "StartExecution",
-                    message: "boom".into(),
-                    retryable: true,
-                });
-            }
-            if self.started.lock().unwrap().insert(change.id.clone()) {
-                Ok(StartOutcome::Started { execution_arn: format!("arn:exec:{}", change.id) })
-            } else {
-                Ok(StartOutcome::AlreadyRunning)
-            }
-        }
-        async fn execution(&self, change: &ChangeId) -> Result<ExecutionState, StoreError> {
-            // Changes this store started are still running; any other never ran.
-            Ok(if self.started.lock().unwrap().contains(change) {
-                ExecutionState::Running
-            } else {
-                ExecutionState::Missing
-            })
-        }
-    }
 
     fn stored(id: &str, expires: &str, extra: &[(&str, &str)]) -> StoredConnector {
         let mut fields: BTreeMap<String, String> = [
@@ -790,29 +633,26 @@ mod tests {
         }
     }
 
-    fn mem() -> Mem {
-        Mem {
-            items: vec![
-                stored("due-1", "2026-12-10T00:00:00Z", &[]),
-                stored("due-2", "2026-12-20T00:00:00Z", &[]),
-                stored("expired", "2026-11-01T00:00:00Z", &[]),
-                stored("busy", "2026-12-01T00:00:00Z", &[("status", "rotating")]),
-                stored("broken", "2026-12-01T00:00:00Z", &[("owner", "")]),
-                stored("later", "2027-06-01T00:00:00Z", &[]),
-            ],
-            ..Mem::default()
-        }
+    fn mem() -> Fakes {
+        Fakes::with_connectors(vec![
+            stored("due-1", "2026-12-10T00:00:00Z", &[]),
+            stored("due-2", "2026-12-20T00:00:00Z", &[]),
+            stored("expired", "2026-11-01T00:00:00Z", &[]),
+            stored("busy", "2026-12-01T00:00:00Z", &[("status", "rotating")]),
+            stored("broken", "2026-12-01T00:00:00Z", &[("owner", "")]),
+            stored("later", "2027-06-01T00:00:00Z", &[]),
+        ])
     }
 
-    async fn run(m: &Mem) -> ScanReport {
+    async fn run(m: &Fakes) -> ScanReport {
         run_at(m, NOW).await
     }
 
-    async fn run_at(m: &Mem, now: OffsetDateTime) -> ScanReport {
+    async fn run_at(m: &Fakes, now: OffsetDateTime) -> ScanReport {
         let s = settings();
         m.made_at.lock().unwrap().get_or_insert(now);
         let routed = Routed::Groups(["it-change".to_owned()].into());
-        super::run(ScanPorts { inventory: m, changes: m, audit: m, workflow: m }, &s, &routed, now).await.unwrap().1
+        super::run(m, &s, &routed, now).await.unwrap().1
     }
 
     #[tokio::test]
@@ -884,9 +724,7 @@ mod tests {
         let m = mem();
         let s = settings();
         let routed = Routed::Groups(["someone-else".to_owned()].into());
-        let (_, r) = super::run(ScanPorts { inventory: &m, changes: &m, audit: &m, workflow: &m }, &s, &routed, NOW)
-            .await
-            .unwrap();
+        let (_, r) = super::run(&m, &s, &routed, NOW).await.unwrap();
         assert!(r.changes.is_empty(), "{:?}", r.changes);
         assert_eq!((r.due, r.invalid), (0, 1 + 3), "the broken record and the three unrouted ones");
         assert!(m.started.lock().unwrap().is_empty());
@@ -904,10 +742,7 @@ mod tests {
             .all(|e| e.detail["errors"].starts_with("approver_group: \"it-change\" is not in the approver routing")));
 
         // An unreadable routing checks nothing and delays nothing.
-        let (_, r) =
-            super::run(ScanPorts { inventory: &m, changes: &m, audit: &m, workflow: &m }, &s, &Routed::Unknown, NOW)
-                .await
-                .unwrap();
+        let (_, r) = super::run(&m, &s, &Routed::Unknown, NOW).await.unwrap();
         assert_eq!(r.changes.len(), 2);
     }
 
@@ -935,8 +770,8 @@ mod tests {
     #[tokio::test]
     async fn health_counts_what_nobody_is_handling() {
         let mut m = mem();
-        m.items.push(stored("stuck", "2026-11-28T00:00:00Z", &[("status", "needs_manual_intervention")]));
-        m.items.push(stored("stuck-later", "2026-12-30T00:00:00Z", &[("status", "needs_manual_intervention")]));
+        m.connectors.push(stored("stuck", "2026-11-28T00:00:00Z", &[("status", "needs_manual_intervention")]));
+        m.connectors.push(stored("stuck-later", "2026-12-30T00:00:00Z", &[("status", "needs_manual_intervention")]));
         m.fail_start = true;
         let r = run(&m).await;
         // expired (failed start) and stuck are within 7 days; due-1/due-2 and stuck-later are not.

@@ -10,16 +10,19 @@ use std::sync::Mutex;
 
 use time::OffsetDateTime;
 
+use crate::adapters::Adapters;
 use crate::approval::{Email, Routing, SlackWebhook, TaskToken};
 use crate::inventory::{Location, RawRecord};
 use crate::ports::{
-    AuditLog, Chat, ConnectorLookup, ConnectorStates, Consumer, Delivery, IntakeTokens, KeyVendor, Mailer, OpenIntake,
-    RoutingSource, SecretStore, StoreError, StoredConnector, TaskCallbacks,
+    AuditLog, ChangeStore, Chat, ConnectorLookup, ConnectorStates, Consumer, Delivery, DueItems, ExecutionState,
+    IntakeTokens, Inventory, KeyVendor, Mailer, OpenIntake, RoutingSource, SecretStore, StartOutcome, StoreError,
+    StoredConnector, TaskCallbacks, Workflow,
 };
 use crate::rotation::retry::RetryPolicy;
-use crate::rotation::steps::{Ports, PortsOf, RotationPorts};
 use crate::rotation::{StoredKey, VendorError};
-use keyturn_domain::{AuditEvent, ChainHead, ChangeId, Connector, ConnectorId, NewAuditEvent, SecretArn};
+use keyturn_domain::{
+    AuditEvent, ChainHead, Change, ChangeId, ChangeLease, Connector, ConnectorId, NewAuditEvent, SecretArn,
+};
 
 pub const ARN: &str = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:k";
 
@@ -50,6 +53,16 @@ pub struct Fakes {
     pub intakes: Mutex<HashMap<(String, String), (TaskToken, bool)>>,
     pub delivered: Mutex<Vec<serde_json::Value>>,
     pub routing: Routing,
+    // The scanner's side: leases, changes, executions.
+    pub leases: Mutex<HashMap<ConnectorId, ChangeLease>>,
+    pub changes: Mutex<HashSet<ChangeId>>,
+    pub started: Mutex<HashSet<ChangeId>>,
+    /// Starting a workflow fails (throttled) while set.
+    pub fail_start: bool,
+    /// When the first scan ran: every change here waits since then.
+    pub made_at: Mutex<Option<OffsetDateTime>>,
+    /// Connectors `reset_wedged` put back to active.
+    pub reset: Mutex<HashSet<ConnectorId>>,
 }
 
 /// An inventory record of `kind` (`atlassian-scim`, …) with `idp`.
@@ -103,7 +116,20 @@ impl Fakes {
             intakes: Mutex::new(HashMap::new()),
             delivered: Mutex::new(Vec::new()),
             routing,
+            leases: Mutex::default(),
+            changes: Mutex::default(),
+            started: Mutex::default(),
+            fail_start: false,
+            made_at: Mutex::default(),
+            reset: Mutex::default(),
         }
+    }
+
+    /// The connectors `connectors`, each secret holding `current-key`.
+    pub fn with_connectors(connectors: Vec<StoredConnector>) -> Self {
+        let mut f = Self::new(record("unused", "atlassian-scim", &[]), "current-key");
+        f.connectors = connectors;
+        f
     }
 
     pub fn accept(&self, key: &str) {
@@ -138,29 +164,179 @@ pub const QUICK: RetryPolicy = RetryPolicy {
     deadline: std::time::Duration::from_secs(5),
 };
 
-impl Ports for Fakes {
-    type L = Fakes;
-    type St = Fakes;
-    type S = Fakes;
-    type V = Fakes;
-    type C = Fakes;
-    type Au = Fakes;
-    type R = Fakes;
-    type M = Fakes;
-    type Ch = Fakes;
-    fn get(&self) -> PortsOf<'_, Self> {
-        RotationPorts {
-            connectors: self,
-            states: self,
-            secrets: self,
-            vendor: self,
-            consumer: self,
-            audit: self,
-            routing: self,
-            mailer: self,
-            chat: self,
-            retry: QUICK,
+impl Inventory for Fakes {
+    async fn due(&self, cutoff: OffsetDateTime) -> Result<DueItems, StoreError> {
+        let items: Vec<StoredConnector> = self
+            .connectors
+            .iter()
+            .filter(|s| {
+                s.record.get("expires_at").and_then(keyturn_domain::timefmt::parse_instant).is_none_or(|t| t <= cutoff)
+            })
+            .map(|s| {
+                let mut s = StoredConnector { lease: self.leases.lock().unwrap().get(&s.id).cloned(), ..s.clone() };
+                if self.reset.lock().unwrap().contains(&s.id) {
+                    s.record.fields.insert("status".into(), "active".into());
+                }
+                s
+            })
+            .collect();
+        Ok(DueItems { items_read: items.len() as u64, pages: 1, items })
+    }
+    async fn claim(&self, id: &ConnectorId, lease: &ChangeLease, now: OffsetDateTime) -> Result<bool, StoreError> {
+        let mut leases = self.leases.lock().unwrap();
+        match leases.get(id) {
+            Some(l) if l.until > now && l.change_id != lease.change_id => Ok(false),
+            _ => {
+                leases.insert(id.clone(), lease.clone());
+                Ok(true)
+            }
         }
+    }
+    async fn reset_wedged(&self, id: &ConnectorId, change: &ChangeId, _: OffsetDateTime) -> Result<bool, StoreError> {
+        let mut leases = self.leases.lock().unwrap();
+        if leases.get(id).is_some_and(|l| &l.change_id == change) {
+            leases.remove(id);
+            self.reset.lock().unwrap().insert(id.clone());
+            return Ok(true);
+        }
+        Ok(false)
+    }
+    async fn release(&self, id: &ConnectorId, change: &ChangeId) -> Result<(), StoreError> {
+        let mut leases = self.leases.lock().unwrap();
+        if leases.get(id).is_some_and(|l| &l.change_id == change) {
+            leases.remove(id);
+        }
+        Ok(())
+    }
+}
+impl ChangeStore for Fakes {
+    async fn create(&self, change: &Change) -> Result<bool, StoreError> {
+        Ok(self.changes.lock().unwrap().insert(change.id.clone()))
+    }
+    async fn awaiting_since(&self, ids: &[ChangeId]) -> Result<Vec<(ChangeId, OffsetDateTime)>, StoreError> {
+        // Every change in this store waits for approval since it was made.
+        let (changes, made_at) = (self.changes.lock().unwrap(), *self.made_at.lock().unwrap());
+        Ok(ids.iter().filter(|id| changes.contains(*id)).filter_map(|id| Some((id.clone(), made_at?))).collect())
+    }
+    async fn status(&self, id: &ChangeId) -> Result<Option<keyturn_domain::ChangeStatus>, StoreError> {
+        Ok(self.changes.lock().unwrap().contains(id).then_some(keyturn_domain::ChangeStatus::Detected))
+    }
+}
+impl Workflow for Fakes {
+    async fn start(&self, change: &Change) -> Result<StartOutcome, StoreError> {
+        if self.fail_start {
+            return Err(StoreError {
+                service: "sfn",
+                operation: "StartExecution",
+                message: "boom".into(),
+                retryable: true,
+            });
+        }
+        if self.started.lock().unwrap().insert(change.id.clone()) {
+            Ok(StartOutcome::Started { execution_arn: format!("arn:exec:{}", change.id) })
+        } else {
+            Ok(StartOutcome::AlreadyRunning)
+        }
+    }
+    async fn execution(&self, change: &ChangeId) -> Result<ExecutionState, StoreError> {
+        // Changes this store started are still running; any other never ran.
+        Ok(if self.started.lock().unwrap().contains(change) {
+            ExecutionState::Running
+        } else {
+            ExecutionState::Missing
+        })
+    }
+}
+
+/// The ports [`Fakes`] models are itself; the rest are [`Unused`].
+impl Adapters for Fakes {
+    type Inventory = Fakes;
+    type Connectors = Fakes;
+    type States = Fakes;
+    type Changes = Fakes;
+    type Approvals = Unused;
+    type Outcomes = Unused;
+    type Notices = Unused;
+    type Intake = Fakes;
+    type Audit = Fakes;
+    type Digests = Unused;
+    type AuditKeys = Unused;
+    type Workflow = Fakes;
+    type Tasks = Fakes;
+    type Secrets = Fakes;
+    type Vendor = Fakes;
+    type Consumer = Fakes;
+    type SigningKeys = Unused;
+    type Routing = Fakes;
+    type Mailer = Fakes;
+    type Chat = Fakes;
+    type Tickets = Unused;
+
+    fn inventory(&self) -> &Fakes {
+        self
+    }
+    fn connectors(&self) -> &Fakes {
+        self
+    }
+    fn states(&self) -> &Fakes {
+        self
+    }
+    fn changes(&self) -> &Fakes {
+        self
+    }
+    fn approvals(&self) -> &Unused {
+        &Unused
+    }
+    fn outcomes(&self) -> &Unused {
+        &Unused
+    }
+    fn notices(&self) -> &Unused {
+        &Unused
+    }
+    fn intake(&self) -> &Fakes {
+        self
+    }
+    fn audit(&self) -> &Fakes {
+        self
+    }
+    fn digests(&self) -> &Unused {
+        &Unused
+    }
+    fn audit_keys(&self) -> &Unused {
+        &Unused
+    }
+    fn workflow(&self) -> &Fakes {
+        self
+    }
+    fn tasks(&self) -> &Fakes {
+        self
+    }
+    fn secrets(&self) -> &Fakes {
+        self
+    }
+    fn vendor(&self) -> &Fakes {
+        self
+    }
+    fn consumer(&self) -> &Fakes {
+        self
+    }
+    fn keys(&self) -> &Unused {
+        &Unused
+    }
+    fn routing(&self) -> &Fakes {
+        self
+    }
+    fn mailer(&self) -> &Fakes {
+        self
+    }
+    fn chat(&self) -> &Fakes {
+        self
+    }
+    fn tickets(&self) -> Option<&Unused> {
+        None
+    }
+    fn retry(&self) -> RetryPolicy {
+        QUICK
     }
 }
 
@@ -335,5 +511,346 @@ impl TaskCallbacks for Fakes {
     async fn succeed(&self, _: &TaskToken, output: &serde_json::Value) -> Result<Delivery, StoreError> {
         self.delivered.lock().unwrap().push(output.clone());
         Ok(Delivery::Delivered)
+    }
+}
+
+// ---- Unused: the ports a test's bundle does not model ------------------------------
+
+/// A port a test does not use: every call fails with a store error naming the
+/// port (a test that reaches it fails on that error, not on a panic).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Unused;
+
+fn unused(port: &'static str) -> StoreError {
+    StoreError {
+        service: "testkit",
+        operation: port,
+        message: format!("{port} is not part of this test's bundle"),
+        retryable: false,
+    }
+}
+
+fn unused_vendor() -> VendorError {
+    VendorError::Rejected { service: "testkit", operation: "vendor", detail: "not part of this test's bundle".into() }
+}
+
+mod unused_impls {
+    use super::{unused, unused_vendor, Unused};
+    use crate::approval::{ApprovalRequest, ChangeRecord, Email, Routing, SlackWebhook, TaskToken};
+    use crate::ports::*;
+    use crate::rotation::{StoredKey, VendorError};
+    use keyturn_domain::approval::{KeyRing, Vote};
+    use keyturn_domain::digest::{AuditSigner, Digest, Head};
+    use keyturn_domain::{AuditEvent, Change, ChangeId, ChangeLease, Connector, ConnectorId, NewAuditEvent, SecretArn};
+    use time::OffsetDateTime;
+
+    impl Inventory for Unused {
+        async fn due(&self, _: OffsetDateTime) -> Result<DueItems, StoreError> {
+            Err(unused("Inventory"))
+        }
+
+        async fn claim(&self, _: &ConnectorId, _: &ChangeLease, _: OffsetDateTime) -> Result<bool, StoreError> {
+            Err(unused("Inventory"))
+        }
+
+        async fn reset_wedged(
+            &self,
+            _: &ConnectorId,
+            _: &keyturn_domain::ChangeId,
+            _: OffsetDateTime,
+        ) -> Result<bool, StoreError> {
+            Err(unused("Inventory"))
+        }
+
+        async fn release(&self, _: &ConnectorId, _: &keyturn_domain::ChangeId) -> Result<(), StoreError> {
+            Err(unused("Inventory"))
+        }
+    }
+
+    impl ChangeStore for Unused {
+        async fn create(&self, _: &Change) -> Result<bool, StoreError> {
+            Err(unused("ChangeStore"))
+        }
+
+        async fn awaiting_since(
+            &self,
+            _: &[keyturn_domain::ChangeId],
+        ) -> Result<Vec<(keyturn_domain::ChangeId, time::OffsetDateTime)>, StoreError> {
+            Err(unused("ChangeStore"))
+        }
+
+        async fn status(
+            &self,
+            _: &keyturn_domain::ChangeId,
+        ) -> Result<Option<keyturn_domain::ChangeStatus>, StoreError> {
+            Err(unused("ChangeStore"))
+        }
+    }
+
+    impl AuditLog for Unused {
+        async fn append(&self, _: NewAuditEvent) -> Result<AuditEvent, StoreError> {
+            Err(unused("AuditLog"))
+        }
+    }
+
+    impl Workflow for Unused {
+        async fn start(&self, _: &Change) -> Result<StartOutcome, StoreError> {
+            Err(unused("Workflow"))
+        }
+
+        async fn execution(&self, _: &ChangeId) -> Result<ExecutionState, StoreError> {
+            Err(unused("Workflow"))
+        }
+    }
+
+    impl ConnectorLookup for Unused {
+        async fn get_many(&self, _: &[ConnectorId]) -> Result<Vec<StoredConnector>, StoreError> {
+            Err(unused("ConnectorLookup"))
+        }
+    }
+
+    impl Approvals for Unused {
+        async fn get(&self, _: &ChangeId) -> Result<Option<ChangeRecord>, StoreError> {
+            Err(unused("Approvals"))
+        }
+
+        async fn get_many(&self, _: &[ChangeId]) -> Result<Vec<ChangeRecord>, StoreError> {
+            Err(unused("Approvals"))
+        }
+
+        async fn open(&self, _: &ChangeId, _: &ApprovalRequest, _: &TaskToken) -> Result<bool, StoreError> {
+            Err(unused("Approvals"))
+        }
+
+        async fn vote(&self, _: &ChangeId, _: &Vote) -> Result<VoteResult, StoreError> {
+            Err(unused("Approvals"))
+        }
+
+        async fn close(
+            &self,
+            _: &ChangeId,
+            _: keyturn_domain::ChangeStatus,
+            _: OffsetDateTime,
+            _: Option<OffsetDateTime>,
+        ) -> Result<bool, StoreError> {
+            Err(unused("Approvals"))
+        }
+
+        async fn finish(
+            &self,
+            _: &ChangeId,
+            _: keyturn_domain::ChangeStatus,
+            _: OffsetDateTime,
+        ) -> Result<(), StoreError> {
+            Err(unused("Approvals"))
+        }
+
+        async fn task_token(&self, _: &ChangeId) -> Result<Option<TaskToken>, StoreError> {
+            Err(unused("Approvals"))
+        }
+
+        async fn delivered(&self, _: &ChangeId) -> Result<(), StoreError> {
+            Err(unused("Approvals"))
+        }
+
+        async fn claim_redelivery(
+            &self,
+            _: &ChangeId,
+            _: OffsetDateTime,
+            _: OffsetDateTime,
+        ) -> Result<bool, StoreError> {
+            Err(unused("Approvals"))
+        }
+
+        async fn set_ticket(&self, _: &ChangeId, _: &str) -> Result<(), StoreError> {
+            Err(unused("Approvals"))
+        }
+    }
+
+    impl OutcomeLog for Unused {
+        async fn record_outcome(&self, _: &ChangeId, _: &crate::notify::ConnectorOutcome) -> Result<(), StoreError> {
+            Err(unused("OutcomeLog"))
+        }
+    }
+
+    impl Notices for Unused {
+        async fn claim_change_notice(&self, _: &ChangeId, _: &str) -> Result<bool, StoreError> {
+            Err(unused("Notices"))
+        }
+
+        async fn claim_daily(&self, _: &str, _: OffsetDateTime) -> Result<bool, StoreError> {
+            Err(unused("Notices"))
+        }
+    }
+
+    impl SigningKeys for Unused {
+        async fn keyring(&self) -> Result<KeyRing, StoreError> {
+            Err(unused("SigningKeys"))
+        }
+    }
+
+    impl RoutingSource for Unused {
+        async fn routing(&self) -> Result<Routing, StoreError> {
+            Err(unused("RoutingSource"))
+        }
+    }
+
+    impl TaskCallbacks for Unused {
+        async fn succeed(&self, _: &TaskToken, _: &serde_json::Value) -> Result<Delivery, StoreError> {
+            Err(unused("TaskCallbacks"))
+        }
+    }
+
+    impl Mailer for Unused {
+        async fn send(&self, _: &Email) -> Result<String, StoreError> {
+            Err(unused("Mailer"))
+        }
+    }
+
+    impl Chat for Unused {
+        async fn post(&self, _: &SlackWebhook, _: &serde_json::Value) -> Result<(), StoreError> {
+            Err(unused("Chat"))
+        }
+    }
+
+    impl Tickets for Unused {
+        async fn open(&self, _: &str, _: &str) -> Result<String, StoreError> {
+            Err(unused("Tickets"))
+        }
+
+        async fn comment(&self, _: &str, _: &str) -> Result<(), StoreError> {
+            Err(unused("Tickets"))
+        }
+    }
+
+    impl SecretStore for Unused {
+        async fn current(&self, _: &SecretArn) -> Result<(String, StoredKey), StoreError> {
+            Err(unused("SecretStore"))
+        }
+
+        async fn version(&self, _: &SecretArn, _: &str) -> Result<Option<StoredKey>, StoreError> {
+            Err(unused("SecretStore"))
+        }
+
+        async fn pending(&self, _: &SecretArn) -> Result<Vec<String>, StoreError> {
+            Err(unused("SecretStore"))
+        }
+
+        async fn put_pending(&self, _: &SecretArn, _: &str, _: &StoredKey) -> Result<String, StoreError> {
+            Err(unused("SecretStore"))
+        }
+
+        async fn promote(&self, _: &SecretArn, _: &str, _: &str) -> Result<(), StoreError> {
+            Err(unused("SecretStore"))
+        }
+
+        async fn drop_pending(&self, _: &SecretArn, _: &str) -> Result<(), StoreError> {
+            Err(unused("SecretStore"))
+        }
+    }
+
+    impl KeyVendor for Unused {
+        async fn create(&self, _: &Connector, _: &StoredKey, _: &str) -> Result<StoredKey, VendorError> {
+            Err(unused_vendor())
+        }
+
+        async fn revoke(&self, _: &Connector, _: &StoredKey, _: &str) -> Result<(), VendorError> {
+            Err(unused_vendor())
+        }
+
+        async fn leftovers(&self, _: &Connector, _: &StoredKey, _: &str) -> Result<Vec<String>, VendorError> {
+            Err(unused_vendor())
+        }
+
+        async fn probe(&self, _: &Connector, _: &StoredKey) -> Result<(), VendorError> {
+            Err(unused_vendor())
+        }
+    }
+
+    impl Consumer for Unused {
+        async fn validate_candidate(&self, _: &Connector, _: &StoredKey) -> Result<(), VendorError> {
+            Err(unused_vendor())
+        }
+
+        async fn push(&self, _: &Connector, _: &StoredKey) -> Result<(), VendorError> {
+            Err(unused_vendor())
+        }
+
+        async fn check(&self, _: &Connector) -> Result<(), VendorError> {
+            Err(unused_vendor())
+        }
+
+        async fn state(&self, _: &Connector) -> Result<String, VendorError> {
+            Err(unused_vendor())
+        }
+    }
+
+    impl ConnectorStates for Unused {
+        async fn mark_rotating(&self, _: &ConnectorId, _: &ChangeId, _: OffsetDateTime) -> Result<(), StoreError> {
+            Err(unused("ConnectorStates"))
+        }
+
+        async fn mark_rotated(
+            &self,
+            _: &ConnectorId,
+            _: &ChangeId,
+            _: OffsetDateTime,
+            _: OffsetDateTime,
+        ) -> Result<(), StoreError> {
+            Err(unused("ConnectorStates"))
+        }
+
+        async fn mark_manual(&self, _: &ConnectorId, _: &ChangeId, _: OffsetDateTime) -> Result<(), StoreError> {
+            Err(unused("ConnectorStates"))
+        }
+    }
+
+    impl IntakeTokens for Unused {
+        async fn put_intake(
+            &self,
+            _: &ChangeId,
+            _: &ConnectorId,
+            _: &TaskToken,
+            _: OffsetDateTime,
+            _: OffsetDateTime,
+        ) -> Result<(), StoreError> {
+            Err(unused("IntakeTokens"))
+        }
+
+        async fn open_intakes(&self, _: &ChangeId, _: &[ConnectorId]) -> Result<Vec<OpenIntake>, StoreError> {
+            Err(unused("IntakeTokens"))
+        }
+
+        async fn intake_token(&self, _: &ChangeId, _: &ConnectorId) -> Result<Option<TaskToken>, StoreError> {
+            Err(unused("IntakeTokens"))
+        }
+
+        async fn close_intake(&self, _: &ChangeId, _: &ConnectorId, _: OffsetDateTime) -> Result<bool, StoreError> {
+            Err(unused("IntakeTokens"))
+        }
+    }
+
+    impl DigestStore for Unused {
+        async fn last_digest(&self) -> Result<Option<Digest>, StoreError> {
+            Err(unused("DigestStore"))
+        }
+
+        async fn day_heads(&self, _: &str) -> Result<std::collections::BTreeMap<String, Head>, StoreError> {
+            Err(unused("DigestStore"))
+        }
+
+        async fn all_heads(&self) -> Result<std::collections::BTreeMap<String, Head>, StoreError> {
+            Err(unused("DigestStore"))
+        }
+
+        async fn put_digest(&self, _: &Digest) -> Result<bool, StoreError> {
+            Err(unused("DigestStore"))
+        }
+    }
+
+    impl AuditKeys for Unused {
+        async fn signer(&self) -> Result<AuditSigner, StoreError> {
+            Err(unused("AuditKeys"))
+        }
     }
 }

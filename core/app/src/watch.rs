@@ -20,14 +20,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use time::{Duration, OffsetDateTime};
 
+use crate::adapters::Adapters;
 use crate::approval::intake::{ask_owner, HandOver};
 use crate::approval::request::{load_connectors, send_links, Asking};
 use crate::approval::routing::Routing;
 use crate::approval::ChangeRecord;
 use crate::notify::{audience, tell, NotifyEvent};
 use crate::ports::{
-    Approvals, AuditLog, Chat, ConnectorLookup, ExecutionState, IntakeTokens, Mailer, Notices, OpenIntake,
-    RoutingSource, SigningKeys, Workflow,
+    Approvals, AuditLog, Chat, ExecutionState, IntakeTokens, Mailer, Notices, OpenIntake, SigningKeys, StoreError,
+    Workflow,
 };
 use crate::scanner::{ChangeOutcome, Plan, ScanReport, ACTOR};
 use keyturn_domain::approval::Approver;
@@ -60,19 +61,6 @@ impl From<&crate::config::Config> for WatchSettings {
             approval_url: cfg.approval.url.clone(),
         }
     }
-}
-
-pub struct WatchPorts<'a, A, N, I, L, K, R, M, C, W, Au> {
-    pub approvals: &'a A,
-    pub notices: &'a N,
-    pub intake: &'a I,
-    pub connectors: &'a L,
-    pub keys: &'a K,
-    pub routing: &'a R,
-    pub mailer: &'a M,
-    pub chat: &'a C,
-    pub workflow: &'a W,
-    pub audit: &'a Au,
 }
 
 /// One reminder sent.
@@ -148,30 +136,20 @@ fn open_changes(plan: &Plan, report: &ScanReport) -> Vec<ChangeId> {
 
 /// Runs after the scan carried out `plan`. `full_scan`: the scan covered the
 /// whole inventory (no `--only` prefix), so today's digests are complete and
-/// may be sent.
-pub async fn watch<A, N, I, L, K, R, M, C, W, Au>(
-    ports: &WatchPorts<'_, A, N, I, L, K, R, M, C, W, Au>,
+/// may be sent. `routing`: as the scan read it (once per scan, so both see
+/// the same one).
+pub async fn watch<A: Adapters>(
+    ports: &A,
+    routing: &Result<Routing, StoreError>,
     settings: &WatchSettings,
     plan: &Plan,
     report: &ScanReport,
     full_scan: bool,
-) -> WatchReport
-where
-    A: Approvals,
-    N: Notices,
-    I: IntakeTokens,
-    L: ConnectorLookup,
-    K: SigningKeys,
-    R: RoutingSource,
-    M: Mailer,
-    C: Chat,
-    W: Workflow,
-    Au: AuditLog,
-{
+) -> WatchReport {
     let now = plan.now;
     let mut out = WatchReport::default();
     let ids = open_changes(plan, report);
-    let records: Vec<ChangeRecord> = match ports.approvals.get_many(&ids).await {
+    let records: Vec<ChangeRecord> = match ports.approvals().get_many(&ids).await {
         Ok(r) => r,
         Err(e) => {
             out.errors.push(format!("change records: {e}"));
@@ -192,7 +170,7 @@ where
     {
         return out;
     }
-    let routing = match ports.routing.routing().await {
+    let routing = match routing {
         Ok(r) => r,
         Err(e) => {
             out.errors.push(format!("routing (no reminders, alerts or digests): {e}"));
@@ -200,22 +178,22 @@ where
         }
     };
     for (record, days) in reminders {
-        if let Err(e) = remind(ports, settings, &routing, record, days, now, &mut out).await {
+        if let Err(e) = remind(ports, settings, routing, record, days, now, &mut out).await {
             out.errors.push(format!("reminder for {}: {e}", record.change.id));
         }
     }
     for h in handovers {
-        if let Err(e) = remind_owner(ports, settings, &routing, &h, now, &mut out).await {
+        if let Err(e) = remind_owner(ports, settings, routing, &h, now, &mut out).await {
             out.errors.push(format!("hand-over reminder for {} in {}: {e}", h.intake.connector, h.record.change.id));
         }
     }
     for record in old {
-        if let Err(e) = stuck(ports, settings, &routing, record, now, &mut out).await {
+        if let Err(e) = stuck(ports, settings, routing, record, now, &mut out).await {
             out.errors.push(format!("stuck check of {}: {e}", record.change.id));
         }
     }
-    repaired(ports, &routing, plan, report, &mut out).await;
-    send_digests(ports, &routing, digests, now, &mut out).await;
+    repaired(ports, routing, plan, report, &mut out).await;
+    send_digests(ports, routing, digests, now, &mut out).await;
     out
 }
 
@@ -241,35 +219,27 @@ fn past_bound(settings: &WatchSettings, record: &ChangeRecord, now: OffsetDateTi
     !finished && now - record.change.detected_at > settings.stuck_after
 }
 
-async fn remind<A, N, I, L, K, R, M, C, W, Au>(
-    ports: &WatchPorts<'_, A, N, I, L, K, R, M, C, W, Au>,
+async fn remind<A: Adapters>(
+    ports: &A,
     settings: &WatchSettings,
     routing: &Routing,
     record: &ChangeRecord,
     days: u32,
     now: OffsetDateTime,
     out: &mut WatchReport,
-) -> Result<(), String>
-where
-    N: Notices,
-    L: ConnectorLookup,
-    K: SigningKeys,
-    M: Mailer,
-    C: Chat,
-    Au: AuditLog,
-{
+) -> Result<(), String> {
     let (Some(url), Some(request)) = (&settings.approval_url, &record.request) else { return Ok(()) };
     let change = &record.change;
-    if !ports.notices.claim_change_notice(&change.id, &format!("remind:{days}")).await.map_err(|e| e.to_string())? {
+    if !ports.notices().claim_change_notice(&change.id, &format!("remind:{days}")).await.map_err(|e| e.to_string())? {
         return Ok(());
     }
     let group = routing.group(&change.approver_group).map_err(|e| e.to_string())?;
-    let connectors = load_connectors(ports.connectors, change, now).await.map_err(|e| e.to_string())?;
-    let ring = ports.keys.keyring().await.map_err(|e| e.to_string())?;
+    let connectors = load_connectors(ports.connectors(), change, now).await.map_err(|e| e.to_string())?;
+    let ring = ports.keys().keyring().await.map_err(|e| e.to_string())?;
     let asking = Asking { url, ring: &ring, group, connectors: &connectors, expires: request.links_expire_at, now };
     let left = days_left(days);
     let sent =
-        send_links(ports.mailer, ports.chat, change, &asking, Some(&format!("{left} before a key expires"))).await;
+        send_links(ports.mailer(), ports.chat(), change, &asking, Some(&format!("{left} before a key expires"))).await;
     let last = settings.reminder_days.iter().min() == Some(&days);
     let mut escalated = false;
     if last {
@@ -284,7 +254,7 @@ where
             format_utc(change.earliest_expiry)
         );
         let failing = format!("escalation of {}", change.id);
-        escalated = !escalate((ports.mailer, ports.chat), group, &subject, &text, &failing, out).await.is_empty();
+        escalated = !escalate((ports.mailer(), ports.chat()), group, &subject, &text, &failing, out).await.is_empty();
     }
     out.errors.extend(sent.failures.iter().map(|f| format!("reminder for {}: {f}", change.id)));
     let events = change.connectors.iter().map(|c| {
@@ -295,7 +265,7 @@ where
             .detail("slack_posted", sent.slack_posted.to_string())
             .detail("escalated", escalated.to_string())
     });
-    crate::audit::append_each(ports.audit, events.collect()).await.map_err(|e| e.to_string())?;
+    crate::audit::append_each(ports.audit(), events.collect()).await.map_err(|e| e.to_string())?;
     tracing::info!(change_id = %change.id, days, escalated, "approvers reminded");
     out.reminders.push(ReminderSent {
         change_id: change.id.to_string(),
@@ -319,16 +289,13 @@ struct Handover<'r> {
 
 /// The hand-overs of approved changes still open with a mark due: only
 /// held human-intake connectors are looked up, one batch read per change.
-async fn waiting_handovers<'r, A, N, I, L, K, R, M, C, W, Au>(
-    ports: &WatchPorts<'_, A, N, I, L, K, R, M, C, W, Au>,
+async fn waiting_handovers<'r, A: Adapters>(
+    ports: &A,
     settings: &WatchSettings,
     plan: &Plan,
     records: &'r [ChangeRecord],
     out: &mut WatchReport,
-) -> Vec<Handover<'r>>
-where
-    I: IntakeTokens,
-{
+) -> Vec<Handover<'r>> {
     let mut due = Vec::new();
     if settings.approval_url.is_none() {
         return due;
@@ -346,7 +313,7 @@ where
             continue;
         }
         let ids: Vec<ConnectorId> = held.keys().map(|id| (*id).clone()).collect();
-        let open = match ports.intake.open_intakes(&record.change.id, &ids).await {
+        let open = match ports.intake().open_intakes(&record.change.id, &ids).await {
             Ok(open) => open,
             Err(e) => {
                 out.errors.push(format!("key hand-overs of {}: {e}", record.change.id));
@@ -378,35 +345,32 @@ fn days_left(days: u32) -> String {
 
 /// Reminds the owner with a fresh hand-over link; the last mark also tells
 /// the approver group's escalation contacts.
-async fn remind_owner<A, N, I, L, K, R, M, C, W, Au>(
-    ports: &WatchPorts<'_, A, N, I, L, K, R, M, C, W, Au>,
+async fn remind_owner<A: Adapters>(
+    ports: &A,
     settings: &WatchSettings,
     routing: &Routing,
     h: &Handover<'_>,
     now: OffsetDateTime,
     out: &mut WatchReport,
-) -> Result<(), String>
-where
-    N: Notices,
-    L: ConnectorLookup,
-    K: SigningKeys,
-    M: Mailer,
-    C: Chat,
-    Au: AuditLog,
-{
+) -> Result<(), String> {
     let Some(url) = &settings.approval_url else { return Ok(()) };
     let change = &h.record.change;
     let id = &h.intake.connector;
-    if !ports.notices.claim_change_notice(&change.id, &handover_notice(id, h.days)).await.map_err(|e| e.to_string())? {
+    if !ports
+        .notices()
+        .claim_change_notice(&change.id, &handover_notice(id, h.days))
+        .await
+        .map_err(|e| e.to_string())?
+    {
         return Ok(());
     }
-    let c = crate::inventory::load_connector(ports.connectors, id, now).await.map_err(|e| e.to_string())?;
+    let c = crate::inventory::load_connector(ports.connectors(), id, now).await.map_err(|e| e.to_string())?;
     let owner = Approver::parse(&c.owner).map_err(|e| format!("owner: {e}"))?;
     let left = days_left(h.days);
     let mut emails_sent = 0;
-    if ports.mailer.configured() {
+    if ports.mailer().configured() {
         let ask = HandOver { url, change: &change.id, connector: &c, owner: &owner, expires: h.intake.expires_at };
-        match ask_owner(ports.keys, ports.mailer, &ask, Some(&format!("{left} before the key expires"))).await {
+        match ask_owner(ports.keys(), ports.mailer(), &ask, Some(&format!("{left} before the key expires"))).await {
             Ok(()) => emails_sent = 1,
             Err(e) => out.errors.push(format!("hand-over reminder to {owner}: {e}")),
         }
@@ -428,9 +392,10 @@ where
             format_utc(h.intake.expires_at),
             format_utc(h.expiry)
         );
-        escalated = !escalate((ports.mailer, ports.chat), group, &subject, &text, &format!("escalation of {id}"), out)
-            .await
-            .is_empty();
+        escalated =
+            !escalate((ports.mailer(), ports.chat()), group, &subject, &text, &format!("escalation of {id}"), out)
+                .await
+                .is_empty();
     }
     let ev = NewAuditEvent::new(id.clone(), EventKind::Reminded, now, ACTOR)
         .change(&change.id)
@@ -439,7 +404,7 @@ where
         .detail("days_before_expiry", h.days.to_string())
         .detail("emails_sent", emails_sent.to_string())
         .detail("escalated", escalated.to_string());
-    ports.audit.append(ev).await.map_err(|e| e.to_string())?;
+    ports.audit().append(ev).await.map_err(|e| e.to_string())?;
     tracing::info!(change_id = %change.id, connector_id = %id, days = h.days, escalated, "owner reminded of a key hand-over");
     out.reminders.push(ReminderSent {
         change_id: change.id.to_string(),
@@ -452,28 +417,22 @@ where
     Ok(())
 }
 
-async fn stuck<A, N, I, L, K, R, M, C, W, Au>(
-    ports: &WatchPorts<'_, A, N, I, L, K, R, M, C, W, Au>,
+async fn stuck<A: Adapters>(
+    ports: &A,
     settings: &WatchSettings,
     routing: &Routing,
     record: &ChangeRecord,
     now: OffsetDateTime,
     out: &mut WatchReport,
-) -> Result<(), String>
-where
-    N: Notices,
-    M: Mailer,
-    C: Chat,
-    W: Workflow,
-{
+) -> Result<(), String> {
     let change = &record.change;
-    if ports.workflow.execution(&change.id).await.map_err(|e| e.to_string())? != ExecutionState::Running {
+    if ports.workflow().execution(&change.id).await.map_err(|e| e.to_string())? != ExecutionState::Running {
         return Ok(());
     }
     out.stuck.push(change.id.to_string());
     tracing::error!(change_id = %change.id, since = %format_utc(change.detected_at), "execution running past its bound");
     if !ports
-        .notices
+        .notices()
         .claim_change_notice(&change.id, &format!("stuck:{}", day(now)))
         .await
         .map_err(|e| e.to_string())?
@@ -490,7 +449,7 @@ where
         record.status.as_str(),
         change.id
     );
-    alert((ports.mailer, ports.chat), group, &format!("stuck {}", change.id), &subject, &text, out).await;
+    alert((ports.mailer(), ports.chat()), group, &format!("stuck {}", change.id), &subject, &text, out).await;
     Ok(())
 }
 
@@ -526,16 +485,7 @@ async fn alert<M: Mailer, C: Chat>(
 /// Each change the scan unwedged connectors of: its escalation contacts hear
 /// which connectors and what had become of the execution. The group comes
 /// from the connectors themselves: a dead change may have no record left.
-async fn repaired<A, N, I, L, K, R, M, C, W, Au>(
-    ports: &WatchPorts<'_, A, N, I, L, K, R, M, C, W, Au>,
-    routing: &Routing,
-    plan: &Plan,
-    report: &ScanReport,
-    out: &mut WatchReport,
-) where
-    M: Mailer,
-    C: Chat,
-{
+async fn repaired<A: Adapters>(ports: &A, routing: &Routing, plan: &Plan, report: &ScanReport, out: &mut WatchReport) {
     let group_of = |id: &keyturn_domain::ConnectorId| {
         plan.due
             .iter()
@@ -563,7 +513,7 @@ async fn repaired<A, N, I, L, K, R, M, C, W, Au>(
         for i in &items {
             text.push_str(&format!("* {}: execution {}\n", i.connector_id, i.execution));
         }
-        alert((ports.mailer, ports.chat), group, &format!("repaired {change}"), &subject, &text, out).await;
+        alert((ports.mailer(), ports.chat()), group, &format!("repaired {change}"), &subject, &text, out).await;
     }
 }
 
@@ -606,23 +556,19 @@ fn digest_lines<'p>(
     groups
 }
 
-async fn send_digests<A, N, I, L, K, R, M, C, W, Au>(
-    ports: &WatchPorts<'_, A, N, I, L, K, R, M, C, W, Au>,
+async fn send_digests<A: Adapters>(
+    ports: &A,
     routing: &Routing,
     groups: BTreeMap<&str, Vec<DigestLine>>,
     now: OffsetDateTime,
     out: &mut WatchReport,
-) where
-    N: Notices,
-    M: Mailer,
-    C: Chat,
-{
+) {
     for (name, mut lines) in groups {
         let Ok(group) = routing.group(name) else {
             out.errors.push(format!("digest: approver group {name} not in the routing"));
             continue;
         };
-        match ports.notices.claim_daily(&format!("digest:{name}"), now).await {
+        match ports.notices().claim_daily(&format!("digest:{name}"), now).await {
             Ok(true) => {}
             Ok(false) => continue,
             Err(e) => {
@@ -642,7 +588,7 @@ async fn send_digests<A, N, I, L, K, R, M, C, W, Au>(
             text.push_str(&format!("* {}: expires {} ({when}): {}\n", l.id, format_utc(l.expires_at), l.state));
         }
         let (to, hook) = audience(NotifyEvent::Completed, group);
-        let (reached, failed) = tell(ports.mailer, ports.chat, &to, hook, &subject, &text).await;
+        let (reached, failed) = tell(ports.mailer(), ports.chat(), &to, hook, &subject, &text).await;
         if !reached.is_empty() {
             out.digests.push(name.to_owned());
         }

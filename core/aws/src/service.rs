@@ -3,9 +3,10 @@
 use time::OffsetDateTime;
 
 use crate::{sdk_config, DynamoAuditLog, DynamoChangeStore, DynamoInventory, SfnWorkflow};
+use keyturn_app::adapters::Adapters;
 use keyturn_app::config::{Config, ConfigError};
 use keyturn_app::ports::StoreError;
-use keyturn_app::scanner::{self, ScanPorts, ScanReport, ScanSettings};
+use keyturn_app::scanner::{self, ScanReport, ScanSettings};
 
 /// How long a scan may hold the scan lock before another may take it (a
 /// scan that died leaves it behind this long at most).
@@ -13,18 +14,8 @@ const SCAN_LOCK_HOLD: time::Duration = time::Duration::minutes(10);
 
 /// The scanner with its adapters, built once per Lambda sandbox.
 pub struct Scanner {
-    inventory: DynamoInventory,
-    changes: DynamoChangeStore,
-    audit: DynamoAuditLog,
-    /// `None` when no state machine is configured: only dry runs are possible.
-    workflow: Option<SfnWorkflow>,
-    audit_key: crate::SecretsAuditKey,
+    a: AwsAdapters,
     settings: ScanSettings,
-    // What reminders, alerts and digests need (see `watch`).
-    keys: crate::SecretsSigningKeys,
-    routing: crate::SecretsRouting,
-    mailer: Option<crate::SesMailer>,
-    chat: keyturn_vendors::SlackChat,
     watch: keyturn_app::watch::WatchSettings,
 }
 
@@ -45,24 +36,10 @@ impl Scanner {
     }
 
     pub fn new(sdk: &aws_config::SdkConfig, cfg: &Config) -> Self {
-        let Stores { inventory, changes, audit } = Stores::new(sdk, cfg);
-        let sm = aws_sdk_secretsmanager::Client::new(sdk);
         Self {
-            inventory,
-            changes,
-            audit,
-            keys: crate::SecretsSigningKeys::new(sm.clone(), &cfg.approval.signing_key_secret),
-            routing: crate::SecretsRouting::new(sm.clone(), &cfg.approval.routing_secret),
-            mailer: cfg
-                .approval
-                .email_from
-                .clone()
-                .map(|from| crate::SesMailer::new(aws_sdk_sesv2::Client::new(sdk), from)),
-            chat: keyturn_vendors::SlackChat::new(keyturn_vendors::client()),
-            watch: keyturn_app::watch::WatchSettings::from(cfg),
-            workflow: cfg.state_machine_arn.as_ref().map(|arn| SfnWorkflow::new(aws_sdk_sfn::Client::new(sdk), arn)),
-            audit_key: crate::SecretsAuditKey::new(sm, &cfg.audit_key_secret),
+            a: AwsAdapters::new(sdk, cfg),
             settings: ScanSettings::from(cfg),
+            watch: keyturn_app::watch::WatchSettings::from(cfg),
         }
     }
 
@@ -80,39 +57,29 @@ impl Scanner {
     /// lock item; a scan that finds another one running does nothing and
     /// says so (`busy`).
     pub async fn scan(&self, now: OffsetDateTime) -> Result<ScanReport, ScanError> {
-        let workflow = self.workflow.as_ref().ok_or(ScanError::NoStateMachine)?;
+        if self.a.workflow.is_none() {
+            return Err(ScanError::NoStateMachine);
+        }
         let scope = self.settings.only.clone().unwrap_or_else(|| "*".into());
-        let Some(token) = self.changes.lock_scan(&scope, SCAN_LOCK_HOLD).await? else {
+        let Some(token) = self.a.changes.lock_scan(&scope, SCAN_LOCK_HOLD).await? else {
             return Ok(ScanReport::busy(now));
         };
         let result = async {
-            let ports = ScanPorts { inventory: &self.inventory, changes: &self.changes, audit: &self.audit, workflow };
             // Read once: the scanner checks approver groups against it and
             // the watch sends reminders, alerts and digests through it.
-            let routing = ReadOnce(keyturn_app::ports::RoutingSource::routing(&self.routing).await);
-            let (routed, routing_error) = routed(&routing.0);
-            let (plan, mut report) = scanner::run(ports, &self.settings, &routed, now).await?;
+            let routing = keyturn_app::ports::RoutingSource::routing(&self.a.routing).await;
+            let (routed, routing_error) = routed(&routing);
+            let (plan, mut report) = scanner::run(&self.a, &self.settings, &routed, now).await?;
             report.errors.extend(routing_error);
-            let ports = keyturn_app::watch::WatchPorts {
-                approvals: &self.changes,
-                notices: &self.changes,
-                intake: &self.changes,
-                connectors: &self.inventory,
-                keys: &self.keys,
-                routing: &routing,
-                mailer: &self.mailer,
-                chat: &self.chat,
-                workflow,
-                audit: &self.audit,
-            };
             let full = self.settings.only.is_none();
-            let watched = Box::pin(keyturn_app::watch::watch(&ports, &self.watch, &plan, &report, full)).await;
+            let watched =
+                Box::pin(keyturn_app::watch::watch(&self.a, &routing, &self.watch, &plan, &report, full)).await;
             report.errors.extend(watched.errors.iter().cloned());
             report.watch = watched;
             Ok(report)
         }
         .await;
-        if let Err(e) = self.changes.unlock_scan(&scope, &token).await {
+        if let Err(e) = self.a.changes.unlock_scan(&scope, &token).await {
             // It expires on its own after SCAN_LOCK_HOLD.
             tracing::warn!(error = %e, "scan lock not released");
         }
@@ -125,7 +92,7 @@ impl Scanner {
     /// rehearsing a future date cannot anchor days that have not happened.)
     pub async fn scan_and_anchor(&self, now: OffsetDateTime) -> Result<ScanReport, ScanError> {
         let mut report = self.scan(now).await?;
-        match keyturn_app::audit::anchor::anchor(&self.audit, &self.audit_key, now).await {
+        match keyturn_app::audit::anchor::anchor(&self.a.audit, &self.a.audit_key, now).await {
             Ok(a) => report.anchored = a,
             Err(e) => report.errors.push(format!("audit digest: {e}")),
         }
@@ -134,8 +101,8 @@ impl Scanner {
 
     /// What a scan at `now` would do; writes nothing.
     pub async fn dry_run(&self, now: OffsetDateTime) -> Result<ScanReport, ScanError> {
-        let (routed, routing_error) = routed(&keyturn_app::ports::RoutingSource::routing(&self.routing).await);
-        let mut plan = scanner::plan(&self.inventory, &self.settings, now).await?;
+        let (routed, routing_error) = routed(&keyturn_app::ports::RoutingSource::routing(&self.a.routing).await);
+        let mut plan = scanner::plan(&self.a.inventory, &self.settings, now).await?;
         plan.keep_routed(&routed);
         let mut report = scanner::dry_run_report(&plan);
         report.errors.extend(routing_error);
@@ -154,20 +121,11 @@ fn routed(routing: &Result<keyturn_app::approval::Routing, StoreError>) -> (scan
     }
 }
 
-/// A routing already read, served to the watch as its routing source.
-struct ReadOnce(Result<keyturn_app::approval::Routing, StoreError>);
-
-impl keyturn_app::ports::RoutingSource for ReadOnce {
-    async fn routing(&self) -> Result<keyturn_app::approval::Routing, StoreError> {
-        self.0.clone()
-    }
-}
-
 // ---- approval -----------------------------------------------------------------
 
 use crate::{SecretsRouting, SecretsSigningKeys, SesMailer, SfnTasks};
-use keyturn_app::approval::callback::{self, CallbackError, CallbackPorts, Method, Page};
-use keyturn_app::approval::request::{self, RequestError, RequestInput, RequestPorts, RequestReport, RequestSettings};
+use keyturn_app::approval::callback::{self, CallbackError, Method, Page};
+use keyturn_app::approval::request::{self, RequestError, RequestInput, RequestReport, RequestSettings};
 use keyturn_app::lazy::Lazy;
 use keyturn_vendors::{Jira, JiraAuth, SlackChat};
 
@@ -190,22 +148,177 @@ fn field(v: &serde_json::Value, var: &str, k: &str) -> Result<String, ConfigErro
         .ok_or_else(|| ConfigError { problems: vec![format!("{var}: the secret has no {k:?}")] })
 }
 
-/// The three tables every service works on.
-struct Stores {
+/// Every adapter, wired to AWS and the vendors: the one bundle each Lambda
+/// builds once at init. Clients are built here without network calls;
+/// keyturn's own vendor credentials (Jira, Entra, Okta) are read from their
+/// secrets on first use ([`Lazy`]), never at init.
+pub struct AwsAdapters {
     inventory: DynamoInventory,
     changes: DynamoChangeStore,
     audit: DynamoAuditLog,
+    /// `None` when no state machine is configured (the CLI's dry runs).
+    workflow: Option<SfnWorkflow>,
+    tasks: SfnTasks,
+    secrets: SecretsStore,
+    keys: SecretsSigningKeys,
+    routing: SecretsRouting,
+    audit_key: crate::SecretsAuditKey,
+    /// `None` when no sender is configured: email fails, other channels go on.
+    mailer: Option<SesMailer>,
+    chat: SlackChat,
+    jira: Option<Lazy<Jira>>,
+    vendor: HttpVendor,
+    consumer: HttpConsumer,
 }
 
-impl Stores {
-    fn new(sdk: &aws_config::SdkConfig, cfg: &Config) -> Self {
+impl AwsAdapters {
+    pub fn new(sdk: &aws_config::SdkConfig, cfg: &Config) -> Self {
         let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
+        let sm = aws_sdk_secretsmanager::Client::new(sdk);
+        let sfn = aws_sdk_sfn::Client::new(sdk);
+        let http = keyturn_vendors::client();
+        let atlassian = Atlassian::new(http.clone(), &cfg.vendors.atlassian_url);
         Self {
             inventory: DynamoInventory::new(dynamodb.clone(), &cfg.tables.connectors),
             changes: DynamoChangeStore::new(dynamodb.clone(), &cfg.tables.changes),
             audit: DynamoAuditLog::new(dynamodb, &cfg.tables.audit),
+            workflow: cfg.state_machine_arn.as_ref().map(|arn| SfnWorkflow::new(sfn.clone(), arn)),
+            tasks: SfnTasks::new(sfn),
+            secrets: SecretsStore::new(sm.clone()),
+            keys: SecretsSigningKeys::new(sm.clone(), &cfg.approval.signing_key_secret),
+            routing: SecretsRouting::new(sm.clone(), &cfg.approval.routing_secret),
+            audit_key: crate::SecretsAuditKey::new(sm, &cfg.audit_key_secret),
+            mailer: cfg.approval.email_from.clone().map(|from| SesMailer::new(aws_sdk_sesv2::Client::new(sdk), from)),
+            chat: SlackChat::new(http.clone()),
+            jira: jira_from(sdk, cfg),
+            vendor: HttpVendor { atlassian: atlassian.clone(), http: http.clone() },
+            consumer: HttpConsumer { atlassian, entra: entra_from(sdk, cfg, &http), okta: okta_from(sdk, cfg, &http) },
         }
     }
+}
+
+impl Adapters for AwsAdapters {
+    type Inventory = DynamoInventory;
+    type Connectors = DynamoInventory;
+    type States = DynamoInventory;
+    type Changes = DynamoChangeStore;
+    type Approvals = DynamoChangeStore;
+    type Outcomes = DynamoChangeStore;
+    type Notices = DynamoChangeStore;
+    type Intake = DynamoChangeStore;
+    type Audit = DynamoAuditLog;
+    type Digests = DynamoAuditLog;
+    type AuditKeys = crate::SecretsAuditKey;
+    type Workflow = Option<SfnWorkflow>;
+    type Tasks = SfnTasks;
+    type Secrets = SecretsStore;
+    type Vendor = HttpVendor;
+    type Consumer = HttpConsumer;
+    type SigningKeys = SecretsSigningKeys;
+    type Routing = SecretsRouting;
+    type Mailer = Option<SesMailer>;
+    type Chat = SlackChat;
+    type Tickets = Lazy<Jira>;
+
+    fn inventory(&self) -> &DynamoInventory {
+        &self.inventory
+    }
+    fn connectors(&self) -> &DynamoInventory {
+        &self.inventory
+    }
+    fn states(&self) -> &DynamoInventory {
+        &self.inventory
+    }
+    fn changes(&self) -> &DynamoChangeStore {
+        &self.changes
+    }
+    fn approvals(&self) -> &DynamoChangeStore {
+        &self.changes
+    }
+    fn outcomes(&self) -> &DynamoChangeStore {
+        &self.changes
+    }
+    fn notices(&self) -> &DynamoChangeStore {
+        &self.changes
+    }
+    fn intake(&self) -> &DynamoChangeStore {
+        &self.changes
+    }
+    fn audit(&self) -> &DynamoAuditLog {
+        &self.audit
+    }
+    fn digests(&self) -> &DynamoAuditLog {
+        &self.audit
+    }
+    fn audit_keys(&self) -> &crate::SecretsAuditKey {
+        &self.audit_key
+    }
+    fn workflow(&self) -> &Option<SfnWorkflow> {
+        &self.workflow
+    }
+    fn tasks(&self) -> &SfnTasks {
+        &self.tasks
+    }
+    fn secrets(&self) -> &SecretsStore {
+        &self.secrets
+    }
+    fn vendor(&self) -> &HttpVendor {
+        &self.vendor
+    }
+    fn consumer(&self) -> &HttpConsumer {
+        &self.consumer
+    }
+    fn keys(&self) -> &SecretsSigningKeys {
+        &self.keys
+    }
+    fn routing(&self) -> &SecretsRouting {
+        &self.routing
+    }
+    fn mailer(&self) -> &Option<SesMailer> {
+        &self.mailer
+    }
+    fn chat(&self) -> &SlackChat {
+        &self.chat
+    }
+    fn tickets(&self) -> Option<&Lazy<Jira>> {
+        self.jira.as_ref()
+    }
+}
+
+/// keyturn's own Entra credentials, read on first use (never at init).
+fn entra_from(sdk: &aws_config::SdkConfig, cfg: &Config, http: &reqwest::Client) -> Option<Lazy<Entra>> {
+    cfg.vendors.entra_secret.clone().map(|id| {
+        let (sdk, http, vendors) = (sdk.clone(), http.clone(), cfg.vendors.clone());
+        Lazy::new(move || {
+            let (sdk, http, vendors, id) = (sdk.clone(), http.clone(), vendors.clone(), id.clone());
+            async move {
+                let v = json_secret(&sdk, "KEYTURN_ENTRA_SECRET", &id).await.map_err(|e| e.to_string())?;
+                let f = |k: &str| field(&v, "KEYTURN_ENTRA_SECRET", k).map_err(|e| e.to_string());
+                let creds = EntraCredentials {
+                    tenant_id: f("tenant_id")?,
+                    client_id: f("client_id")?,
+                    client_secret: keyturn_domain::SecretValue::new(f("client_secret")?),
+                };
+                Ok(Entra::new(http, &vendors.entra_login_url, &vendors.graph_url, creds))
+            }
+        })
+    })
+}
+
+/// keyturn's own Okta API token, read on first use (never at init).
+fn okta_from(sdk: &aws_config::SdkConfig, cfg: &Config, http: &reqwest::Client) -> Option<Lazy<Okta>> {
+    cfg.vendors.okta_secret.clone().map(|id| {
+        let (sdk, http) = (sdk.clone(), http.clone());
+        Lazy::new(move || {
+            let (sdk, http, id) = (sdk.clone(), http.clone(), id.clone());
+            async move {
+                let v = json_secret(&sdk, "KEYTURN_OKTA_SECRET", &id).await.map_err(|e| e.to_string())?;
+                let f = |k: &str| field(&v, "KEYTURN_OKTA_SECRET", k).map_err(|e| e.to_string());
+                let token = keyturn_domain::SecretValue::new(f("api_token")?);
+                Ok(Okta::new(http, &f("domain")?, token))
+            }
+        })
+    })
 }
 
 /// Jira for urgent changes, when configured: credentials from their secret,
@@ -237,14 +350,7 @@ fn jira_from(sdk: &aws_config::SdkConfig, cfg: &Config) -> Option<Lazy<Jira>> {
 
 /// The `request-approval` step with its adapters.
 pub struct ApprovalRequester {
-    changes: DynamoChangeStore,
-    inventory: DynamoInventory,
-    audit: DynamoAuditLog,
-    keys: SecretsSigningKeys,
-    routing: SecretsRouting,
-    mailer: SesMailer,
-    chat: SlackChat,
-    jira: Option<Lazy<Jira>>,
+    a: AwsAdapters,
     settings: RequestSettings,
 }
 
@@ -262,18 +368,8 @@ impl ApprovalRequester {
             return Err(ConfigError { problems });
         }
         let sdk = sdk_config().await;
-        let jira = jira_from(&sdk, &cfg);
-        let Stores { inventory, changes, audit } = Stores::new(&sdk, &cfg);
-        let sm = aws_sdk_secretsmanager::Client::new(&sdk);
         Ok(Self {
-            changes,
-            inventory,
-            audit,
-            keys: SecretsSigningKeys::new(sm.clone(), &cfg.approval.signing_key_secret),
-            routing: SecretsRouting::new(sm, &cfg.approval.routing_secret),
-            mailer: SesMailer::new(aws_sdk_sesv2::Client::new(&sdk), cfg.approval.email_from.unwrap_or_default()),
-            chat: SlackChat::new(keyturn_vendors::client()),
-            jira,
+            a: AwsAdapters::new(&sdk, &cfg),
             settings: RequestSettings {
                 approval_url: cfg.approval.url.unwrap_or_default(),
                 default_timeout: cfg.approval.timeout,
@@ -283,52 +379,19 @@ impl ApprovalRequester {
     }
 
     pub async fn request(&self, input: &RequestInput, now: OffsetDateTime) -> Result<RequestReport, RequestError> {
-        let ports = RequestPorts {
-            approvals: &self.changes,
-            connectors: &self.inventory,
-            keys: &self.keys,
-            routing: &self.routing,
-            mailer: &self.mailer,
-            chat: &self.chat,
-            tickets: self.jira.as_ref(),
-            audit: &self.audit,
-        };
-        request::request_approval(&ports, &self.settings, input, now).await
+        request::request_approval(&self.a, &self.settings, input, now).await
     }
 }
 
 /// The `approval-callback` page with its adapters.
 pub struct ApprovalCallback {
-    changes: DynamoChangeStore,
-    inventory: DynamoInventory,
-    audit: DynamoAuditLog,
-    keys: SecretsSigningKeys,
-    tasks: SfnTasks,
-    secrets: crate::SecretsStore,
-    /// Checks handed-over keys while their owner waits.
-    vendor: keyturn_vendors::HttpVendor,
+    a: AwsAdapters,
 }
 
 impl ApprovalCallback {
     pub async fn from_env() -> Result<Self, ConfigError> {
         let cfg = Config::from_env()?;
-        let sdk = sdk_config().await;
-        let Stores { inventory, changes, audit } = Stores::new(&sdk, &cfg);
-        Ok(Self {
-            changes,
-            inventory,
-            audit,
-            keys: SecretsSigningKeys::new(aws_sdk_secretsmanager::Client::new(&sdk), &cfg.approval.signing_key_secret),
-            tasks: SfnTasks::new(aws_sdk_sfn::Client::new(&sdk)),
-            secrets: crate::SecretsStore::new(aws_sdk_secretsmanager::Client::new(&sdk)),
-            vendor: {
-                let http = keyturn_vendors::client();
-                keyturn_vendors::HttpVendor {
-                    atlassian: keyturn_vendors::Atlassian::new(http.clone(), &cfg.vendors.atlassian_url),
-                    http,
-                }
-            },
-        })
+        Ok(Self { a: AwsAdapters::new(&sdk_config().await, &cfg) })
     }
 
     /// `key`: the pasted key of an intake form's POST.
@@ -339,46 +402,19 @@ impl ApprovalCallback {
         key: Option<&keyturn_domain::SecretValue>,
         now: OffsetDateTime,
     ) -> Result<Page, CallbackError> {
-        let ports = CallbackPorts {
-            approvals: &self.changes,
-            connectors: &self.inventory,
-            keys: &self.keys,
-            tasks: &self.tasks,
-            audit: &self.audit,
-            intake: &self.changes,
-            secrets: &self.secrets,
-            vendor: &self.vendor,
-        };
-        callback::handle(&ports, method, token, key, now).await
+        callback::handle(&self.a, method, token, key, now).await
     }
 }
 
 /// The `notify` step with its adapters.
 pub struct Notifier {
-    changes: DynamoChangeStore,
-    inventory: DynamoInventory,
-    audit: DynamoAuditLog,
-    routing: SecretsRouting,
-    mailer: Option<SesMailer>,
-    chat: SlackChat,
-    jira: Option<Lazy<Jira>>,
+    a: AwsAdapters,
 }
 
 impl Notifier {
     pub async fn from_env() -> Result<Self, ConfigError> {
         let cfg = Config::from_env()?;
-        let sdk = sdk_config().await;
-        let jira = jira_from(&sdk, &cfg);
-        let Stores { inventory, changes, audit } = Stores::new(&sdk, &cfg);
-        Ok(Self {
-            changes,
-            inventory,
-            audit,
-            routing: SecretsRouting::new(aws_sdk_secretsmanager::Client::new(&sdk), &cfg.approval.routing_secret),
-            mailer: cfg.approval.email_from.map(|from| SesMailer::new(aws_sdk_sesv2::Client::new(&sdk), from)),
-            chat: SlackChat::new(keyturn_vendors::client()),
-            jira,
-        })
+        Ok(Self { a: AwsAdapters::new(&sdk_config().await, &cfg) })
     }
 
     pub async fn notify(
@@ -386,16 +422,7 @@ impl Notifier {
         input: &keyturn_app::notify::NotifyInput,
         now: OffsetDateTime,
     ) -> Result<keyturn_app::notify::NotifyReport, StoreError> {
-        let ports = keyturn_app::notify::NotifyPorts {
-            approvals: &self.changes,
-            inventory: &self.inventory,
-            routing: &self.routing,
-            mailer: &self.mailer,
-            chat: &self.chat,
-            tickets: self.jira.as_ref(),
-            audit: &self.audit,
-        };
-        keyturn_app::notify::notify(&ports, input, now).await
+        keyturn_app::notify::notify(&self.a, input, now).await
     }
 }
 
@@ -403,117 +430,35 @@ impl Notifier {
 
 use crate::SecretsStore;
 use keyturn_app::ports::OutcomeLog;
-use keyturn_app::rotation::retry::RetryPolicy;
-use keyturn_app::rotation::steps::{self, PortsOf, RotationPorts};
+use keyturn_app::rotation::steps;
 use keyturn_app::rotation::{Outcome, Rotation, RotationError, StepInput};
 use keyturn_vendors::{Atlassian, Entra, EntraCredentials, HttpConsumer, HttpVendor, Okta};
 
 /// The rotation steps with their adapters, built once per sandbox.
 pub struct Rotator {
-    inventory: DynamoInventory,
-    secrets: SecretsStore,
-    vendor: HttpVendor,
-    consumer: HttpConsumer,
-    audit: DynamoAuditLog,
-    changes: DynamoChangeStore,
-    routing: SecretsRouting,
-    mailer: Option<SesMailer>,
-    chat: SlackChat,
-    retry: RetryPolicy,
-}
-
-impl steps::Ports for Rotator {
-    type L = DynamoInventory;
-    type St = DynamoInventory;
-    type S = SecretsStore;
-    type V = HttpVendor;
-    type C = HttpConsumer;
-    type Au = DynamoAuditLog;
-    type R = SecretsRouting;
-    type M = Option<SesMailer>;
-    type Ch = SlackChat;
-
-    fn get(&self) -> PortsOf<'_, Self> {
-        RotationPorts {
-            connectors: &self.inventory,
-            states: &self.inventory,
-            secrets: &self.secrets,
-            vendor: &self.vendor,
-            consumer: &self.consumer,
-            audit: &self.audit,
-            routing: &self.routing,
-            mailer: &self.mailer,
-            chat: &self.chat,
-            retry: self.retry,
-        }
-    }
+    a: AwsAdapters,
 }
 
 impl Rotator {
     pub async fn from_env() -> Result<Self, ConfigError> {
         let cfg = Config::from_env()?;
-        let sdk = sdk_config().await;
-        let http = keyturn_vendors::client();
-        let atlassian = Atlassian::new(http.clone(), &cfg.vendors.atlassian_url);
-        // keyturn's own IdP credentials: read on first use, never at init.
-        let entra = cfg.vendors.entra_secret.clone().map(|id| {
-            let (sdk, http, vendors) = (sdk.clone(), http.clone(), cfg.vendors.clone());
-            Lazy::new(move || {
-                let (sdk, http, vendors, id) = (sdk.clone(), http.clone(), vendors.clone(), id.clone());
-                async move {
-                    let v = json_secret(&sdk, "KEYTURN_ENTRA_SECRET", &id).await.map_err(|e| e.to_string())?;
-                    let f = |k: &str| field(&v, "KEYTURN_ENTRA_SECRET", k).map_err(|e| e.to_string());
-                    let creds = EntraCredentials {
-                        tenant_id: f("tenant_id")?,
-                        client_id: f("client_id")?,
-                        client_secret: keyturn_domain::SecretValue::new(f("client_secret")?),
-                    };
-                    Ok(Entra::new(http, &vendors.entra_login_url, &vendors.graph_url, creds))
-                }
-            })
-        });
-        let okta = cfg.vendors.okta_secret.clone().map(|id| {
-            let (sdk, http) = (sdk.clone(), http.clone());
-            Lazy::new(move || {
-                let (sdk, http, id) = (sdk.clone(), http.clone(), id.clone());
-                async move {
-                    let v = json_secret(&sdk, "KEYTURN_OKTA_SECRET", &id).await.map_err(|e| e.to_string())?;
-                    let f = |k: &str| field(&v, "KEYTURN_OKTA_SECRET", k).map_err(|e| e.to_string());
-                    let token = keyturn_domain::SecretValue::new(f("api_token")?);
-                    Ok(Okta::new(http, &f("domain")?, token))
-                }
-            })
-        });
-        let Stores { inventory, audit, changes } = Stores::new(&sdk, &cfg);
-        let sm = aws_sdk_secretsmanager::Client::new(&sdk);
-        Ok(Self {
-            inventory,
-            changes,
-            secrets: SecretsStore::new(sm.clone()),
-            vendor: HttpVendor { atlassian: atlassian.clone(), http: http.clone() },
-            consumer: HttpConsumer { atlassian, entra, okta },
-            audit,
-            routing: SecretsRouting::new(sm, &cfg.approval.routing_secret),
-            mailer: cfg.approval.email_from.map(|from| SesMailer::new(aws_sdk_sesv2::Client::new(&sdk), from)),
-            chat: SlackChat::new(http),
-            retry: RetryPolicy::default(),
-        })
+        Ok(Self { a: AwsAdapters::new(&sdk_config().await, &cfg) })
     }
 
     pub async fn rotate(&self, input: &StepInput, now: OffsetDateTime) -> Result<Rotation, RotationError> {
-        steps::rotate(self, input, now).await
+        steps::rotate(&self.a, input, now).await
     }
 
     pub async fn verify(&self, input: &StepInput, now: OffsetDateTime) -> Result<serde_json::Value, RotationError> {
-        steps::verify(self, input, now).await
+        steps::verify(&self.a, input, now).await
     }
 
     pub async fn finalize(&self, input: &StepInput, now: OffsetDateTime) -> Result<Outcome, RotationError> {
-        steps::finalize(self, input, now).await
+        steps::finalize(&self.a, input, now).await
     }
 
     pub async fn rollback(&self, input: &StepInput, now: OffsetDateTime) -> Result<Outcome, RotationError> {
-        steps::rollback(self, input, now).await
+        steps::rollback(&self.a, input, now).await
     }
 }
 
@@ -582,7 +527,7 @@ impl Rotator {
         // Never fails the step: the key work is done (failing finalize here
         // would roll back a finished rotation). Notify reports a connector
         // with no recorded outcome as needing a look.
-        if let Err(e) = self.changes.record_outcome(&input.change_id, &entry).await {
+        if let Err(e) = self.a.changes.record_outcome(&input.change_id, &entry).await {
             tracing::error!(change_id = %input.change_id, connector = %input.connector_id,
                 outcome = %entry.outcome, error = %e, "outcome not recorded on the change");
         }
@@ -592,11 +537,7 @@ impl Rotator {
 
 /// The `request-key` step (owner hands over a vendor-console key).
 pub struct KeyRequester {
-    changes: DynamoChangeStore,
-    inventory: DynamoInventory,
-    audit: DynamoAuditLog,
-    keys: SecretsSigningKeys,
-    mailer: SesMailer,
+    a: AwsAdapters,
     approval_url: String,
     timeout: time::Duration,
 }
@@ -604,19 +545,13 @@ pub struct KeyRequester {
 impl KeyRequester {
     pub async fn from_env() -> Result<Self, ConfigError> {
         let cfg = Config::from_env()?;
-        let (Some(url), Some(from)) = (cfg.approval.url.clone(), cfg.approval.email_from.clone()) else {
+        let (Some(url), Some(_)) = (cfg.approval.url.clone(), cfg.approval.email_from.as_ref()) else {
             return Err(ConfigError {
                 problems: vec!["KEYTURN_APPROVAL_URL and KEYTURN_EMAIL_FROM: both required by request-key".into()],
             });
         };
-        let sdk = sdk_config().await;
-        let Stores { inventory, changes, audit } = Stores::new(&sdk, &cfg);
         Ok(Self {
-            changes,
-            inventory,
-            audit,
-            keys: SecretsSigningKeys::new(aws_sdk_secretsmanager::Client::new(&sdk), &cfg.approval.signing_key_secret),
-            mailer: SesMailer::new(aws_sdk_sesv2::Client::new(&sdk), from),
+            a: AwsAdapters::new(&sdk_config().await, &cfg),
             approval_url: url,
             timeout: cfg.approval.intake_timeout,
         })
@@ -627,13 +562,6 @@ impl KeyRequester {
         input: &keyturn_app::approval::intake::KeyRequest,
         now: OffsetDateTime,
     ) -> Result<keyturn_app::approval::intake::KeyRequestReport, keyturn_app::approval::intake::KeyRequestError> {
-        let ports = keyturn_app::approval::intake::KeyRequestPorts {
-            connectors: &self.inventory,
-            intake: &self.changes,
-            keys: &self.keys,
-            mailer: &self.mailer,
-            audit: &self.audit,
-        };
-        keyturn_app::approval::intake::request_key(&ports, &self.approval_url, self.timeout, input, now).await
+        keyturn_app::approval::intake::request_key(&self.a, &self.approval_url, self.timeout, input, now).await
     }
 }

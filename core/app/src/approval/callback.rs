@@ -9,14 +9,11 @@
 use serde_json::json;
 use time::OffsetDateTime;
 
-use super::intake::IntakePorts;
 use super::request::{approver_list, load_connectors};
 use super::view::ChangeView;
 use super::ChangeRecord;
-use crate::ports::{
-    Approvals, AuditLog, ConnectorLookup, Delivery, IntakeTokens, KeyVendor, SecretStore, SigningKeys, StoreError,
-    TaskCallbacks, VoteResult,
-};
+use crate::adapters::Adapters;
+use crate::ports::{Approvals, AuditLog, Delivery, SigningKeys, StoreError, TaskCallbacks, VoteResult};
 use keyturn_domain::approval::html::{change_details, esc, page};
 use keyturn_domain::approval::{tally, Approver, Decision, LinkClaims, LinkError, Tally, Vote};
 use keyturn_domain::timefmt::format_utc;
@@ -49,19 +46,6 @@ impl Page {
 #[error(transparent)]
 pub struct CallbackError(#[from] pub StoreError);
 
-pub struct CallbackPorts<'a, A, L, K, T, Au, I, S, V> {
-    pub approvals: &'a A,
-    pub connectors: &'a L,
-    pub keys: &'a K,
-    pub tasks: &'a T,
-    pub audit: &'a Au,
-    /// Key hand-overs (intake links).
-    pub intake: &'a I,
-    pub secrets: &'a S,
-    /// Checks a handed-over key at the vendor while its owner waits.
-    pub vendor: &'a V,
-}
-
 /// How many times a decision is offered to Step Functions before giving up.
 const DELIVERY_ATTEMPTS: u32 = 3;
 
@@ -70,23 +54,13 @@ const DELIVERY_ATTEMPTS: u32 = 3;
 /// deciding request is still delivering never delivers twice.
 const DELIVERY_LOST_AFTER: time::Duration = time::Duration::seconds(90);
 
-pub async fn handle<A, L, K, T, Au, I, S, V>(
-    ports: &CallbackPorts<'_, A, L, K, T, Au, I, S, V>,
+pub async fn handle<A: Adapters>(
+    ports: &A,
     method: Method,
     token: Option<&str>,
     key: Option<&SecretValue>,
     now: OffsetDateTime,
-) -> Result<Page, CallbackError>
-where
-    A: Approvals,
-    L: ConnectorLookup,
-    K: SigningKeys,
-    T: TaskCallbacks,
-    Au: AuditLog,
-    I: IntakeTokens,
-    S: SecretStore,
-    V: KeyVendor,
-{
+) -> Result<Page, CallbackError> {
     let Some(token) = token.filter(|t| !t.is_empty()) else {
         return Ok(Page::new(
             400,
@@ -96,32 +70,24 @@ where
              message.</p>",
         ));
     };
-    let ring = ports.keys.keyring().await?;
+    let ring = ports.keys().keyring().await?;
     let claims = match ring.verify(token, now) {
         Ok(c) => c,
         // Authentic but late: a real approver acted on a real change, so a
         // press of the button is audited. (A GET, as mail scanners send, is not.)
         Err(LinkError::Expired { claims }) if method == Method::Post && claims.decision != Decision::Intake => {
-            if let Some(record) = ports.approvals.get(&claims.change_id).await? {
-                refuse(ports.audit, &record, &claims, "link_expired", now).await?;
+            if let Some(record) = ports.approvals().get(&claims.change_id).await? {
+                refuse(ports.audit(), &record, &claims, "link_expired", now).await?;
             }
             return Ok(link_error_page(&LinkError::Expired { claims }));
         }
         Err(e) => return Ok(link_error_page(&e)),
     };
     if claims.decision == Decision::Intake {
-        let intake = IntakePorts {
-            connectors: ports.connectors,
-            intake: ports.intake,
-            secrets: ports.secrets,
-            tasks: ports.tasks,
-            audit: ports.audit,
-            vendor: ports.vendor,
-        };
         let post = (method == Method::Post).then_some(key);
-        return Ok(super::intake::handle(&intake, &claims, post, token, now).await?);
+        return Ok(super::intake::handle(ports, &claims, post, token, now).await?);
     }
-    let Some(record) = ports.approvals.get(&claims.change_id).await? else {
+    let Some(record) = ports.approvals().get(&claims.change_id).await? else {
         return Ok(Page::new(
             404,
             "unknown_change",
@@ -142,7 +108,7 @@ where
     };
     if !request.approvers.contains(&claims.approver) {
         if method == Method::Post {
-            refuse(ports.audit, &record, &claims, "wrong_approver", now).await?;
+            refuse(ports.audit(), &record, &claims, "wrong_approver", now).await?;
         }
         return Ok(Page::new(
             403,
@@ -224,29 +190,20 @@ fn already_page(record: &ChangeRecord, claims: &LinkClaims) -> Page {
     )
 }
 
-async fn confirmation<A, L, K, T, Au, I, S, V>(
-    ports: &CallbackPorts<'_, A, L, K, T, Au, I, S, V>,
+async fn confirmation<A: Adapters>(
+    ports: &A,
     record: &ChangeRecord,
     claims: &LinkClaims,
     token: &str,
     now: OffsetDateTime,
-) -> Result<Page, CallbackError>
-where
-    A: Approvals,
-    L: ConnectorLookup,
-    K: SigningKeys,
-    T: TaskCallbacks,
-    Au: AuditLog,
-    I: IntakeTokens,
-    S: SecretStore,
-{
+) -> Result<Page, CallbackError> {
     if !record.status.is_open() || record.votes.iter().any(|v| v.approver == claims.approver) {
         return Ok(already_page(record, claims));
     }
     let Some(request) = &record.request else { return Ok(already_page(record, claims)) };
     // The page shows what the connectors are now; if they vanished the page
     // still lets the approver reject.
-    let connectors = load_connectors(ports.connectors, &record.change, now).await.unwrap_or_default();
+    let connectors = load_connectors(ports.connectors(), &record.change, now).await.unwrap_or_default();
     let view = ChangeView::new(
         &record.change,
         &connectors,
@@ -278,29 +235,20 @@ where
     Ok(Page::new(200, "confirm", &title, &body))
 }
 
-async fn decide<A, L, K, T, Au, I, S, V>(
-    ports: &CallbackPorts<'_, A, L, K, T, Au, I, S, V>,
+async fn decide<A: Adapters>(
+    ports: &A,
     record: ChangeRecord,
     claims: LinkClaims,
     now: OffsetDateTime,
-) -> Result<Page, CallbackError>
-where
-    A: Approvals,
-    L: ConnectorLookup,
-    K: SigningKeys,
-    T: TaskCallbacks,
-    Au: AuditLog,
-    I: IntakeTokens,
-    S: SecretStore,
-{
+) -> Result<Page, CallbackError> {
     if !record.status.is_open() {
         return closed(ports, &record, &claims, now).await;
     }
     let vote = Vote { approver: claims.approver.clone(), decision: claims.decision, at: now };
-    let record = match ports.approvals.vote(&record.change.id, &vote).await? {
+    let record = match ports.approvals().vote(&record.change.id, &vote).await? {
         VoteResult::Recorded(r) => r,
         VoteResult::AlreadyVoted(r) => {
-            refuse(ports.audit, &r, &claims, "already_voted", now).await?;
+            refuse(ports.audit(), &r, &claims, "already_voted", now).await?;
             return Ok(already_page(&r, &claims));
         }
         VoteResult::Closed(r) => return closed(ports, &r, &claims, now).await,
@@ -309,7 +257,7 @@ where
         }
     };
     let Some(request) = &record.request else { return Ok(already_page(&record, &claims)) };
-    audit_all(ports.audit, &record, EventKind::VoteRecorded, &claims.approver, now, |ev| {
+    audit_all(ports.audit(), &record, EventKind::VoteRecorded, &claims.approver, now, |ev| {
         ev.detail("decision", claims.decision.as_str())
     })
     .await?;
@@ -330,16 +278,16 @@ where
         }
         Tally::Approved { approvers } => {
             let rotate_at = record.change.window.map(|w| w.next_open(now)).filter(|t| *t > now);
-            if !ports.approvals.close(&record.change.id, ChangeStatus::Approved, now, rotate_at).await? {
-                let latest = ports.approvals.get(&record.change.id).await?.unwrap_or(record);
+            if !ports.approvals().close(&record.change.id, ChangeStatus::Approved, now, rotate_at).await? {
+                let latest = ports.approvals().get(&record.change.id).await?.unwrap_or(record);
                 return Ok(already_page(&latest, &claims));
             }
             let decided = Decided::Approved { approvers, rotate_at, at: now, by: claims.approver.clone() };
             announce(ports, &record, &decided, &claims, now).await
         }
         Tally::Rejected { by } => {
-            if !ports.approvals.close(&record.change.id, ChangeStatus::Rejected, now, None).await? {
-                let latest = ports.approvals.get(&record.change.id).await?.unwrap_or(record);
+            if !ports.approvals().close(&record.change.id, ChangeStatus::Rejected, now, None).await? {
+                let latest = ports.approvals().get(&record.change.id).await?.unwrap_or(record);
                 return Ok(already_page(&latest, &claims));
             }
             announce(ports, &record, &Decided::Rejected { by, at: now }, &claims, now).await
@@ -426,55 +374,45 @@ impl Decided {
 /// decision was recorded): hand it over now, so one more press, by anyone
 /// with a link, finishes the job instead of the workflow waiting out its
 /// timeout.
-async fn closed<A, L, K, T, Au, I, S, V>(
-    ports: &CallbackPorts<'_, A, L, K, T, Au, I, S, V>,
+async fn closed<A: Adapters>(
+    ports: &A,
     record: &ChangeRecord,
     claims: &LinkClaims,
     now: OffsetDateTime,
-) -> Result<Page, CallbackError>
-where
-    A: Approvals,
-    T: TaskCallbacks,
-    Au: AuditLog,
-{
+) -> Result<Page, CallbackError> {
     if let Some(decided) = Decided::of(record) {
-        if ports.approvals.claim_redelivery(&record.change.id, now, now - DELIVERY_LOST_AFTER).await? {
+        if ports.approvals().claim_redelivery(&record.change.id, now, now - DELIVERY_LOST_AFTER).await? {
             return announce(ports, record, &decided, claims, now).await;
         }
     }
-    refuse(ports.audit, record, claims, "already_decided", now).await?;
+    refuse(ports.audit(), record, claims, "already_decided", now).await?;
     Ok(already_page(record, claims))
 }
 
 /// Hands the decision to the waiting workflow, forgets the task token, and
 /// only then audits `approved`/`rejected`: the audited decision is the one
 /// the workflow acts on.
-async fn announce<A, L, K, T, Au, I, S, V>(
-    ports: &CallbackPorts<'_, A, L, K, T, Au, I, S, V>,
+async fn announce<A: Adapters>(
+    ports: &A,
     record: &ChangeRecord,
     decided: &Decided,
     claims: &LinkClaims,
     now: OffsetDateTime,
-) -> Result<Page, CallbackError>
-where
-    A: Approvals,
-    T: TaskCallbacks,
-    Au: AuditLog,
-{
+) -> Result<Page, CallbackError> {
     if deliver(ports, record, &decided.output()).await? == Delivery::TaskGone {
-        refuse(ports.audit, record, claims, "workflow_ended", now).await?;
+        refuse(ports.audit(), record, claims, "workflow_ended", now).await?;
         return Ok(task_gone_page());
     }
-    ports.approvals.delivered(&record.change.id).await?;
+    ports.approvals().delivered(&record.change.id).await?;
     match decided {
         Decided::Approved { approvers, rotate_at, by, .. } => {
-            audit_all(ports.audit, record, EventKind::Approved, by, now, |ev| {
+            audit_all(ports.audit(), record, EventKind::Approved, by, now, |ev| {
                 ev.detail("approvers", approver_list(approvers))
                     .detail("rotate_at", rotate_at.map(format_utc).unwrap_or_else(|| "now".into()))
             })
             .await?
         }
-        Decided::Rejected { by, .. } => audit_all(ports.audit, record, EventKind::Rejected, by, now, |ev| ev).await?,
+        Decided::Rejected { by, .. } => audit_all(ports.audit(), record, EventKind::Rejected, by, now, |ev| ev).await?,
     }
     Ok(decided.page(&record.change.id))
 }
@@ -489,21 +427,17 @@ fn task_gone_page() -> Page {
     )
 }
 
-async fn deliver<A, L, K, T, Au, I, S, V>(
-    ports: &CallbackPorts<'_, A, L, K, T, Au, I, S, V>,
+async fn deliver<A: Adapters>(
+    ports: &A,
     record: &ChangeRecord,
     output: &serde_json::Value,
-) -> Result<Delivery, CallbackError>
-where
-    A: Approvals,
-    T: TaskCallbacks,
-{
-    let Some(token) = ports.approvals.task_token(&record.change.id).await? else {
+) -> Result<Delivery, CallbackError> {
+    let Some(token) = ports.approvals().task_token(&record.change.id).await? else {
         return Ok(Delivery::TaskGone);
     };
     let mut attempt = 1;
     loop {
-        match ports.tasks.succeed(&token, output).await {
+        match ports.tasks().succeed(&token, output).await {
             Ok(d) => return Ok(d),
             Err(e) if e.retryable && attempt < DELIVERY_ATTEMPTS => {
                 attempt += 1;

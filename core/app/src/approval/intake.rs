@@ -17,6 +17,7 @@ use time::{Duration, OffsetDateTime};
 use super::callback::Page;
 use super::request::link;
 use super::{Email, TaskToken};
+use crate::adapters::Adapters;
 use crate::inventory::{load_connector, LoadError};
 use crate::ports::{
     AuditLog, ConnectorLookup, Delivery, IntakeTokens, KeyVendor, Mailer, SecretStore, SigningKeys, StoreError,
@@ -62,14 +63,6 @@ impl KeyRequestError {
             Self::InvalidConnector(..) => "InvalidConnector",
         }
     }
-}
-
-pub struct KeyRequestPorts<'a, L, I, K, M, Au> {
-    pub connectors: &'a L,
-    pub intake: &'a I,
-    pub keys: &'a K,
-    pub mailer: &'a M,
-    pub audit: &'a Au,
 }
 
 async fn connector<L: ConnectorLookup>(
@@ -204,34 +197,27 @@ pub(crate) async fn ask_owner<K: SigningKeys, M: Mailer>(
 }
 
 /// `request-key`: asks the owner for the new key.
-pub async fn request_key<L, I, K, M, Au>(
-    ports: &KeyRequestPorts<'_, L, I, K, M, Au>,
+pub async fn request_key<A: Adapters>(
+    ports: &A,
     approval_url: &str,
     default_timeout: Duration,
     input: &KeyRequest,
     now: OffsetDateTime,
-) -> Result<KeyRequestReport, KeyRequestError>
-where
-    L: ConnectorLookup,
-    I: IntakeTokens,
-    K: SigningKeys,
-    M: Mailer,
-    Au: AuditLog,
-{
+) -> Result<KeyRequestReport, KeyRequestError> {
     let item = &input.item;
-    let c = connector(ports.connectors, &item.connector_id, now).await?;
+    let c = connector(ports.connectors(), &item.connector_id, now).await?;
     let owner = Approver::parse(&c.owner)
         .map_err(|e| KeyRequestError::InvalidConnector(c.id.to_string(), format!("owner: {e}")))?;
     let expires = now + input.intake_timeout_seconds.map_or(default_timeout, |s| Duration::seconds(i64::from(s)));
-    ports.intake.put_intake(&item.change_id, &item.connector_id, &input.task_token, now, expires).await?;
+    ports.intake().put_intake(&item.change_id, &item.connector_id, &input.task_token, now, expires).await?;
     let ask = HandOver { url: approval_url, change: &item.change_id, connector: &c, owner: &owner, expires };
-    ask_owner(ports.keys, ports.mailer, &ask, None).await?;
+    ask_owner(ports.keys(), ports.mailer(), &ask, None).await?;
     let mut ev = NewAuditEvent::new(c.id.clone(), EventKind::KeyRequested, now, "keyturn:request-key")
         .change(&item.change_id)
         .detail("owner", owner.to_string())
         .detail("link_expires_at", format_utc(expires));
     ev.execution_arn = Some(item.execution_arn.clone());
-    ports.audit.append(ev).await?;
+    ports.audit().append(ev).await?;
     Ok(KeyRequestReport {
         connector_id: c.id.to_string(),
         owner: owner.to_string(),
@@ -244,15 +230,6 @@ const KEY_LEN: std::ops::RangeInclusive<usize> = 16..=4096;
 
 fn plausible(key: &str) -> bool {
     KEY_LEN.contains(&key.len()) && !key.chars().any(|c| c.is_whitespace() || c.is_control())
-}
-
-pub struct IntakePorts<'a, L, I, S, T, Au, V> {
-    pub connectors: &'a L,
-    pub intake: &'a I,
-    pub secrets: &'a S,
-    pub tasks: &'a T,
-    pub audit: &'a Au,
-    pub vendor: &'a V,
 }
 
 /// The owner waits for the check, and the page's Lambda has 30 s: a few quick
@@ -273,25 +250,17 @@ fn vendor_name(kind: ConnectorKind) -> &'static str {
 }
 
 /// The intake form (GET) and the hand-over (POST). `claims` are verified.
-pub async fn handle<L, I, S, T, Au, V>(
-    ports: &IntakePorts<'_, L, I, S, T, Au, V>,
+pub async fn handle<A: Adapters>(
+    ports: &A,
     claims: &LinkClaims,
     post: Option<Option<&SecretValue>>,
     token: &str,
     now: OffsetDateTime,
-) -> Result<Page, StoreError>
-where
-    L: ConnectorLookup,
-    I: IntakeTokens,
-    S: SecretStore,
-    T: TaskCallbacks,
-    Au: AuditLog,
-    V: KeyVendor,
-{
+) -> Result<Page, StoreError> {
     let Some(connector_id) = &claims.connector else {
         return Ok(Page::new(400, "malformed", "This link is damaged", "<p>The link names no connector.</p>"));
     };
-    let Some(task) = ports.intake.intake_token(&claims.change_id, connector_id).await? else {
+    let Some(task) = ports.intake().intake_token(&claims.change_id, connector_id).await? else {
         return Ok(Page::new(
             409,
             "already_decided",
@@ -300,7 +269,7 @@ where
              stored.</p>",
         ));
     };
-    let c = match connector(ports.connectors, connector_id, now).await {
+    let c = match connector(ports.connectors(), connector_id, now).await {
         Ok(c) => c,
         Err(KeyRequestError::Store(e)) => return Err(e),
         Err(e) => {
@@ -349,7 +318,7 @@ where
     // never stored, and the hand-over stays open for another paste.
     let candidate = StoredKey::new(key.clone());
     let vendor = vendor_name(c.kind);
-    let (checked, _) = retry(&CHECK_WHILE_WAITING, || ports.vendor.probe(&c, &candidate)).await;
+    let (checked, _) = retry(&CHECK_WHILE_WAITING, || ports.vendor().probe(&c, &candidate)).await;
     let checked = match checked {
         Ok(()) => format!("{vendor} accepted it"),
         Err(e @ (VendorError::Unauthorized { .. } | VendorError::Rejected { .. })) => {
@@ -359,14 +328,14 @@ where
                     .detail("fingerprint", key.fingerprint())
                     .detail("vendor_answer", e.to_string());
             ev.correlation_id = Some(format!("{}/{}", claims.change_id, c.id));
-            ports.audit.append(ev).await?;
+            ports.audit().append(ev).await?;
             return Ok(refused_page(&c, vendor, &e, claims.expires_at));
         }
         // No answer is no verdict: the key is kept, and the pre-flight (which
         // retries for longer) decides before anything uses it.
         Err(e) => format!("{vendor} could not be asked just now ({e}); keyturn checks it again before using it"),
     };
-    if !ports.intake.close_intake(&claims.change_id, connector_id, now).await? {
+    if !ports.intake().close_intake(&claims.change_id, connector_id, now).await? {
         return Ok(Page::new(
             409,
             "already_decided",
@@ -375,7 +344,7 @@ where
         ));
     }
     let version = ports
-        .secrets
+        .secrets()
         .put_pending(&c.secret_arn, &version_token(&claims.change_id, connector_id), &StoredKey::new(key.clone()))
         .await?;
     let mut ev = NewAuditEvent::new(c.id.clone(), EventKind::PendingStored, now, format!("owner:{}", claims.approver))
@@ -385,8 +354,8 @@ where
         .detail("source", "human_intake")
         .detail("checked", checked.clone());
     ev.correlation_id = Some(format!("{}/{}", claims.change_id, c.id));
-    ports.audit.append(ev).await?;
-    match ports.tasks.succeed(&task, &json!({"pending_version": version})).await? {
+    ports.audit().append(ev).await?;
+    match ports.tasks().succeed(&task, &json!({"pending_version": version})).await? {
         Delivery::Delivered => Ok(Page::new(
             200,
             "key_received",
@@ -479,9 +448,8 @@ mod tests {
     }
 
     async fn paste(f: &Fakes, key: &str) -> Page {
-        let ports = IntakePorts { connectors: f, intake: f, secrets: f, tasks: f, audit: f, vendor: f };
         let key = SecretValue::new(key);
-        handle(&ports, &claims(), Some(Some(&key)), "signed-link-token", NOW).await.unwrap()
+        handle(f, &claims(), Some(Some(&key)), "signed-link-token", NOW).await.unwrap()
     }
 
     fn stored_versions(f: &Fakes) -> usize {
@@ -593,13 +561,12 @@ mod tests {
         let c = claims();
         let t = crate::approval::TaskToken::new("task-token");
         f.put_intake(&c.change_id, c.connector.as_ref().unwrap(), &t, NOW, NOW + Duration::hours(24)).await.unwrap();
-        let ports = IntakePorts { connectors: &f, intake: &f, secrets: &f, tasks: &f, audit: &f, vendor: &f };
-        let form = handle(&ports, &c, None, "signed-link-token", NOW).await.unwrap();
+        let form = handle(&f, &c, None, "signed-link-token", NOW).await.unwrap();
         assert!(
             form.html.contains("New organization API key") && form.html.contains("create a new organization API key")
         );
         f.accept(FRESH);
-        let wrong = handle(&ports, &c, Some(Some(&SecretValue::new(WRONG))), "signed-link-token", NOW).await.unwrap();
+        let wrong = handle(&f, &c, Some(Some(&SecretValue::new(WRONG))), "signed-link-token", NOW).await.unwrap();
         assert!(wrong.html.contains("paste the key you just created"), "{}", wrong.html);
     }
 

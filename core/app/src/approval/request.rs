@@ -10,10 +10,9 @@ use time::{Duration, OffsetDateTime};
 use super::routing::Group;
 use super::view::ChangeView;
 use super::{ApprovalRequest, Email, TaskToken};
+use crate::adapters::Adapters;
 use crate::inventory::validate_stored;
-use crate::ports::{
-    Approvals, AuditLog, Chat, ConnectorLookup, Mailer, RoutingSource, SigningKeys, StoreError, Tickets,
-};
+use crate::ports::{Approvals, Chat, ConnectorLookup, Mailer, RoutingSource, SigningKeys, StoreError, Tickets};
 use keyturn_domain::approval::html::{change_details, esc, page};
 use keyturn_domain::approval::{Approver, Decision, KeyRing, LinkClaims, Nonce};
 use keyturn_domain::timefmt::format_utc;
@@ -78,18 +77,6 @@ pub struct RequestSettings {
     /// Links expire this long after they are sent, when that is before the
     /// approval times out (a stale link is as good as a timed-out one).
     pub link_ttl: Option<Duration>,
-}
-
-/// The ports the step uses.
-pub struct RequestPorts<'a, A, L, K, R, M, C, T, Au> {
-    pub approvals: &'a A,
-    pub connectors: &'a L,
-    pub keys: &'a K,
-    pub routing: &'a R,
-    pub mailer: &'a M,
-    pub chat: &'a C,
-    pub tickets: Option<&'a T>,
-    pub audit: &'a Au,
 }
 
 /// One approver's pair of links.
@@ -286,27 +273,17 @@ fn owners(connectors: &[Connector]) -> Vec<Approver> {
     owners
 }
 
-pub async fn request_approval<A, L, K, R, M, C, T, Au>(
-    ports: &RequestPorts<'_, A, L, K, R, M, C, T, Au>,
+pub async fn request_approval<A: Adapters>(
+    ports: &A,
     settings: &RequestSettings,
     input: &RequestInput,
     now: OffsetDateTime,
-) -> Result<RequestReport, RequestError>
-where
-    A: Approvals,
-    L: ConnectorLookup,
-    K: SigningKeys,
-    R: RoutingSource,
-    M: Mailer,
-    C: Chat,
-    T: Tickets,
-    Au: AuditLog,
-{
+) -> Result<RequestReport, RequestError> {
     let change = &input.change;
-    let routing = ports.routing.routing().await?;
+    let routing = ports.routing().routing().await?;
     let group: &Group = routing.group(&change.approver_group)?;
-    let connectors = load_connectors(ports.connectors, change, now).await?;
-    let ring = ports.keys.keyring().await?;
+    let connectors = load_connectors(ports.connectors(), change, now).await?;
+    let ring = ports.keys().keyring().await?;
 
     let timeout = change.approval_timeout().unwrap_or(settings.default_timeout);
     let expires = now + settings.link_ttl.map_or(timeout, |ttl| ttl.min(timeout));
@@ -327,17 +304,17 @@ where
         links_expire_at: format_utc(expires),
         opened: false,
     };
-    if !ports.approvals.open(&change.id, &request, &input.task_token).await? {
+    if !ports.approvals().open(&change.id, &request, &input.task_token).await? {
         tracing::warn!(change_id = %change.id, "change already decided; not asking again");
         return Ok(report);
     }
     report.opened = true;
 
     let asked = Asking { url: &settings.approval_url, ring: &ring, group, connectors: &connectors, expires, now };
-    let sent = send_links(ports.mailer, ports.chat, change, &asked, None).await;
+    let sent = send_links(ports.mailer(), ports.chat(), change, &asked, None).await;
     (report.emails_sent, report.slack_posted) = (sent.emails_sent, sent.slack_posted);
     let mut failures = sent.failures;
-    if group.email && !ports.mailer.configured() {
+    if group.email && !ports.mailer().configured() {
         failures.push("email: no sender configured (KEYTURN_EMAIL_FROM)".into());
     }
     if report.emails_sent == 0 && !report.slack_posted {
@@ -348,13 +325,13 @@ where
     }
 
     if change.urgent {
-        if let Some(tickets) = ports.tickets {
+        if let Some(tickets) = ports.tickets() {
             let view = ChangeView::new(change, &connectors, group.approvers.len(), &group.rule(), expires, now);
             let description =
                 format!("{}\nApproval requested from: {}\n", view.text(), approver_list(&group.approvers));
             match tickets.open(&view.subject(), &description).await {
                 Ok(key) => {
-                    ports.approvals.set_ticket(&change.id, &key).await?;
+                    ports.approvals().set_ticket(&change.id, &key).await?;
                     report.ticket = Some(key);
                 }
                 // The approval matters more than the ticket: go on, but say so.
@@ -386,7 +363,7 @@ where
         }
         events.push(ev);
     }
-    crate::audit::append_each(ports.audit, events).await?;
+    crate::audit::append_each(ports.audit(), events).await?;
     tracing::info!(change_id = %change.id, approvers = report.approvers, emails = report.emails_sent,
         slack = report.slack_posted, "approval requested");
     Ok(report)

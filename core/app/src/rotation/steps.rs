@@ -4,8 +4,9 @@
 
 use time::{Duration, OffsetDateTime};
 
-use super::retry::{retry, Attempts, RetryPolicy};
+use super::retry::{retry, Attempts};
 use super::{version_token, Outcome, Rotation, RotationError, StepInput, VendorError};
+use crate::adapters::Adapters;
 use crate::approval::Routing;
 use crate::approval::{html_message, Email};
 use crate::faults::{crash_after, CrashPoint};
@@ -20,48 +21,6 @@ use keyturn_domain::{Connector, ConnectorKind, EventKind, IdpBinding, NewAuditEv
 /// Atlassian SCIM keys (and most vendor keys) last a year when the vendor
 /// does not say.
 const DEFAULT_KEY_LIFETIME: Duration = Duration::days(365);
-
-/// Everything the steps talk to.
-pub struct RotationPorts<'a, L, St, S, V, C, Au, R, M, Ch> {
-    pub connectors: &'a L,
-    pub states: &'a St,
-    pub secrets: &'a S,
-    pub vendor: &'a V,
-    pub consumer: &'a C,
-    pub audit: &'a Au,
-    pub routing: &'a R,
-    pub mailer: &'a M,
-    pub chat: &'a Ch,
-    pub retry: RetryPolicy,
-}
-
-/// The bounds every step's generic parameters share.
-pub trait Ports {
-    type L: ConnectorLookup;
-    type St: ConnectorStates;
-    type S: SecretStore;
-    type V: KeyVendor;
-    type C: Consumer;
-    type Au: AuditLog;
-    type R: RoutingSource;
-    type M: Mailer;
-    type Ch: Chat;
-    fn get(&self) -> PortsOf<'_, Self>;
-}
-
-/// The ports of a [`Ports`] implementation.
-pub type PortsOf<'a, P> = RotationPorts<
-    'a,
-    <P as Ports>::L,
-    <P as Ports>::St,
-    <P as Ports>::S,
-    <P as Ports>::V,
-    <P as Ports>::C,
-    <P as Ports>::Au,
-    <P as Ports>::R,
-    <P as Ports>::M,
-    <P as Ports>::Ch,
->;
 
 async fn load<L: ConnectorLookup>(
     lookup: &L,
@@ -113,15 +72,14 @@ fn consumer_name(c: &Connector) -> &'static str {
 }
 
 /// Step 1: stage the new key, pre-flight it, switch the consumer.
-pub async fn rotate<P: Ports>(p: &P, input: &StepInput, now: OffsetDateTime) -> Result<Rotation, RotationError> {
-    let p = p.get();
-    let c = load(p.connectors, input, now).await?;
+pub async fn rotate<A: Adapters>(p: &A, input: &StepInput, now: OffsetDateTime) -> Result<Rotation, RotationError> {
+    let c = load(p.connectors(), input, now).await?;
     let proc = procedure(c.kind);
-    let (old_version, old) = p.secrets.current(&c.secret_arn).await?;
+    let (old_version, old) = p.secrets().current(&c.secret_arn).await?;
     let token = version_token(&input.change_id, &input.connector_id);
 
-    p.states.mark_rotating(&c.id, &input.change_id, now).await?;
-    p.audit
+    p.states().mark_rotating(&c.id, &input.change_id, now).await?;
+    p.audit()
         .append(
             event(input, EventKind::RotationStarted, now, "keyturn:rotate")
                 .detail("kind", c.kind.as_str())
@@ -134,15 +92,15 @@ pub async fn rotate<P: Ports>(p: &P, input: &StepInput, now: OffsetDateTime) -> 
 
     // A pending version left by an earlier, unfinished rotation blocks every
     // later one ("a previous rotation isn't complete"): repair it, say so.
-    for stale in p.secrets.pending(&c.secret_arn).await?.into_iter().filter(|v| !input.owns_pending(v)) {
+    for stale in p.secrets().pending(&c.secret_arn).await?.into_iter().filter(|v| !input.owns_pending(v)) {
         let mut ev =
             repeatable_event(input, EventKind::PendingRepaired, now, "keyturn:rotate").detail("version", stale.clone());
         // A key the vendor made for that rotation would otherwise stay live,
         // recorded nowhere once its version is gone.
         if proc.key_source == KeySource::VendorApi {
-            let orphan = p.secrets.version(&c.secret_arn, &stale).await?.and_then(|k| k.key_id);
+            let orphan = p.secrets().version(&c.secret_arn, &stale).await?.and_then(|k| k.key_id);
             if let Some(id) = orphan.filter(|id| old.key_id.as_ref() != Some(id)) {
-                let (res, _) = retry(&p.retry, || p.vendor.revoke(&c, &old, &id)).await;
+                let (res, _) = retry(&p.retry(), || p.vendor().revoke(&c, &old, &id)).await;
                 let outcome = match res {
                     Ok(()) => "revoked".to_owned(),
                     Err(e) => format!("NOT revoked: {e}"),
@@ -150,8 +108,8 @@ pub async fn rotate<P: Ports>(p: &P, input: &StepInput, now: OffsetDateTime) -> 
                 ev = ev.detail("orphan_vendor_key", id).detail("outcome", outcome);
             }
         }
-        p.secrets.drop_pending(&c.secret_arn, &stale).await?;
-        p.audit.append(ev).await?;
+        p.secrets().drop_pending(&c.secret_arn, &stale).await?;
+        p.audit().append(ev).await?;
     }
 
     let (new_version, new, created) = match proc.key_source {
@@ -162,13 +120,13 @@ pub async fn rotate<P: Ports>(p: &P, input: &StepInput, now: OffsetDateTime) -> 
                     problem: "no key was handed over".into(),
                 }
             })?;
-            let key = p.secrets.version(&c.secret_arn, &v).await?.ok_or_else(|| RotationError::InvalidConnector {
+            let key = p.secrets().version(&c.secret_arn, &v).await?.ok_or_else(|| RotationError::InvalidConnector {
                 connector: c.id.to_string(),
                 problem: format!("the handed-over key (version {v}) is not in Secrets Manager"),
             })?;
             (v, key, false)
         }
-        KeySource::VendorApi => match p.secrets.version(&c.secret_arn, &token).await? {
+        KeySource::VendorApi => match p.secrets().version(&c.secret_arn, &token).await? {
             // A retried step: the key was created and stored already (its
             // `pending_stored` event may not be: the once-event settles that).
             Some(key) => (token.clone(), key, true),
@@ -176,14 +134,14 @@ pub async fn rotate<P: Ports>(p: &P, input: &StepInput, now: OffsetDateTime) -> 
                 let label = super::vendor_key_label(&input.change_id, &c.id);
                 // An earlier attempt may have created a key and died before
                 // storing it: that key would live on unrecorded. Revoke it.
-                let (found, _) = retry(&p.retry, || p.vendor.leftovers(&c, &old, &label)).await;
+                let (found, _) = retry(&p.retry(), || p.vendor().leftovers(&c, &old, &label)).await;
                 for orphan in found.unwrap_or_default() {
-                    let (res, _) = retry(&p.retry, || p.vendor.revoke(&c, &old, &orphan)).await;
+                    let (res, _) = retry(&p.retry(), || p.vendor().revoke(&c, &old, &orphan)).await;
                     let outcome = match res {
                         Ok(()) => "revoked".to_owned(),
                         Err(e) => format!("NOT revoked: {e}"),
                     };
-                    p.audit
+                    p.audit()
                         .append(
                             repeatable_event(input, EventKind::PendingRepaired, now, "keyturn:rotate")
                                 .detail("orphan_vendor_key", orphan)
@@ -191,9 +149,9 @@ pub async fn rotate<P: Ports>(p: &P, input: &StepInput, now: OffsetDateTime) -> 
                         )
                         .await?;
                 }
-                let (key, a) = retry(&p.retry, || p.vendor.create(&c, &old, &label)).await;
+                let (key, a) = retry(&p.retry(), || p.vendor().create(&c, &old, &label)).await;
                 let key = key.map_err(|e| as_verification(&c, "creating the new key", e))?;
-                let v = p.secrets.put_pending(&c.secret_arn, &token, &key).await?;
+                let v = p.secrets().put_pending(&c.secret_arn, &token, &key).await?;
                 crash_after(CrashPoint::PutSecret, &c.id)?;
                 tracing::info!(attempts = a.attempts, "new key created at the vendor");
                 (v, key, true)
@@ -208,11 +166,11 @@ pub async fn rotate<P: Ports>(p: &P, input: &StepInput, now: OffsetDateTime) -> 
         if let Some(id) = &new.key_id {
             ev = ev.detail("new_key_id", id.clone());
         }
-        p.audit.append(ev).await?;
+        p.audit().append(ev).await?;
     }
 
     // Pre-flight: the new key must work at the vendor before any consumer sees it.
-    let (probe, a) = retry(&p.retry, || p.vendor.probe(&c, &new)).await;
+    let (probe, a) = retry(&p.retry(), || p.vendor().probe(&c, &new)).await;
     probe.map_err(|e| as_verification(&c, &format!("pre-flight after {} attempt(s)", a.attempts), e))?;
     // Recorded by verify's event: rotate may write no further event (no consumer).
     let preflight = super::calls::drain();
@@ -232,9 +190,9 @@ pub async fn rotate<P: Ports>(p: &P, input: &StepInput, now: OffsetDateTime) -> 
     if c.idp != IdpBinding::None && !c.idp.takes_key_by_api() {
         // The owner set the key in the provider's console during the hand-over;
         // verify proves it works there. Said so in the trail, not claimed as ours.
-        let (before, _) = retry(&p.retry, || p.consumer.state(&c)).await;
+        let (before, _) = retry(&p.retry(), || p.consumer().state(&c)).await;
         rotation.pushed = true;
-        p.audit
+        p.audit()
             .append(
                 event(input, EventKind::IdpUpdated, now, "keyturn:rotate")
                     .detail("consumer", consumer_name(&c))
@@ -245,19 +203,19 @@ pub async fn rotate<P: Ports>(p: &P, input: &StepInput, now: OffsetDateTime) -> 
             )
             .await?;
     } else if c.idp != IdpBinding::None {
-        let (valid, a) = retry(&p.retry, || p.consumer.validate_candidate(&c, &new)).await;
+        let (valid, a) = retry(&p.retry(), || p.consumer().validate_candidate(&c, &new)).await;
         valid.map_err(|e| RotationError::ConsumerRejected {
             connector: c.id.to_string(),
             detail: format!("candidate check after {} attempt(s): {e}", a.attempts),
         })?;
         // What the consumer looked like before: the trail shows the change.
-        let (before, _) = retry(&p.retry, || p.consumer.state(&c)).await;
+        let (before, _) = retry(&p.retry(), || p.consumer().state(&c)).await;
         let before = before.unwrap_or_else(|e| format!("unknown ({e})"));
-        let (pushed, a) = retry(&p.retry, || p.consumer.push(&c, &new)).await;
+        let (pushed, a) = retry(&p.retry(), || p.consumer().push(&c, &new)).await;
         pushed.map_err(|e| RotationError::ConsumerRejected { connector: c.id.to_string(), detail: e.to_string() })?;
         crash_after(CrashPoint::IdpPush, &c.id)?;
         rotation.pushed = true;
-        p.audit
+        p.audit()
             .append(attempts(
                 event(input, EventKind::IdpUpdated, now, "keyturn:rotate")
                     .detail("consumer", consumer_name(&c))
@@ -272,25 +230,24 @@ pub async fn rotate<P: Ports>(p: &P, input: &StepInput, now: OffsetDateTime) -> 
 }
 
 /// Step 2: provisioning works with the new key, through the consumer.
-pub async fn verify<P: Ports>(
-    p: &P,
+pub async fn verify<A: Adapters>(
+    p: &A,
     input: &StepInput,
     now: OffsetDateTime,
 ) -> Result<serde_json::Value, RotationError> {
-    let p = p.get();
-    let c = load(p.connectors, input, now).await?;
+    let c = load(p.connectors(), input, now).await?;
     let r = input.rotation.as_ref().ok_or_else(|| RotationError::InvalidConnector {
         connector: c.id.to_string(),
         problem: "verify ran without a rotation".into(),
     })?;
     let new =
-        p.secrets.version(&c.secret_arn, &r.new_version).await?.ok_or_else(|| RotationError::VerificationFailed {
+        p.secrets().version(&c.secret_arn, &r.new_version).await?.ok_or_else(|| RotationError::VerificationFailed {
             connector: c.id.to_string(),
             detail: format!("version {} vanished from Secrets Manager", r.new_version),
         })?;
-    let (probe, probe_attempts) = retry(&p.retry, || p.vendor.probe(&c, &new)).await;
+    let (probe, probe_attempts) = retry(&p.retry(), || p.vendor().probe(&c, &new)).await;
     if let Err(e) = probe {
-        p.audit
+        p.audit()
             .append(attempts(
                 event(input, EventKind::VerificationFailed, now, "keyturn:verify")
                     .detail("check", "vendor")
@@ -301,9 +258,9 @@ pub async fn verify<P: Ports>(
         return Err(as_verification(&c, "verification", e));
     }
     if r.pushed {
-        let (check, a) = retry(&p.retry, || p.consumer.check(&c)).await;
+        let (check, a) = retry(&p.retry(), || p.consumer().check(&c)).await;
         if let Err(e) = check {
-            p.audit
+            p.audit()
                 .append(attempts(
                     event(input, EventKind::VerificationFailed, now, "keyturn:verify")
                         .detail("check", consumer_name(&c))
@@ -314,7 +271,7 @@ pub async fn verify<P: Ports>(
             return Err(as_verification(&c, "identity provider check", e));
         }
     }
-    p.audit
+    p.audit()
         .append(attempts(
             event(input, EventKind::Verified, now, "keyturn:verify")
                 .detail("new_version", r.new_version.clone())
@@ -328,24 +285,23 @@ pub async fn verify<P: Ports>(
 }
 
 /// Step 3: the new key becomes current; the old one is revoked where possible.
-pub async fn finalize<P: Ports>(p: &P, input: &StepInput, now: OffsetDateTime) -> Result<Outcome, RotationError> {
-    let p = p.get();
-    let c = load(p.connectors, input, now).await?;
+pub async fn finalize<A: Adapters>(p: &A, input: &StepInput, now: OffsetDateTime) -> Result<Outcome, RotationError> {
+    let c = load(p.connectors(), input, now).await?;
     let r = input.rotation.as_ref().ok_or_else(|| RotationError::InvalidConnector {
         connector: c.id.to_string(),
         problem: "finalize ran without a rotation".into(),
     })?;
-    let new = p.secrets.version(&c.secret_arn, &r.new_version).await?;
-    let (current, _) = p.secrets.current(&c.secret_arn).await?;
+    let new = p.secrets().version(&c.secret_arn, &r.new_version).await?;
+    let (current, _) = p.secrets().current(&c.secret_arn).await?;
     if current != r.new_version {
-        p.secrets.promote(&c.secret_arn, &r.new_version, &r.old_version).await?;
+        p.secrets().promote(&c.secret_arn, &r.new_version, &r.old_version).await?;
         crash_after(CrashPoint::StageUpdate, &c.id)?;
     }
     let mut revoked = "not applicable".to_owned();
     if procedure(c.kind).revokes_old_key {
         revoked = match (&r.old_key_id, &new) {
             (Some(old_id), Some(new)) => {
-                let (res, _) = retry(&p.retry, || p.vendor.revoke(&c, new, old_id)).await;
+                let (res, _) = retry(&p.retry(), || p.vendor().revoke(&c, new, old_id)).await;
                 match res {
                     Ok(()) => format!("revoked {old_id}"),
                     // The rotation stands; a lingering old key is reported, not hidden.
@@ -361,8 +317,8 @@ pub async fn finalize<P: Ports>(p: &P, input: &StepInput, now: OffsetDateTime) -
         .and_then(|k| k.expires_at.as_deref())
         .and_then(parse_instant)
         .unwrap_or(now + DEFAULT_KEY_LIFETIME);
-    p.states.mark_rotated(&c.id, &input.change_id, expires_at, now).await?;
-    p.audit
+    p.states().mark_rotated(&c.id, &input.change_id, expires_at, now).await?;
+    p.audit()
         .append(
             event(input, EventKind::Finalized, now, "keyturn:finalize")
                 .detail("current_version", r.new_version.clone())
@@ -387,8 +343,7 @@ pub async fn finalize<P: Ports>(p: &P, input: &StepInput, now: OffsetDateTime) -
 /// Step 4 (on any failure): put back what can be put back, say exactly what
 /// could not, hand the connector to a human. Never fails quietly: a rollback
 /// that cannot finish is audited and escalated as `rollback_failed`.
-pub async fn rollback<P: Ports>(p: &P, input: &StepInput, now: OffsetDateTime) -> Result<Outcome, RotationError> {
-    let p = p.get();
+pub async fn rollback<A: Adapters>(p: &A, input: &StepInput, now: OffsetDateTime) -> Result<Outcome, RotationError> {
     crash_after(CrashPoint::RollbackStart, &input.connector_id)?;
     // A Lambda error's cause is its JSON `{"errorType","errorMessage"}`: keep the message.
     let cause = input.error.as_ref().map(|e| {
@@ -406,15 +361,15 @@ pub async fn rollback<P: Ports>(p: &P, input: &StepInput, now: OffsetDateTime) -
     } else {
         EventKind::RotationFailed
     };
-    p.audit.append(event(input, failed, now, "keyturn:rollback").detail("error", cause.clone())).await?;
+    p.audit().append(event(input, failed, now, "keyturn:rollback").detail("error", cause.clone())).await?;
 
     let mut restored: Vec<String> = Vec::new();
     let mut not_restored: Vec<String> = Vec::new();
-    let c = match load(p.connectors, input, now).await {
+    let c = match load(p.connectors(), input, now).await {
         Ok(c) => c,
         Err(e) => {
             not_restored.push(format!("everything: {e}"));
-            return finish_rollback(&p, input, None, &cause, Told { restored, not_restored, owner: Vec::new() }, now)
+            return finish_rollback(p, input, None, &cause, Told { restored, not_restored, owner: Vec::new() }, now)
                 .await;
         }
     };
@@ -422,7 +377,7 @@ pub async fn rollback<P: Ports>(p: &P, input: &StepInput, now: OffsetDateTime) -
     let proc = procedure(c.kind);
 
     // Read once: it names the old key for the consumer and authenticates revocation.
-    let current = p.secrets.current(&c.secret_arn).await;
+    let current = p.secrets().current(&c.secret_arn).await;
     match &current {
         Ok((current_version, old)) => {
             if r.is_some_and(|r| &r.new_version == current_version) {
@@ -436,7 +391,7 @@ pub async fn rollback<P: Ports>(p: &P, input: &StepInput, now: OffsetDateTime) -
             // (regenerating an Atlassian SCIM key kills the old one) is
             // probed whether or not an identity provider holds it.
             let alive = if touched || !proc.old_key_survives {
-                Some(retry(&p.retry, || p.vendor.probe(&c, old)).await.0)
+                Some(retry(&p.retry(), || p.vendor().probe(&c, old)).await.0)
             } else {
                 None
             };
@@ -459,7 +414,7 @@ pub async fn rollback<P: Ports>(p: &P, input: &StepInput, now: OffsetDateTime) -
             if touched {
                 match alive {
                     Some(Ok(())) => {
-                        let (pushed, _) = retry(&p.retry, || p.consumer.push(&c, old)).await;
+                        let (pushed, _) = retry(&p.retry(), || p.consumer().push(&c, old)).await;
                         match pushed {
                             Ok(()) => restored.push(format!("{} back on the old key", c.idp.name())),
                             Err(e) => not_restored.push(format!("{} still on the new key: {e}", c.idp.name())),
@@ -480,14 +435,14 @@ pub async fn rollback<P: Ports>(p: &P, input: &StepInput, now: OffsetDateTime) -
 
     // AWSPENDING: ours (this change's token or the handed-over key) comes off.
     let mut owner = Vec::new();
-    match p.secrets.pending(&c.secret_arn).await {
+    match p.secrets().pending(&c.secret_arn).await {
         Ok(pending) => {
             for v in pending.into_iter().filter(|v| input.owns_pending(v)) {
                 // A handed-over key whose predecessor survives is a second key
                 // at the vendor (an org API key the owner created): keyturn
                 // has no id to revoke it by, and it still works there.
                 if proc.key_source == KeySource::HumanIntake && proc.old_key_survives {
-                    let fingerprint = match p.secrets.version(&c.secret_arn, &v).await {
+                    let fingerprint = match p.secrets().version(&c.secret_arn, &v).await {
                         Ok(Some(k)) => format!(" (fingerprint {})", k.fingerprint()),
                         _ => String::new(),
                     };
@@ -499,18 +454,18 @@ pub async fn rollback<P: Ports>(p: &P, input: &StepInput, now: OffsetDateTime) -
                 }
                 // A key keyturn created at the vendor is revoked.
                 if let (KeySource::VendorApi, Ok(Some(new))) =
-                    (procedure(c.kind).key_source, p.secrets.version(&c.secret_arn, &v).await)
+                    (procedure(c.kind).key_source, p.secrets().version(&c.secret_arn, &v).await)
                 {
                     if let Some(id) = new.key_id.clone() {
                         let auth = current.as_ref().map(|(_, k)| k.clone()).unwrap_or_else(|_| new.clone());
-                        let (res, _) = retry(&p.retry, || p.vendor.revoke(&c, &auth, &id)).await;
+                        let (res, _) = retry(&p.retry(), || p.vendor().revoke(&c, &auth, &id)).await;
                         match res {
                             Ok(()) => restored.push(format!("new vendor key {id} revoked")),
                             Err(e) => not_restored.push(format!("new vendor key {id} NOT revoked: {e}")),
                         }
                     }
                 }
-                match p.secrets.drop_pending(&c.secret_arn, &v).await {
+                match p.secrets().drop_pending(&c.secret_arn, &v).await {
                     Ok(()) => restored.push(format!("AWSPENDING removed from {v}")),
                     Err(e) => not_restored.push(format!("AWSPENDING left on {v}: {e}")),
                 }
@@ -518,7 +473,7 @@ pub async fn rollback<P: Ports>(p: &P, input: &StepInput, now: OffsetDateTime) -
         }
         Err(e) => not_restored.push(format!("could not list pending versions: {e}")),
     }
-    finish_rollback(&p, input, Some(&c), &cause, Told { restored, not_restored, owner }, now).await
+    finish_rollback(p, input, Some(&c), &cause, Told { restored, not_restored, owner }, now).await
 }
 
 /// Where an owner revokes a key keyturn cannot: (vendor, place).
@@ -537,24 +492,16 @@ struct Told {
     owner: Vec<String>,
 }
 
-async fn finish_rollback<L, St, S, V, C, Au, R, M, Ch>(
-    p: &RotationPorts<'_, L, St, S, V, C, Au, R, M, Ch>,
+async fn finish_rollback<A: Adapters>(
+    p: &A,
     input: &StepInput,
     c: Option<&Connector>,
     cause: &str,
     told: Told,
     now: OffsetDateTime,
-) -> Result<Outcome, RotationError>
-where
-    L: ConnectorLookup,
-    St: ConnectorStates,
-    Au: AuditLog,
-    R: RoutingSource,
-    M: Mailer,
-    Ch: Chat,
-{
+) -> Result<Outcome, RotationError> {
     let Told { restored, mut not_restored, owner } = told;
-    if let Err(e) = p.states.mark_manual(&input.connector_id, &input.change_id, now).await {
+    if let Err(e) = p.states().mark_manual(&input.connector_id, &input.change_id, now).await {
         not_restored.push(format!("connector status not set to needs_manual_intervention: {e}"));
     }
     let failed = !not_restored.is_empty();
@@ -565,8 +512,8 @@ where
     if !owner.is_empty() {
         ev = ev.detail("owner_to_do", owner.join("; "));
     }
-    p.audit.append(ev).await?;
-    p.audit
+    p.audit().append(ev).await?;
+    p.audit()
         .append(
             event(input, EventKind::NeedsManualIntervention, now, "keyturn:rollback")
                 .detail("reason", cause.to_owned()),
@@ -599,7 +546,7 @@ where
     }
     text.push_str(&format!("\nExecution: {}\n", input.execution_arn));
     let told = escalate(p, c, &subject, &text).await;
-    p.audit
+    p.audit()
         .append(event(input, EventKind::Notified, now, "keyturn:rollback").detail("notified", told.join(", ")))
         .await?;
     Ok(Outcome {
@@ -613,19 +560,9 @@ where
 }
 
 /// Tells the connector's escalation contacts (falling back to its approvers).
-async fn escalate<L, St, S, V, C, Au, R, M, Ch>(
-    p: &RotationPorts<'_, L, St, S, V, C, Au, R, M, Ch>,
-    c: Option<&Connector>,
-    subject: &str,
-    text: &str,
-) -> Vec<String>
-where
-    R: RoutingSource,
-    M: Mailer,
-    Ch: Chat,
-{
+async fn escalate<A: Adapters>(p: &A, c: Option<&Connector>, subject: &str, text: &str) -> Vec<String> {
     let mut told = Vec::new();
-    let routing: Option<Routing> = p.routing.routing().await.ok();
+    let routing: Option<Routing> = p.routing().routing().await.ok();
     let Some(group) = c.and_then(|c| routing.as_ref().and_then(|r| r.group(&c.approver_group).ok())) else {
         tracing::error!(subject, "no escalation route; the audit trail and the execution carry the failure");
         return told;
@@ -633,12 +570,12 @@ where
     let to = if group.escalation.email.is_empty() { group.approvers.clone() } else { group.escalation.email.clone() };
     let email =
         Email { to: to.clone(), subject: subject.to_owned(), text: text.to_owned(), html: html_message(subject, text) };
-    match p.mailer.send(&email).await {
+    match p.mailer().send(&email).await {
         Ok(_) => told.extend(to.iter().map(|a| format!("email:{a}"))),
         Err(e) => tracing::error!(error = %e, "escalation email failed"),
     }
     if let Some(hook) = group.escalation.slack_webhook.as_ref().or(group.slack_webhook.as_ref()) {
-        match p.chat.post(hook, &serde_json::json!({"text": format!("*{}*\n{}", keyturn_domain::slack_escape(subject), keyturn_domain::slack_escape(text))})).await {
+        match p.chat().post(hook, &serde_json::json!({"text": format!("*{}*\n{}", keyturn_domain::slack_escape(subject), keyturn_domain::slack_escape(text))})).await {
             Ok(()) => told.push("slack".into()),
             Err(e) => tracing::error!(error = %e, "escalation Slack post failed"),
         }
