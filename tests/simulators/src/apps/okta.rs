@@ -27,7 +27,7 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use super::{basic, form, is_form, now, origin, parse_time, random_from, ALNUM};
-use crate::{err, fingerprint, lock, okta_refused, Shared};
+use crate::{err, fingerprint, lock, Shared};
 
 #[derive(Debug, Clone)]
 pub struct Secret {
@@ -130,6 +130,15 @@ fn secret_json(base: &str, app: &str, s: &Secret, reveal: bool) -> Value {
     json!({"id": s.id, "status": if s.active { "ACTIVE" } else { "INACTIVE" },
         "client_secret": if reveal { s.secret.as_str() } else { ELIDED }, "secret_hash": secret_hash(&s.secret),
         "created": timestamp(s.created), "lastUpdated": timestamp(s.last_updated), "_links": links})
+}
+
+/// `ErrorInvalidToken401` when the API token is missing (an `SSWS` token, as
+/// keyturn's other Okta calls send; OAuth access tokens are not modelled).
+fn okta_refused(headers: &HeaderMap) -> Option<Response> {
+    match headers.get("authorization").and_then(|v| v.to_str().ok()) {
+        Some(v) if v.starts_with("SSWS ") && v.len() > 5 => None,
+        _ => Some(okta_error(StatusCode::UNAUTHORIZED, "E0000011", "Invalid token provided", &[])),
+    }
 }
 
 fn app_missing(app: &str) -> Response {
