@@ -10,10 +10,11 @@
 //!
 //! Control (never faulted; `/_sim/faults` applies to the vendor routes as to
 //! every other route):
-//! - `PUT /_sim/entra/apps/{objectId}` seeds an app registration (see
-//!   [`entra::seed`]); `GET` the same path answers its passwords' fingerprints.
-//! - `PUT /_sim/okta/oauth-apps/{appId}` seeds an Okta OAuth app (see
-//!   [`okta::seed`]); `GET` answers its secrets' fingerprints.
+//! - `PUT /_sim/entra/apps/{objectId}` seeds an app registration (its body is
+//!   documented on `seed` in entra.rs); `GET` the same path answers its
+//!   passwords' fingerprints; `PUT …/propagation` `{"requests": n}`.
+//! - `PUT /_sim/okta/oauth-apps/{appId}` seeds an Okta OAuth app (`seed` in
+//!   okta.rs); `GET` answers its secrets' fingerprints; `PUT …/propagation`.
 //! - `PUT /_sim/okta/authorization-servers/{authServerId}` `{"scopes": [..]}`
 //!   declares a custom authorization server and its custom scopes.
 
@@ -29,7 +30,7 @@ use time::OffsetDateTime;
 
 use crate::Shared;
 
-/// Everything these simulators hold; part of [`crate::Sim`], so
+/// Everything these simulators hold; part of the simulator's state, so
 /// `POST /_sim/reset` clears it with the rest.
 #[derive(Debug, Default)]
 pub struct Apps {

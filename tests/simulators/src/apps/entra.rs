@@ -10,10 +10,14 @@
 //! with the error Entra answers a wrong secret (AADSTS7000215). Microsoft
 //! documents that "a successful write to Microsoft Entra does not guarantee
 //! that an immediate read will reflect that change"
-//! (https://devblogs.microsoft.com/identity/designing-for-eventual-consistency-for-microsoft-entra/);
+//! (<https://devblogs.microsoft.com/identity/designing-for-eventual-consistency-for-microsoft-entra/>);
 //! how long a new secret takes to sign in is not documented (the azuread
 //! Terraform provider's maintainers report up to 20 minutes,
-//! https://github.com/hashicorp/terraform-provider-azuread/pull/1389).
+//! <https://github.com/hashicorp/terraform-provider-azuread/pull/1389>).
+
+// The helpers below return the answer a handler gives instead (`Err(Response)`),
+// once per request in a test simulator: boxing it would only add noise.
+#![allow(clippy::result_large_err)]
 
 use std::collections::HashMap;
 
@@ -71,7 +75,7 @@ pub(crate) fn routes() -> Router<Shared> {
 
 /// Microsoft Graph error responses: `{error: {code, message, innerError:
 /// {date, request-id, client-request-id}}}`
-/// (https://learn.microsoft.com/en-us/graph/errors).
+/// (<https://learn.microsoft.com/en-us/graph/errors>).
 fn graph_error(status: StatusCode, code: &str, message: &str) -> Response {
     let date = now().replace_nanosecond(0).map(rfc3339).unwrap_or_default();
     err(
@@ -97,7 +101,7 @@ fn bad_request(message: &str) -> Response {
 
 /// passwordCredential resource: `hint` is "the first three characters of the
 /// password"; `secretText` is answered only by `addPassword`
-/// (https://learn.microsoft.com/en-us/graph/api/resources/passwordcredential?view=graph-rest-1.0).
+/// (<https://learn.microsoft.com/en-us/graph/api/resources/passwordcredential?view=graph-rest-1.0>).
 fn credential(p: &Password, secret: Option<&str>) -> Value {
     json!({"customKeyIdentifier": null, "displayName": p.display_name, "endDateTime": rfc3339(p.end),
         "hint": p.secret.chars().take(3).collect::<String>(), "keyId": p.key_id, "secretText": secret,
@@ -170,7 +174,7 @@ fn resolve(segment: &str) -> Result<Ref, Response> {
 /// Graph v1.0 "Get application": `GET /applications/{id}` or
 /// `GET /applications(appId='{appId}')`, `$select` supported; 200 application
 /// with `passwordCredentials` (no `secretText`)
-/// (https://learn.microsoft.com/en-us/graph/api/application-get?view=graph-rest-1.0).
+/// (<https://learn.microsoft.com/en-us/graph/api/application-get?view=graph-rest-1.0>).
 async fn get_app(State(s): State<Shared>, Path(segment): Path<String>, uri: Uri, headers: HeaderMap) -> Response {
     if let Some(r) = graph_refused(&headers) {
         return r;
@@ -195,8 +199,8 @@ async fn get_app(State(s): State<Shared>, Path(segment): Path<String>, uri: Uri,
 
 /// Graph v1.0 "List applications": `GET /applications`, `$select` and `$top`
 /// (default page 100, maximum 999), further pages through `@odata.nextLink`
-/// (https://learn.microsoft.com/en-us/graph/api/application-list?view=graph-rest-1.0;
-/// paging: https://learn.microsoft.com/en-us/graph/paging). `$filter`,
+/// (<https://learn.microsoft.com/en-us/graph/api/application-list?view=graph-rest-1.0>;
+/// paging: <https://learn.microsoft.com/en-us/graph/paging>). `$filter`,
 /// `$search`, `$orderby`, `$count` and `$expand` are documented but not
 /// modelled: the simulator refuses them rather than ignore them.
 async fn list(State(s): State<Shared>, uri: Uri, headers: HeaderMap) -> Response {
@@ -241,7 +245,7 @@ async fn list(State(s): State<Shared>, uri: Uri, headers: HeaderMap) -> Response
 /// Graph v1.0 "List owners": `GET /applications/{id}/owners` (or the appId
 /// form); 200 `{value: [directoryObject]}`, each with `@odata.type` (a user or
 /// a service principal)
-/// (https://learn.microsoft.com/en-us/graph/api/application-list-owners?view=graph-rest-1.0).
+/// (<https://learn.microsoft.com/en-us/graph/api/application-list-owners?view=graph-rest-1.0>).
 async fn owners(State(s): State<Shared>, Path(segment): Path<String>, uri: Uri, headers: HeaderMap) -> Response {
     if let Some(r) = graph_refused(&headers) {
         return r;
@@ -301,7 +305,7 @@ fn new_secret() -> String {
 /// (default now); 200 passwordCredential with `keyId`, `secretText` (16–64
 /// characters, "no way to retrieve this password in the future"), `hint`,
 /// `startDateTime`, `endDateTime`
-/// (https://learn.microsoft.com/en-us/graph/api/application-addpassword?view=graph-rest-1.0).
+/// (<https://learn.microsoft.com/en-us/graph/api/application-addpassword?view=graph-rest-1.0>).
 /// Other properties are refused (400), as is an end not after the start
 /// (the wording of both errors is the simulator's).
 async fn add_password(
@@ -362,7 +366,7 @@ async fn add_password(
 /// Graph v1.0 "application: removePassword": `POST
 /// /applications/{id}/removePassword` (or the appId form), body `{keyId}`
 /// (Guid, required); 204
-/// (https://learn.microsoft.com/en-us/graph/api/application-removepassword?view=graph-rest-1.0).
+/// (<https://learn.microsoft.com/en-us/graph/api/application-removepassword?view=graph-rest-1.0>).
 /// The answer for a keyId the app does not have is undocumented: the
 /// simulator says 400 `Request_BadRequest`.
 async fn remove_password(
@@ -402,7 +406,7 @@ async fn remove_password(
 
 /// An error of the token endpoint: `{error, error_description, error_codes,
 /// timestamp, trace_id, correlation_id, error_uri}`
-/// (https://learn.microsoft.com/en-us/entra/identity-platform/reference-error-codes).
+/// (<https://learn.microsoft.com/en-us/entra/identity-platform/reference-error-codes>).
 fn sts_error(status: StatusCode, error: &str, code: u32, message: &str) -> Response {
     let (trace, correlation) = (uuid(), uuid());
     let t = now();
@@ -430,7 +434,7 @@ fn sts_error(status: StatusCode, error: &str, code: u32, message: &str) -> Respo
 /// HTTP Basic, RFC 6749 §2.3.1), `grant_type=client_credentials`; 200
 /// `{token_type: "Bearer", expires_in, access_token}`; errors as
 /// `{error, error_description, error_codes, …}`
-/// (https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-client-creds-grant-flow).
+/// (<https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-client-creds-grant-flow>).
 /// Codes from the error-code reference: AADSTS7000215 invalid secret,
 /// AADSTS7000222 expired secret, AADSTS7000218 no secret, AADSTS700016 app not
 /// in the tenant, AADSTS900144 missing parameter, AADSTS70011 invalid scope,

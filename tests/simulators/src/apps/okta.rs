@@ -9,7 +9,7 @@
 //! previous secret still work until the status of that client secret is set
 //! to Inactive"; an inactive secret can be activated again; only an inactive
 //! secret can be deleted; the only active secret cannot be deactivated
-//! (https://developer.okta.com/docs/guides/client-secret-rotation-key/main/).
+//! (<https://developer.okta.com/docs/guides/client-secret-rotation-key/main/>).
 //! Okta secrets carry no expiry: the schema has `created` and `lastUpdated` only.
 //!
 //! Replication is modelled as for Entra (`"propagation_requests": n`, or
@@ -353,7 +353,7 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
 /// Org authorization server `/oauth2/v1/token` (`token`, tag OrgAS). Okta:
 /// "The `private_key_jwt` client authentication method is the only supported
 /// method for OAuth Service apps that want to get access tokens with Okta
-/// scopes" (https://developer.okta.com/docs/guides/implement-oauth-for-okta-serviceapp/main/),
+/// scopes" (<https://developer.okta.com/docs/guides/implement-oauth-for-okta-serviceapp/main/>),
 /// so a client secret's client-credentials request here is refused
 /// (401 `invalid_client`; the wording is the simulator's): verify a secret at
 /// a custom authorization server.
@@ -366,7 +366,7 @@ async fn token_org(State(s): State<Shared>, headers: HeaderMap, body: String) ->
 /// Basic) or `client_secret_post` (`client_id` + `client_secret` in the body);
 /// `scope` required (`TokenRequestClientCredentials`) and "must be at least one
 /// custom scope that you create"
-/// (https://developer.okta.com/docs/guides/implement-grant-type/clientcreds/main/);
+/// (<https://developer.okta.com/docs/guides/implement-grant-type/clientcreds/main/>);
 /// 200 `{token_type, expires_in, access_token, scope}`. Errors `{error,
 /// error_description}`: 401 `invalid_client` "No client credentials found",
 /// "Invalid value for the `client_id` parameter", "The client secret supplied
