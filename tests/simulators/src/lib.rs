@@ -14,6 +14,7 @@
 //! | Entra Graph | `PUT /graph/v1.0/servicePrincipals/{sp}/synchronization/secrets`, `POST …/jobs/{job}/validateCredentials`, `GET …/jobs/{job}`, `POST …/jobs/{job}/restart` | validation calls the SCIM endpoint it is given, as Entra does: `GET {BaseAddress}/Users?filter=userName eq "…"` with `SecretToken` as the bearer (loopback only), 2xx + ListResponse is valid |
 //! | Okta | `GET /okta/api/v1/apps/{app}/connections/default`; `POST` only for an app marked Org2Org/Zscaler | other apps' tokens are set in the "console" (`PUT /_sim/okta/apps/{app}/token`) |
 //! | Slack incoming webhook | `POST /slack/{anything}` | answers `ok`; captured at `GET /_sim/slack` |
+//! | Entra app registrations, Okta OAuth apps ([`apps`]) | `GET /graph/v1.0/applications[/{id}[/owners]]`, `POST …/{id}/addPassword`, `POST …/{id}/removePassword`; `POST /login/{tenant}/oauth2/v2.0/token` for a seeded app; `/okta/api/v1/apps/{app}/credentials/secrets[/{id}[/lifecycle/…]]`, `POST /okta/oauth2[/{server}]/v1/token` | secrets are random and answered once; a seeded app's token request checks the secret, its expiry and (when asked) replication; Okta keeps at most two secrets and deletes only inactive ones |
 //! | Jira REST v2 | `POST /jira/rest/api/2/issue`, `POST /jira/rest/api/2/issue/{key}/comment` | needs an `Authorization`; captured at `GET /_sim/jira` |
 //!
 //! Control (never faulted): `PUT /_sim/atlassian/directories/{dir}` `{"key", "org"?, "name"?, "upstream"?}`,
@@ -34,6 +35,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod apps;
 pub mod scim_relay;
 
 use std::collections::{HashMap, HashSet};
@@ -98,6 +100,8 @@ struct Sim {
     faults: Vec<Fault>,
     requests: Vec<Value>,
     counter: u64,
+    /// Entra app registrations' and Okta OAuth apps' client secrets.
+    apps: apps::Apps,
 }
 
 type Shared = Arc<Mutex<Sim>>;
@@ -928,7 +932,7 @@ pub fn app_with(options: Options) -> Router {
         .route("/generic/v1/orgs/{org}/me", get(generic_me))
         .route("/admin/v1/orgs/{org}", get(org_get))
         .route("/admin/v2/orgs/{org}/directories", get(org_directories))
-        .route("/login/{tenant}/oauth2/v2.0/token", post(entra_token))
+        .route("/login/{tenant}/oauth2/v2.0/token", post(apps::entra_token))
         .route("/graph/v1.0/servicePrincipals/{sp}/synchronization/secrets", put(entra_save))
         .route(
             "/graph/v1.0/servicePrincipals/{sp}/synchronization/jobs/{job}/validateCredentials",
@@ -955,6 +959,7 @@ pub fn app_with(options: Options) -> Router {
         .route("/_sim/requests", get(requests))
         .route("/_sim/reset", post(reset))
         .route("/_sim/health", get(|| async { Json(json!({"ok": true})) }))
+        .merge(apps::routes())
         .layer(middleware::from_fn_with_state(state.clone(), faults_and_log))
         .with_state(state)
 }

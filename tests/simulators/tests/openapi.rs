@@ -512,9 +512,11 @@ fn check_response_against(op: &Value, schemas: &Map<String, Value>, ex: &Exchang
     }
 }
 
+/// The rows keyturn's adapters call today; rows with a `kind` are the
+/// client-secret connectors' calls, served and checked by tests/apps.rs.
 fn transcribed() -> Vec<Value> {
     let spec: Value = serde_json::from_str(include_str!("../spec/operations.json")).unwrap();
-    spec["operations"].as_array().unwrap().clone()
+    spec["operations"].as_array().unwrap().iter().filter(|op| op.get("kind").is_none()).cloned().collect()
 }
 
 // ---- tests ---------------------------------------------------------------------------
