@@ -31,6 +31,7 @@ pub struct DueItems {
     pub pages: u32,
 }
 
+/// The connectors table as the scanner reads it: what is due, and leases.
 pub trait Inventory: Send + Sync {
     /// Every tracked (non-retired) connector expiring at or before `cutoff`.
     fn due(&self, cutoff: OffsetDateTime) -> impl Future<Output = Result<DueItems, StoreError>> + Send;
@@ -63,6 +64,7 @@ pub trait Inventory: Send + Sync {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
+/// Changes as the scanner records them (one per approval).
 pub trait ChangeStore: Send + Sync {
     /// Records a new change. `Ok(false)` when it already existed (a second scan
     /// on the same day found the same change).
@@ -82,6 +84,7 @@ pub trait ChangeStore: Send + Sync {
     ) -> impl Future<Output = Result<Option<keyturn_domain::ChangeStatus>, StoreError>> + Send;
 }
 
+/// The hash-chained audit trail: append-only, one chain per connector.
 pub trait AuditLog: Send + Sync {
     /// Appends to the connector's chain; never overwrites.
     fn append(&self, event: NewAuditEvent) -> impl Future<Output = Result<AuditEvent, StoreError>> + Send;
@@ -100,6 +103,7 @@ pub enum StartOutcome {
     Ended,
 }
 
+/// Step Functions as the scanner uses it: start a change, look at its execution.
 pub trait Workflow: Send + Sync {
     fn start(&self, change: &Change) -> impl Future<Output = Result<StartOutcome, StoreError>> + Send;
 
@@ -201,7 +205,6 @@ pub trait Approvals: Send + Sync {
     fn set_ticket(&self, id: &ChangeId, ticket: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
-/// The link-signing keys (current and previous).
 /// Where each connector's end result is kept (the change record).
 pub trait OutcomeLog: Send + Sync {
     /// Idempotent: recording the same connector again replaces its entry.
@@ -224,6 +227,7 @@ pub trait Notices: Send + Sync {
     fn claim_daily(&self, key: &str, now: OffsetDateTime) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
+/// The link-signing keys (current and previous).
 pub trait SigningKeys: Send + Sync {
     fn keyring(&self) -> impl Future<Output = Result<KeyRing, StoreError>> + Send;
 }
@@ -241,6 +245,7 @@ pub enum Delivery {
     TaskGone,
 }
 
+/// Answering a paused workflow: the task token of an approval or a key hand-over.
 pub trait TaskCallbacks: Send + Sync {
     fn succeed(
         &self,
