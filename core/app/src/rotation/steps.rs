@@ -8,12 +8,9 @@ use super::retry::{retry, Attempts};
 use super::{version_token, Outcome, Rotation, RotationError, StepInput, VendorError};
 use crate::adapters::Adapters;
 use crate::approval::Routing;
-use crate::approval::{html_message, Email};
 use crate::faults::{crash_after, CrashPoint};
 use crate::inventory::{load_connector, LoadError};
-use crate::ports::{
-    AuditLog, Chat, ConnectorLookup, ConnectorStates, Consumer, KeyVendor, Mailer, RoutingSource, SecretStore,
-};
+use crate::ports::{AuditLog, ConnectorLookup, ConnectorStates, Consumer, KeyVendor, RoutingSource, SecretStore};
 use keyturn_domain::procedures::{procedure, KeySource};
 use keyturn_domain::timefmt::{format_utc, parse_instant};
 use keyturn_domain::{Connector, ConnectorKind, EventKind, IdpBinding, NewAuditEvent};
@@ -561,24 +558,16 @@ async fn finish_rollback<A: Adapters>(
 
 /// Tells the connector's escalation contacts (falling back to its approvers).
 async fn escalate<A: Adapters>(p: &A, c: Option<&Connector>, subject: &str, text: &str) -> Vec<String> {
-    let mut told = Vec::new();
     let routing: Option<Routing> = p.routing().routing().await.ok();
     let Some(group) = c.and_then(|c| routing.as_ref().and_then(|r| r.group(&c.approver_group).ok())) else {
         tracing::error!(subject, "no escalation route; the audit trail and the execution carry the failure");
-        return told;
+        return Vec::new();
     };
-    let to = if group.escalation.email.is_empty() { group.approvers.clone() } else { group.escalation.email.clone() };
-    let email =
-        Email { to: to.clone(), subject: subject.to_owned(), text: text.to_owned(), html: html_message(subject, text) };
-    match p.mailer().send(&email).await {
-        Ok(_) => told.extend(to.iter().map(|a| format!("email:{a}"))),
-        Err(e) => tracing::error!(error = %e, "escalation email failed"),
-    }
-    if let Some(hook) = group.escalation.slack_webhook.as_ref().or(group.slack_webhook.as_ref()) {
-        match p.chat().post(hook, &serde_json::json!({"text": format!("*{}*\n{}", keyturn_domain::slack_escape(subject), keyturn_domain::slack_escape(text))})).await {
-            Ok(()) => told.push("slack".into()),
-            Err(e) => tracing::error!(error = %e, "escalation Slack post failed"),
-        }
+    // The same audience and channels as notify's failure message.
+    let (to, hook) = crate::notify::audience(crate::notify::NotifyEvent::Failed, group);
+    let (told, failed) = crate::notify::tell(p.mailer(), p.chat(), &to, hook, subject, text).await;
+    for f in failed {
+        tracing::error!(failure = %f, "escalation not delivered");
     }
     told
 }
