@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use keyturn_app::ports::StoredConnector;
 use keyturn_domain::approval::{Approver, Decision, KeyRing, LinkClaims, Nonce, SigningKey};
+use keyturn_domain::inventory::StoredConnector;
 use keyturn_domain::inventory::{validate_stored, Location, RawRecord};
 use keyturn_domain::{
     group_into_changes, ChainHead, ChangeId, ConnectorId, DueConnector, DuePolicy, EventKind, Grouping, NewAuditEvent,
