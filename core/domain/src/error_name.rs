@@ -192,7 +192,9 @@ mod tests {
             assert_eq!(serde_json::from_value::<ErrorName>(n.as_str().into()).unwrap(), n);
             assert_eq!(n.to_string(), n.as_str());
             assert_eq!(n.as_str().parse::<ErrorName>(), Ok(n));
-            assert!(*n.as_str() == n && n.as_str().to_owned() == n);
+            // What rollback does with the caught error's name (a String).
+            let caught: String = n.as_str().into();
+            assert!(*n.as_str() == n && caught == n);
         }
         assert!("States.ALL".parse::<ErrorName>().is_err());
     }
