@@ -163,7 +163,10 @@ fuzz: .tools/bin/cargo-fuzz ## Fuzz the parsers of untrusted input, FUZZ_SECONDS
 	     | grep -E "^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::peak_rss_mb|==[0-9]+== ERROR|SUMMARY)|panicked" ) || exit 1; \
 	done
 
-lint: ## cargo fmt --check and clippy -D warnings
+lint: ## cargo fmt --check, clippy -D warnings, the crate and module layering check (tests/layering.py)
+	@# The checker is first run on deliberately broken workspaces, so a checker that passes everything fails.
+	python3 tests/layering.py --selftest
+	python3 tests/layering.py
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	@# The CLI as make bench builds it (without the default `s3` feature).

@@ -166,7 +166,7 @@ def measure(name: str, argv: list, env: dict, events: list, check, log) -> dict:
 
 
 def sign_link(secret_hex: str, kid: str, change_id: str) -> str:
-    """A link token exactly as core/domain/src/approval/mod.rs signs one."""
+    """A link token exactly as core/domain/src/approval/links.rs signs one."""
     claims = "\n".join([change_id, "ana@bench.example", "approve", str(int(time.time()) + 3600),
                         secrets.token_hex(16), ""])
     b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()

@@ -1,17 +1,18 @@
 //! What every function shares: JSON tracing, EMF metrics, and errors whose
 //! `errorType` is a stable name the state machine's `Retry`/`Catch` can match.
 
+use keyturn_domain::ErrorName;
 use lambda_runtime::Diagnostic;
 
 /// A handler failure: `name` becomes the Lambda `errorType`.
 #[derive(Debug)]
 pub struct FunctionError {
-    pub name: &'static str,
+    pub name: ErrorName,
     pub message: String,
 }
 
 impl FunctionError {
-    pub fn new(name: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(name: ErrorName, message: impl Into<String>) -> Self {
         Self { name, message: message.into() }
     }
 }
@@ -26,13 +27,13 @@ impl std::error::Error for FunctionError {}
 
 impl From<FunctionError> for Diagnostic {
     fn from(e: FunctionError) -> Self {
-        Diagnostic { error_type: e.name.to_owned(), error_message: e.message }
+        Diagnostic { error_type: e.name.as_str().to_owned(), error_message: e.message }
     }
 }
 
 impl From<keyturn_app::ports::StoreError> for FunctionError {
     fn from(e: keyturn_app::ports::StoreError) -> Self {
-        let name = if e.retryable { "StoreThrottled" } else { "StoreUnavailable" };
+        let name = if e.retryable { ErrorName::StoreThrottled } else { ErrorName::StoreUnavailable };
         Self::new(name, e.to_string())
     }
 }
@@ -41,14 +42,14 @@ impl From<keyturn_aws::service::ScanError> for FunctionError {
     fn from(e: keyturn_aws::service::ScanError) -> Self {
         match e {
             keyturn_aws::service::ScanError::Store(e) => e.into(),
-            other => Self::new("ConfigInvalid", other.to_string()),
+            other => Self::new(ErrorName::ConfigInvalid, other.to_string()),
         }
     }
 }
 
 impl From<keyturn_app::config::ConfigError> for FunctionError {
     fn from(e: keyturn_app::config::ConfigError) -> Self {
-        Self::new("ConfigInvalid", e.to_string())
+        Self::new(ErrorName::ConfigInvalid, e.to_string())
     }
 }
 

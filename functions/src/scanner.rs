@@ -4,6 +4,7 @@
 use crate::{emit_metrics, init_tracing, FunctionError};
 use keyturn_app::scanner::ScanReport;
 use keyturn_aws::service::Scanner;
+use keyturn_domain::ErrorName;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
 
@@ -21,7 +22,7 @@ async fn handle(scanner: &Scanner) -> Result<ScanReport, FunctionError> {
     } else {
         // The report is logged in full so nothing is lost when the invocation fails.
         tracing::error!(report = %serde_json::to_string(&report).unwrap_or_default(), "scan incomplete");
-        Err(FunctionError::new("ScanIncomplete", report.errors.join("; ")))
+        Err(FunctionError::new(ErrorName::ScanIncomplete, report.errors.join("; ")))
     }
 }
 

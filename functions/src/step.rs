@@ -44,9 +44,9 @@ pub async fn run(step: keyturn_aws::service::Step) -> Result<(), lambda_runtime:
                 emit(step, &input, &metrics);
             }
             Err(e) => {
-                tracing::error!(error = %e, error_type = e.name(), "step failed");
+                tracing::error!(error = %e, error_type = e.name().as_str(), "step failed");
                 let mut metrics = vec![("StepFailed", 1.0, "Count")];
-                if e.name() == "VerificationFailed" {
+                if e.name() == keyturn_domain::ErrorName::VerificationFailed {
                     metrics.push(("VerificationFailed", 1.0, "Count"));
                 }
                 emit(step, &input, &metrics);

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use keyturn_app::faults::{file_name, CrashPoint};
+use keyturn_domain::ErrorName;
 use reqwest::Method;
 
 use crate::rotation::{approve_and_hand_over, run_to_end, scim_connector, template_key_connector};
@@ -63,7 +64,10 @@ async fn crashed_once(f: &Flow, change: &str, armed: &std::path::Path) {
     assert!(!armed.exists(), "the crash point {} was never reached", armed.display());
     // The step ran in the connector's child execution.
     let failures = child_failures(&f.sfn().await, change).await;
-    assert!(failures.iter().any(|e| e["error"] == "Runtime.ExitError"), "the execution saw no crash: {failures:?}");
+    assert!(
+        failures.iter().any(|e| e["error"] == ErrorName::RuntimeExitError.as_str()),
+        "the execution saw no crash: {failures:?}"
+    );
 }
 
 /// One rotation of a key keyturn makes through a template, crashed at `point` (or not): its end state and the vendor's keys.
@@ -166,7 +170,7 @@ async fn a_rotation_that_died_after_storing_its_key_is_repaired_by_the_next_chan
         "connector_id": f.id("k1"), "change_id": dead, "execution_arn": execution_arn(dead),
     });
     let (_, body) = invoke("rotate", &input).await;
-    assert!(body.contains("Runtime.ExitError"), "rotate died: {body}");
+    assert!(body.contains(ErrorName::RuntimeExitError.as_str()), "rotate died: {body}");
     assert!(!armed.exists(), "the crash point was reached");
     let pending = f.versions(&arn).await.into_iter().filter(|(_, s)| s.contains(&"AWSPENDING".to_owned())).count();
     assert_eq!(pending, 1, "the dead rotation left its key staged");
@@ -218,7 +222,11 @@ async fn a_rollback_that_dies_every_time_is_escalated_and_repaired_by_the_next_s
     let sfn = f.sfn().await;
     assert_eq!(finished(&sfn, &change).await.status().as_str(), "SUCCEEDED");
     assert!(!armed.exists(), "every attempt of rollback crashed");
-    let crashes = child_failures(&sfn, &change).await.iter().filter(|e| e["error"] == "Runtime.ExitError").count();
+    let crashes = child_failures(&sfn, &change)
+        .await
+        .iter()
+        .filter(|e| e["error"] == ErrorName::RuntimeExitError.as_str())
+        .count();
     assert!(crashes >= 3, "three rollback attempts died: {crashes}");
     assert_eq!(outcomes(&sfn, &change).await, Vec::<serde_json::Value>::new(), "no rollback recorded an outcome");
 

@@ -2,6 +2,7 @@
 //! rollback) in the real functions against the vendor simulators, with the
 //! key values planted as canaries that must never show up anywhere.
 
+use keyturn_domain::ErrorName;
 use reqwest::Method;
 
 use crate::workflow::*;
@@ -858,8 +859,11 @@ async fn a_vendor_that_throttles_past_every_retry_is_rolled_back() {
     let (change, status, outcomes) = approve_and_finish(&f).await;
     assert_eq!(status, "SUCCEEDED");
     assert_eq!(outcomes[0]["outcome"], "rolled_back", "{outcomes:?}");
-    let throttled =
-        child_failures(&f.sfn().await, &change).await.iter().filter(|e| e["error"] == "VendorThrottled").count();
+    let throttled = child_failures(&f.sfn().await, &change)
+        .await
+        .iter()
+        .filter(|e| e["error"] == ErrorName::VendorThrottled.as_str())
+        .count();
     assert_eq!(throttled, 4, "the step and Step Functions' three retries of it");
     assert_eq!(
         f.secret_at(&arn, "AWSCURRENT").await.as_deref(),
@@ -870,7 +874,7 @@ async fn a_vendor_that_throttles_past_every_retry_is_rolled_back() {
     assert_eq!(keys.as_array().unwrap().len(), 1, "no new key was made: {keys}");
     let trail = f.audit("k1").await;
     let cause = trail.iter().find(|e| e.event == "needs_manual_intervention").expect("handed to a human");
-    assert!(cause.detail["reason"].starts_with("VendorThrottled"), "{:?}", cause.detail);
+    assert!(cause.detail["reason"].starts_with(ErrorName::VendorThrottled.as_str()), "{:?}", cause.detail);
     let events: Vec<&str> = trail.iter().map(|e| e.event.as_str()).collect();
     assert!(events.contains(&"rotation_failed") && !events.contains(&"verification_failed"), "{events:?}");
     assert_never_leaked(&f, &change, &[old.as_str()]).await;

@@ -7,7 +7,8 @@
 //! - [`approval`]: signed links, votes and tallies, routing, what approvers see;
 //! - [`rotation`]: what a rotation step takes and gives back, [`VendorError`];
 //! - audit events and their hash chain, [`digest`]: the signed daily anchors;
-//! - [`destination`]: the outbound guard (which URLs keyturn may call).
+//! - [`destination`]: the outbound guard (which URLs keyturn may call);
+//! - [`ErrorName`]: the error names the state machine matches.
 //!
 //! May depend on: nothing of keyturn's. Everything else depends on it.
 
@@ -17,6 +18,7 @@ mod change;
 mod connector;
 pub mod destination;
 pub mod digest;
+mod error_name;
 mod ids;
 pub mod inventory;
 mod policy;
@@ -32,6 +34,7 @@ mod window;
 pub use audit::{check_link, AuditEvent, ChainHead, ChainProblem, EventKind, NewAuditEvent, GENESIS_HASH};
 pub use change::{Change, ChangeItem, ChangeStatus, ConnectorOutcome};
 pub use connector::{ChangeLease, Connector, ConnectorKind, ConnectorStatus, IdpBinding, SecretArn};
+pub use error_name::ErrorName;
 pub use ids::{ChangeId, ConnectorId, MAX_ID_LEN};
 pub use policy::{change_id, group_into_changes, DueConnector, DuePolicy, Grouping, Urgency};
 pub use secret::{fingerprint, SecretValue};

@@ -3,6 +3,7 @@
 //! organization API key (docs/vendors.md): owners create them in
 //! admin.atlassian.com and hand them over.
 
+use super::parse::{ApiKeyInfo, DirectoryInfo};
 use super::vendor::{send, CALL_TIMEOUT};
 use super::vendor_url;
 use keyturn_app::rotation::VendorError;
@@ -13,25 +14,6 @@ const SERVICE: &str = "atlassian";
 /// Pages followed per listing (100 pages of the API's default size is far
 /// more than any organization has).
 const MAX_PAGES: usize = 100;
-
-/// One organization API key, as `GET …/api-keys` lists it (never the key
-/// itself: the API does not return it). The items carry no status; a key
-/// past `expiresAt` no longer works.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiKeyInfo {
-    pub id: String,
-    pub label: String,
-    pub created_at: Option<String>,
-    pub expires_at: Option<String>,
-    pub last_active_at: Option<String>,
-}
-
-/// One user directory of an organization.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DirectoryInfo {
-    pub id: String,
-    pub name: String,
-}
 
 fn bad_base(operation: &'static str) -> VendorError {
     VendorError::Rejected { service: SERVICE, operation, detail: "the Atlassian base URL cannot take a path".into() }

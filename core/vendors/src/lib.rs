@@ -18,10 +18,11 @@ mod vendor;
 
 pub mod outbound;
 
-pub use atlassian::{ApiKeyInfo, Atlassian, DirectoryInfo};
+pub use atlassian::Atlassian;
 pub use entra::{Entra, EntraCredentials};
 pub use jira::{Jira, JiraAuth};
 pub use okta::Okta;
+pub use parse::{ApiKeyInfo, DirectoryInfo};
 pub use ports::{HttpConsumer, HttpVendor};
 pub use slack::{slack_escape, SlackChat};
 

@@ -5,7 +5,6 @@
 
 use serde_json::Value;
 
-use super::{ApiKeyInfo, DirectoryInfo};
 use keyturn_app::rotation::VendorError;
 use keyturn_domain::SecretValue;
 
@@ -60,6 +59,25 @@ pub fn cursor_of(next: &str) -> String {
         .find_map(|p| p.strip_prefix("cursor="))
         .map(super::vendor::percent_decode)
         .unwrap_or_else(|| next.to_owned())
+}
+
+/// One Atlassian organization API key, as `GET …/api-keys` lists it (never the key
+/// itself: the API does not return it). The items carry no status; a key
+/// past `expiresAt` no longer works.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyInfo {
+    pub id: String,
+    pub label: String,
+    pub created_at: Option<String>,
+    pub expires_at: Option<String>,
+    pub last_active_at: Option<String>,
+}
+
+/// One user directory of an Atlassian organization.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectoryInfo {
+    pub id: String,
+    pub name: String,
 }
 
 /// API keys from listing entries, read by the documented fields (`id`,

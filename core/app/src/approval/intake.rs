@@ -29,7 +29,7 @@ use keyturn_domain::approval::html::{esc, page};
 use keyturn_domain::approval::{Approver, Decision, LinkClaims, Nonce};
 use keyturn_domain::timefmt::format_utc;
 use keyturn_domain::ConnectorKind;
-use keyturn_domain::{ChangeId, Connector, ConnectorId, EventKind, IdpBinding, NewAuditEvent, SecretValue};
+use keyturn_domain::{ChangeId, Connector, ConnectorId, ErrorName, EventKind, IdpBinding, NewAuditEvent, SecretValue};
 
 /// What the state machine passes to `request-key`.
 #[derive(Debug, Clone, Deserialize)]
@@ -56,11 +56,11 @@ pub enum KeyRequestError {
 }
 
 impl KeyRequestError {
-    pub fn name(&self) -> &'static str {
+    pub fn name(&self) -> ErrorName {
         match self {
-            Self::Store(e) if e.retryable => "StoreThrottled",
-            Self::Store(_) => "StoreUnavailable",
-            Self::InvalidConnector(..) => "InvalidConnector",
+            Self::Store(e) if e.retryable => ErrorName::StoreThrottled,
+            Self::Store(_) => ErrorName::StoreUnavailable,
+            Self::InvalidConnector(..) => ErrorName::InvalidConnector,
         }
     }
 }

@@ -16,7 +16,7 @@ use crate::ports::{Approvals, Chat, ConnectorLookup, Mailer, RoutingSource, Sign
 use keyturn_domain::approval::html::{change_details, esc, page};
 use keyturn_domain::approval::{Approver, Decision, KeyRing, LinkClaims, Nonce};
 use keyturn_domain::timefmt::format_utc;
-use keyturn_domain::{Change, Connector, EventKind, NewAuditEvent};
+use keyturn_domain::{Change, Connector, ErrorName, EventKind, NewAuditEvent};
 
 /// What the state machine passes (`$$.Task.Token` arrives in the payload).
 #[derive(Debug, Clone, Deserialize)]
@@ -56,13 +56,13 @@ pub enum RequestError {
 
 impl RequestError {
     /// The stable error name the state machine sees.
-    pub fn name(&self) -> &'static str {
+    pub fn name(&self) -> ErrorName {
         match self {
-            Self::Store(e) if e.retryable => "StoreThrottled",
-            Self::Store(_) => "StoreUnavailable",
-            Self::Routing(_) => "ApprovalRoutingInvalid",
-            Self::ConnectorsMissing { .. } | Self::InvalidConnector { .. } => "InvalidConnector",
-            Self::Unreachable { .. } => "NotifyUnavailable",
+            Self::Store(e) if e.retryable => ErrorName::StoreThrottled,
+            Self::Store(_) => ErrorName::StoreUnavailable,
+            Self::Routing(_) => ErrorName::ApprovalRoutingInvalid,
+            Self::ConnectorsMissing { .. } | Self::InvalidConnector { .. } => ErrorName::InvalidConnector,
+            Self::Unreachable { .. } => ErrorName::NotifyUnavailable,
         }
     }
 }

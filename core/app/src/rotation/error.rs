@@ -2,6 +2,7 @@
 
 use crate::ports::StoreError;
 use keyturn_domain::rotation::VendorError;
+use keyturn_domain::ErrorName;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RotationError {
@@ -23,19 +24,19 @@ pub enum RotationError {
 }
 
 impl RotationError {
-    pub fn name(&self) -> &'static str {
+    pub fn name(&self) -> ErrorName {
         match self {
-            Self::Store(e) if e.retryable => "StoreThrottled",
-            Self::Store(_) => "StoreUnavailable",
-            Self::InvalidConnector { .. } => "InvalidConnector",
-            Self::VerificationFailed { .. } => "VerificationFailed",
-            Self::ConsumerRejected { .. } => "ConsumerRejected",
-            Self::Vendor(VendorError::Throttled { .. }) => "VendorThrottled",
-            Self::Vendor(VendorError::Unavailable { .. }) => "VendorUnavailable",
-            Self::Vendor(VendorError::Unauthorized { .. }) => "VerificationFailed",
-            Self::Vendor(VendorError::Rejected { .. } | VendorError::Refused { .. }) => "VendorRejected",
+            Self::Store(e) if e.retryable => ErrorName::StoreThrottled,
+            Self::Store(_) => ErrorName::StoreUnavailable,
+            Self::InvalidConnector { .. } => ErrorName::InvalidConnector,
+            Self::VerificationFailed { .. } => ErrorName::VerificationFailed,
+            Self::ConsumerRejected { .. } => ErrorName::ConsumerRejected,
+            Self::Vendor(VendorError::Throttled { .. }) => ErrorName::VendorThrottled,
+            Self::Vendor(VendorError::Unavailable { .. }) => ErrorName::VendorUnavailable,
+            Self::Vendor(VendorError::Unauthorized { .. }) => ErrorName::VerificationFailed,
+            Self::Vendor(VendorError::Rejected { .. } | VendorError::Refused { .. }) => ErrorName::VendorRejected,
             // What Lambda reports when a runtime dies mid-invocation.
-            Self::Crashed(_) => "Runtime.ExitError",
+            Self::Crashed(_) => ErrorName::RuntimeExitError,
         }
     }
 }

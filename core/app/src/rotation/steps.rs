@@ -353,7 +353,7 @@ pub async fn rollback<A: Adapters>(p: &A, input: &StepInput, now: OffsetDateTime
     let cause = cause.unwrap_or_else(|| "unknown failure".into());
     // Named for what failed: only a key that did not prove itself is a
     // verification failure (a throttled vendor or a refusing IdP is not).
-    let failed = if input.error.as_ref().is_some_and(|e| e.error == "VerificationFailed") {
+    let failed = if input.error.as_ref().is_some_and(|e| e.error == keyturn_domain::ErrorName::VerificationFailed) {
         EventKind::VerificationFailed
     } else {
         EventKind::RotationFailed
@@ -590,7 +590,7 @@ mod tests {
             intake: Some(Intake { pending_version: "v-new".into() }),
             rotation: None,
             error: Some(CaughtError {
-                error: "VerificationFailed".into(),
+                error: keyturn_domain::ErrorName::VerificationFailed.to_string(),
                 cause: r#"{"errorType":"VerificationFailed","errorMessage":"pre-flight: atlassian ScimListUsers: not authorised (HTTP 401)"}"#.into(),
             }),
         }
