@@ -40,16 +40,7 @@ LAYERS = {
 
 # (crate root, the cycle's modules) -> why it is still there. Remove an entry
 # when its cycle is gone (the check says so); never add one to get past it.
-KNOWN_CYCLES: dict[tuple[str, frozenset], str] = {
-    ("core/app/src/lib.rs", frozenset({"approval", "audit", "inventory", "notify", "ports", "rotation"})): (
-        "issue 22: ports.rs names use-case types (approval's ApprovalRequest, notify's "
-        "ConnectorOutcome, rotation's StoredKey) that the adapter-bundle rewrite moves below the ports"
-    ),
-    ("core/app/src/lib.rs", frozenset({"config", "scanner", "watch"})): (
-        "issue 22: ScanReport.watch, watch reading scanner's ChangeOutcome, config reading "
-        "watch's REMINDER_DAYS; the scanner/watch split ends it"
-    ),
-}
+KNOWN_CYCLES: dict[tuple[str, frozenset], str] = {}
 
 DEP_TABLES = ("dependencies", "dev-dependencies", "build-dependencies")
 

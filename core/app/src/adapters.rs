@@ -24,7 +24,7 @@ use crate::ports::{
     IntakeTokens, Inventory, KeyVendor, Mailer, Notices, OutcomeLog, RoutingSource, SecretStore, SigningKeys,
     TaskCallbacks, Tickets, Workflow,
 };
-use crate::rotation::retry::RetryPolicy;
+use crate::retry::RetryPolicy;
 
 /// Every port, by what it is for. See the module docs.
 pub trait Adapters: Send + Sync {

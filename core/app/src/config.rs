@@ -6,6 +6,9 @@ use time::Duration;
 use keyturn_domain::destination::{Outbound, Purpose};
 use keyturn_domain::{DuePolicy, Grouping};
 
+/// The default reminder marks, in days before the earliest expiry.
+pub const REMINDER_DAYS: [u32; 4] = [30, 14, 7, 1];
+
 /// DynamoDB table names. Defaults match the local stack and the infra defaults.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableNames {
@@ -147,7 +150,7 @@ impl Default for Config {
             audit_key_secret: "keyturn/audit-signing-key".into(),
             approval: ApprovalConfig::default(),
             vendors: VendorConfig::default(),
-            reminder_days: crate::watch::REMINDER_DAYS.to_vec(),
+            reminder_days: REMINDER_DAYS.to_vec(),
             stuck_after: Duration::days(14),
             map_concurrency: 10,
         }

@@ -14,7 +14,7 @@ use crate::ports::{
     AuditLog, Chat, ConnectorLookup, ConnectorStates, Consumer, Delivery, IntakeTokens, KeyVendor, Mailer, OpenIntake,
     RoutingSource, SecretStore, StoreError, StoredConnector, TaskCallbacks,
 };
-use crate::rotation::retry::RetryPolicy;
+use crate::retry::RetryPolicy;
 use crate::rotation::steps::{Ports, PortsOf, RotationPorts};
 use crate::rotation::{StoredKey, VendorError};
 

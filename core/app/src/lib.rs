@@ -17,12 +17,14 @@
 pub mod adapters;
 pub mod approval;
 pub mod audit;
+pub mod calls;
 pub mod config;
 pub mod faults;
 pub mod inventory;
 pub mod lazy;
 pub mod notify;
 pub mod ports;
+pub mod retry;
 pub mod rotation;
 pub mod scanner;
 #[cfg(any(test, feature = "testkit"))]

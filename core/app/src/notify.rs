@@ -8,10 +8,10 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::adapters::Adapters;
-use crate::approval::routing::{Group, Routing};
-use crate::approval::{Email, SlackWebhook};
 use crate::ports::{Approvals, Chat, Inventory, Mailer, RoutingSource, StoreError, Tickets};
+use keyturn_domain::approval::routing::{Group, Routing};
 use keyturn_domain::approval::Approver;
+use keyturn_domain::approval::{Email, SlackWebhook};
 use keyturn_domain::timefmt::format_utc;
 pub use keyturn_domain::ConnectorOutcome;
 use keyturn_domain::{Change, ChangeStatus, EventKind, NewAuditEvent};
@@ -192,7 +192,7 @@ pub(crate) async fn tell<M: Mailer, C: Chat>(
 ) -> (Vec<String>, Vec<String>) {
     let (mut reached, mut failed) = (Vec::new(), Vec::new());
     if !to.is_empty() && mailer.configured() {
-        let html = crate::approval::html_message(subject, text);
+        let html = keyturn_domain::approval::html_message(subject, text);
         let email = Email { to: to.to_vec(), subject: subject.to_owned(), text: text.to_owned(), html };
         match mailer.send(&email).await {
             Ok(_) => reached.extend(to.iter().map(|a| format!("email:{a}"))),

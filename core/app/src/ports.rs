@@ -123,7 +123,7 @@ pub enum ExecutionState {
 
 // ---- approval ---------------------------------------------------------------
 
-use crate::approval::{ApprovalRequest, ChangeRecord, Email, Routing, SlackWebhook, TaskToken};
+use keyturn_domain::approval::{ApprovalRequest, ChangeRecord, Email, Routing, SlackWebhook, TaskToken};
 use keyturn_domain::approval::{KeyRing, Vote};
 use keyturn_domain::ChangeId;
 
@@ -211,7 +211,7 @@ pub trait OutcomeLog: Send + Sync {
     fn record_outcome(
         &self,
         change: &ChangeId,
-        outcome: &crate::notify::ConnectorOutcome,
+        outcome: &keyturn_domain::ConnectorOutcome,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
@@ -341,7 +341,7 @@ fn no_state_machine(operation: &'static str) -> StoreError {
 
 // ---- rotation -----------------------------------------------------------------
 
-use crate::rotation::{StoredKey, VendorError};
+use keyturn_domain::rotation::{StoredKey, VendorError};
 use keyturn_domain::{Connector, SecretArn};
 
 /// Secrets Manager, as rotation uses it: versions and staging labels.

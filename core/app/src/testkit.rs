@@ -18,7 +18,7 @@ use crate::ports::{
     IntakeTokens, Inventory, KeyVendor, Mailer, OpenIntake, RoutingSource, SecretStore, StartOutcome, StoreError,
     StoredConnector, TaskCallbacks, Workflow,
 };
-use crate::rotation::retry::RetryPolicy;
+use crate::retry::RetryPolicy;
 use crate::rotation::{StoredKey, VendorError};
 use keyturn_domain::{
     AuditEvent, ChainHead, Change, ChangeId, ChangeLease, Connector, ConnectorId, NewAuditEvent, SecretArn,

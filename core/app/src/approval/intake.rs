@@ -23,7 +23,7 @@ use crate::ports::{
     AuditLog, ConnectorLookup, Delivery, IntakeTokens, KeyVendor, Mailer, SecretStore, SigningKeys, StoreError,
     TaskCallbacks,
 };
-use crate::rotation::retry::{retry, RetryPolicy};
+use crate::retry::{retry, RetryPolicy};
 use crate::rotation::{version_token, StepInput, StoredKey, VendorError};
 use keyturn_domain::approval::html::{esc, page};
 use keyturn_domain::approval::{Approver, Decision, LinkClaims, Nonce};

@@ -16,9 +16,11 @@
 //! version ids and fingerprints, never key material ([`SecretValue`] has no
 //! `Serialize`).
 
-pub mod calls;
+/// What the vendor calls of a step came to (crate root: retries note themselves there too).
+pub use crate::calls;
 pub mod error;
-pub mod retry;
+/// Retrying vendor calls (it lives at the crate root: the bundle names its policy).
+pub use crate::retry;
 pub mod steps;
 
 pub use error::RotationError;

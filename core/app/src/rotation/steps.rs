@@ -4,13 +4,13 @@
 
 use time::{Duration, OffsetDateTime};
 
-use super::retry::{retry, Attempts};
 use super::{version_token, Outcome, Rotation, RotationError, StepInput, VendorError};
 use crate::adapters::Adapters;
-use crate::approval::Routing;
 use crate::faults::{crash_after, CrashPoint};
 use crate::inventory::{load_connector, LoadError};
 use crate::ports::{AuditLog, ConnectorLookup, ConnectorStates, Consumer, KeyVendor, RoutingSource, SecretStore};
+use crate::retry::{retry, Attempts};
+use keyturn_domain::approval::Routing;
 use keyturn_domain::procedures::{procedure, KeySource};
 use keyturn_domain::timefmt::{format_utc, parse_instant};
 use keyturn_domain::{Connector, ConnectorKind, EventKind, IdpBinding, NewAuditEvent};
@@ -43,7 +43,7 @@ fn repeatable_event(input: &StepInput, kind: EventKind, now: OffsetDateTime, act
     ev.execution_arn = Some(input.execution_arn.clone());
     ev.correlation_id = Some(format!("{}/{}", input.change_id, input.connector_id));
     // The vendor's answers since the previous event: status, request id, latency.
-    match super::calls::drain() {
+    match crate::calls::drain() {
         Some(calls) => ev.detail("vendor_calls", calls),
         None => ev,
     }
@@ -170,7 +170,7 @@ pub async fn rotate<A: Adapters>(p: &A, input: &StepInput, now: OffsetDateTime) 
     let (probe, a) = retry(&p.retry(), || p.vendor().probe(&c, &new)).await;
     probe.map_err(|e| as_verification(&c, &format!("pre-flight after {} attempt(s)", a.attempts), e))?;
     // Recorded by verify's event: rotate may write no further event (no consumer).
-    let preflight = super::calls::drain();
+    let preflight = crate::calls::drain();
 
     let mut rotation = Rotation {
         old_version,

@@ -16,7 +16,9 @@ mod tests;
 pub use execute::execute;
 pub use plan::{plan, InvalidItem, Plan, Routed, SkippedItem};
 pub use repair::{repair_wedged, RepairedItem};
-pub use report::{dry_run_report, ChangeOutcome, ChangeReport, Health, ScanReport, UNHANDLED_WITHIN};
+pub use report::{
+    dry_run_report, ChangeOutcome, ChangeReport, Health, ReminderSent, ScanReport, WatchReport, UNHANDLED_WITHIN,
+};
 pub use settings::ScanSettings;
 
 use time::OffsetDateTime;

@@ -80,7 +80,7 @@ pub struct ScanReport {
     pub repaired: Vec<RepairedItem>,
     /// Reminders, stuck runs, alerts and digests (see [`crate::watch`]).
     #[serde(flatten)]
-    pub watch: crate::watch::WatchReport,
+    pub watch: WatchReport,
     /// The audit digests this scan signed (see `audit::anchor`).
     #[serde(skip_serializing_if = "crate::audit::anchor::AnchorReport::is_empty")]
     pub anchored: crate::audit::anchor::AnchorReport,
@@ -180,4 +180,38 @@ pub fn dry_run_report(plan: &Plan) -> ScanReport {
     let mut report = ScanReport::new(plan, true);
     report.changes = plan.changes.iter().map(|c| change_report(c, ChangeOutcome::Planned)).collect();
     report
+}
+
+/// One reminder sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReminderSent {
+    pub change_id: String,
+    /// Set for a key hand-over: the connector whose owner was reminded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connector_id: Option<String>,
+    /// The mark: days before the earliest expiry.
+    pub days: u32,
+    pub emails_sent: usize,
+    pub slack_posted: bool,
+    /// The last mark: the escalation contacts were told as well.
+    pub escalated: bool,
+}
+
+/// What the watch did; part of the scan report.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct WatchReport {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reminders: Vec<ReminderSent>,
+    /// Changes whose execution runs past the bound (counted every scan,
+    /// told once a day).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stuck: Vec<String>,
+    /// Alerts sent: `stuck chg-… → email:oncall@…, slack`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub alerts: Vec<String>,
+    /// Approver groups that got today's digest.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub digests: Vec<String>,
+    #[serde(skip)]
+    pub errors: Vec<String>,
 }

@@ -32,7 +32,6 @@ use stuck::{past_bound, stuck};
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
 use time::{Duration, OffsetDateTime};
 
 use crate::adapters::Adapters;
@@ -44,8 +43,7 @@ use crate::scanner::{ChangeOutcome, Plan, ScanReport};
 use keyturn_domain::timefmt::format_utc;
 use keyturn_domain::ChangeId;
 
-/// The default reminder marks, in days before the earliest expiry.
-pub const REMINDER_DAYS: [u32; 4] = [30, 14, 7, 1];
+pub use crate::config::REMINDER_DAYS;
 
 #[derive(Debug, Clone)]
 pub struct WatchSettings {
@@ -71,39 +69,7 @@ impl From<&crate::config::Config> for WatchSettings {
     }
 }
 
-/// One reminder sent.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ReminderSent {
-    pub change_id: String,
-    /// Set for a key hand-over: the connector whose owner was reminded.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub connector_id: Option<String>,
-    /// The mark: days before the earliest expiry.
-    pub days: u32,
-    pub emails_sent: usize,
-    pub slack_posted: bool,
-    /// The last mark: the escalation contacts were told as well.
-    pub escalated: bool,
-}
-
-/// What the watch did; part of the scan report.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct WatchReport {
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub reminders: Vec<ReminderSent>,
-    /// Changes whose execution runs past the bound (counted every scan,
-    /// told once a day).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub stuck: Vec<String>,
-    /// Alerts sent: `stuck chg-… → email:oncall@…, slack`.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub alerts: Vec<String>,
-    /// Approver groups that got today's digest.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub digests: Vec<String>,
-    #[serde(skip)]
-    pub errors: Vec<String>,
-}
+pub use crate::scanner::{ReminderSent, WatchReport};
 
 pub(super) fn day(now: OffsetDateTime) -> String {
     format_utc(now).get(..10).unwrap_or_default().to_owned()

@@ -5,7 +5,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use super::VendorError;
+use keyturn_domain::VendorError;
 
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {
@@ -73,7 +73,7 @@ where
                     return (Err(e), seen);
                 }
                 tracing::warn!(attempt = seen.attempts, wait_ms = wait.as_millis() as u64, error = %e, "retrying");
-                super::calls::note_retry();
+                crate::calls::note_retry();
                 tokio::time::sleep(wait).await;
             }
         }
