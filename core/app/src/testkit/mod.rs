@@ -46,6 +46,8 @@ pub enum VendorMood {
     Down,
     /// Every call: an answer keyturn cannot use (a 404 for an unknown directory).
     Rejecting,
+    /// Every call: HTTP 401, whatever the key.
+    Unauthorized,
     /// Every call: HTTP 403 (keyturn's credential lacks the right).
     Forbidden,
     /// Every call: HTTP 429, `Retry-After: 0`.
@@ -63,6 +65,7 @@ impl VendorMood {
             Self::Normal => None,
             Self::Down => Some(VendorError::Unavailable { service, operation, detail: "HTTP 503".into() }),
             Self::Rejecting => Some(VendorError::Rejected { service, operation, detail: "HTTP 404".into() }),
+            Self::Unauthorized => Some(VendorError::Unauthorized { service, operation, status: 401 }),
             Self::Forbidden => Some(VendorError::Unauthorized { service, operation, status: 403 }),
             Self::Throttled => Some(VendorError::Throttled { service, operation, retry_after: Some(0) }),
             Self::TimedOut => Some(VendorError::Unavailable { service, operation, detail: "timed out".into() }),
