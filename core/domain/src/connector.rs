@@ -25,7 +25,8 @@ pub enum ConnectorKind {
 }
 
 impl ConnectorKind {
-    pub const ALL: [ConnectorKind; 4] = [Self::AtlassianScim, Self::AtlassianApiKey, Self::GenericHttp, Self::ScimToken];
+    pub const ALL: [ConnectorKind; 4] =
+        [Self::AtlassianScim, Self::AtlassianApiKey, Self::GenericHttp, Self::ScimToken];
 
     pub fn as_str(self) -> &'static str {
         match self {

@@ -20,7 +20,8 @@ pub struct ScimTarget {
     pub hint_404: &'static str,
 }
 
-pub(crate) const ATLASSIAN_HINT: &str = "hint: check the connector's directory_id against the SCIM base URL admin.atlassian.com \
+pub(crate) const ATLASSIAN_HINT: &str =
+    "hint: check the connector's directory_id against the SCIM base URL admin.atlassian.com \
                               shows for this identity provider: …/scim/directory/{directory_id}";
 const SCIM_BASE_HINT: &str =
     "hint: check the connector's scim_base against the SCIM base URL the vendor's console shows";
@@ -129,7 +130,8 @@ mod tests {
     /// endpoint, asking for SCIM; a 404 names `scim_base`, never the key.
     #[tokio::test]
     async fn a_scim_token_is_probed_at_its_own_endpoint() {
-        let list = r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:ListResponse"],"totalResults":0,"Resources":[]}"#;
+        let list =
+            r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:ListResponse"],"totalResults":0,"Resources":[]}"#;
         let (url, req) = answer(200, &[("content-type", "application/scim+json")], list).await;
         let c = connector("scim-token", &[("scim_base", &format!("{url}/tenant-a/v2"))]);
         let atlassian = Atlassian::new(reqwest::Client::new(), "https://api.atlassian.com");

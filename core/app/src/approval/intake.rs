@@ -27,8 +27,8 @@ use crate::rotation::retry::{retry, RetryPolicy};
 use crate::rotation::{version_token, StepInput, StoredKey, VendorError};
 use keyturn_domain::approval::html::{esc, page};
 use keyturn_domain::approval::{Approver, Decision, LinkClaims, Nonce};
-use keyturn_domain::timefmt::format_utc;
 use keyturn_domain::procedures::old_key_survives;
+use keyturn_domain::timefmt::format_utc;
 use keyturn_domain::ConnectorKind;
 use keyturn_domain::{ChangeId, Connector, ConnectorId, EventKind, IdpBinding, NewAuditEvent, SecretValue};
 
@@ -646,7 +646,9 @@ mod tests {
         assert_eq!(console(&connector), "GitHub <Enterprise>'s console");
         assert_eq!(key_noun(connector.kind), "SCIM token");
         let form = handle(&f, &c, None, "signed-link-token", NOW).await.unwrap();
-        assert!(form.html.contains("New SCIM token") && form.html.contains("checks the key with GitHub &lt;Enterprise&gt;"));
+        assert!(
+            form.html.contains("New SCIM token") && form.html.contains("checks the key with GitHub &lt;Enterprise&gt;")
+        );
         assert!(!form.html.contains("<Enterprise>"), "{}", form.html);
         f.accept(FRESH);
         let wrong = handle(&f, &c, Some(Some(&SecretValue::new(WRONG))), "signed-link-token", NOW).await.unwrap();
