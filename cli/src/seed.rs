@@ -42,7 +42,11 @@ pub async fn run(file: &Path, vendor: &str) -> anyhow::Result<()> {
                 (key.clone(), key)
             }
         };
-        let base = format!("{vendor}/scim/directory/{}", c.directory_id.as_deref().unwrap_or_default());
+        // A `scim-token` names its endpoint; Atlassian's is derived from the directory.
+        let base = c
+            .scim_base
+            .clone()
+            .unwrap_or_else(|| format!("{vendor}/scim/directory/{}", c.directory_id.as_deref().unwrap_or_default()));
         match &c.idp {
             IdpBinding::Entra { service_principal_id, .. } => {
                 http.put(format!(

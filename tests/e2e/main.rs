@@ -15,5 +15,6 @@ mod rotation;
 mod scale;
 mod scan;
 mod scim;
+mod scim_token;
 mod watch;
 mod workflow;

@@ -63,7 +63,16 @@ fn inventory_item(c: &Connector, status: ConnectorStatus, version: u64, now: Off
         }
         IdpBinding::None => {}
     }
-    for (k, v) in [("directory_id", &c.directory_id), ("app_id", &c.app_id)] {
+    if let Some(survives) = c.old_key_survives {
+        item.insert("old_key_survives".into(), s(survives.to_string()));
+    }
+    for (k, v) in [
+        ("directory_id", &c.directory_id),
+        ("app_id", &c.app_id),
+        ("scim_base", &c.scim_base),
+        ("vendor", &c.vendor),
+        ("console_url", &c.console_url),
+    ] {
         if let Some(v) = v {
             item.insert(k.into(), s(v));
         }

@@ -65,6 +65,10 @@ pub(crate) mod testing {
             status: ConnectorStatus::Active,
             version: 1,
             last_rotated_at: None,
+            scim_base: None,
+            vendor: None,
+            console_url: None,
+            old_key_survives: None,
             http_template: None,
             active_change: None,
         }

@@ -4,7 +4,7 @@
 //! rotated: the kind picks one row of this table, and that is the plan shown
 //! to the approver and followed by the workflow. Adding a vendor adds a row.
 
-use crate::ConnectorKind;
+use crate::{Connector, ConnectorKind};
 
 /// Where the new key comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,7 +31,10 @@ impl KeySource {
 /// How keyturn proves a key works.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Probe {
-    /// `GET /scim/directory/{id}/Users?startIndex=1&count=1` returns a ListResponse.
+    /// RFC 7644 `GET {scim_base}/Users?startIndex=1&count=1` returns a
+    /// ListResponse (any valid one: `totalResults: 0`, extra attributes, no
+    /// `itemsPerPage`). For `atlassian-scim`, `scim_base` is
+    /// `{atlassian}/scim/directory/{directory_id}`.
     ScimListUsers,
     /// An authenticated read against the vendor's admin API.
     AdminApiRead,
@@ -73,7 +76,7 @@ pub struct Procedure {
 const ANY_IDP: Consumers = Consumers { entra: true, okta: true, none: true };
 
 /// The table. One row per [`ConnectorKind`], in declaration order.
-pub const PROCEDURES: [Procedure; 3] = [
+pub const PROCEDURES: [Procedure; 4] = [
     Procedure {
         kind: ConnectorKind::AtlassianScim,
         key_source: KeySource::HumanIntake,
@@ -120,7 +123,33 @@ pub const PROCEDURES: [Procedure; 3] = [
         rollback: "the old key stays valid until the new one is verified; on failure keyturn puts the identity \
                    provider back on the old key, revokes the new one and tells on-call",
     },
+    // `atlassian-scim` is this row with `scim_base` derived from
+    // `directory_id`: one probe and one hand-over for both.
+    Procedure {
+        kind: ConnectorKind::ScimToken,
+        key_source: KeySource::HumanIntake,
+        probe: Probe::ScimListUsers,
+        consumers: ANY_IDP,
+        // The record's `old_key_survives` may say otherwise ([`old_key_survives`]).
+        old_key_survives: false,
+        revokes_old_key: false,
+        requires: &["scim_base"],
+        summary: "owner regenerates the SCIM token in the vendor's console and pastes it into keyturn; keyturn \
+                  checks it against the vendor's SCIM endpoint, pushes it to the identity provider and verifies \
+                  provisioning",
+        rollback: "keyturn checks the new token against the vendor's SCIM endpoint before touching the identity \
+                   provider; a vendor that revokes the old token on regeneration leaves nothing to restore, so on a \
+                   later failure the connector is marked needs_manual_intervention and on-call is told whether the \
+                   old token still answers",
+    },
 ];
+
+/// Does `c`'s old key keep working once a new one exists? The procedure
+/// row's answer, unless the record says otherwise (`old_key_survives`,
+/// accepted for `scim-token` only: vendors differ).
+pub fn old_key_survives(c: &Connector) -> bool {
+    c.old_key_survives.unwrap_or(procedure(c.kind).old_key_survives)
+}
 
 /// The procedure for `kind`.
 ///
@@ -161,6 +190,33 @@ mod tests {
                 assert_eq!(p.key_source, KeySource::HumanIntake, "{:?}", p.kind);
             }
         }
+    }
+
+    /// A SCIM token of any vendor is the Atlassian SCIM row but for where
+    /// its endpoint comes from: same hand-over, same probe, same consumers.
+    #[test]
+    fn scim_token_is_the_atlassian_scim_row_with_its_own_endpoint() {
+        let (scim, atlassian) = (procedure(ConnectorKind::ScimToken), procedure(ConnectorKind::AtlassianScim));
+        assert_eq!(scim.key_source, KeySource::HumanIntake);
+        assert_eq!(scim.probe, Probe::ScimListUsers);
+        assert_eq!((scim.probe, scim.consumers), (atlassian.probe, atlassian.consumers));
+        assert!(scim.consumers.entra && scim.consumers.okta && scim.consumers.none);
+        assert!(!scim.old_key_survives, "by default a regenerated token kills the old one");
+        assert!(!scim.revokes_old_key);
+        assert_eq!(scim.requires, ["scim_base"]);
+        assert_eq!(atlassian.requires, ["directory_id"]);
+    }
+
+    #[test]
+    fn the_record_may_say_the_old_token_survives() {
+        let mut c = crate::testing::connector("acme/scim");
+        c.kind = ConnectorKind::ScimToken;
+        assert!(!old_key_survives(&c), "the row's default");
+        c.old_key_survives = Some(true);
+        assert!(old_key_survives(&c));
+        c.kind = ConnectorKind::AtlassianApiKey;
+        c.old_key_survives = None;
+        assert!(old_key_survives(&c), "other kinds keep their row");
     }
 
     #[test]

@@ -15,13 +15,9 @@ const SERVICE: &str = "atlassian";
 /// more than any organization has).
 const MAX_PAGES: usize = 100;
 
-fn bad_base(operation: &'static str) -> VendorError {
-    VendorError::Rejected { service: SERVICE, operation, detail: "the Atlassian base URL cannot take a path".into() }
-}
-
 #[derive(Debug, Clone)]
 pub struct Atlassian {
-    http: reqwest::Client,
+    pub(crate) http: reqwest::Client,
     /// `https://api.atlassian.com`
     base: String,
 }
@@ -34,33 +30,6 @@ impl Atlassian {
     /// The SCIM base address an identity provider is configured with.
     pub fn scim_base(&self, directory_id: &str) -> Result<Url, VendorError> {
         vendor_url(SERVICE, "ScimBase", &self.base, &[Lit("scim/directory"), Val("directory_id", directory_id)])
-    }
-
-    /// `GET /scim/directory/{id}/Users?startIndex=1&count=1` must return a ListResponse.
-    pub async fn scim_probe(&self, directory_id: &str, key: &SecretValue) -> Result<(), VendorError> {
-        let mut url = self.scim_base(directory_id)?;
-        url.path_segments_mut().map_err(|()| bad_base("ScimListUsers"))?.push("Users");
-        let req = self
-            .http
-            .get(with_query(url, &[("startIndex", "1"), ("count", "1")]))
-            .bearer_auth(key.expose())
-            // RFC 7644 §3.1: SCIM's media type.
-            .header(reqwest::header::ACCEPT, "application/scim+json")
-            .timeout(CALL_TIMEOUT);
-        let (_, body) = send(SERVICE, "ScimListUsers", req).await.map_err(|e| match e {
-            // An unknown directory ("Unknown tenant") is a wrong id, not a wrong key.
-            VendorError::Refused { service, operation, status: 404, body } => VendorError::Refused {
-                service,
-                operation,
-                status: 404,
-                body: format!(
-                    "{body} (hint: check the connector's directory_id against the SCIM base URL admin.atlassian.com \
-                     shows for this identity provider: …/scim/directory/{{directory_id}})"
-                ),
-            },
-            other => other,
-        })?;
-        super::parse::scim_list(&body)
     }
 
     /// `…/orgs/{org}/api-keys`, or `…/api-keys/revoke/{apiKeyId}` to revoke `revoke`.

@@ -13,6 +13,7 @@ mod jira;
 mod okta;
 pub mod parse;
 mod ports;
+pub mod scim;
 mod slack;
 mod vendor;
 

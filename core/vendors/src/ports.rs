@@ -23,7 +23,7 @@ impl KeyVendor for HttpVendor {
         match c.kind {
             // The procedure table never asks: these keys come from their owner,
             // Atlassian documents no API that makes them (docs/vendors.md).
-            ConnectorKind::AtlassianApiKey | ConnectorKind::AtlassianScim => {
+            ConnectorKind::AtlassianApiKey | ConnectorKind::AtlassianScim | ConnectorKind::ScimToken => {
                 Err(unsupported("CreateKey", format!("{} keys are created by their owner, not by API", c.kind)))
             }
             ConnectorKind::GenericHttp => super::generic::create(&self.http, c, auth, label).await,
@@ -34,7 +34,7 @@ impl KeyVendor for HttpVendor {
         match c.kind {
             ConnectorKind::AtlassianApiKey => self.atlassian.revoke_org_key(&c.org, &auth.value, key_id).await,
             ConnectorKind::GenericHttp => super::generic::revoke(&self.http, c, auth, key_id).await,
-            ConnectorKind::AtlassianScim => {
+            ConnectorKind::AtlassianScim | ConnectorKind::ScimToken => {
                 Err(unsupported("RevokeKey", format!("{} keys cannot be revoked by API", c.kind)))
             }
         }
@@ -44,16 +44,19 @@ impl KeyVendor for HttpVendor {
         match c.kind {
             ConnectorKind::AtlassianApiKey => self.atlassian.org_keys_labelled(&c.org, &auth.value, label).await,
             // A template has no list call: nothing to find.
-            ConnectorKind::GenericHttp | ConnectorKind::AtlassianScim => Ok(Vec::new()),
+            ConnectorKind::GenericHttp | ConnectorKind::AtlassianScim | ConnectorKind::ScimToken => Ok(Vec::new()),
         }
     }
 
     async fn probe(&self, c: &Connector, key: &StoredKey) -> Result<(), VendorError> {
-        match (c.kind, &c.directory_id) {
-            (ConnectorKind::AtlassianScim, Some(dir)) => self.atlassian.scim_probe(dir, &key.value).await,
-            (ConnectorKind::AtlassianApiKey, _) => self.atlassian.org_probe(&c.org, &key.value).await,
-            (ConnectorKind::GenericHttp, _) => super::generic::probe(&self.http, c, key).await,
-            _ => Err(unsupported("Probe", format!("no probe for {}", c.kind))),
+        match c.kind {
+            // One SCIM probe: `atlassian-scim` is `scim-token` with its endpoint
+            // derived from `directory_id`.
+            ConnectorKind::AtlassianScim | ConnectorKind::ScimToken => {
+                super::scim::probe(&self.http, &super::scim::target(&self.atlassian, c)?, &key.value).await
+            }
+            ConnectorKind::AtlassianApiKey => self.atlassian.org_probe(&c.org, &key.value).await,
+            ConnectorKind::GenericHttp => super::generic::probe(&self.http, c, key).await,
         }
     }
 }
@@ -92,7 +95,7 @@ impl HttpConsumer {
                 let values = [("org", c.org.as_str()), ("app_id", c.app_id.as_deref().unwrap_or_default())];
                 t.scim_url(&values).map_err(|e| unsupported("ScimBase", format!("http_template scim_base: {e}")))?
             }
-            _ => self.atlassian.scim_base(c.directory_id.as_deref().unwrap_or_default())?.to_string(),
+            _ => super::scim::target(&self.atlassian, c)?.base.to_string(),
         };
         let url = keyturn_domain::destination::parse("scim_base", &raw)
             .map_err(|e| unsupported("ScimBase", format!("refused destination {e}")))?;

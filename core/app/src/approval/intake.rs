@@ -27,6 +27,7 @@ use crate::retry::{retry, RetryPolicy};
 use crate::rotation::{version_token, StepInput, StoredKey, VendorError};
 use keyturn_domain::approval::html::{esc, page};
 use keyturn_domain::approval::{Approver, Decision, LinkClaims, Nonce};
+use keyturn_domain::procedures::old_key_survives;
 use keyturn_domain::timefmt::format_utc;
 use keyturn_domain::ConnectorKind;
 use keyturn_domain::{ChangeId, Connector, ConnectorId, ErrorName, EventKind, IdpBinding, NewAuditEvent, SecretValue};
@@ -78,8 +79,11 @@ async fn connector<L: ConnectorLookup>(
 
 /// What the owner does, step by step, for this kind of key and consumer.
 fn instructions(c: &Connector) -> String {
-    let check = "keyturn checks it against Atlassian first (a key Atlassian refuses is not kept, and the same link \
-                 takes the right one)";
+    let vendor = vendor_name(c);
+    let check = format!(
+        "keyturn checks it against {vendor} first (a key {vendor} refuses is not kept, and the same link takes the \
+         right one)"
+    );
     // Okta takes these apps' tokens only in its Admin Console (docs/vendors.md):
     // the owner, who holds the key, sets it there before handing it over.
     let okta = match &c.idp {
@@ -100,19 +104,33 @@ fn instructions(c: &Connector) -> String {
              the old one stays current and you will be asked to revoke the new one.\n",
             c.org
         ),
-        ConnectorKind::AtlassianScim | ConnectorKind::GenericHttp => {
+        // `scim-token` and its Atlassian preset: one hand-over.
+        ConnectorKind::AtlassianScim | ConnectorKind::ScimToken | ConnectorKind::GenericHttp => {
             let then = match &c.idp {
                 IdpBinding::Entra { .. } => "pushes it to entra and verifies provisioning",
                 IdpBinding::Okta { .. } => "verifies provisioning through okta",
                 IdpBinding::None => "verifies it",
             };
-            let mut text = format!(
-                "1. Be ready: regenerating the key stops provisioning with the old one at once.\n\
-                 2. In admin.atlassian.com, open Security > Identity providers, the directory {} (org {}), and \
-                 regenerate the SCIM API key.\n",
-                c.directory_id.as_deref().unwrap_or("?"),
-                c.org,
-            );
+            let ready = if old_key_survives(c) {
+                "1. The old key keeps working after you generate the new one (this connector's record says so): \
+                 keyturn switches provisioning over once the new one is verified; revoke the old one after that.\n"
+            } else {
+                "1. Be ready: regenerating the key stops provisioning with the old one at once.\n"
+            };
+            let regenerate = match c.kind {
+                ConnectorKind::ScimToken => format!(
+                    "2. In {vendor}'s console{} (org {}), regenerate the SCIM provisioning token.\n",
+                    c.console_url.as_deref().map(|u| format!(", at {u}")).unwrap_or_default(),
+                    c.org,
+                ),
+                _ => format!(
+                    "2. In admin.atlassian.com, open Security > Identity providers, the directory {} (org {}), and \
+                     regenerate the SCIM API key.\n",
+                    c.directory_id.as_deref().unwrap_or("?"),
+                    c.org,
+                ),
+            };
+            let mut text = format!("{ready}{regenerate}");
             if let Some(okta) = &okta {
                 text.push_str(&format!("3. {okta}"));
             }
@@ -131,6 +149,15 @@ fn key_noun(kind: ConnectorKind) -> &'static str {
     match kind {
         ConnectorKind::AtlassianApiKey => "organization API key",
         ConnectorKind::AtlassianScim | ConnectorKind::GenericHttp => "SCIM key",
+        ConnectorKind::ScimToken => "SCIM token",
+    }
+}
+
+/// Where the owner makes the key, in the hand-over email's words.
+fn console(c: &Connector) -> String {
+    match c.kind {
+        ConnectorKind::ScimToken => format!("{}'s console", vendor_name(c)),
+        _ => "the Atlassian admin console".into(),
     }
 }
 
@@ -168,8 +195,9 @@ pub(crate) async fn ask_owner<K: SigningKeys, M: Mailer>(
     let mut subject = format!("Action needed: a new {} for {} ({change})", key_noun(c.kind), c.id);
     let made = if c.kind == ConnectorKind::AtlassianApiKey { "created" } else { "regenerated" };
     let mut intro = format!(
-        "Change {change} was approved. The key of {} can only be {made} in the Atlassian admin console, and you own it.",
-        c.id
+        "Change {change} was approved. The key of {} can only be {made} in {}, and you own it.",
+        c.id,
+        console(c)
     );
     if let Some(r) = reminder {
         subject = format!("Reminder ({r}): {subject}");
@@ -241,11 +269,13 @@ const CHECK_WHILE_WAITING: RetryPolicy = RetryPolicy {
     deadline: std::time::Duration::from_secs(8),
 };
 
-/// Who answers for the key, in the owner's words.
-fn vendor_name(kind: ConnectorKind) -> &'static str {
-    match kind {
-        ConnectorKind::AtlassianScim | ConnectorKind::AtlassianApiKey => "Atlassian",
-        ConnectorKind::GenericHttp => "the vendor",
+/// Who answers for the key, in the owner's words: a `scim-token`'s
+/// `vendor` label when it has one.
+fn vendor_name(c: &Connector) -> String {
+    match c.kind {
+        ConnectorKind::AtlassianScim | ConnectorKind::AtlassianApiKey => "Atlassian".into(),
+        ConnectorKind::ScimToken => c.vendor.clone().unwrap_or_else(|| "the vendor".into()),
+        ConnectorKind::GenericHttp => "the vendor".into(),
     }
 }
 
@@ -299,7 +329,7 @@ pub async fn handle<A: Adapters>(
             esc(&instructions(&c)),
             esc(token),
             esc(&format_utc(claims.expires_at)),
-            vendor = vendor_name(c.kind),
+            vendor = esc(&vendor_name(&c)),
             noun = key_noun(c.kind),
         );
         return Ok(Page::new(200, "intake_form", &format!("Hand over the new key for {}", c.id), &body));
@@ -317,7 +347,7 @@ pub async fn handle<A: Adapters>(
     // The vendor's word on the key while its owner waits: a refused key is
     // never stored, and the hand-over stays open for another paste.
     let candidate = StoredKey::new(key.clone());
-    let vendor = vendor_name(c.kind);
+    let vendor = vendor_name(&c);
     let (checked, _) = retry(&CHECK_WHILE_WAITING, || ports.vendor().probe(&c, &candidate)).await;
     let checked = match checked {
         Ok(()) => format!("{vendor} accepted it"),
@@ -329,7 +359,7 @@ pub async fn handle<A: Adapters>(
                     .detail("vendor_answer", e.to_string());
             ev.correlation_id = Some(format!("{}/{}", claims.change_id, c.id));
             ports.audit().append(ev).await?;
-            return Ok(refused_page(&c, vendor, &e, claims.expires_at));
+            return Ok(refused_page(&c, &vendor, &e, claims.expires_at));
         }
         // No answer is no verdict: the key is kept, and the pre-flight (which
         // retries for longer) decides before anything uses it.
@@ -383,9 +413,12 @@ pub async fn handle<A: Adapters>(
 fn refused_page(c: &Connector, vendor: &str, e: &VendorError, expires: OffsetDateTime) -> Page {
     let again = format!("Nothing was stored. Use this link again (it works until {}).", format_utc(expires));
     let made = if c.kind == ConnectorKind::AtlassianApiKey { "created" } else { "regenerated" };
+    // A `scim-token`'s vendor label comes from the inventory: escaped in the body.
+    let v = esc(vendor);
     // What else could be wrong: the connector's address of the key at the vendor.
     let place = match c.kind {
         ConnectorKind::AtlassianApiKey => format!("org {}", c.org),
+        ConnectorKind::ScimToken => format!("scim_base {}", c.scim_base.as_deref().unwrap_or("?")),
         _ => format!("directory {}", c.directory_id.as_deref().unwrap_or("?")),
     };
     match e {
@@ -394,7 +427,7 @@ fn refused_page(c: &Connector, vendor: &str, e: &VendorError, expires: OffsetDat
             "key_refused",
             &format!("This key is refused by {vendor}"),
             &format!(
-                "<p class=\"status\">This key is refused by {vendor} ({status}): paste the key you just {made} \
+                "<p class=\"status\">This key is refused by {v} ({status}): paste the key you just {made} \
                  for <strong>{}</strong>.</p><p>{}</p>",
                 esc(c.id.as_str()),
                 esc(&again)
@@ -405,7 +438,7 @@ fn refused_page(c: &Connector, vendor: &str, e: &VendorError, expires: OffsetDat
             "key_refused",
             &format!("{vendor} did not accept this key"),
             &format!(
-                "<p class=\"status\">{vendor} did not accept this key for <strong>{}</strong> ({}). If it is the \
+                "<p class=\"status\">{v} did not accept this key for <strong>{}</strong> ({}). If it is the \
                  key you just {made}, the connector's {} may be wrong: tell on-call.</p>\
                  <p>{}</p>",
                 esc(c.id.as_str()),
@@ -568,6 +601,67 @@ mod tests {
         f.accept(FRESH);
         let wrong = handle(&f, &c, Some(Some(&SecretValue::new(WRONG))), "signed-link-token", NOW).await.unwrap();
         assert!(wrong.html.contains("paste the key you just created"), "{}", wrong.html);
+    }
+
+    const GITHUB: [(&str, &str); 4] = [
+        ("scim_base", "https://api.github.com/scim/v2/enterprises/acme"),
+        ("vendor", "GitHub <Enterprise>"),
+        ("console_url", "https://github.com/enterprises/acme/settings/security"),
+        ("directory_id", ""),
+    ];
+
+    fn scim_token(extra: &[(&str, &str)]) -> crate::ports::StoredConnector {
+        let mut fields: Vec<(&str, &str)> = GITHUB.iter().filter(|(k, _)| *k != "directory_id").copied().collect();
+        fields.extend_from_slice(extra);
+        let mut stored = record("acme/scim", "scim-token", &fields);
+        stored.record.fields.remove("directory_id");
+        stored
+    }
+
+    /// A `scim-token` owner is sent to the vendor's console by the name and
+    /// address in the record, told whether the old token dies at once, and
+    /// hears the vendor's verdict by its name; the label is escaped on pages.
+    #[tokio::test]
+    async fn a_scim_token_owner_is_sent_to_the_vendor_console_and_told_whether_the_old_token_dies() {
+        let f = Fakes::new(scim_token(&[]), "old-github-token-dead-now-5555");
+        let c = claims();
+        let t = crate::approval::TaskToken::new("task-token");
+        f.put_intake(&c.change_id, c.connector.as_ref().unwrap(), &t, NOW, NOW + Duration::hours(24)).await.unwrap();
+        let connector = connector_of_stored(&scim_token(&[]));
+        let said = instructions(&connector);
+        for part in [
+            "regenerating the key stops provisioning with the old one at once",
+            "In GitHub <Enterprise>'s console, at https://github.com/enterprises/acme/settings/security (org acme), \
+             regenerate the SCIM provisioning token",
+            "keyturn checks it against GitHub <Enterprise> first",
+        ] {
+            assert!(said.contains(part), "{part:?} missing: {said}");
+        }
+        assert!(!said.contains("admin.atlassian.com") && !said.contains("directory"), "{said}");
+        let survives = instructions(&connector_of_stored(&scim_token(&[("old_key_survives", "true")])));
+        assert!(survives.contains("The old key keeps working after you generate the new one"), "{survives}");
+        assert!(!survives.contains("at once"), "{survives}");
+
+        // The hand-over email's words (its signing needs real keys: the e2e test reads it).
+        assert_eq!(console(&connector), "GitHub <Enterprise>'s console");
+        assert_eq!(key_noun(connector.kind), "SCIM token");
+        let form = handle(&f, &c, None, "signed-link-token", NOW).await.unwrap();
+        assert!(
+            form.html.contains("New SCIM token") && form.html.contains("checks the key with GitHub &lt;Enterprise&gt;")
+        );
+        assert!(!form.html.contains("<Enterprise>"), "{}", form.html);
+        f.accept(FRESH);
+        let wrong = handle(&f, &c, Some(Some(&SecretValue::new(WRONG))), "signed-link-token", NOW).await.unwrap();
+        assert_eq!(wrong.status, 422);
+        assert!(wrong.html.contains("This key is refused by GitHub &lt;Enterprise&gt; (401)"), "{}", wrong.html);
+        assert!(!wrong.html.contains("<Enterprise>") && !wrong.html.contains(WRONG), "{}", wrong.html);
+        let ok = handle(&f, &c, Some(Some(&SecretValue::new(FRESH))), "signed-link-token", NOW).await.unwrap();
+        assert!(ok.html.contains("GitHub &lt;Enterprise&gt; accepted it"), "{}", ok.html);
+    }
+
+    fn connector_of_stored(stored: &crate::ports::StoredConnector) -> Connector {
+        crate::inventory::validate_record(&stored.record, &crate::inventory::ValidationContext::at(NOW))
+            .expect("a valid record")
     }
 
     /// No answer is no verdict: the owner is not sent away, the key is taken

@@ -11,7 +11,7 @@ use crate::inventory::{load_connector, LoadError};
 use crate::ports::{AuditLog, ConnectorLookup, ConnectorStates, Consumer, KeyVendor, RoutingSource, SecretStore};
 use crate::retry::{retry, Attempts};
 use keyturn_domain::approval::Routing;
-use keyturn_domain::procedures::{procedure, KeySource};
+use keyturn_domain::procedures::{old_key_survives, procedure, KeySource};
 use keyturn_domain::timefmt::{format_utc, parse_instant};
 use keyturn_domain::{Connector, ConnectorKind, EventKind, IdpBinding, NewAuditEvent};
 
@@ -387,7 +387,7 @@ pub async fn rollback<A: Adapters>(p: &A, input: &StepInput, now: OffsetDateTime
             // and a probe, never an assumption: a key that may have died
             // (regenerating an Atlassian SCIM key kills the old one) is
             // probed whether or not an identity provider holds it.
-            let alive = if touched || !proc.old_key_survives {
+            let alive = if touched || !old_key_survives(&c) {
                 Some(retry(&p.retry(), || p.vendor().probe(&c, old)).await.0)
             } else {
                 None
@@ -400,6 +400,10 @@ pub async fn rollback<A: Adapters>(p: &A, input: &StepInput, now: OffsetDateTime
                 )),
                 Some(Err(e)) => not_restored.push(format!(
                     "could not tell whether the old key (version {current_version}) still works ({e}): check it by hand"
+                )),
+                None if c.old_key_survives.is_some() => restored.push(format!(
+                    "the old key (version {current_version}) stays valid: this connector's record says it survives \
+                     a new one (old_key_survives: true)"
                 )),
                 None => restored.push(format!(
                     "the old key (version {current_version}) stays valid: the {} procedure keeps it until a new key \
@@ -438,7 +442,7 @@ pub async fn rollback<A: Adapters>(p: &A, input: &StepInput, now: OffsetDateTime
                 // A handed-over key whose predecessor survives is a second key
                 // at the vendor (an org API key the owner created): keyturn
                 // has no id to revoke it by, and it still works there.
-                if proc.key_source == KeySource::HumanIntake && proc.old_key_survives {
+                if proc.key_source == KeySource::HumanIntake && old_key_survives(&c) {
                     let fingerprint = match p.secrets().version(&c.secret_arn, &v).await {
                         Ok(Some(k)) => format!(" (fingerprint {})", k.fingerprint()),
                         _ => String::new(),
@@ -477,7 +481,9 @@ pub async fn rollback<A: Adapters>(p: &A, input: &StepInput, now: OffsetDateTime
 fn revoke_where(kind: ConnectorKind) -> (&'static str, &'static str) {
     match kind {
         ConnectorKind::AtlassianApiKey => ("Atlassian", "admin.atlassian.com > Settings > API keys"),
-        ConnectorKind::AtlassianScim | ConnectorKind::GenericHttp => ("the vendor", "in the vendor's console"),
+        ConnectorKind::AtlassianScim | ConnectorKind::ScimToken | ConnectorKind::GenericHttp => {
+            ("the vendor", "in the vendor's console")
+        }
     }
 }
 
@@ -677,6 +683,42 @@ mod tests {
         f.versions.lock().unwrap().insert("v-new".to_owned(), (stored, vec!["AWSPENDING"]));
         rollback(&f, &refused_handover("acme/scim"), NOW).await.unwrap();
         assert!(!mail_text(&f).contains("For the key's owner"));
+    }
+
+    const SCIM_BASE: (&str, &str) = ("scim_base", "https://scim.vendor.example/v2");
+
+    /// A `scim-token` follows its row like its Atlassian preset: by default
+    /// the regenerated token killed the old one, so rollback probes it and
+    /// says it is dead, and nothing is asked of the owner.
+    #[tokio::test]
+    async fn a_refused_scim_token_probes_the_old_token_by_default() {
+        let f = Fakes::new(record("acme/gh", "scim-token", &[SCIM_BASE]), "old-github-token-regenerated");
+        let stored = StoredKey::new(keyturn_domain::SecretValue::new("gh-token-pasted-0123456789"));
+        f.versions.lock().unwrap().insert("v-new".to_owned(), (stored, vec!["AWSPENDING"]));
+        let out = rollback(&f, &refused_handover("acme/gh"), NOW).await.unwrap();
+        assert_eq!(out.outcome, "rollback_failed", "{out:?}");
+        assert_eq!(f.probes.lock().unwrap().len(), 1, "the old token was probed");
+        let text = mail_text(&f);
+        assert!(text.contains("no longer works at the vendor") && !text.contains("For the key's owner"), "{text}");
+        assert!(!f.everything_said().contains("old-github-token-regenerated"));
+    }
+
+    /// A record that says its vendor keeps the old token alive: not probed
+    /// (the record vouches, and says so), and the handed-over token, a
+    /// second live one, is left for its owner to revoke.
+    #[tokio::test]
+    async fn a_scim_token_whose_old_token_survives_is_vouched_for_by_its_record() {
+        let survives = [SCIM_BASE, ("old_key_survives", "true")];
+        let f = Fakes::new(record("acme/gh", "scim-token", &survives), "old-github-token-still-live");
+        let stored = StoredKey::new(keyturn_domain::SecretValue::new("gh-token-pasted-0123456789"));
+        f.versions.lock().unwrap().insert("v-new".to_owned(), (stored.clone(), vec!["AWSPENDING"]));
+        let out = rollback(&f, &refused_handover("acme/gh"), NOW).await.unwrap();
+        assert_eq!(out.outcome, "rolled_back", "{out:?}");
+        assert!(f.probes.lock().unwrap().is_empty(), "no probe needed");
+        let text = mail_text(&f);
+        assert!(text.contains("this connector's record says it survives a new one"), "{text}");
+        let named = format!("the handed-over key (fingerprint {}) is still live at the vendor", stored.fingerprint());
+        assert!(text.contains(&named), "{text}");
     }
 
     /// A key the procedure keeps valid (vendor API keys) is not probed; the

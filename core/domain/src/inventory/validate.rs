@@ -6,6 +6,7 @@ use time::{Duration, OffsetDateTime};
 
 use super::read::Item;
 use super::{usable_id, Checked, InventoryError, Location, Problems, RawRecord, RecordError};
+use crate::destination::{Outbound, Purpose};
 use crate::procedures::procedure;
 use crate::timefmt::parse_instant;
 use crate::{
@@ -14,7 +15,7 @@ use crate::{
 };
 
 /// Every field an inventory record may have.
-pub const FIELDS: [&str; 16] = [
+pub const FIELDS: [&str; 20] = [
     "id",
     "kind",
     "org",
@@ -31,7 +32,14 @@ pub const FIELDS: [&str; 16] = [
     "status",
     "last_rotated_at",
     "http_template",
+    "scim_base",
+    "vendor",
+    "console_url",
+    "old_key_survives",
 ];
+
+/// The fields only a `scim-token` record has.
+const SCIM_TOKEN_FIELDS: [&str; 4] = ["scim_base", "vendor", "console_url", "old_key_survives"];
 
 /// Longest value accepted in any field.
 const MAX_FIELD_LEN: usize = 512;
@@ -138,6 +146,41 @@ fn instant(raw: &str) -> Result<OffsetDateTime, String> {
     parse_instant(raw).ok_or_else(|| format!("{} is not a date (use 2026-05-01 or 2026-05-01T00:00:00Z)", excerpt(raw)))
 }
 
+/// A `scim_base`: where keyturn sends the token (the probe) and where the
+/// identity provider is told to send it. The outbound rules, on the parsed
+/// URL: https (http only to loopback, which only the local stack reaches),
+/// no `user:password@`, never a link-local, metadata or private address (a
+/// private host is reached by name, listed in `KEYTURN_ALLOWED_HOSTS`, and
+/// judged again where the request is sent). No query: keyturn adds
+/// `/Users?startIndex=1&count=1`, and a token never belongs in a URL. The
+/// reasons name the host at most, never the path or query.
+fn scim_base(raw: &str) -> Result<String, String> {
+    let rules = Outbound { allow_loopback: true, ..Outbound::default() };
+    let url = rules.check("scim_base", raw, Purpose::Request).map_err(|e| e.reason)?;
+    if url.query().is_some() || raw.contains('?') {
+        return Err("has a query (?…): keyturn adds /Users?startIndex=1&count=1 itself".into());
+    }
+    if url.cannot_be_a_base() {
+        return Err("cannot take a path".into());
+    }
+    Ok(raw.trim_end_matches('/').to_owned())
+}
+
+/// A `console_url`: a page the owner opens, so a link's rules (https, or
+/// http to loopback on the local stack; no userinfo).
+fn console_url(raw: &str) -> Result<String, String> {
+    let rules = Outbound { allow_loopback: true, ..Outbound::default() };
+    rules.check("console_url", raw, Purpose::Link).map(|_| raw.to_owned()).map_err(|e| e.reason)
+}
+
+fn flag(raw: &str) -> Result<bool, String> {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "true" | "yes" => Ok(true),
+        "false" | "no" => Ok(false),
+        _ => Err(format!("{} is not true or false", excerpt(raw))),
+    }
+}
+
 fn is_group_name(s: &str) -> bool {
     s.len() <= 64 && s.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
 }
@@ -205,6 +248,16 @@ pub fn validate_record(rec: &RawRecord, ctx: &ValidationContext) -> Result<Conne
         })
         .unwrap_or_default();
     let last_rotated_at = c.parsed("last_rotated_at", false, instant);
+    let scim_base = c.parsed("scim_base", false, scim_base);
+    let vendor = c.parsed("vendor", false, |raw| {
+        if raw.chars().count() <= 64 {
+            Ok(raw.trim().to_owned())
+        } else {
+            Err("is longer than 64 characters (a vendor's name)".into())
+        }
+    });
+    let console_url = c.parsed("console_url", false, console_url);
+    let old_key_survives = c.parsed("old_key_survives", false, flag);
 
     let idp_name = c.required("idp");
     let idp_app_id = c.optional("idp_app_id").map(str::to_owned);
@@ -252,6 +305,13 @@ pub fn validate_record(rec: &RawRecord, ctx: &ValidationContext) -> Result<Conne
     if kind.is_some_and(|k| k != ConnectorKind::GenericHttp) && c.rec.get("http_template").is_some() {
         c.fail("http_template", "is only used with kind generic-http");
     }
+    if kind.is_some_and(|k| k != ConnectorKind::ScimToken) {
+        for field in SCIM_TOKEN_FIELDS {
+            if c.rec.get(field).is_some() && !c.errors.iter().any(|e| e.field == field) {
+                c.fail(field, "is only used with kind scim-token");
+            }
+        }
+    }
     if let Some(kind) = kind {
         let proc = procedure(kind);
         for field in proc.requires {
@@ -296,6 +356,10 @@ pub fn validate_record(rec: &RawRecord, ctx: &ValidationContext) -> Result<Conne
             status,
             version: 0,
             last_rotated_at,
+            scim_base,
+            vendor,
+            console_url,
+            old_key_survives,
             http_template,
             active_change: None,
         }),
@@ -541,6 +605,82 @@ mod tests {
         let rec = GOOD.replace("atlassian-scim", "atlassian-api-key");
         let errs = check(&format!("{HEADER}\n{rec}\n")).unwrap_err();
         assert!(errs[0].to_string().contains("idp: entra cannot consume a atlassian-api-key key"));
+    }
+
+    const SCIM_HEADER: &str = "id,kind,org,idp,idp_app_id,idp_job_id,owner,approver_group,secret_arn,expires_at,scim_base,vendor,console_url,old_key_survives";
+    const SCIM_GOOD: &str = "github/acme,scim-token,acme,entra,sp-1,job-1,ann@acme.example,it-change,arn:aws:secretsmanager:eu-west-1:123456789012:secret:scim/gh,2026-12-01,https://api.github.com/scim/v2/enterprises/acme/,GitHub,https://github.com/enterprises/acme/settings/security,false";
+
+    #[test]
+    fn a_scim_token_record_keeps_its_endpoint_vendor_and_console() {
+        let c = check(&format!("{SCIM_HEADER}\n{SCIM_GOOD}\n")).unwrap().remove(0);
+        assert_eq!(c.kind, ConnectorKind::ScimToken);
+        assert_eq!(c.scim_base.as_deref(), Some("https://api.github.com/scim/v2/enterprises/acme"), "no trailing /");
+        assert_eq!(c.vendor.as_deref(), Some("GitHub"));
+        assert_eq!(c.console_url.as_deref(), Some("https://github.com/enterprises/acme/settings/security"));
+        assert_eq!(c.old_key_survives, Some(false));
+        // The local stack's server: plain http, but only to this machine.
+        let local = SCIM_GOOD.replace("https://api.github.com/scim/v2/enterprises/acme/", "http://127.0.0.1:4569/v2");
+        let c = check(&format!("{SCIM_HEADER}\n{local}\n")).unwrap().remove(0);
+        assert_eq!(c.scim_base.as_deref(), Some("http://127.0.0.1:4569/v2"));
+        let minimal = "id,kind,org,idp,owner,approver_group,secret_arn,expires_at,scim_base\n\
+                       z/acme,scim-token,acme,none,ann@acme.example,it-change,arn:aws:secretsmanager:eu-west-1:123456789012:secret:z,2026-12-01,https://api.zoom.us/scim2\n";
+        let c = check(minimal).unwrap().remove(0);
+        assert_eq!((c.vendor, c.console_url, c.old_key_survives), (None, None, None));
+    }
+
+    /// Where a SCIM token would go is refused unless it is the vendor's
+    /// public https endpoint (or the local stack's loopback): named on the
+    /// field, on the connector, never echoing the path or query (a token
+    /// pasted into a URL stays out of the message).
+    #[test]
+    fn a_scim_base_keyturn_must_not_send_a_token_to_is_refused_by_name() {
+        let secret = "tok-3f9a8b7c6d5e4f3a2b1c";
+        for (base, why) in [
+            ("http://scim.vendor.example/v2", "only https://"),
+            ("http://10.0.0.5/scim", "only https://"),
+            ("https://10.0.0.5/scim", "private addresses are refused"),
+            ("https://192.168.1.20/scim", "private addresses are refused"),
+            ("https://[fd12::1]/scim", "private addresses are refused"),
+            ("https://169.254.169.254/latest/meta-data", "metadata"),
+            ("https://0.0.0.0/scim", "metadata"),
+            (&format!("https://{secret}@scim.vendor.example/v2"), "user:password@"),
+            (&format!("https://scim.vendor.example/v2?token={secret}"), "has a query"),
+            (&format!("https://scim.vendor.example/v2#{secret}"), "#fragment"),
+            ("ftp://scim.vendor.example/v2", "only https://"),
+            ("scim.vendor.example/v2", "is not a URL"),
+            ("http://localhost:@evil.example/v2", "user:password@"),
+        ] {
+            let row = SCIM_GOOD.replace("https://api.github.com/scim/v2/enterprises/acme/", base);
+            let errs = check(&format!("{SCIM_HEADER}\n{row}\n")).unwrap_err();
+            let shown = errs[0].to_string();
+            assert!(shown.starts_with("inventory.csv row 2 (github/acme): scim_base: "), "{base}: {shown}");
+            assert!(shown.contains(why), "{base}: {shown}");
+            assert!(!shown.contains(secret), "never the token: {shown}");
+        }
+        let row = SCIM_GOOD.replace("https://api.github.com/scim/v2/enterprises/acme/", "");
+        let errs = check(&format!("{SCIM_HEADER}\n{row}\n")).unwrap_err();
+        assert!(errs[0].to_string().ends_with("(github/acme): scim_base: is required for kind scim-token"), "{errs:?}");
+    }
+
+    #[test]
+    fn the_scim_token_fields_are_checked_and_belong_to_that_kind() {
+        let bad = SCIM_GOOD
+            .replace(",false", ",sometimes")
+            .replace("https://github.com/enterprises/acme/settings/security", "javascript:alert(1)");
+        let errs = check(&format!("{SCIM_HEADER}\n{bad}\n")).unwrap_err();
+        let shown = errs[0].to_string();
+        assert!(shown.contains(r#"old_key_survives: "sometimes" is not true or false"#), "{shown}");
+        assert!(shown.contains("console_url: "), "{shown}");
+        // An Atlassian SCIM key has its endpoint from directory_id: these fields are a mistake there.
+        let header = format!("{HEADER},scim_base,vendor,console_url,old_key_survives");
+        let row = format!("{GOOD},https://scim.vendor.example/v2,X,https://x.example/,true");
+        let errs = check(&format!("{header}\n{row}\n")).unwrap_err();
+        for field in SCIM_TOKEN_FIELDS {
+            assert!(
+                errs[0].errors.iter().any(|e| e.field == field && e.message == "is only used with kind scim-token"),
+                "{field}: {errs:?}"
+            );
+        }
     }
 
     #[test]
