@@ -18,16 +18,24 @@ pub enum ConnectorKind {
     AtlassianApiKey,
     /// Any vendor described by a declarative HTTP template.
     GenericHttp,
+    /// A Microsoft Entra app registration's client secret (Graph
+    /// `addPassword` / `removePassword`).
+    EntraAppSecret,
+    /// An Okta OAuth app's client secret (`/api/v1/apps/{appId}/credentials/secrets`).
+    OktaClientSecret,
 }
 
 impl ConnectorKind {
-    pub const ALL: [ConnectorKind; 3] = [Self::AtlassianScim, Self::AtlassianApiKey, Self::GenericHttp];
+    pub const ALL: [ConnectorKind; 5] =
+        [Self::AtlassianScim, Self::AtlassianApiKey, Self::GenericHttp, Self::EntraAppSecret, Self::OktaClientSecret];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::AtlassianScim => "atlassian-scim",
             Self::AtlassianApiKey => "atlassian-api-key",
             Self::GenericHttp => "generic-http",
+            Self::EntraAppSecret => "entra-app-secret",
+            Self::OktaClientSecret => "okta-client-secret",
         }
     }
 
@@ -70,6 +78,23 @@ impl IdpBinding {
     pub fn takes_key_by_api(&self) -> bool {
         matches!(self, Self::Entra { .. })
     }
+}
+
+/// The OAuth client whose secret an `entra-app-secret` or
+/// `okta-client-secret` connector rotates: where keyturn adds and removes
+/// secrets, and how it proves a new one signs in (a client-credentials token
+/// request).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "vendor", rename_all = "kebab-case")]
+pub enum ClientApp {
+    /// An app registration: its directory (tenant), its object id (Graph's
+    /// `/applications/{id}`) and its application (client) id (the token
+    /// request's `client_id`).
+    Entra { tenant_id: String, application_object_id: String, client_id: String },
+    /// An OAuth app: its app id (`/api/v1/apps/{appId}`), its client id, and
+    /// the custom authorization server and scope a token request proves the
+    /// secret with (Okta's org server cannot: docs/vendors.md).
+    Okta { app_id: String, client_id: String, auth_server_id: String, scope: String },
 }
 
 /// Lifecycle state of a connector.
@@ -224,6 +249,9 @@ pub struct Connector {
     /// How a `generic-http` vendor creates, revokes and proves keys.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http_template: Option<super::HttpTemplate>,
+    /// The OAuth client of a client-secret kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_app: Option<ClientApp>,
     /// The change that holds this connector, until `lease_until`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub active_change: Option<ChangeLease>,

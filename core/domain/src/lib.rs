@@ -31,7 +31,7 @@ mod window;
 
 pub use audit::{check_link, AuditEvent, ChainHead, ChainProblem, EventKind, NewAuditEvent, GENESIS_HASH};
 pub use change::{Change, ChangeItem, ChangeStatus, ConnectorOutcome};
-pub use connector::{ChangeLease, Connector, ConnectorKind, ConnectorStatus, IdpBinding, SecretArn};
+pub use connector::{ChangeLease, ClientApp, Connector, ConnectorKind, ConnectorStatus, IdpBinding, SecretArn};
 pub use ids::{ChangeId, ConnectorId, MAX_ID_LEN};
 pub use policy::{change_id, group_into_changes, DueConnector, DuePolicy, Grouping, Urgency};
 pub use secret::{fingerprint, SecretValue};
@@ -63,6 +63,7 @@ pub(crate) mod testing {
             version: 1,
             last_rotated_at: None,
             http_template: None,
+            client_app: None,
             active_change: None,
         }
     }
