@@ -8,6 +8,7 @@
 mod atlassian;
 pub mod discover;
 mod entra;
+pub mod entra_app;
 mod generic;
 mod jira;
 mod okta;
@@ -28,6 +29,23 @@ pub use slack::{slack_escape, SlackChat};
 use std::time::Duration;
 
 use keyturn_app::ports::StoreError;
+
+/// How keyturn makes and proves the client secrets of `entra-app-secret`
+/// connectors (`KEYTURN_APP_SECRET_LIFETIME`, `KEYTURN_APP_SECRET_PROPAGATION`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppSecretPolicy {
+    /// A new secret's `endDateTime` is now plus this.
+    pub lifetime: time::Duration,
+    /// How long a new secret may be refused as not yet replicated before
+    /// verification fails (bounded by the rotate function's timeout).
+    pub propagation: Duration,
+}
+
+impl Default for AppSecretPolicy {
+    fn default() -> Self {
+        Self { lifetime: time::Duration::days(180), propagation: Duration::from_secs(90) }
+    }
+}
 
 /// Percent-encodes a form or query value: everything but RFC 3986's
 /// unreserved characters.

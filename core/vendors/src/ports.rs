@@ -1,7 +1,10 @@
 //! The rotation ports on HTTP: which vendor API and which identity provider
 //! a connector uses follows from its kind and binding, nothing else.
 
-use super::{Atlassian, Entra, Okta};
+use std::sync::Arc;
+
+use super::{entra_app, AppSecretPolicy, Atlassian, Entra, Okta};
+use keyturn_app::lazy::Lazy;
 use keyturn_app::ports::{Consumer, KeyVendor};
 use keyturn_app::rotation::{StoredKey, VendorError};
 use keyturn_domain::{Connector, ConnectorKind, IdpBinding};
@@ -16,6 +19,21 @@ pub struct HttpVendor {
     pub atlassian: Atlassian,
     /// For `generic-http` templates.
     pub http: reqwest::Client,
+    /// keyturn's own Graph access (`entra-app-secret`), shared with [`HttpConsumer`].
+    pub entra: Option<Arc<Lazy<Entra>>>,
+    pub app_secrets: AppSecretPolicy,
+}
+
+/// keyturn's own Graph client, or the variable that would configure it.
+async fn entra(lazy: &Option<Arc<Lazy<Entra>>>) -> Result<&Entra, VendorError> {
+    let lazy = lazy
+        .as_ref()
+        .ok_or_else(|| unsupported("Entra", "no Entra credentials configured (KEYTURN_ENTRA_SECRET)".into()))?;
+    lazy.get().await.map_err(|e| unsupported("Entra", e))
+}
+
+fn not_yet(operation: &'static str, c: &Connector) -> VendorError {
+    unsupported(operation, format!("connector {}: {} rotation is not implemented yet", c.id, c.kind))
 }
 
 impl KeyVendor for HttpVendor {
@@ -27,6 +45,11 @@ impl KeyVendor for HttpVendor {
                 Err(unsupported("CreateKey", format!("{} keys are created by their owner, not by API", c.kind)))
             }
             ConnectorKind::GenericHttp => super::generic::create(&self.http, c, auth, label).await,
+            // keyturn's own Graph token makes the secret, not the app's.
+            ConnectorKind::EntraAppSecret => {
+                entra_app::create(entra(&self.entra).await?, &self.app_secrets, c, label).await
+            }
+            ConnectorKind::OktaClientSecret => Err(not_yet("CreateKey", c)),
         }
     }
 
@@ -37,6 +60,8 @@ impl KeyVendor for HttpVendor {
             ConnectorKind::AtlassianScim => {
                 Err(unsupported("RevokeKey", format!("{} keys cannot be revoked by API", c.kind)))
             }
+            ConnectorKind::EntraAppSecret => entra_app::revoke(entra(&self.entra).await?, c, key_id).await,
+            ConnectorKind::OktaClientSecret => Err(not_yet("RevokeKey", c)),
         }
     }
 
@@ -45,6 +70,8 @@ impl KeyVendor for HttpVendor {
             ConnectorKind::AtlassianApiKey => self.atlassian.org_keys_labelled(&c.org, &auth.value, label).await,
             // A template has no list call: nothing to find.
             ConnectorKind::GenericHttp | ConnectorKind::AtlassianScim => Ok(Vec::new()),
+            ConnectorKind::EntraAppSecret => entra_app::leftovers(entra(&self.entra).await?, c, label).await,
+            ConnectorKind::OktaClientSecret => Err(not_yet("ListKeys", c)),
         }
     }
 
@@ -53,6 +80,9 @@ impl KeyVendor for HttpVendor {
             (ConnectorKind::AtlassianScim, Some(dir)) => self.atlassian.scim_probe(dir, &key.value).await,
             (ConnectorKind::AtlassianApiKey, _) => self.atlassian.org_probe(&c.org, &key.value).await,
             (ConnectorKind::GenericHttp, _) => super::generic::probe(&self.http, c, key).await,
+            (ConnectorKind::EntraAppSecret, _) => {
+                entra_app::probe(entra(&self.entra).await?, &self.app_secrets, c, key).await
+            }
             _ => Err(unsupported("Probe", format!("no probe for {}", c.kind))),
         }
     }
@@ -63,17 +93,13 @@ impl KeyVendor for HttpVendor {
 #[derive(Debug)]
 pub struct HttpConsumer {
     pub atlassian: Atlassian,
-    pub entra: Option<keyturn_app::lazy::Lazy<Entra>>,
-    pub okta: Option<keyturn_app::lazy::Lazy<Okta>>,
+    pub entra: Option<Arc<Lazy<Entra>>>,
+    pub okta: Option<Lazy<Okta>>,
 }
 
 impl HttpConsumer {
     async fn entra(&self) -> Result<&Entra, VendorError> {
-        let lazy = self
-            .entra
-            .as_ref()
-            .ok_or_else(|| unsupported("Entra", "no Entra credentials configured (KEYTURN_ENTRA_SECRET)".into()))?;
-        lazy.get().await.map_err(|e| unsupported("Entra", e))
+        entra(&self.entra).await
     }
 
     async fn okta(&self) -> Result<&Okta, VendorError> {

@@ -100,6 +100,11 @@ fn instructions(c: &Connector) -> String {
              the old one stays current and you will be asked to revoke the new one.\n",
             c.org
         ),
+        // The procedure table never hands these over: keyturn makes the secret.
+        ConnectorKind::EntraAppSecret | ConnectorKind::OktaClientSecret => format!(
+            "Nothing to create by hand: keyturn adds the new {} itself, verifies it and then retires the old one.\n",
+            key_noun(c.kind)
+        ),
         ConnectorKind::AtlassianScim | ConnectorKind::GenericHttp => {
             let then = match &c.idp {
                 IdpBinding::Entra { .. } => "pushes it to entra and verifies provisioning",
@@ -131,6 +136,7 @@ fn key_noun(kind: ConnectorKind) -> &'static str {
     match kind {
         ConnectorKind::AtlassianApiKey => "organization API key",
         ConnectorKind::AtlassianScim | ConnectorKind::GenericHttp => "SCIM key",
+        ConnectorKind::EntraAppSecret | ConnectorKind::OktaClientSecret => "client secret",
     }
 }
 
@@ -246,6 +252,8 @@ fn vendor_name(kind: ConnectorKind) -> &'static str {
     match kind {
         ConnectorKind::AtlassianScim | ConnectorKind::AtlassianApiKey => "Atlassian",
         ConnectorKind::GenericHttp => "the vendor",
+        ConnectorKind::EntraAppSecret => "Microsoft Entra",
+        ConnectorKind::OktaClientSecret => "Okta",
     }
 }
 

@@ -481,6 +481,10 @@ fn revoke_where(kind: ConnectorKind) -> (&'static str, &'static str) {
     match kind {
         ConnectorKind::AtlassianApiKey => ("Atlassian", "admin.atlassian.com > Settings > API keys"),
         ConnectorKind::AtlassianScim | ConnectorKind::GenericHttp => ("the vendor", "in the vendor's console"),
+        ConnectorKind::EntraAppSecret => {
+            ("Microsoft Entra", "Entra admin center > App registrations > the app > Certificates & secrets")
+        }
+        ConnectorKind::OktaClientSecret => ("Okta", "Okta Admin Console > Applications > the app > Client secrets"),
     }
 }
 
