@@ -180,6 +180,7 @@ impl AwsAdapters {
         let atlassian = Atlassian::new(http.clone(), &cfg.vendors.atlassian_url);
         // One Graph client (and token) for the identity provider and the app secrets.
         let entra = entra_from(sdk, cfg, &http).map(std::sync::Arc::new);
+        let okta = okta_from(sdk, cfg, &http).map(std::sync::Arc::new);
         Self {
             inventory: DynamoInventory::new(dynamodb.clone(), &cfg.tables.connectors),
             changes: DynamoChangeStore::new(dynamodb.clone(), &cfg.tables.changes),
@@ -197,6 +198,7 @@ impl AwsAdapters {
                 atlassian: atlassian.clone(),
                 http: http.clone(),
                 entra: entra.clone(),
+                okta: okta.clone(),
                 app_secrets: keyturn_vendors::AppSecretPolicy {
                     lifetime: cfg.vendors.app_secret_lifetime,
                     propagation: std::time::Duration::from_secs(
@@ -204,7 +206,7 @@ impl AwsAdapters {
                     ),
                 },
             },
-            consumer: HttpConsumer { atlassian, entra, okta: okta_from(sdk, cfg, &http) },
+            consumer: HttpConsumer { atlassian, entra, okta },
         }
     }
 }

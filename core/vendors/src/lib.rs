@@ -12,6 +12,7 @@ pub mod entra_app;
 mod generic;
 mod jira;
 mod okta;
+pub mod okta_app;
 pub mod parse;
 mod ports;
 mod slack;

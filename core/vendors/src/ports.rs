@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::{entra_app, AppSecretPolicy, Atlassian, Entra, Okta};
+use super::{entra_app, okta_app, AppSecretPolicy, Atlassian, Entra, Okta};
 use keyturn_app::lazy::Lazy;
 use keyturn_app::ports::{Consumer, KeyVendor};
 use keyturn_app::rotation::{StoredKey, VendorError};
@@ -21,7 +21,16 @@ pub struct HttpVendor {
     pub http: reqwest::Client,
     /// keyturn's own Graph access (`entra-app-secret`), shared with [`HttpConsumer`].
     pub entra: Option<Arc<Lazy<Entra>>>,
+    /// keyturn's own Okta API access (`okta-client-secret`), shared with [`HttpConsumer`].
+    pub okta: Option<Arc<Lazy<Okta>>>,
     pub app_secrets: AppSecretPolicy,
+}
+
+async fn okta(lazy: &Option<Arc<Lazy<Okta>>>) -> Result<&Okta, VendorError> {
+    let lazy = lazy
+        .as_ref()
+        .ok_or_else(|| unsupported("Okta", "no Okta credentials configured (KEYTURN_OKTA_SECRET)".into()))?;
+    lazy.get().await.map_err(|e| unsupported("Okta", e))
 }
 
 /// keyturn's own Graph client, or the variable that would configure it.
@@ -30,10 +39,6 @@ async fn entra(lazy: &Option<Arc<Lazy<Entra>>>) -> Result<&Entra, VendorError> {
         .as_ref()
         .ok_or_else(|| unsupported("Entra", "no Entra credentials configured (KEYTURN_ENTRA_SECRET)".into()))?;
     lazy.get().await.map_err(|e| unsupported("Entra", e))
-}
-
-fn not_yet(operation: &'static str, c: &Connector) -> VendorError {
-    unsupported(operation, format!("connector {}: {} rotation is not implemented yet", c.id, c.kind))
 }
 
 impl KeyVendor for HttpVendor {
@@ -49,7 +54,7 @@ impl KeyVendor for HttpVendor {
             ConnectorKind::EntraAppSecret => {
                 entra_app::create(entra(&self.entra).await?, &self.app_secrets, c, label).await
             }
-            ConnectorKind::OktaClientSecret => Err(not_yet("CreateKey", c)),
+            ConnectorKind::OktaClientSecret => okta_app::create(okta(&self.okta).await?, c).await,
         }
     }
 
@@ -61,7 +66,7 @@ impl KeyVendor for HttpVendor {
                 Err(unsupported("RevokeKey", format!("{} keys cannot be revoked by API", c.kind)))
             }
             ConnectorKind::EntraAppSecret => entra_app::revoke(entra(&self.entra).await?, c, key_id).await,
-            ConnectorKind::OktaClientSecret => Err(not_yet("RevokeKey", c)),
+            ConnectorKind::OktaClientSecret => okta_app::revoke(okta(&self.okta).await?, c, key_id).await,
         }
     }
 
@@ -71,7 +76,9 @@ impl KeyVendor for HttpVendor {
             // A template has no list call: nothing to find.
             ConnectorKind::GenericHttp | ConnectorKind::AtlassianScim => Ok(Vec::new()),
             ConnectorKind::EntraAppSecret => entra_app::leftovers(entra(&self.entra).await?, c, label).await,
-            ConnectorKind::OktaClientSecret => Err(not_yet("ListKeys", c)),
+            // Okta's secrets carry no name to find a lost one by; create
+            // refuses at Okta's two instead of deleting one it did not make.
+            ConnectorKind::OktaClientSecret => Ok(Vec::new()),
         }
     }
 
@@ -82,6 +89,9 @@ impl KeyVendor for HttpVendor {
             (ConnectorKind::GenericHttp, _) => super::generic::probe(&self.http, c, key).await,
             (ConnectorKind::EntraAppSecret, _) => {
                 entra_app::probe(entra(&self.entra).await?, &self.app_secrets, c, key).await
+            }
+            (ConnectorKind::OktaClientSecret, _) => {
+                okta_app::probe(okta(&self.okta).await?, &self.app_secrets, c, key).await
             }
             _ => Err(unsupported("Probe", format!("no probe for {}", c.kind))),
         }
@@ -94,7 +104,7 @@ impl KeyVendor for HttpVendor {
 pub struct HttpConsumer {
     pub atlassian: Atlassian,
     pub entra: Option<Arc<Lazy<Entra>>>,
-    pub okta: Option<Lazy<Okta>>,
+    pub okta: Option<Arc<Lazy<Okta>>>,
 }
 
 impl HttpConsumer {
@@ -103,11 +113,7 @@ impl HttpConsumer {
     }
 
     async fn okta(&self) -> Result<&Okta, VendorError> {
-        let lazy = self
-            .okta
-            .as_ref()
-            .ok_or_else(|| unsupported("Okta", "no Okta credentials configured (KEYTURN_OKTA_SECRET)".into()))?;
-        lazy.get().await.map_err(|e| unsupported("Okta", e))
+        okta(&self.okta).await
     }
 
     /// The SCIM endpoint the identity provider provisions into with the key:
