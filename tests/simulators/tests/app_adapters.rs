@@ -127,3 +127,75 @@ async fn a_wrong_id_in_the_inventory_is_named_and_nothing_is_added() {
     assert!(err.contains(&format!("client_id {CLIENT}: no such application in tenant_id 2222")), "{err}");
     assert_eq!(held(&url).await.len(), 1, "nothing added");
 }
+
+fn okta_connector(server: &str, scope: &str) -> Connector {
+    Connector {
+        id: ConnectorId::parse("okta/app/ci").unwrap(),
+        kind: ConnectorKind::OktaClientSecret,
+        app_id: Some("0oaapp1".into()),
+        client_app: Some(ClientApp::Okta {
+            app_id: "0oaapp1".into(),
+            client_id: "0oaclient1".into(),
+            auth_server_id: server.into(),
+            scope: scope.into(),
+        }),
+        ..connector(OBJECT)
+    }
+}
+
+async fn seed_okta(url: &str, secrets: Value) {
+    let http = reqwest::Client::new();
+    let r = http
+        .put(format!("{url}/_sim/okta/oauth-apps/0oaapp1"))
+        .json(&json!({"client_id": "0oaclient1", "secrets": secrets}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    let r = http
+        .put(format!("{url}/_sim/okta/authorization-servers/aus1"))
+        .json(&json!({"scopes": ["keyturn.verify"]}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+}
+
+async fn okta_held(url: &str) -> Vec<Value> {
+    let v: Value = reqwest::get(format!("{url}/_sim/okta/oauth-apps/0oaapp1")).await.unwrap().json().await.unwrap();
+    v["secrets"].as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn an_okta_client_secret_is_added_proved_and_the_old_one_deactivated_and_deleted() {
+    let url = start().await;
+    seed_okta(&url, json!([{"secret": OLD, "id": "ocsold"}])).await;
+    let okta = keyturn_vendors::Okta::new(reqwest::Client::new(), &format!("{url}/okta"), SecretValue::new("fake-ssws"));
+    let c = okta_connector("aus1", "keyturn.verify");
+    let policy = AppSecretPolicy { lifetime: time::Duration::days(90), propagation: Duration::ZERO };
+
+    let new = keyturn_vendors::okta_app::create(&okta, &c).await.unwrap();
+    let new_id = new.key_id.clone().unwrap();
+    assert_eq!(new.expires_at, None, "Okta's secrets carry no expiry");
+    keyturn_vendors::okta_app::probe(&okta, &policy, &c, &new).await.unwrap();
+    // A third secret is Okta's limit: refused by keyturn before Okta has to.
+    let err = keyturn_vendors::okta_app::create(&okta, &c).await.unwrap_err().to_string();
+    assert!(err.contains("already has 2 client secrets") && err.contains("ocsold"), "{err}");
+
+    keyturn_vendors::okta_app::revoke(&okta, &c, "ocsold").await.unwrap();
+    keyturn_vendors::okta_app::revoke(&okta, &c, "ocsold").await.unwrap();
+    let left = okta_held(&url).await;
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_eq!(left[0]["id"], new_id.as_str());
+    let old = keyturn_app::rotation::StoredKey::new(SecretValue::new(OLD));
+    let refused = keyturn_vendors::okta_app::probe(&okta, &policy, &c, &old).await.unwrap_err().to_string();
+    assert!(refused.contains("client secret was refused") && !refused.contains(OLD), "{refused}");
+
+    // Configuration errors are named by their field, not retried.
+    let wrong_scope = okta_connector("aus1", "other.scope");
+    let e = keyturn_vendors::okta_app::probe(&okta, &policy, &wrong_scope, &new).await.unwrap_err().to_string();
+    assert!(e.contains("scope other.scope: not a scope auth_server_id aus1 grants"), "{e}");
+    let wrong_server = okta_connector("ausnone", "keyturn.verify");
+    let e = keyturn_vendors::okta_app::probe(&okta, &policy, &wrong_server, &new).await.unwrap_err().to_string();
+    assert!(e.contains("auth_server_id ausnone: no such authorization server"), "{e}");
+}
