@@ -127,3 +127,74 @@ async fn an_entra_app_secret_that_never_signs_in_is_removed_and_the_old_one_stay
     assert!(rolled.detail["restored"].contains(&format!("new vendor key {new_id} revoked")), "{:?}", rolled.detail);
     assert_never_leaked(&f, &change, &[old.as_str()]).await;
 }
+
+/// An Okta OAuth app seeded with one client secret (the current one, its id
+/// known), a custom authorization server granting `keyturn.verify`, and the
+/// connector that names them: (app id, secret ARN, old secret).
+async fn okta_app_connector(f: &Flow, tag: &str, propagation_requests: u32) -> (String, String, String) {
+    let suffix = &sha(&f.stack.prefix)[..12];
+    let (app, client, server) = (format!("0oa{suffix}"), format!("0oc{suffix}"), format!("aus{suffix}"));
+    let old = canary(tag);
+    let seed = json!({"client_id": client, "secrets": [{"secret": old, "id": "ocsold"}],
+        "propagation_requests": propagation_requests});
+    let (status, _) = vendor(Method::PUT, &format!("/_sim/okta/oauth-apps/{app}"), Some(seed)).await;
+    assert_eq!(status, 200);
+    vendor(Method::PUT, &format!("/_sim/okta/authorization-servers/{server}"), Some(json!({"scopes": ["keyturn.verify"]})))
+        .await;
+    let arn = f.secret("k1", &json!({"key": old, "key_id": "ocsold"}).to_string()).await;
+    let record = json!([{
+        "id": f.id("k1"), "kind": "okta-client-secret", "org": "acme", "idp": "none", "owner": "owner@e2e.example",
+        "approver_group": "e2e-one", "secret_arn": arn, "expires_at": in_days(5),
+        "app_id": app, "client_id": client, "auth_server_id": server, "scope": "keyturn.verify",
+    }]);
+    f.stack.ok(&["inventory", "import", &f.stack.file("okta-app.json", &record.to_string())]);
+    (app, arn, old)
+}
+
+async fn okta_secrets(app: &str) -> Vec<Value> {
+    let (_, v) = vendor(Method::GET, &format!("/_sim/okta/oauth-apps/{app}"), None).await;
+    v["secrets"].as_array().cloned().unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_okta_client_secret_is_rotated_dual_phase_and_the_old_one_deleted() {
+    let f = Flow::new("oktaapp");
+    let (app, arn, old) = okta_app_connector(&f, "old-okta-app", 1).await;
+
+    let (change, status, outcomes) = approve_and_finish(&f).await;
+    assert_eq!(status, "SUCCEEDED");
+    assert_eq!(outcomes[0]["outcome"], "rotated", "{outcomes:?}");
+    let current: Value = serde_json::from_str(&f.secret_at(&arn, "AWSCURRENT").await.unwrap()).unwrap();
+    let (new_id, new) = (current["key_id"].as_str().unwrap(), current["key"].as_str().unwrap());
+    let held = okta_secrets(&app).await;
+    assert_eq!(held.len(), 1, "the old secret deactivated and deleted: {held:?}");
+    assert_eq!(held[0]["id"], new_id);
+    let finalized = f.audit("k1").await.into_iter().find(|e| e.event == "finalized").unwrap();
+    assert_eq!(finalized.detail["old_key"], "revoked ocsold");
+    assert_never_leaked(&f, &change, &[old.as_str(), new]).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_okta_client_secret_that_never_signs_in_is_deleted_and_the_old_one_stays_current() {
+    let f = Flow::new("oktaapprb");
+    let (app, arn, old) = okta_app_connector(&f, "old-okta-rb", 1000).await;
+
+    let change = f.scan_one(&[]);
+    f.approve(&change).await;
+    let (status, outcomes) = run_to_end(&f, &change).await;
+    assert_eq!(status, "SUCCEEDED");
+    assert_eq!(outcomes[0]["outcome"], "rolled_back", "{outcomes:?}");
+    assert_eq!(
+        f.secret_at(&arn, "AWSCURRENT").await.as_deref(),
+        Some(json!({"key": old, "key_id": "ocsold"}).to_string().as_str()),
+        "AWSCURRENT never moved"
+    );
+    let held = okta_secrets(&app).await;
+    assert_eq!(held.len(), 1, "the new secret deactivated and deleted: {held:?}");
+    assert_eq!((&held[0]["id"], &held[0]["status"]), (&json!("ocsold"), &json!("ACTIVE")), "the old one kept active");
+    let events = f.events("k1").await;
+    for e in ["pending_stored", "verification_failed", "rolled_back", "needs_manual_intervention"] {
+        assert!(events.contains(&e.to_owned()), "{e} missing: {events:?}");
+    }
+    assert_never_leaked(&f, &change, &[old.as_str()]).await;
+}

@@ -1,6 +1,7 @@
 //! keyturn-vendors: the adapters on reqwest. Slack incoming webhooks and
-//! Jira (approval side); vendor key APIs, identity providers and the SCIM
-//! probe (rotation side); inventory discovery ([`discover`]).
+//! Jira (approval side); vendor key APIs, app client secrets
+//! ([`entra_app`], [`okta_app`]), identity providers and the SCIM probe
+//! (rotation side); inventory discovery ([`discover`]).
 //!
 //! May depend on: keyturn-domain, keyturn-app (the ports it implements).
 //! Every request goes through [`outbound`]'s guard.
@@ -31,8 +32,9 @@ use std::time::Duration;
 
 use keyturn_app::ports::StoreError;
 
-/// How keyturn makes and proves the client secrets of `entra-app-secret`
-/// connectors (`KEYTURN_APP_SECRET_LIFETIME`, `KEYTURN_APP_SECRET_PROPAGATION`).
+/// How keyturn makes and proves the client secrets of `entra-app-secret` and
+/// `okta-client-secret` connectors (`KEYTURN_APP_SECRET_LIFETIME`: Entra only,
+/// Okta's secrets carry no expiry; `KEYTURN_APP_SECRET_PROPAGATION`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AppSecretPolicy {
     /// A new secret's `endDateTime` is now plus this.
