@@ -139,8 +139,12 @@ async fn okta_app_connector(f: &Flow, tag: &str, propagation_requests: u32) -> (
         "propagation_requests": propagation_requests});
     let (status, _) = vendor(Method::PUT, &format!("/_sim/okta/oauth-apps/{app}"), Some(seed)).await;
     assert_eq!(status, 200);
-    vendor(Method::PUT, &format!("/_sim/okta/authorization-servers/{server}"), Some(json!({"scopes": ["keyturn.verify"]})))
-        .await;
+    vendor(
+        Method::PUT,
+        &format!("/_sim/okta/authorization-servers/{server}"),
+        Some(json!({"scopes": ["keyturn.verify"]})),
+    )
+    .await;
     let arn = f.secret("k1", &json!({"key": old, "key_id": "ocsold"}).to_string()).await;
     let record = json!([{
         "id": f.id("k1"), "kind": "okta-client-secret", "org": "acme", "idp": "none", "owner": "owner@e2e.example",

@@ -360,9 +360,7 @@ impl Config {
         if let Some(v) = non_empty("KEYTURN_APP_SECRET_PROPAGATION") {
             match parse_duration(&v) {
                 // The pre-flight runs in the rotate function, whose timeout is 120 s.
-                Some(d) if d >= Duration::ZERO && d <= Duration::seconds(100) => {
-                    cfg.vendors.app_secret_propagation = d
-                }
+                Some(d) if d >= Duration::ZERO && d <= Duration::seconds(100) => cfg.vendors.app_secret_propagation = d,
                 _ => problems.push(format!(
                     "KEYTURN_APP_SECRET_PROPAGATION={v:?}: expected a duration such as 90s or 1m (0s to 100s)"
                 )),

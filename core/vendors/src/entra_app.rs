@@ -205,7 +205,11 @@ pub async fn revoke(entra: &Entra, c: &Connector, key_id: &str) -> Result<(), Ve
 /// The token request a client of this app makes: `POST
 /// {login}/{tenant}/oauth2/v2.0/token`, form `client_id`, `client_secret`,
 /// `scope=https://graph.microsoft.com/.default`, `grant_type=client_credentials`.
-async fn token_request(entra: &Entra, a: &App<'_>, secret: &SecretValue) -> Result<Result<(), OAuthRefusal>, VendorError> {
+async fn token_request(
+    entra: &Entra,
+    a: &App<'_>,
+    secret: &SecretValue,
+) -> Result<Result<(), OAuthRefusal>, VendorError> {
     let url = vendor_url(
         SERVICE,
         "AppToken",
@@ -427,7 +431,10 @@ mod tests {
         let refusal = json_answer(400, r#"{"error":{"code":"Request_BadRequest","message":"No password"}}"#);
         let app = |ids: &[&str]| {
             let creds: Vec<String> = ids.iter().map(|k| format!(r#"{{"keyId":"{k}","displayName":"d"}}"#)).collect();
-            json_answer(200, &format!(r#"{{"id":"{OBJECT}","appId":"{CLIENT}","passwordCredentials":[{}]}}"#, creds.join(",")))
+            json_answer(
+                200,
+                &format!(r#"{{"id":"{OBJECT}","appId":"{CLIENT}","passwordCredentials":[{}]}}"#, creds.join(",")),
+            )
         };
         let (url, mut seen) = answers(vec![refusal.clone(), app(&["k-other"])]).await;
         revoke(&entra(&url), &connector(), "k-old").await.unwrap();
@@ -447,8 +454,8 @@ mod tests {
         .await;
         let e = leftovers(&entra(&url), &connector(), "l").await.unwrap_err().to_string();
         assert!(e.contains(&format!("client_id {CLIENT} is not the application (client) id")), "{e}");
-        let (url, _) = answers(vec![json_answer(200, r#"{"id":"x","appId":"0F0F0F0F-1234-5678-9ABC-DEF012345678"}"#)])
-            .await;
+        let (url, _) =
+            answers(vec![json_answer(200, r#"{"id":"x","appId":"0F0F0F0F-1234-5678-9ABC-DEF012345678"}"#)]).await;
         let e = leftovers(&entra(&url), &connector(), "l").await.unwrap_err().to_string();
         assert!(e.contains("no passwordCredentials"), "{e}");
     }

@@ -32,7 +32,9 @@ struct App<'a> {
 
 fn app(c: &Connector) -> Result<App<'_>, VendorError> {
     match &c.client_app {
-        Some(ClientApp::Okta { app_id, client_id, auth_server_id, scope }) => Ok(App { app_id, client_id, auth_server_id, scope }),
+        Some(ClientApp::Okta { app_id, client_id, auth_server_id, scope }) => {
+            Ok(App { app_id, client_id, auth_server_id, scope })
+        }
         _ => Err(rejected(
             "OAuthApp",
             format!("connector {}: app_id, client_id, auth_server_id and scope are not set", c.id),
@@ -122,9 +124,8 @@ pub async fn create(okta: &Okta, c: &Connector) -> Result<StoredKey, VendorError
     let (_, body) = send(SERVICE, "CreateSecret", req).await.map_err(|e| unknown_app(c, &a, e))?;
     let v: Value = json(SERVICE, "CreateSecret", &body)?;
     let field = |name: &str| v[name].as_str().filter(|s| !s.is_empty());
-    let missing = |name: &str| {
-        rejected("CreateSecret", format!("connector {}: Okta's create answer has no {name}", c.id))
-    };
+    let missing =
+        |name: &str| rejected("CreateSecret", format!("connector {}: Okta's create answer has no {name}", c.id));
     let id = field("id").ok_or_else(|| missing("id"))?;
     let secret = field("client_secret").ok_or_else(|| missing("client_secret"))?;
     // Okta's client secrets carry no expiry: the date to rotate by is the inventory's.
@@ -168,7 +169,11 @@ pub async fn revoke(okta: &Okta, c: &Connector, secret_id: &str) -> Result<(), V
 
 /// `POST {domain}/oauth2/{authServerId}/v1/token`, `Authorization: Basic
 /// client_id:secret`, form `grant_type=client_credentials&scope=…`.
-async fn token_request(okta: &Okta, a: &App<'_>, secret: &SecretValue) -> Result<Result<(), OAuthRefusal>, VendorError> {
+async fn token_request(
+    okta: &Okta,
+    a: &App<'_>,
+    secret: &SecretValue,
+) -> Result<Result<(), OAuthRefusal>, VendorError> {
     let url = vendor_url(
         SERVICE,
         "AppToken",
@@ -230,7 +235,9 @@ pub async fn probe(okta: &Okta, policy: &AppSecretPolicy, c: &Connector, key: &S
                 "the client secret was refused in {attempts} token request(s) over {} s",
                 started.elapsed().as_secs()
             ),
-            "invalid_scope" => format!("scope {}: not a scope auth_server_id {} grants this app", a.scope, a.auth_server_id),
+            "invalid_scope" => {
+                format!("scope {}: not a scope auth_server_id {} grants this app", a.scope, a.auth_server_id)
+            }
             _ => "the token request was refused".to_owned(),
         };
         return Err(rejected(

@@ -78,8 +78,7 @@ pub(crate) async fn send_oauth(
     if matches!(status, 400 | 401) {
         if let Ok(v) = serde_json::from_str::<serde_json::Value>(&body) {
             if let Some(error) = v["error"].as_str() {
-                let error: String =
-                    error.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(64).collect();
+                let error: String = error.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(64).collect();
                 let codes = v["error_codes"].as_array().map(|a| a.iter().filter_map(|c| c.as_u64()).collect());
                 // Entra's description ends with trace and correlation ids on their own lines.
                 let said = v["error_description"].as_str().unwrap_or_default();

@@ -5,7 +5,9 @@
 
 use std::time::Duration;
 
-use keyturn_domain::{ClientApp, Connector, ConnectorId, ConnectorKind, ConnectorStatus, IdpBinding, SecretArn, SecretValue};
+use keyturn_domain::{
+    ClientApp, Connector, ConnectorId, ConnectorKind, ConnectorStatus, IdpBinding, SecretArn, SecretValue,
+};
 use keyturn_vendors::entra_app;
 use keyturn_vendors::{AppSecretPolicy, Entra, EntraCredentials};
 use serde_json::{json, Value};
@@ -170,7 +172,8 @@ async fn okta_held(url: &str) -> Vec<Value> {
 async fn an_okta_client_secret_is_added_proved_and_the_old_one_deactivated_and_deleted() {
     let url = start().await;
     seed_okta(&url, json!([{"secret": OLD, "id": "ocsold"}])).await;
-    let okta = keyturn_vendors::Okta::new(reqwest::Client::new(), &format!("{url}/okta"), SecretValue::new("fake-ssws"));
+    let okta =
+        keyturn_vendors::Okta::new(reqwest::Client::new(), &format!("{url}/okta"), SecretValue::new("fake-ssws"));
     let c = okta_connector("aus1", "keyturn.verify");
     let policy = AppSecretPolicy { lifetime: time::Duration::days(90), propagation: Duration::ZERO };
 

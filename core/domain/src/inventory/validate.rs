@@ -9,8 +9,8 @@ use super::{usable_id, Checked, InventoryError, Location, Problems, RawRecord, R
 use crate::procedures::procedure;
 use crate::timefmt::parse_instant;
 use crate::{
-    excerpt, forbidden_char, ChangeWindow, ClientApp, Connector, ConnectorId, ConnectorKind, ConnectorStatus, HttpTemplate,
-    IdpBinding, SecretArn,
+    excerpt, forbidden_char, ChangeWindow, ClientApp, Connector, ConnectorId, ConnectorKind, ConnectorStatus,
+    HttpTemplate, IdpBinding, SecretArn,
 };
 
 /// Every field an inventory record may have.
@@ -175,19 +175,28 @@ fn tenant(raw: &str) -> Result<String, String> {
     let domain = raw.contains('.')
         && raw.len() <= 253
         && raw.split('.').all(|l| {
-            !l.is_empty() && l.len() <= 63 && !l.starts_with('-') && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
         });
     if is_guid(raw) || domain {
         Ok(raw.to_owned())
     } else {
-        Err(format!("{} is not a tenant id (the directory's GUID or a domain like contoso.onmicrosoft.com)", excerpt(raw)))
+        Err(format!(
+            "{} is not a tenant id (the directory's GUID or a domain like contoso.onmicrosoft.com)",
+            excerpt(raw)
+        ))
     }
 }
 
 /// Okta ids (`0oa1b2c3…`, `aus…`, `default`): letters and digits, at most 64.
 fn okta_id(what: &'static str) -> impl FnOnce(&str) -> Result<String, String> {
     move |raw| {
-        if !raw.is_empty() && raw.len() <= 64 && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+        if !raw.is_empty()
+            && raw.len() <= 64
+            && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
             Ok(raw.to_owned())
         } else {
             Err(format!("{} is not an Okta {what} (letters, digits, _ and -, at most 64)", excerpt(raw)))
@@ -199,7 +208,9 @@ fn okta_id(what: &'static str) -> impl FnOnce(&str) -> Result<String, String> {
 /// ASCII without `"` and `\`.
 fn scope(raw: &str) -> Result<String, String> {
     let ok = !raw.is_empty()
-        && raw.split(' ').all(|t| !t.is_empty() && t.bytes().all(|b| (0x21..=0x7e).contains(&b) && b != b'"' && b != b'\\'));
+        && raw
+            .split(' ')
+            .all(|t| !t.is_empty() && t.bytes().all(|b| (0x21..=0x7e).contains(&b) && b != b'"' && b != b'\\'));
     if ok {
         Ok(raw.to_owned())
     } else {
@@ -321,7 +332,8 @@ pub fn validate_record(rec: &RawRecord, ctx: &ValidationContext) -> Result<Conne
     let client_app = match kind {
         Some(ConnectorKind::EntraAppSecret) => {
             let tenant_id = c.parsed("tenant_id", false, tenant);
-            let application_object_id = c.parsed("application_object_id", false, guid("the app registration's object id"));
+            let application_object_id =
+                c.parsed("application_object_id", false, guid("the app registration's object id"));
             let client_id = c.parsed("client_id", false, guid("the application (client) id"));
             match (tenant_id, application_object_id, client_id) {
                 (Some(tenant_id), Some(application_object_id), Some(client_id)) => {
@@ -795,7 +807,8 @@ mod tests {
         assert!(p.to_string().ends_with("… and 501 more invalid record(s) not shown"), "{}", p.to_string().len());
     }
 
-    const ENTRA_HEADER: &str = "id,kind,org,idp,owner,approver_group,secret_arn,expires_at,tenant_id,application_object_id,client_id";
+    const ENTRA_HEADER: &str =
+        "id,kind,org,idp,owner,approver_group,secret_arn,expires_at,tenant_id,application_object_id,client_id";
     const ENTRA_GOOD: &str = "entra/app/payroll,entra-app-secret,contoso,none,ann@acme.example,it-change,arn:aws:secretsmanager:eu-west-1:123456789012:secret:app/payroll,2026-12-01,11111111-2222-3333-4444-555555555555,aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee,0f0f0f0f-1234-5678-9abc-def012345678";
 
     /// An app registration's secret: its three ids become the connector's
@@ -836,7 +849,9 @@ mod tests {
         assert!(errs[0].to_string().contains("idp: okta cannot consume a entra-app-secret key"), "{errs:?}");
         // A client-secret field on another kind is a mistake, named.
         let errs = check(&format!("{HEADER},client_id\n{GOOD},0f0f0f0f-1234-5678-9abc-def012345678\n")).unwrap_err();
-        assert!(errs[0].to_string().contains("client_id: is only used with kind entra-app-secret or okta-client-secret"));
+        assert!(errs[0]
+            .to_string()
+            .contains("client_id: is only used with kind entra-app-secret or okta-client-secret"));
     }
 
     #[test]
