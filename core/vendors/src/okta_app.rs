@@ -246,3 +246,121 @@ pub async fn probe(okta: &Okta, policy: &AppSecretPolicy, c: &Connector, key: &S
         ));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::vendor::tests::answers;
+    use super::*;
+    use keyturn_domain::{ConnectorId, ConnectorKind};
+
+    const NEW_SECRET: &str = "okta-new-secret-0123456789abcdef";
+
+    fn connector() -> Connector {
+        Connector {
+            id: ConnectorId::parse("okta/app/ci").unwrap(),
+            kind: ConnectorKind::OktaClientSecret,
+            org: "acme".into(),
+            directory_id: None,
+            app_id: Some("0oaapp".into()),
+            idp: keyturn_domain::IdpBinding::None,
+            owner: "owner@example.com".into(),
+            approver_group: "it-change".into(),
+            change_window: None,
+            secret_arn: keyturn_domain::SecretArn::parse("arn:aws:secretsmanager:eu-west-1:123456789012:secret:app")
+                .unwrap(),
+            expires_at: time::macros::datetime!(2026-12-01 00:00 UTC),
+            status: keyturn_domain::ConnectorStatus::Active,
+            version: 1,
+            last_rotated_at: None,
+            http_template: None,
+            client_app: Some(ClientApp::Okta {
+                app_id: "0oaapp".into(),
+                client_id: "0oaclient".into(),
+                auth_server_id: "aus1".into(),
+                scope: "keyturn.verify other".into(),
+            }),
+            active_change: None,
+        }
+    }
+
+    fn okta(url: &str) -> Okta {
+        Okta::new(reqwest::Client::new(), url, SecretValue::new("fake-ssws-token-123"))
+    }
+
+    fn json_answer(status: u16, body: &str) -> (u16, Vec<String>, String) {
+        (status, vec!["content-type: application/json".into()], body.into())
+    }
+
+    /// The secret goes as HTTP Basic (client_secret_basic), never also in the
+    /// body (Okta refuses both); the scope and grant are form fields.
+    #[tokio::test]
+    async fn the_token_request_is_basic_with_a_form_and_a_refusal_never_carries_the_secret() {
+        let refusal = json_answer(
+            401,
+            r#"{"error":"invalid_client","error_description":"The client secret supplied for a confidential client is invalid."}"#,
+        );
+        let (url, mut seen) = answers(vec![
+            refusal,
+            json_answer(200, r#"{"token_type":"Bearer","access_token":"at","expires_in":3600}"#),
+        ])
+        .await;
+        let policy = AppSecretPolicy { lifetime: time::Duration::days(1), propagation: Duration::from_secs(5) };
+        let key = StoredKey::new(SecretValue::new(NEW_SECRET));
+        probe(&okta(&url), &policy, &connector(), &key).await.unwrap();
+        let req = seen.recv().await.unwrap();
+        assert!(req.starts_with("POST /oauth2/aus1/v1/token "), "{req}");
+        let basic = format!("authorization: basic {}", base64_of(&format!("0oaclient:{NEW_SECRET}")));
+        assert!(req.to_ascii_lowercase().contains(&basic.to_ascii_lowercase()), "{req}");
+        assert!(req.contains("grant_type=client_credentials&scope=keyturn.verify+other"), "{req}");
+        assert!(!req.contains("client_secret="), "never in the body as well: {req}");
+        assert!(!req.to_ascii_lowercase().contains("ssws"), "the app's own secret, not keyturn's token");
+
+        let (url, _) = answers(vec![json_answer(401, r#"{"error":"invalid_client","error_description":"bad"}"#)]).await;
+        let no_wait = AppSecretPolicy { propagation: Duration::ZERO, ..policy };
+        let e = probe(&okta(&url), &no_wait, &connector(), &key).await.unwrap_err().to_string();
+        assert!(e.contains("connector okta/app/ci: the client secret was refused") && !e.contains(NEW_SECRET), "{e}");
+    }
+
+    #[tokio::test]
+    async fn create_takes_the_value_from_the_create_answer_and_stops_at_two_secrets() {
+        let (url, mut seen) = answers(vec![
+            json_answer(200, r#"[{"id":"ocsold","status":"ACTIVE","client_secret":"****"}]"#),
+            json_answer(201, &format!(r#"{{"id":"ocsnew","status":"ACTIVE","client_secret":"{NEW_SECRET}"}}"#)),
+        ])
+        .await;
+        let key = create(&okta(&url), &connector()).await.unwrap();
+        assert_eq!((key.value.expose(), key.key_id.as_deref()), (NEW_SECRET, Some("ocsnew")));
+        let _list = seen.recv().await.unwrap();
+        let post = seen.recv().await.unwrap();
+        assert!(post.starts_with("POST /api/v1/apps/0oaapp/credentials/secrets "), "{post}");
+        assert!(post.contains("SSWS fake-ssws-token-123") && post.ends_with("{}"), "{post}");
+
+        let (url, _) =
+            answers(vec![json_answer(200, r#"[{"id":"ocs1","status":"ACTIVE"},{"id":"ocs2","status":"INACTIVE"}]"#)])
+                .await;
+        let e = create(&okta(&url), &connector()).await.unwrap_err().to_string();
+        assert!(e.contains("app_id 0oaapp already has 2 client secrets (ocs1, ocs2)"), "{e}");
+        let (url, _) =
+            answers(vec![json_answer(200, "[]"), json_answer(201, r#"{"id":"ocsnew","status":"ACTIVE"}"#)]).await;
+        let e = create(&okta(&url), &connector()).await.unwrap_err().to_string();
+        assert!(e.contains("connector okta/app/ci: Okta's create answer has no client_secret"), "{e}");
+    }
+
+    /// RFC 4648 base64, for the expected Basic header (no dependency for one test).
+    fn base64_of(s: &str) -> String {
+        const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let b = s.as_bytes();
+        let mut out = String::new();
+        for chunk in b.chunks(3) {
+            let n = chunk.iter().enumerate().fold(0u32, |n, (i, &x)| n | (u32::from(x) << (16 - 8 * i)));
+            for i in 0..4 {
+                if i <= chunk.len() {
+                    out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
+                } else {
+                    out.push('=');
+                }
+            }
+        }
+        out
+    }
+}
