@@ -46,6 +46,9 @@ export KEYTURN_ENTRA_LOGIN_URL := http://127.0.0.1:$(VENDOR_PORT)/login
 export KEYTURN_ENTRA_SECRET    := keyturn/entra
 export KEYTURN_OKTA_SECRET     := keyturn/okta
 export RUST_LOG             ?= info
+# The simulated Graph counts replication in token requests, not minutes: a
+# short budget keeps a never-replicating secret's rollback quick.
+export KEYTURN_APP_SECRET_PROPAGATION ?= 5s
 # Crash-recovery tests arm one-shot crash points here (core/app/src/faults.rs;
 # honoured only because AWS_ENDPOINT_URL is loopback).
 export KEYTURN_CRASH_DIR    := $(CURDIR)/$(STATE)/crash

@@ -5,6 +5,7 @@
 // Tests say what they expect by panicking; the no-unwrap rule is for shipped code.
 #![allow(clippy::unwrap_used)]
 
+mod app_secrets;
 mod approval;
 mod audit;
 mod crash;

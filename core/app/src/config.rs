@@ -73,6 +73,11 @@ pub struct VendorConfig {
     pub entra_secret: Option<String>,
     /// Secret with `{"domain","api_token"}`.
     pub okta_secret: Option<String>,
+    /// A new app client secret's lifetime (its `endDateTime`).
+    pub app_secret_lifetime: Duration,
+    /// How long a new app client secret may be refused as not yet
+    /// replicated before its verification fails.
+    pub app_secret_propagation: Duration,
 }
 
 impl Default for VendorConfig {
@@ -83,6 +88,9 @@ impl Default for VendorConfig {
             entra_login_url: "https://login.microsoftonline.com".into(),
             entra_secret: None,
             okta_secret: None,
+            // Microsoft recommends client secrets of under 12 months.
+            app_secret_lifetime: Duration::days(180),
+            app_secret_propagation: Duration::seconds(90),
         }
     }
 }
@@ -165,7 +173,7 @@ pub struct ConfigError {
 }
 
 /// The variables keyturn reads, for `--help` texts and docs.
-pub const ENV_VARS: [(&str, &str); 31] = [
+pub const ENV_VARS: [(&str, &str); 33] = [
     ("KEYTURN_CONNECTORS_TABLE", "connectors table name (default keyturn-connectors)"),
     ("KEYTURN_CHANGES_TABLE", "changes table name (default keyturn-changes)"),
     ("KEYTURN_AUDIT_TABLE", "audit table name (default keyturn-audit)"),
@@ -209,6 +217,11 @@ pub const ENV_VARS: [(&str, &str); 31] = [
     ("KEYTURN_ENTRA_LOGIN_URL", "Entra token endpoint base (default https://login.microsoftonline.com)"),
     ("KEYTURN_ENTRA_SECRET", "secret with keyturn's Graph app credentials {tenant_id, client_id, client_secret}"),
     ("KEYTURN_OKTA_SECRET", "secret with keyturn's Okta API access {domain, api_token}"),
+    ("KEYTURN_APP_SECRET_LIFETIME", "lifetime of a new Entra app client secret, e.g. 180d (default; 1d to 730d)"),
+    (
+        "KEYTURN_APP_SECRET_PROPAGATION",
+        "how long a new app client secret may be refused as not yet replicated, e.g. 90s (default; 0s to 100s)",
+    ),
 ];
 
 /// `90s`, `30m`, `72h`, `2d`.
@@ -336,6 +349,24 @@ impl Config {
                 Some(d) if d >= Duration::hours(1) && d <= Duration::days(365) => cfg.stuck_after = d,
                 _ => problems
                     .push(format!("KEYTURN_STUCK_AFTER={v:?}: expected a duration such as 14d or 36h (1h to 365d)")),
+            }
+        }
+        if let Some(v) = non_empty("KEYTURN_APP_SECRET_LIFETIME") {
+            match parse_duration(&v) {
+                // Graph's default and most policies' maximum is two years.
+                Some(d) if d >= Duration::days(1) && d <= Duration::days(730) => cfg.vendors.app_secret_lifetime = d,
+                _ => problems.push(format!(
+                    "KEYTURN_APP_SECRET_LIFETIME={v:?}: expected a duration such as 180d or 365d (1d to 730d)"
+                )),
+            }
+        }
+        if let Some(v) = non_empty("KEYTURN_APP_SECRET_PROPAGATION") {
+            match parse_duration(&v) {
+                // The pre-flight runs in the rotate function, whose timeout is 120 s.
+                Some(d) if d >= Duration::ZERO && d <= Duration::seconds(100) => cfg.vendors.app_secret_propagation = d,
+                _ => problems.push(format!(
+                    "KEYTURN_APP_SECRET_PROPAGATION={v:?}: expected a duration such as 90s or 1m (0s to 100s)"
+                )),
             }
         }
         if cfg.approval.urgent_timeout > cfg.approval.timeout {

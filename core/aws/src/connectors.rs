@@ -14,7 +14,7 @@ use super::tables::EXPIRY_INDEX;
 use keyturn_app::inventory::{Location, RawRecord, FIELDS};
 use keyturn_app::ports::{DueItems, Inventory, StoreError, StoredConnector};
 use keyturn_domain::timefmt::{format_utc, parse_instant};
-use keyturn_domain::{ChangeId, ChangeLease, Connector, ConnectorId, ConnectorStatus, IdpBinding};
+use keyturn_domain::{ChangeId, ChangeLease, ClientApp, Connector, ConnectorId, ConnectorStatus, IdpBinding};
 
 const PK: &str = "connector_id";
 /// Present (value [`TRACKED`]) on every non-retired connector: the sparse
@@ -76,6 +76,20 @@ fn inventory_item(c: &Connector, status: ConnectorStatus, version: u64, now: Off
         if let Some(v) = v {
             item.insert(k.into(), s(v));
         }
+    }
+    match &c.client_app {
+        Some(ClientApp::Entra { tenant_id, application_object_id, client_id }) => {
+            item.insert("tenant_id".into(), s(tenant_id));
+            item.insert("application_object_id".into(), s(application_object_id));
+            item.insert("client_id".into(), s(client_id));
+        }
+        // Its app id is the record's `app_id`, written above.
+        Some(ClientApp::Okta { app_id: _, client_id, auth_server_id, scope }) => {
+            item.insert("client_id".into(), s(client_id));
+            item.insert("auth_server_id".into(), s(auth_server_id));
+            item.insert("scope".into(), s(scope));
+        }
+        None => {}
     }
     if let Some(w) = c.change_window {
         item.insert("change_window".into(), s(w.to_string()));

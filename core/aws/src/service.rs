@@ -178,6 +178,9 @@ impl AwsAdapters {
         let sfn = aws_sdk_sfn::Client::new(sdk);
         let http = keyturn_vendors::client();
         let atlassian = Atlassian::new(http.clone(), &cfg.vendors.atlassian_url);
+        // One Graph client (and token) for the identity provider and the app secrets.
+        let entra = entra_from(sdk, cfg, &http).map(std::sync::Arc::new);
+        let okta = okta_from(sdk, cfg, &http).map(std::sync::Arc::new);
         Self {
             inventory: DynamoInventory::new(dynamodb.clone(), &cfg.tables.connectors),
             changes: DynamoChangeStore::new(dynamodb.clone(), &cfg.tables.changes),
@@ -191,8 +194,19 @@ impl AwsAdapters {
             mailer: cfg.approval.email_from.clone().map(|from| SesMailer::new(aws_sdk_sesv2::Client::new(sdk), from)),
             chat: SlackChat::new(http.clone()),
             jira: jira_from(sdk, cfg),
-            vendor: HttpVendor { atlassian: atlassian.clone(), http: http.clone() },
-            consumer: HttpConsumer { atlassian, entra: entra_from(sdk, cfg, &http), okta: okta_from(sdk, cfg, &http) },
+            vendor: HttpVendor {
+                atlassian: atlassian.clone(),
+                http: http.clone(),
+                entra: entra.clone(),
+                okta: okta.clone(),
+                app_secrets: keyturn_vendors::AppSecretPolicy {
+                    lifetime: cfg.vendors.app_secret_lifetime,
+                    propagation: std::time::Duration::from_secs(
+                        u64::try_from(cfg.vendors.app_secret_propagation.whole_seconds()).unwrap_or(0),
+                    ),
+                },
+            },
+            consumer: HttpConsumer { atlassian, entra, okta },
         }
     }
 }

@@ -33,7 +33,7 @@ mod window;
 
 pub use audit::{check_link, AuditEvent, ChainHead, ChainProblem, EventKind, NewAuditEvent, GENESIS_HASH};
 pub use change::{Change, ChangeItem, ChangeStatus, ConnectorOutcome};
-pub use connector::{ChangeLease, Connector, ConnectorKind, ConnectorStatus, IdpBinding, SecretArn};
+pub use connector::{ChangeLease, ClientApp, Connector, ConnectorKind, ConnectorStatus, IdpBinding, SecretArn};
 pub use error_name::ErrorName;
 pub use ids::{ChangeId, ConnectorId, MAX_ID_LEN};
 pub use policy::{change_id, group_into_changes, DueConnector, DuePolicy, Grouping, Urgency};
@@ -70,6 +70,7 @@ pub(crate) mod testing {
             console_url: None,
             old_key_survives: None,
             http_template: None,
+            client_app: None,
             active_change: None,
         }
     }

@@ -40,6 +40,9 @@ pub enum Probe {
     AdminApiRead,
     /// The probe request declared in the connector's HTTP template.
     TemplateProbe,
+    /// An OAuth client-credentials token request signed with the secret
+    /// (Entra's identity platform, Okta's custom authorization server).
+    ClientCredentialsToken,
 }
 
 /// Which identity providers may consume the key.
@@ -76,7 +79,7 @@ pub struct Procedure {
 const ANY_IDP: Consumers = Consumers { entra: true, okta: true, none: true };
 
 /// The table. One row per [`ConnectorKind`], in declaration order.
-pub const PROCEDURES: [Procedure; 4] = [
+pub const PROCEDURES: [Procedure; 6] = [
     Procedure {
         kind: ConnectorKind::AtlassianScim,
         key_source: KeySource::HumanIntake,
@@ -141,6 +144,37 @@ pub const PROCEDURES: [Procedure; 4] = [
                    provider; a vendor that revokes the old token on regeneration leaves nothing to restore, so on a \
                    later failure the connector is marked needs_manual_intervention and on-call is told whether the \
                    old token still answers",
+    },
+    Procedure {
+        kind: ConnectorKind::EntraAppSecret,
+        key_source: KeySource::VendorApi,
+        probe: Probe::ClientCredentialsToken,
+        // The secret is the app's own sign-in: whatever uses it reads it from
+        // Secrets Manager; no identity provider consumes it.
+        consumers: Consumers { entra: false, okta: false, none: true },
+        // An app registration holds several passwords at once (addPassword
+        // adds, removePassword of one keyId removes only that one).
+        old_key_survives: true,
+        revokes_old_key: true,
+        requires: &["tenant_id", "application_object_id", "client_id"],
+        summary: "keyturn adds a new client secret to the app registration (Graph addPassword), proves it with a \
+                  client-credentials token request, makes it current, then removes the old secret (removePassword)",
+        rollback: "the old secret stays valid and current until the new one is verified; on failure keyturn removes \
+                   the new secret (removePassword) and tells on-call",
+    },
+    Procedure {
+        kind: ConnectorKind::OktaClientSecret,
+        key_source: KeySource::VendorApi,
+        probe: Probe::ClientCredentialsToken,
+        consumers: Consumers { entra: false, okta: false, none: true },
+        // At most two secrets per client, both active until one is deactivated.
+        old_key_survives: true,
+        revokes_old_key: true,
+        requires: &["app_id", "client_id", "auth_server_id", "scope"],
+        summary: "keyturn adds a new client secret to the Okta app (credentials/secrets), proves it with a \
+                  client-credentials token request, makes it current, then deactivates and deletes the old secret",
+        rollback: "the old secret stays active and current until the new one is verified; on failure keyturn \
+                   deactivates and deletes the new secret and tells on-call",
     },
 ];
 

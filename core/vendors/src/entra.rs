@@ -77,6 +77,30 @@ impl Entra {
         }
     }
 
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    pub(crate) fn graph_base(&self) -> &str {
+        &self.graph
+    }
+
+    pub(crate) fn login_base(&self) -> &str {
+        &self.login
+    }
+
+    /// An Entra whose Graph token is already cached: tests of other calls.
+    #[cfg(test)]
+    pub(crate) fn with_token(self, token: &str) -> Self {
+        *self.token.lock().unwrap() = Some((SecretValue::new(token), Instant::now() + Duration::from_secs(600)));
+        self
+    }
+
+    /// keyturn's own Graph token (cached).
+    pub(crate) async fn graph_token(&self) -> Result<SecretValue, VendorError> {
+        self.token().await
+    }
+
     async fn token(&self) -> Result<SecretValue, VendorError> {
         if let Ok(guard) = self.token.lock() {
             if let Some((t, until)) = guard.as_ref() {

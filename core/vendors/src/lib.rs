@@ -1,6 +1,7 @@
 //! keyturn-vendors: the adapters on reqwest. Slack incoming webhooks and
-//! Jira (approval side); vendor key APIs, identity providers and the SCIM
-//! probe (rotation side); inventory discovery ([`discover`]).
+//! Jira (approval side); vendor key APIs, app client secrets
+//! ([`entra_app`], [`okta_app`]), identity providers and the SCIM probe
+//! (rotation side); inventory discovery ([`discover`]).
 //!
 //! May depend on: keyturn-domain, keyturn-app (the ports it implements).
 //! Every request goes through [`outbound`]'s guard.
@@ -8,9 +9,11 @@
 mod atlassian;
 pub mod discover;
 mod entra;
+pub mod entra_app;
 mod generic;
 mod jira;
 mod okta;
+pub mod okta_app;
 pub mod parse;
 mod ports;
 pub mod scim;
@@ -30,6 +33,24 @@ pub use slack::{slack_escape, SlackChat};
 use std::time::Duration;
 
 use keyturn_app::ports::StoreError;
+
+/// How keyturn makes and proves the client secrets of `entra-app-secret` and
+/// `okta-client-secret` connectors (`KEYTURN_APP_SECRET_LIFETIME`: Entra only,
+/// Okta's secrets carry no expiry; `KEYTURN_APP_SECRET_PROPAGATION`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppSecretPolicy {
+    /// A new secret's `endDateTime` is now plus this.
+    pub lifetime: time::Duration,
+    /// How long a new secret may be refused as not yet replicated before
+    /// verification fails (bounded by the rotate function's timeout).
+    pub propagation: Duration,
+}
+
+impl Default for AppSecretPolicy {
+    fn default() -> Self {
+        Self { lifetime: time::Duration::days(180), propagation: Duration::from_secs(90) }
+    }
+}
 
 /// Percent-encodes a form or query value: everything but RFC 3986's
 /// unreserved characters.

@@ -32,6 +32,19 @@ impl Okta {
         Self { http, domain: domain.trim_end_matches('/').to_owned(), api_token }
     }
 
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    pub(crate) fn domain(&self) -> &str {
+        &self.domain
+    }
+
+    /// `Authorization: SSWS {api token}`, keyturn's own Management API access.
+    pub(crate) fn ssws(&self) -> String {
+        format!("SSWS {}", self.api_token.expose())
+    }
+
     fn url(&self, operation: &'static str, app: &str) -> Result<Url, VendorError> {
         vendor_url(
             SERVICE,

@@ -1,7 +1,10 @@
 //! The rotation ports on HTTP: which vendor API and which identity provider
 //! a connector uses follows from its kind and binding, nothing else.
 
-use super::{Atlassian, Entra, Okta};
+use std::sync::Arc;
+
+use super::{entra_app, okta_app, AppSecretPolicy, Atlassian, Entra, Okta};
+use keyturn_app::lazy::Lazy;
 use keyturn_app::ports::{Consumer, KeyVendor};
 use keyturn_app::rotation::{StoredKey, VendorError};
 use keyturn_domain::{Connector, ConnectorKind, IdpBinding};
@@ -16,6 +19,26 @@ pub struct HttpVendor {
     pub atlassian: Atlassian,
     /// For `generic-http` templates.
     pub http: reqwest::Client,
+    /// keyturn's own Graph access (`entra-app-secret`), shared with [`HttpConsumer`].
+    pub entra: Option<Arc<Lazy<Entra>>>,
+    /// keyturn's own Okta API access (`okta-client-secret`), shared with [`HttpConsumer`].
+    pub okta: Option<Arc<Lazy<Okta>>>,
+    pub app_secrets: AppSecretPolicy,
+}
+
+async fn okta(lazy: &Option<Arc<Lazy<Okta>>>) -> Result<&Okta, VendorError> {
+    let lazy = lazy
+        .as_ref()
+        .ok_or_else(|| unsupported("Okta", "no Okta credentials configured (KEYTURN_OKTA_SECRET)".into()))?;
+    lazy.get().await.map_err(|e| unsupported("Okta", e))
+}
+
+/// keyturn's own Graph client, or the variable that would configure it.
+async fn entra(lazy: &Option<Arc<Lazy<Entra>>>) -> Result<&Entra, VendorError> {
+    let lazy = lazy
+        .as_ref()
+        .ok_or_else(|| unsupported("Entra", "no Entra credentials configured (KEYTURN_ENTRA_SECRET)".into()))?;
+    lazy.get().await.map_err(|e| unsupported("Entra", e))
 }
 
 impl KeyVendor for HttpVendor {
@@ -27,6 +50,11 @@ impl KeyVendor for HttpVendor {
                 Err(unsupported("CreateKey", format!("{} keys are created by their owner, not by API", c.kind)))
             }
             ConnectorKind::GenericHttp => super::generic::create(&self.http, c, auth, label).await,
+            // keyturn's own Graph token makes the secret, not the app's.
+            ConnectorKind::EntraAppSecret => {
+                entra_app::create(entra(&self.entra).await?, &self.app_secrets, c, label).await
+            }
+            ConnectorKind::OktaClientSecret => okta_app::create(okta(&self.okta).await?, c).await,
         }
     }
 
@@ -37,6 +65,8 @@ impl KeyVendor for HttpVendor {
             ConnectorKind::AtlassianScim | ConnectorKind::ScimToken => {
                 Err(unsupported("RevokeKey", format!("{} keys cannot be revoked by API", c.kind)))
             }
+            ConnectorKind::EntraAppSecret => entra_app::revoke(entra(&self.entra).await?, c, key_id).await,
+            ConnectorKind::OktaClientSecret => okta_app::revoke(okta(&self.okta).await?, c, key_id).await,
         }
     }
 
@@ -45,6 +75,10 @@ impl KeyVendor for HttpVendor {
             ConnectorKind::AtlassianApiKey => self.atlassian.org_keys_labelled(&c.org, &auth.value, label).await,
             // A template has no list call: nothing to find.
             ConnectorKind::GenericHttp | ConnectorKind::AtlassianScim | ConnectorKind::ScimToken => Ok(Vec::new()),
+            ConnectorKind::EntraAppSecret => entra_app::leftovers(entra(&self.entra).await?, c, label).await,
+            // Okta's secrets carry no name to find a lost one by; create
+            // refuses at Okta's two instead of deleting one it did not make.
+            ConnectorKind::OktaClientSecret => Ok(Vec::new()),
         }
     }
 
@@ -57,6 +91,12 @@ impl KeyVendor for HttpVendor {
             }
             ConnectorKind::AtlassianApiKey => self.atlassian.org_probe(&c.org, &key.value).await,
             ConnectorKind::GenericHttp => super::generic::probe(&self.http, c, key).await,
+            ConnectorKind::EntraAppSecret => {
+                entra_app::probe(entra(&self.entra).await?, &self.app_secrets, c, key).await
+            }
+            ConnectorKind::OktaClientSecret => {
+                okta_app::probe(okta(&self.okta).await?, &self.app_secrets, c, key).await
+            }
         }
     }
 }
@@ -66,25 +106,17 @@ impl KeyVendor for HttpVendor {
 #[derive(Debug)]
 pub struct HttpConsumer {
     pub atlassian: Atlassian,
-    pub entra: Option<keyturn_app::lazy::Lazy<Entra>>,
-    pub okta: Option<keyturn_app::lazy::Lazy<Okta>>,
+    pub entra: Option<Arc<Lazy<Entra>>>,
+    pub okta: Option<Arc<Lazy<Okta>>>,
 }
 
 impl HttpConsumer {
     async fn entra(&self) -> Result<&Entra, VendorError> {
-        let lazy = self
-            .entra
-            .as_ref()
-            .ok_or_else(|| unsupported("Entra", "no Entra credentials configured (KEYTURN_ENTRA_SECRET)".into()))?;
-        lazy.get().await.map_err(|e| unsupported("Entra", e))
+        entra(&self.entra).await
     }
 
     async fn okta(&self) -> Result<&Okta, VendorError> {
-        let lazy = self
-            .okta
-            .as_ref()
-            .ok_or_else(|| unsupported("Okta", "no Okta credentials configured (KEYTURN_OKTA_SECRET)".into()))?;
-        lazy.get().await.map_err(|e| unsupported("Okta", e))
+        okta(&self.okta).await
     }
 
     /// The SCIM endpoint the identity provider provisions into with the key:

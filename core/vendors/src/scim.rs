@@ -77,6 +77,18 @@ pub async fn probe(http: &reqwest::Client, target: &ScimTarget, key: &SecretValu
     super::parse::scim_list(&body)
 }
 
+// Atlassian's SCIM read lives here, beside the one probe it uses (the
+// Atlassian adapter itself knows nothing of SCIM parsing).
+impl Atlassian {
+    /// `GET /scim/directory/{id}/Users?startIndex=1&count=1` must return a
+    /// ListResponse: the one SCIM probe ([`probe`]) at this
+    /// directory's endpoint.
+    pub async fn scim_probe(&self, directory_id: &str, key: &SecretValue) -> Result<(), VendorError> {
+        let target = ScimTarget { base: self.scim_base(directory_id)?, service: "atlassian", hint_404: ATLASSIAN_HINT };
+        probe(&self.http, &target, key).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::vendor::tests::answer;
@@ -149,17 +161,5 @@ mod tests {
         let text = err.to_string();
         assert!(text.contains("no such tenant") && text.contains("scim_base"), "{text}");
         assert!(!text.contains(key.expose()), "{text}");
-    }
-}
-
-// Atlassian's SCIM read lives here, beside the one probe it uses (the
-// Atlassian adapter itself knows nothing of SCIM parsing).
-impl Atlassian {
-    /// `GET /scim/directory/{id}/Users?startIndex=1&count=1` must return a
-    /// ListResponse: the one SCIM probe ([`probe`]) at this
-    /// directory's endpoint.
-    pub async fn scim_probe(&self, directory_id: &str, key: &SecretValue) -> Result<(), VendorError> {
-        let target = ScimTarget { base: self.scim_base(directory_id)?, service: "atlassian", hint_404: ATLASSIAN_HINT };
-        probe(&self.http, &target, key).await
     }
 }

@@ -19,6 +19,87 @@ pub(crate) async fn send(
     operation: &'static str,
     request: reqwest::RequestBuilder,
 ) -> Result<(u16, String), VendorError> {
+    let Exchange { status, body, secrets, retry_after } = exchange(service, operation, request).await?;
+    classify(service, operation, status, body, &secrets, retry_after)
+}
+
+/// What came back, before it is classified.
+struct Exchange {
+    status: u16,
+    body: String,
+    secrets: Secrets,
+    retry_after: Option<u64>,
+}
+
+fn classify(
+    service: &'static str,
+    operation: &'static str,
+    status: u16,
+    body: String,
+    secrets: &Secrets,
+    retry_after: Option<u64>,
+) -> Result<(u16, String), VendorError> {
+    match status {
+        200..=299 => Ok((status, body)),
+        401 | 403 => Err(VendorError::Unauthorized { service, operation, status }),
+        429 => Err(VendorError::Throttled { service, operation, retry_after }),
+        500..=599 => Err(VendorError::Unavailable {
+            service,
+            operation,
+            detail: match excerpt(&body, secrets) {
+                said if said.is_empty() => format!("HTTP {status}"),
+                said => format!("HTTP {status}: {said}"),
+            },
+        }),
+        _ => Err(VendorError::Refused { service, operation, status, body: excerpt(&body, secrets) }),
+    }
+}
+
+/// An OAuth 2.0 token endpoint's refusal (RFC 6749 §5.2), with what keyturn
+/// decides on: the `error`, Entra's numeric `error_codes`, and the
+/// description, bounded and with every credential of the request redacted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct OAuthRefusal {
+    pub status: u16,
+    pub error: String,
+    pub codes: Vec<u64>,
+    pub description: String,
+}
+
+/// A token request: the body of a 2xx, or the endpoint's refusal when it
+/// answers 400 or 401 with an OAuth error (which status a refusal gets varies
+/// by provider: RFC 6749 allows both). Anything else as [`send`] says.
+pub(crate) async fn send_oauth(
+    service: &'static str,
+    operation: &'static str,
+    request: reqwest::RequestBuilder,
+) -> Result<Result<String, OAuthRefusal>, VendorError> {
+    let Exchange { status, body, secrets, retry_after } = exchange(service, operation, request).await?;
+    if matches!(status, 400 | 401) {
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(&body) {
+            if let Some(error) = v["error"].as_str() {
+                let error: String = error.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(64).collect();
+                let codes = v["error_codes"].as_array().map(|a| a.iter().filter_map(|c| c.as_u64()).collect());
+                // Entra's description ends with trace and correlation ids on their own lines.
+                let said = v["error_description"].as_str().unwrap_or_default();
+                let said = said.split(['\r', '\n']).next().unwrap_or_default();
+                return Ok(Err(OAuthRefusal {
+                    status,
+                    error,
+                    codes: codes.unwrap_or_default(),
+                    description: excerpt(said, &secrets),
+                }));
+            }
+        }
+    }
+    classify(service, operation, status, body, &secrets, retry_after).map(|(_, body)| Ok(body))
+}
+
+async fn exchange(
+    service: &'static str,
+    operation: &'static str,
+    request: reqwest::RequestBuilder,
+) -> Result<Exchange, VendorError> {
     let started = std::time::Instant::now();
     let note = |status: Option<u16>, request_id: Option<String>| {
         record(CallSummary {
@@ -59,20 +140,7 @@ pub(crate) async fn send(
             operation,
             detail: format!("answer longer than {MAX_BODY_BYTES} bytes, or not UTF-8"),
         })?;
-    match status {
-        200..=299 => Ok((status, body)),
-        401 | 403 => Err(VendorError::Unauthorized { service, operation, status }),
-        429 => Err(VendorError::Throttled { service, operation, retry_after }),
-        500..=599 => Err(VendorError::Unavailable {
-            service,
-            operation,
-            detail: match excerpt(&body, &secrets) {
-                said if said.is_empty() => format!("HTTP {status}"),
-                said => format!("HTTP {status}: {said}"),
-            },
-        }),
-        _ => Err(VendorError::Refused { service, operation, status, body: excerpt(&body, &secrets) }),
-    }
+    Ok(Exchange { status, body, secrets, retry_after })
 }
 
 /// How long a throttled caller should wait, in seconds: `Retry-After`

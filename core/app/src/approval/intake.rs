@@ -104,6 +104,11 @@ fn instructions(c: &Connector) -> String {
              the old one stays current and you will be asked to revoke the new one.\n",
             c.org
         ),
+        // The procedure table never hands these over: keyturn makes the secret.
+        ConnectorKind::EntraAppSecret | ConnectorKind::OktaClientSecret => format!(
+            "Nothing to create by hand: keyturn adds the new {} itself, verifies it and then retires the old one.\n",
+            key_noun(c.kind)
+        ),
         // `scim-token` and its Atlassian preset: one hand-over.
         ConnectorKind::AtlassianScim | ConnectorKind::ScimToken | ConnectorKind::GenericHttp => {
             let then = match &c.idp {
@@ -149,6 +154,7 @@ fn key_noun(kind: ConnectorKind) -> &'static str {
     match kind {
         ConnectorKind::AtlassianApiKey => "organization API key",
         ConnectorKind::AtlassianScim | ConnectorKind::GenericHttp => "SCIM key",
+        ConnectorKind::EntraAppSecret | ConnectorKind::OktaClientSecret => "client secret",
         ConnectorKind::ScimToken => "SCIM token",
     }
 }
@@ -276,6 +282,8 @@ fn vendor_name(c: &Connector) -> String {
         ConnectorKind::AtlassianScim | ConnectorKind::AtlassianApiKey => "Atlassian".into(),
         ConnectorKind::ScimToken => c.vendor.clone().unwrap_or_else(|| "the vendor".into()),
         ConnectorKind::GenericHttp => "the vendor".into(),
+        ConnectorKind::EntraAppSecret => "Microsoft Entra".into(),
+        ConnectorKind::OktaClientSecret => "Okta".into(),
     }
 }
 

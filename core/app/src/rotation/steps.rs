@@ -481,6 +481,10 @@ pub async fn rollback<A: Adapters>(p: &A, input: &StepInput, now: OffsetDateTime
 fn revoke_where(kind: ConnectorKind) -> (&'static str, &'static str) {
     match kind {
         ConnectorKind::AtlassianApiKey => ("Atlassian", "admin.atlassian.com > Settings > API keys"),
+        ConnectorKind::EntraAppSecret => {
+            ("Microsoft Entra", "Entra admin center > App registrations > the app > Certificates & secrets")
+        }
+        ConnectorKind::OktaClientSecret => ("Okta", "Okta Admin Console > Applications > the app > Client secrets"),
         ConnectorKind::AtlassianScim | ConnectorKind::ScimToken | ConnectorKind::GenericHttp => {
             ("the vendor", "in the vendor's console")
         }

@@ -10,12 +10,12 @@ use crate::destination::{Outbound, Purpose};
 use crate::procedures::procedure;
 use crate::timefmt::parse_instant;
 use crate::{
-    excerpt, forbidden_char, ChangeWindow, Connector, ConnectorId, ConnectorKind, ConnectorStatus, HttpTemplate,
-    IdpBinding, SecretArn,
+    excerpt, forbidden_char, ChangeWindow, ClientApp, Connector, ConnectorId, ConnectorKind, ConnectorStatus,
+    HttpTemplate, IdpBinding, SecretArn,
 };
 
 /// Every field an inventory record may have.
-pub const FIELDS: [&str; 20] = [
+pub const FIELDS: [&str; 25] = [
     "id",
     "kind",
     "org",
@@ -36,6 +36,20 @@ pub const FIELDS: [&str; 20] = [
     "vendor",
     "console_url",
     "old_key_survives",
+    "tenant_id",
+    "application_object_id",
+    "client_id",
+    "auth_server_id",
+    "scope",
+];
+
+/// Fields only the client-secret kinds use, with the kinds that use them.
+const CLIENT_APP_FIELDS: [(&str, &[ConnectorKind]); 5] = [
+    ("tenant_id", &[ConnectorKind::EntraAppSecret]),
+    ("application_object_id", &[ConnectorKind::EntraAppSecret]),
+    ("client_id", &[ConnectorKind::EntraAppSecret, ConnectorKind::OktaClientSecret]),
+    ("auth_server_id", &[ConnectorKind::OktaClientSecret]),
+    ("scope", &[ConnectorKind::OktaClientSecret]),
 ];
 
 /// The fields only a `scim-token` record has.
@@ -181,6 +195,72 @@ fn flag(raw: &str) -> Result<bool, String> {
     }
 }
 
+/// `8-4-4-4-12` hexadecimal digits: how Entra spells object, application and
+/// tenant ids.
+fn is_guid(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() == 5
+        && parts.iter().zip([8, 4, 4, 4, 12]).all(|(p, n)| p.len() == n && p.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+fn guid(what: &'static str) -> impl FnOnce(&str) -> Result<String, String> {
+    move |raw| {
+        if is_guid(raw) {
+            Ok(raw.to_owned())
+        } else {
+            Err(format!("{} is not a GUID ({what}, like 00000000-0000-0000-0000-000000000000)", excerpt(raw)))
+        }
+    }
+}
+
+/// A tenant is named by its GUID or one of its domains (`contoso.onmicrosoft.com`).
+fn tenant(raw: &str) -> Result<String, String> {
+    let domain = raw.contains('.')
+        && raw.len() <= 253
+        && raw.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        });
+    if is_guid(raw) || domain {
+        Ok(raw.to_owned())
+    } else {
+        Err(format!(
+            "{} is not a tenant id (the directory's GUID or a domain like contoso.onmicrosoft.com)",
+            excerpt(raw)
+        ))
+    }
+}
+
+/// Okta ids (`0oa1b2c3…`, `aus…`, `default`): letters and digits, at most 64.
+fn okta_id(what: &'static str) -> impl FnOnce(&str) -> Result<String, String> {
+    move |raw| {
+        if !raw.is_empty()
+            && raw.len() <= 64
+            && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
+            Ok(raw.to_owned())
+        } else {
+            Err(format!("{} is not an Okta {what} (letters, digits, _ and -, at most 64)", excerpt(raw)))
+        }
+    }
+}
+
+/// RFC 6749 §3.3: scope tokens separated by single spaces, each of printable
+/// ASCII without `"` and `\`.
+fn scope(raw: &str) -> Result<String, String> {
+    let ok = !raw.is_empty()
+        && raw
+            .split(' ')
+            .all(|t| !t.is_empty() && t.bytes().all(|b| (0x21..=0x7e).contains(&b) && b != b'"' && b != b'\\'));
+    if ok {
+        Ok(raw.to_owned())
+    } else {
+        Err(format!("{} is not an OAuth scope (custom scopes separated by single spaces)", excerpt(raw)))
+    }
+}
+
 fn is_group_name(s: &str) -> bool {
     s.len() <= 64 && s.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
 }
@@ -302,6 +382,42 @@ pub fn validate_record(rec: &RawRecord, ctx: &ValidationContext) -> Result<Conne
         None => None,
     };
 
+    let client_app = match kind {
+        Some(ConnectorKind::EntraAppSecret) => {
+            let tenant_id = c.parsed("tenant_id", false, tenant);
+            let application_object_id =
+                c.parsed("application_object_id", false, guid("the app registration's object id"));
+            let client_id = c.parsed("client_id", false, guid("the application (client) id"));
+            match (tenant_id, application_object_id, client_id) {
+                (Some(tenant_id), Some(application_object_id), Some(client_id)) => {
+                    Some(ClientApp::Entra { tenant_id, application_object_id, client_id })
+                }
+                _ => None,
+            }
+        }
+        Some(ConnectorKind::OktaClientSecret) => {
+            let app = app_id.as_deref().map(|raw| okta_id("app id")(raw).map_err(|e| c.fail("app_id", e)).ok());
+            let client_id = c.parsed("client_id", false, okta_id("client id"));
+            let auth_server_id = c.parsed("auth_server_id", false, okta_id("authorization server id"));
+            let scope = c.parsed("scope", false, scope);
+            match (app.flatten(), client_id, auth_server_id, scope) {
+                (Some(app_id), Some(client_id), Some(auth_server_id), Some(scope)) => {
+                    Some(ClientApp::Okta { app_id, client_id, auth_server_id, scope })
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    if let Some(kind) = kind {
+        for (field, kinds) in CLIENT_APP_FIELDS {
+            if !kinds.contains(&kind) && c.rec.get(field).is_some() {
+                let names: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+                c.fail(field, format!("is only used with kind {}", names.join(" or ")));
+            }
+        }
+    }
+
     if kind.is_some_and(|k| k != ConnectorKind::GenericHttp) && c.rec.get("http_template").is_some() {
         c.fail("http_template", "is only used with kind generic-http");
     }
@@ -361,6 +477,7 @@ pub fn validate_record(rec: &RawRecord, ctx: &ValidationContext) -> Result<Conne
             console_url,
             old_key_survives,
             http_template,
+            client_app,
             active_change: None,
         }),
         _ => Err(c.errors),
@@ -828,6 +945,77 @@ mod tests {
         assert_eq!(p.shown[0].errors[0].message, "duplicate of row 2");
         assert!(p.shown.windows(2).all(|w| w[0].location < w[1].location));
         assert!(p.to_string().ends_with("… and 501 more invalid record(s) not shown"), "{}", p.to_string().len());
+    }
+
+    const ENTRA_HEADER: &str =
+        "id,kind,org,idp,owner,approver_group,secret_arn,expires_at,tenant_id,application_object_id,client_id";
+    const ENTRA_GOOD: &str = "entra/app/payroll,entra-app-secret,contoso,none,ann@acme.example,it-change,arn:aws:secretsmanager:eu-west-1:123456789012:secret:app/payroll,2026-12-01,11111111-2222-3333-4444-555555555555,aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee,0f0f0f0f-1234-5678-9abc-def012345678";
+
+    /// An app registration's secret: its three ids become the connector's
+    /// client app, and only `idp none` may hold it.
+    #[test]
+    fn an_entra_app_secret_record_names_its_app_registration() {
+        let c = check(&format!("{ENTRA_HEADER}\n{ENTRA_GOOD}\n")).unwrap().remove(0);
+        assert_eq!(c.kind, ConnectorKind::EntraAppSecret);
+        assert_eq!(
+            c.client_app,
+            Some(ClientApp::Entra {
+                tenant_id: "11111111-2222-3333-4444-555555555555".into(),
+                application_object_id: "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee".into(),
+                client_id: "0f0f0f0f-1234-5678-9abc-def012345678".into(),
+            })
+        );
+        let domain = ENTRA_GOOD.replace("11111111-2222-3333-4444-555555555555", "contoso.onmicrosoft.com");
+        assert!(check(&format!("{ENTRA_HEADER}\n{domain}\n")).is_ok(), "a tenant may be named by its domain");
+    }
+
+    #[test]
+    fn bad_entra_app_secret_fields_are_named() {
+        for (from, to, expected) in [
+            ("aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", "my-app", "application_object_id: \"my-app\" is not a GUID"),
+            ("0f0f0f0f-1234-5678-9abc-def012345678", "0f0f0f0f", "client_id: \"0f0f0f0f\" is not a GUID"),
+            ("11111111-2222-3333-4444-555555555555", "not a tenant", "tenant_id: \"not a tenant\" is not a tenant id"),
+            (",none,", ",entra,", "idp_app_id: is required for idp entra"),
+            ("0f0f0f0f-1234-5678-9abc-def012345678", "", "client_id: is required for kind entra-app-secret"),
+        ] {
+            let row = ENTRA_GOOD.replace(from, to);
+            let errs = check(&format!("{ENTRA_HEADER}\n{row}\n")).unwrap_err();
+            let shown = errs[0].to_string();
+            assert!(shown.starts_with("inventory.csv row 2 (entra/app/payroll): "), "{shown}");
+            assert!(shown.contains(expected), "{expected}: {shown}");
+        }
+        let row = ENTRA_GOOD.replace(",none,", ",okta,") + ",";
+        let errs = check(&format!("{ENTRA_HEADER},idp_app_id\n{row}0oa1\n")).unwrap_err();
+        assert!(errs[0].to_string().contains("idp: okta cannot consume a entra-app-secret key"), "{errs:?}");
+        // A client-secret field on another kind is a mistake, named.
+        let errs = check(&format!("{HEADER},client_id\n{GOOD},0f0f0f0f-1234-5678-9abc-def012345678\n")).unwrap_err();
+        assert!(errs[0]
+            .to_string()
+            .contains("client_id: is only used with kind entra-app-secret or okta-client-secret"));
+    }
+
+    #[test]
+    fn an_okta_client_secret_record_names_its_app_server_and_scope() {
+        let header = "id,kind,org,idp,owner,approver_group,secret_arn,expires_at,app_id,client_id,auth_server_id,scope";
+        let good = "okta/app/ci,okta-client-secret,acme,none,ann@acme.example,it-change,arn:aws:secretsmanager:eu-west-1:123456789012:secret:app/ci,2026-12-01,0oa1app,0oa1client,aus1server,keyturn.verify";
+        let c = check(&format!("{header}\n{good}\n")).unwrap().remove(0);
+        assert_eq!(
+            c.client_app,
+            Some(ClientApp::Okta {
+                app_id: "0oa1app".into(),
+                client_id: "0oa1client".into(),
+                auth_server_id: "aus1server".into(),
+                scope: "keyturn.verify".into(),
+            })
+        );
+        for (from, to, expected) in [
+            ("keyturn.verify", "a  b", "scope: \"a  b\" is not an OAuth scope"),
+            ("aus1server", "../x", "auth_server_id: \"../x\" is not an Okta authorization server id"),
+            ("0oa1app,", ",", "app_id: is required for kind okta-client-secret"),
+        ] {
+            let errs = check(&format!("{header}\n{}\n", good.replace(from, to))).unwrap_err();
+            assert!(errs[0].to_string().contains(expected), "{expected}: {errs:?}");
+        }
     }
 
     proptest! {

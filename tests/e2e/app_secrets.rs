@@ -1,0 +1,204 @@
+//! App client secrets rotated dual-phase with no human hand-over (approval
+//! still required): keyturn adds the new secret through the vendor's API,
+//! proves it with a real client-credentials token request, makes it current
+//! and removes the old one; a new secret that never signs in is removed and
+//! the old one stays current. Secret values are canaries that must never
+//! show up anywhere.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::rotation::{approve_and_finish, run_to_end};
+use crate::workflow::*;
+
+/// A GUID of this test's own (Graph ids are GUIDs; the inventory checks it).
+fn guid(f: &Flow, n: u8) -> String {
+    // Two 16-digit fingerprints make the 32 hexadecimal digits of a GUID.
+    let h = sha(&format!("{}/{n}/a", f.stack.prefix)) + &sha(&format!("{}/{n}/b", f.stack.prefix));
+    format!("{}-{}-4{}-8{}-{}", &h[0..8], &h[8..12], &h[13..16], &h[17..20], &h[20..32])
+}
+
+/// An app registration seeded at the simulated Graph with one password (the
+/// current secret, `keyId` known) and the connector that names it:
+/// (object id, old key id, secret ARN, old secret).
+async fn entra_app_connector(f: &Flow, tag: &str, propagation_requests: u32) -> (String, String, String, String) {
+    let (object, client, tenant, old_id) = (guid(f, 1), guid(f, 2), guid(f, 3), guid(f, 4));
+    let old = canary(tag);
+    let seed = json!({"appId": client, "tenant": tenant, "displayName": "payroll sync",
+        "passwords": [{"secret": old, "keyId": old_id, "displayName": "first"}],
+        "owners": [{"id": "u1", "mail": "owner@e2e.example"}],
+        "propagation_requests": propagation_requests});
+    let (status, _) = vendor(Method::PUT, &format!("/_sim/entra/apps/{object}"), Some(seed)).await;
+    assert_eq!(status, 200);
+    let arn = f.secret("k1", &json!({"key": old, "key_id": old_id}).to_string()).await;
+    let record = json!([{
+        "id": f.id("k1"), "kind": "entra-app-secret", "org": "contoso", "idp": "none", "owner": "owner@e2e.example",
+        "approver_group": "e2e-one", "secret_arn": arn, "expires_at": in_days(5),
+        "tenant_id": tenant, "application_object_id": object, "client_id": client,
+    }]);
+    f.stack.ok(&["inventory", "import", &f.stack.file("entra-app.json", &record.to_string())]);
+    (object, old_id, arn, old)
+}
+
+/// The app's passwords as the simulator holds them: (keyId, pending).
+async fn app_passwords(object: &str) -> Vec<Value> {
+    let (_, app) = vendor(Method::GET, &format!("/_sim/entra/apps/{object}"), None).await;
+    app["passwords"].as_array().cloned().unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_entra_app_secret_is_rotated_dual_phase_and_the_old_one_removed() {
+    let f = Flow::new("entraapp");
+    // The new secret is refused twice as "invalid" before it has replicated.
+    let (object, old_id, arn, old) = entra_app_connector(&f, "old-entra-app", 2).await;
+
+    let (change, status, outcomes) = approve_and_finish(&f).await;
+    assert_eq!(status, "SUCCEEDED");
+    assert_eq!(outcomes[0]["outcome"], "rotated", "{outcomes:?}");
+
+    let current: Value = serde_json::from_str(&f.secret_at(&arn, "AWSCURRENT").await.unwrap()).unwrap();
+    let new_id = current["key_id"].as_str().unwrap().to_owned();
+    let new = current["key"].as_str().unwrap().to_owned();
+    assert_ne!(new_id, old_id);
+    let passwords = app_passwords(&object).await;
+    assert_eq!(passwords.len(), 1, "the old password removed, exactly one new one: {passwords:?}");
+    assert_eq!(passwords[0]["keyId"], new_id.as_str());
+    assert_eq!(passwords[0]["fingerprint"], sha(&new), "AWSCURRENT holds the password Graph made");
+    assert_eq!(f.versions(&arn).await.len(), 2, "one new secret version");
+
+    let audit = f.audit("k1").await;
+    let stored = audit.iter().find(|e| e.event == "pending_stored").unwrap();
+    assert_eq!(stored.detail["new_key_id"], new_id);
+    assert!(stored.detail["vendor_calls"].contains("entra AddPassword 200"), "{:?}", stored.detail);
+    let verified = audit.iter().find(|e| e.event == "verified").unwrap();
+    assert!(
+        verified.detail["preflight_calls"].contains("entra AppToken 401")
+            && verified.detail["preflight_calls"].contains("entra AppToken 200"),
+        "the replication wait is in the trail: {:?}",
+        verified.detail
+    );
+    let finalized = audit.iter().find(|e| e.event == "finalized").unwrap();
+    assert_eq!(finalized.detail["old_key"], format!("revoked {old_id}"));
+    // The connector's expiry is the new password's endDateTime (now + 180 days by default).
+    let expires = f.connector_field("k1", "expires_at").await.unwrap();
+    assert!(expires.as_str() > in_days(170).as_str() && expires.as_str() < in_days(190).as_str(), "{expires}");
+    let events = f.events("k1").await;
+    for e in ["rotation_started", "pending_stored", "verified", "finalized"] {
+        assert!(events.contains(&e.to_owned()), "{e} missing: {events:?}");
+    }
+    assert!(!events.iter().any(|e| e == "rolled_back" || e == "intake_requested"), "{events:?}");
+    assert_never_leaked(&f, &change, &[old.as_str(), new.as_str()]).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_entra_app_secret_that_never_signs_in_is_removed_and_the_old_one_stays_current() {
+    let f = Flow::new("entraapprb");
+    // The new secret never replicates: every token request with it is refused.
+    let (object, old_id, arn, old) = entra_app_connector(&f, "old-entra-rb", 1000).await;
+
+    let change = f.scan_one(&[]);
+    f.approve(&change).await;
+    let (status, outcomes) = run_to_end(&f, &change).await;
+    assert_eq!(status, "SUCCEEDED", "a rollback is an outcome, reported by notify");
+    assert_eq!(outcomes[0]["outcome"], "rolled_back", "{outcomes:?}");
+
+    assert_eq!(
+        f.secret_at(&arn, "AWSCURRENT").await.as_deref(),
+        Some(json!({"key": old, "key_id": old_id}).to_string().as_str()),
+        "AWSCURRENT never moved"
+    );
+    assert!(f.versions(&arn).await.iter().all(|(_, s)| !s.contains(&"AWSPENDING".to_owned())), "AWSPENDING removed");
+    let passwords = app_passwords(&object).await;
+    assert_eq!(passwords.len(), 1, "the new password removed: {passwords:?}");
+    assert_eq!(passwords[0]["keyId"], old_id.as_str(), "the old one kept");
+    assert_eq!(f.connector_field("k1", "status").await.as_deref(), Some("needs_manual_intervention"));
+
+    let events = f.events("k1").await;
+    for e in ["pending_stored", "verification_failed", "rolled_back", "needs_manual_intervention"] {
+        assert!(events.contains(&e.to_owned()), "{e} missing: {events:?}");
+    }
+    assert!(!events.contains(&"finalized".to_owned()), "{events:?}");
+    let rolled = f.audit("k1").await.into_iter().find(|e| e.event == "rolled_back").unwrap();
+    assert!(rolled.detail["restored"].contains("new vendor key") && rolled.detail["restored"].contains("revoked"));
+    let failed = f.audit("k1").await.into_iter().find(|e| e.event == "verification_failed").unwrap();
+    assert!(failed.detail["error"].contains("refused as invalid"), "{:?}", failed.detail);
+    let stored = f.audit("k1").await.into_iter().find(|e| e.event == "pending_stored").unwrap();
+    let new_id = stored.detail["new_key_id"].clone();
+    assert!(rolled.detail["restored"].contains(&format!("new vendor key {new_id} revoked")), "{:?}", rolled.detail);
+    assert_never_leaked(&f, &change, &[old.as_str()]).await;
+}
+
+/// An Okta OAuth app seeded with one client secret (the current one, its id
+/// known), a custom authorization server granting `keyturn.verify`, and the
+/// connector that names them: (app id, secret ARN, old secret).
+async fn okta_app_connector(f: &Flow, tag: &str, propagation_requests: u32) -> (String, String, String) {
+    let suffix = &sha(&f.stack.prefix)[..12];
+    let (app, client, server) = (format!("0oa{suffix}"), format!("0oc{suffix}"), format!("aus{suffix}"));
+    let old = canary(tag);
+    let seed = json!({"client_id": client, "secrets": [{"secret": old, "id": "ocsold"}],
+        "propagation_requests": propagation_requests});
+    let (status, _) = vendor(Method::PUT, &format!("/_sim/okta/oauth-apps/{app}"), Some(seed)).await;
+    assert_eq!(status, 200);
+    vendor(
+        Method::PUT,
+        &format!("/_sim/okta/authorization-servers/{server}"),
+        Some(json!({"scopes": ["keyturn.verify"]})),
+    )
+    .await;
+    let arn = f.secret("k1", &json!({"key": old, "key_id": "ocsold"}).to_string()).await;
+    let record = json!([{
+        "id": f.id("k1"), "kind": "okta-client-secret", "org": "acme", "idp": "none", "owner": "owner@e2e.example",
+        "approver_group": "e2e-one", "secret_arn": arn, "expires_at": in_days(5),
+        "app_id": app, "client_id": client, "auth_server_id": server, "scope": "keyturn.verify",
+    }]);
+    f.stack.ok(&["inventory", "import", &f.stack.file("okta-app.json", &record.to_string())]);
+    (app, arn, old)
+}
+
+async fn okta_secrets(app: &str) -> Vec<Value> {
+    let (_, v) = vendor(Method::GET, &format!("/_sim/okta/oauth-apps/{app}"), None).await;
+    v["secrets"].as_array().cloned().unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_okta_client_secret_is_rotated_dual_phase_and_the_old_one_deleted() {
+    let f = Flow::new("oktaapp");
+    let (app, arn, old) = okta_app_connector(&f, "old-okta-app", 1).await;
+
+    let (change, status, outcomes) = approve_and_finish(&f).await;
+    assert_eq!(status, "SUCCEEDED");
+    assert_eq!(outcomes[0]["outcome"], "rotated", "{outcomes:?}");
+    let current: Value = serde_json::from_str(&f.secret_at(&arn, "AWSCURRENT").await.unwrap()).unwrap();
+    let (new_id, new) = (current["key_id"].as_str().unwrap(), current["key"].as_str().unwrap());
+    let held = okta_secrets(&app).await;
+    assert_eq!(held.len(), 1, "the old secret deactivated and deleted: {held:?}");
+    assert_eq!(held[0]["id"], new_id);
+    let finalized = f.audit("k1").await.into_iter().find(|e| e.event == "finalized").unwrap();
+    assert_eq!(finalized.detail["old_key"], "revoked ocsold");
+    assert_never_leaked(&f, &change, &[old.as_str(), new]).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_okta_client_secret_that_never_signs_in_is_deleted_and_the_old_one_stays_current() {
+    let f = Flow::new("oktaapprb");
+    let (app, arn, old) = okta_app_connector(&f, "old-okta-rb", 1000).await;
+
+    let change = f.scan_one(&[]);
+    f.approve(&change).await;
+    let (status, outcomes) = run_to_end(&f, &change).await;
+    assert_eq!(status, "SUCCEEDED");
+    assert_eq!(outcomes[0]["outcome"], "rolled_back", "{outcomes:?}");
+    assert_eq!(
+        f.secret_at(&arn, "AWSCURRENT").await.as_deref(),
+        Some(json!({"key": old, "key_id": "ocsold"}).to_string().as_str()),
+        "AWSCURRENT never moved"
+    );
+    let held = okta_secrets(&app).await;
+    assert_eq!(held.len(), 1, "the new secret deactivated and deleted: {held:?}");
+    assert_eq!((&held[0]["id"], &held[0]["status"]), (&json!("ocsold"), &json!("ACTIVE")), "the old one kept active");
+    let events = f.events("k1").await;
+    for e in ["pending_stored", "verification_failed", "rolled_back", "needs_manual_intervention"] {
+        assert!(events.contains(&e.to_owned()), "{e} missing: {events:?}");
+    }
+    assert_never_leaked(&f, &change, &[old.as_str()]).await;
+}
