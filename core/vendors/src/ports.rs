@@ -189,3 +189,36 @@ impl Consumer for HttpConsumer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::vendor::tests::answers;
+    use super::*;
+    use keyturn_domain::inventory::{validate_record, ValidationContext};
+    use keyturn_domain::SecretValue;
+
+    /// Issue 20 item 11: Okta takes a token by API only for Org2Org and
+    /// Zscaler 2.0, so a push to an Okta-bound connector sends Okta nothing
+    /// (the key least of all) and says where the owner sets it instead.
+    #[tokio::test]
+    async fn an_okta_consumer_is_never_sent_the_key() {
+        let (url, mut seen) = answers(vec![(200, vec![], r#"{"status":"ENABLED"}"#.into())]).await;
+        let okta = Okta::new(reqwest::Client::new(), &url, SecretValue::new("okta-api-token-123"));
+        let consumer = HttpConsumer {
+            atlassian: Atlassian::new(reqwest::Client::new(), &url),
+            entra: None,
+            okta: Some(keyturn_app::lazy::Lazy::new(move || {
+                let okta = okta.clone();
+                async move { Ok(okta) }
+            })),
+        };
+        let stored =
+            keyturn_app::testkit::record("acme/scim", "atlassian-scim", &[("idp", "okta"), ("idp_app_id", "0oa1")]);
+        let now = time::macros::datetime!(2026-11-24 09:00 UTC);
+        let c = validate_record(&stored.record, &ValidationContext::at(now)).expect("a valid record");
+        let key = StoredKey::new(SecretValue::new("scim-key-0123456789"));
+        let err = consumer.push(&c, &key).await.expect_err("Okta is not pushed a token").to_string();
+        assert!(err.contains("Admin Console"), "{err}");
+        assert!(seen.try_recv().is_err(), "no request reached Okta");
+    }
+}

@@ -135,6 +135,34 @@ async fn undocumented_request_shapes_are_refused() {
     assert_eq!(http.post(format!("{url}/slack/T/B/x")).json(&big).send().await.unwrap().status(), 400);
 }
 
+/// Issue 20 item 14: the org API key listing pages as Atlassian's API Access
+/// reference documents (`links.next` is the cursor of the next page) and its
+/// items carry the documented fields, `scopes` among them.
+#[tokio::test]
+async fn org_keys_are_listed_in_documented_pages() {
+    let url = start().await;
+    let http = reqwest::Client::new();
+    for id in ["k1", "k2", "k3"] {
+        http.put(format!("{url}/_sim/atlassian/orgs/o1/keys/{id}"))
+            .json(&json!({"key": format!("org-key-{id}-0123456789"), "label": id}))
+            .send()
+            .await
+            .unwrap();
+    }
+    let list = |query: &str| {
+        http.get(format!("{url}/admin/api-access/v1/orgs/o1/api-keys{query}"))
+            .bearer_auth("org-key-k1-0123456789")
+            .send()
+    };
+    let first: Value = list("?pageSize=2").await.unwrap().json().await.unwrap();
+    assert_eq!(first["data"].as_array().unwrap().len(), 2, "{first}");
+    assert!(first["data"][0]["scopes"].is_array() && first["data"][0]["expiresAt"].is_string(), "{first}");
+    let next = first["links"]["next"].as_str().expect("a next page is linked");
+    let last: Value = list(&format!("?pageSize=2&cursor={next}")).await.unwrap().json().await.unwrap();
+    assert_eq!(last["data"][0]["label"], "k3", "{last}");
+    assert!(last["links"]["next"].is_null(), "the last page links no further: {last}");
+}
+
 #[tokio::test]
 async fn slack_and_jira_capture_what_they_are_sent() {
     let url = start().await;

@@ -477,6 +477,8 @@ mod tests {
     #[test]
     fn a_large_change_is_split_within_slacks_block_limits() {
         let mut view = hostile_view();
+        // An organization name long enough that the subject alone passes the header limit.
+        view.org = Some("a-very-long-organization-name ".repeat(10));
         let line = view.connectors[0].clone();
         view.connectors = (0..2000)
             .map(|i| ConnectorLine { id: format!("acme/connector-with-a-long-name-{i:05}"), ..line.clone() })
