@@ -207,10 +207,10 @@ mod tests {
         let consumer = HttpConsumer {
             atlassian: Atlassian::new(reqwest::Client::new(), &url),
             entra: None,
-            okta: Some(keyturn_app::lazy::Lazy::new(move || {
+            okta: Some(std::sync::Arc::new(keyturn_app::lazy::Lazy::new(move || {
                 let okta = okta.clone();
                 async move { Ok(okta) }
-            })),
+            }))),
         };
         let stored =
             keyturn_app::testkit::record("acme/scim", "atlassian-scim", &[("idp", "okta"), ("idp_app_id", "0oa1")]);
