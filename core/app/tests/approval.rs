@@ -9,9 +9,9 @@ use std::num::NonZeroU32;
 use keyturn_app::approval::callback::{handle, Method, Page};
 use keyturn_app::approval::{ApprovalRequest, TaskToken};
 use keyturn_app::ports::{Approvals, ChangeStore};
-use keyturn_app::testkit::{record, Fakes, TaskAnswer};
+use keyturn_app::testkit::{one_connector_change, record, Fakes, TaskAnswer};
 use keyturn_domain::approval::{ApprovalRule, Approver, Decision, KeyRing, LinkClaims, Nonce, SigningKey};
-use keyturn_domain::{Change, ChangeId, ChangeStatus, ConnectorId};
+use keyturn_domain::{ChangeId, ChangeStatus};
 use time::{Duration, OffsetDateTime};
 
 const NOW: OffsetDateTime = time::macros::datetime!(2026-11-24 09:00 UTC);
@@ -30,20 +30,7 @@ fn who(a: &str) -> Approver {
 /// A change of one connector awaiting `required` of ana, bo and the owner.
 async fn awaiting(required: u32, two_person: bool) -> Fakes {
     let f = Fakes::new(record("acme/k", "atlassian-api-key", &[]), "old-org-key-1234567").routed(ROUTING);
-    let change = Change {
-        id: change_id(),
-        connectors: vec![ConnectorId::parse("acme/k").unwrap()],
-        urgent: false,
-        approver_group: "it-change".into(),
-        org: Some("acme".into()),
-        window: None,
-        earliest_expiry: time::macros::datetime!(2026-12-10 00:00 UTC),
-        detected_at: NOW - Duration::hours(1),
-        approval_timeout_seconds: None,
-        intake_timeout_seconds: None,
-        max_concurrency: None,
-        items: Vec::new(),
-    };
+    let change = one_connector_change(change_id().as_str(), "acme/k", NOW - Duration::hours(1));
     f.create(&change).await.unwrap();
     let request = ApprovalRequest {
         approvers: vec![who("ana@acme.example"), who("bo@acme.example"), who("owner@acme.example")],

@@ -5,8 +5,8 @@
 
 use keyturn_app::notify::{notify, ConnectorOutcome, NotifyEvent, NotifyInput, WorkflowError, WorkflowState};
 use keyturn_app::ports::{Approvals, ChangeStore, OutcomeLog};
-use keyturn_app::testkit::{record, Fakes};
-use keyturn_domain::{Change, ChangeId, ChangeLease, ChangeStatus, ConnectorId};
+use keyturn_app::testkit::{one_connector_change, record, Fakes};
+use keyturn_domain::{Change, ChangeLease, ChangeStatus, ConnectorId};
 use time::{Duration, OffsetDateTime};
 
 const NOW: OffsetDateTime = time::macros::datetime!(2026-11-24 09:00 UTC);
@@ -15,20 +15,7 @@ const ROUTING: &str = "groups:\n  it-change:\n    approvers: [ana@acme.example]\
                        escalation: { email: [oncall@acme.example], slack_webhook: https://hooks.slack.com/services/T0/B0/oncall }\n";
 
 fn change() -> Change {
-    Change {
-        id: ChangeId::from_trusted("chg-20261124-00000000000000aa"),
-        connectors: vec![ConnectorId::parse("acme/k").unwrap()],
-        urgent: false,
-        approver_group: "it-change".into(),
-        org: Some("acme".into()),
-        window: None,
-        earliest_expiry: time::macros::datetime!(2026-12-10 00:00 UTC),
-        detected_at: NOW - Duration::days(1),
-        approval_timeout_seconds: None,
-        intake_timeout_seconds: None,
-        max_concurrency: None,
-        items: Vec::new(),
-    }
+    one_connector_change("chg-20261124-00000000000000aa", "acme/k", NOW - Duration::days(1))
 }
 
 /// A change on record whose connector it holds.

@@ -33,7 +33,7 @@ use crate::ports::{StoreError, StoredConnector};
 use crate::retry::RetryPolicy;
 use crate::rotation::{StoredKey, VendorError};
 use keyturn_domain::approval::{KeyRing, SigningKey};
-use keyturn_domain::{AuditEvent, ChangeId, ChangeLease, ConnectorId};
+use keyturn_domain::{AuditEvent, Change, ChangeId, ChangeLease, ConnectorId};
 
 pub const ARN: &str = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:k";
 
@@ -206,6 +206,25 @@ pub fn record(id: &str, kind: &str, idp: &[(&str, &str)]) -> StoredConnector {
 
 /// A `generic-http` template whose keys keyturn makes through the vendor's API.
 pub const KEY_TEMPLATE: &str = r#"{"base":"https://api.vendor.example","create":{"method":"POST","path":"/v1/orgs/{org}/keys","body":{"name":"{label}"},"key":"/data/secret","key_id":"/data/id","expires_at":"/data/expires"},"revoke":{"method":"DELETE","path":"/v1/orgs/{org}/keys/{key_id}"},"probe":{"method":"GET","path":"/v1/orgs/{org}/me"}}"#;
+
+/// A change of the one connector `connector` (approver group `it-change`,
+/// org `acme`, no window), detected at `detected_at`.
+pub fn one_connector_change(id: &str, connector: &str, detected_at: OffsetDateTime) -> Change {
+    Change {
+        id: ChangeId::from_trusted(id),
+        connectors: vec![ConnectorId::parse(connector).expect("connector id")],
+        urgent: false,
+        approver_group: "it-change".into(),
+        org: Some("acme".into()),
+        window: None,
+        earliest_expiry: time::macros::datetime!(2026-12-10 00:00 UTC),
+        detected_at,
+        approval_timeout_seconds: None,
+        intake_timeout_seconds: None,
+        max_concurrency: None,
+        items: Vec::new(),
+    }
+}
 
 /// The fixed link-signing key of every [`Fakes`] (a test key, nothing else).
 pub fn test_keyring() -> KeyRing {
