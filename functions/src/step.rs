@@ -27,7 +27,8 @@ pub async fn run(step: keyturn_aws::service::Step) -> Result<(), lambda_runtime:
                 tracing::info!(outcome, "step done");
                 let mut metrics = vec![("StepLatency", ms, "Milliseconds")];
                 match (step, outcome) {
-                    (keyturn_aws::service::Step::Finalize, "rotated") => {
+                    // The retire pass (same function) is not a second rotation.
+                    (keyturn_aws::service::Step::Finalize, "rotated") if input.retire.is_none() => {
                         metrics.push(("RotationSucceeded", 1.0, "Count"));
                         if let Some(s) = out.get("time_to_rotate_seconds").and_then(|v| v.as_f64()) {
                             metrics.push(("TimeToRotate", s, "Seconds"));

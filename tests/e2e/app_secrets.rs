@@ -1,8 +1,9 @@
 //! App client secrets rotated dual-phase with no human hand-over (approval
 //! still required): keyturn adds the new secret through the vendor's API,
 //! proves it with a real client-credentials token request, makes it current
-//! and removes the old one; a new secret that never signs in is removed and
-//! the old one stays current. Secret values are canaries that must never
+//! and, once the record's overlap has passed, removes the old one (the old
+//! secret signs in until then); a new secret that never signs in is removed
+//! and the old one stays current. Secret values are canaries that must never
 //! show up anywhere.
 
 use reqwest::Method;
@@ -21,7 +22,12 @@ fn guid(f: &Flow, n: u8) -> String {
 /// An app registration seeded at the simulated Graph with one password (the
 /// current secret, `keyId` known) and the connector that names it:
 /// (object id, old key id, secret ARN, old secret).
-async fn entra_app_connector(f: &Flow, tag: &str, propagation_requests: u32) -> (String, String, String, String) {
+async fn entra_app_connector(
+    f: &Flow,
+    tag: &str,
+    propagation_requests: u32,
+    overlap: &str,
+) -> (String, String, String, String) {
     let (object, client, tenant, old_id) = (guid(f, 1), guid(f, 2), guid(f, 3), guid(f, 4));
     let old = canary(tag);
     let seed = json!({"appId": client, "tenant": tenant, "displayName": "payroll sync",
@@ -34,7 +40,7 @@ async fn entra_app_connector(f: &Flow, tag: &str, propagation_requests: u32) -> 
     let record = json!([{
         "id": f.id("k1"), "kind": "entra-app-secret", "org": "contoso", "idp": "none", "owner": "owner@e2e.example",
         "approver_group": "e2e-one", "secret_arn": arn, "expires_at": in_days(5),
-        "tenant_id": tenant, "application_object_id": object, "client_id": client,
+        "tenant_id": tenant, "application_object_id": object, "client_id": client, "overlap": overlap,
     }]);
     f.stack.ok(&["inventory", "import", &f.stack.file("entra-app.json", &record.to_string())]);
     (object, old_id, arn, old)
@@ -46,15 +52,67 @@ async fn app_passwords(object: &str) -> Vec<Value> {
     app["passwords"].as_array().cloned().unwrap_or_default()
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn an_entra_app_secret_is_rotated_dual_phase_and_the_old_one_removed() {
-    let f = Flow::new("entraapp");
-    // The new secret is refused twice as "invalid" before it has replicated.
-    let (object, old_id, arn, old) = entra_app_connector(&f, "old-entra-app", 2).await;
+/// A client-credentials token request as the app's own clients make it.
+async fn signs_in(tenant_of: &str, client: &str, secret: &str) -> u16 {
+    let form = [
+        ("client_id", client),
+        ("client_secret", secret),
+        ("scope", "https://graph.microsoft.com/.default"),
+        ("grant_type", "client_credentials"),
+    ];
+    let url = format!("{}/login/{tenant_of}/oauth2/v2.0/token", vendor_url());
+    // Percent-encoded by hand: this crate's reqwest has no `form` feature.
+    let enc = |v: &str| {
+        v.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect::<String>()
+    };
+    let body = form.iter().map(|(k, v)| format!("{k}={}", enc(v))).collect::<Vec<_>>().join("&");
+    reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
 
-    let (change, status, outcomes) = approve_and_finish(&f).await;
+#[tokio::test(flavor = "multi_thread")]
+async fn an_entra_app_secret_is_rotated_dual_phase_and_the_old_one_removed_after_the_overlap() {
+    let f = Flow::new("entraapp");
+    // The new secret is refused twice as "invalid" before it has replicated;
+    // the old one keeps working for 20 s after the new one is current.
+    let (object, old_id, arn, old) = entra_app_connector(&f, "old-entra-app", 2, "20s").await;
+    let (client, tenant) = (guid(&f, 2), guid(&f, 3));
+
+    let change = f.scan_one(&[]);
+    f.approve(&change).await;
+    // During the overlap: the new secret is current, the old one still signs in.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !f.events("k1").await.contains(&"finalized".to_owned()) {
+        assert!(std::time::Instant::now() < deadline, "no finalized event");
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    let finalized = f.audit("k1").await.into_iter().find(|e| e.event == "finalized").unwrap();
+    assert_eq!(finalized.detail["retire_key_id"], old_id, "{:?}", finalized.detail);
+    assert!(finalized.detail["old_key"].contains("stays valid for the overlap (20s)"), "{:?}", finalized.detail);
+    assert_eq!(app_passwords(&object).await.len(), 2, "both passwords during the overlap");
+    assert_eq!(signs_in(&tenant, &client, &old).await, 200, "the old secret still signs in");
+    assert!(!f.events("k1").await.contains(&"old_key_retired".to_owned()), "not before the overlap ends");
+
+    let (status, outcomes) = run_to_end(&f, &change).await;
     assert_eq!(status, "SUCCEEDED");
     assert_eq!(outcomes[0]["outcome"], "rotated", "{outcomes:?}");
+    assert!(outcomes[0]["detail"].as_str().unwrap_or_default().contains(&format!("old key revoked {old_id}")));
+    assert_ne!(signs_in(&tenant, &client, &old).await, 200, "after the overlap the old secret is refused");
 
     let current: Value = serde_json::from_str(&f.secret_at(&arn, "AWSCURRENT").await.unwrap()).unwrap();
     let new_id = current["key_id"].as_str().unwrap().to_owned();
@@ -77,16 +135,20 @@ async fn an_entra_app_secret_is_rotated_dual_phase_and_the_old_one_removed() {
         "the replication wait is in the trail: {:?}",
         verified.detail
     );
-    let finalized = audit.iter().find(|e| e.event == "finalized").unwrap();
-    assert_eq!(finalized.detail["old_key"], format!("revoked {old_id}"));
+    let retired = audit.iter().find(|e| e.event == "old_key_retired").unwrap();
+    assert_eq!(retired.detail["key_id"], old_id);
+    assert!(retired.at >= finalized.at, "retired after the new secret became current");
     // The connector's expiry is the new password's endDateTime (now + 180 days by default).
     let expires = f.connector_field("k1", "expires_at").await.unwrap();
     assert!(expires.as_str() > in_days(170).as_str() && expires.as_str() < in_days(190).as_str(), "{expires}");
     let events = f.events("k1").await;
-    for e in ["rotation_started", "pending_stored", "verified", "finalized"] {
+    for e in ["rotation_started", "pending_stored", "verified", "finalized", "old_key_retired"] {
         assert!(events.contains(&e.to_owned()), "{e} missing: {events:?}");
     }
-    assert!(!events.iter().any(|e| e == "rolled_back" || e == "intake_requested"), "{events:?}");
+    assert!(
+        !events.iter().any(|e| e == "rolled_back" || e == "intake_requested" || e == "retire_failed"),
+        "{events:?}"
+    );
     assert_never_leaked(&f, &change, &[old.as_str(), new.as_str()]).await;
 }
 
@@ -94,7 +156,7 @@ async fn an_entra_app_secret_is_rotated_dual_phase_and_the_old_one_removed() {
 async fn an_entra_app_secret_that_never_signs_in_is_removed_and_the_old_one_stays_current() {
     let f = Flow::new("entraapprb");
     // The new secret never replicates: every token request with it is refused.
-    let (object, old_id, arn, old) = entra_app_connector(&f, "old-entra-rb", 1000).await;
+    let (object, old_id, arn, old) = entra_app_connector(&f, "old-entra-rb", 1000, "0s").await;
 
     let change = f.scan_one(&[]);
     f.approve(&change).await;
@@ -149,7 +211,7 @@ async fn okta_app_connector(f: &Flow, tag: &str, propagation_requests: u32) -> (
     let record = json!([{
         "id": f.id("k1"), "kind": "okta-client-secret", "org": "acme", "idp": "none", "owner": "owner@e2e.example",
         "approver_group": "e2e-one", "secret_arn": arn, "expires_at": in_days(5),
-        "app_id": app, "client_id": client, "auth_server_id": server, "scope": "keyturn.verify",
+        "app_id": app, "client_id": client, "auth_server_id": server, "scope": "keyturn.verify", "overlap": "0s",
     }]);
     f.stack.ok(&["inventory", "import", &f.stack.file("okta-app.json", &record.to_string())]);
     (app, arn, old)

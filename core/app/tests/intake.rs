@@ -71,6 +71,7 @@ async fn the_owner_is_asked_with_a_link_of_their_own_and_the_request_is_audited(
         execution_arn: "arn:exec:x".into(),
         intake: None,
         rotation: None,
+        retire: None,
         error: None,
     };
     let input = KeyRequest { item, task_token: TaskToken::new("task-2"), intake_timeout_seconds: Some(3600) };

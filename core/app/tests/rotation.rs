@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-use keyturn_app::rotation::steps::{finalize, rollback, rotate, verify};
+use keyturn_app::rotation::steps::{finalize, retire, rollback, rotate, verify};
 use keyturn_app::rotation::{version_token, CaughtError, Outcome, RotationError, StepInput, StoredKey, VendorError};
 use keyturn_app::testkit::{record, Fakes, VendorKey, VendorMood, KEY_TEMPLATE};
 use keyturn_domain::{ChangeId, ConnectorId, SecretValue};
@@ -21,6 +21,7 @@ fn input() -> StepInput {
         execution_arn: "arn:aws:states:us-east-1:123456789012:execution:keyturn-rotation:x".into(),
         intake: None,
         rotation: None,
+        retire: None,
         error: None,
     }
 }
@@ -403,4 +404,119 @@ async fn a_rollback_after_finalize_moved_awscurrent_says_it_could_not_restore_it
         "VerificationFailed: verification failed for acme/gen: late"
     );
     assert_eq!(f.marks.lock().unwrap().last().unwrap(), &format!("manual {ID}"));
+}
+
+// ---- the overlap: the old key lives on, then is retired ---------------------
+
+/// The same connector with an overlap in its record.
+fn overlapping(overlap: &str) -> Fakes {
+    Fakes::with_vendor_key(record(ID, "generic-http", &[("http_template", KEY_TEMPLATE), ("overlap", overlap)]), OLD)
+}
+
+/// rotate → verify → finalize, then the retire step as the state machine
+/// runs it after the Wait (`retire` from finalize's result).
+async fn finalize_then_retire(f: &Fakes, error: Option<CaughtError>) -> (Outcome, Outcome) {
+    let mut i = input();
+    i.rotation = Some(rotate(f, &i, NOW).await.unwrap());
+    verify(f, &i, NOW).await.unwrap();
+    let finalized = finalize(f, &i, NOW).await.unwrap();
+    i.retire = finalized.retire.clone();
+    i.error = error;
+    let retired = retire(f, &i, NOW + time::Duration::minutes(30)).await.unwrap();
+    (finalized, retired)
+}
+
+#[tokio::test]
+async fn with_an_overlap_finalize_keeps_the_old_key_live_and_records_when_it_goes() {
+    let f = overlapping("30m");
+    let out = run_all(&f).await.unwrap();
+    assert_eq!(out.outcome, "rotated");
+    let retire = out.retire.clone().expect("finalize names the key to retire");
+    assert_eq!((retire.key_id.as_str(), retire.at.as_str()), ("k-old", "2026-11-24T09:30:00Z"));
+    assert_eq!(f.labelled("AWSCURRENT"), [token()], "the new key is current");
+    assert_eq!(f.active_vendor_keys(), ["k-old", "k-1"], "both keys work during the overlap");
+    let fin = f.event("finalized").unwrap();
+    assert_eq!(fin.detail["retire_key_id"], "k-old");
+    assert_eq!(fin.detail["retire_at"], "2026-11-24T09:30:00Z");
+    assert!(fin.detail["old_key"].contains("stays valid for the overlap (30m)"), "{:?}", fin.detail);
+    assert!(out.detail.unwrap().contains("k-old stays valid"));
+}
+
+#[tokio::test]
+async fn after_the_overlap_the_old_key_is_retired_and_audited() {
+    let f = overlapping("30m");
+    let (_, retired) = finalize_then_retire(&f, None).await;
+    assert_eq!(retired.outcome, "rotated");
+    assert!(retired.detail.as_deref().unwrap().contains("old key revoked k-old after the overlap"), "{retired:?}");
+    assert_eq!(f.active_vendor_keys(), ["k-1"], "only the new key is live");
+    let ev = f.event("old_key_retired").unwrap();
+    assert_eq!(ev.detail["key_id"], "k-old");
+    assert!(f.event("retire_failed").is_none() && f.mail.lock().unwrap().is_empty());
+    assert_no_key_leaked(&f);
+}
+
+#[tokio::test]
+async fn an_overlap_of_zero_revokes_in_finalize_as_before() {
+    let f = overlapping("0s");
+    let out = run_all(&f).await.unwrap();
+    assert!(out.retire.is_none(), "nothing left to wait for: {out:?}");
+    assert!(out.detail.as_deref().unwrap().contains("old key revoked k-old"), "{out:?}");
+    assert_eq!(f.active_vendor_keys(), ["k-1"]);
+}
+
+#[tokio::test]
+async fn an_old_key_the_vendor_will_not_retire_is_audited_by_id_and_told_to_on_call() {
+    let f = overlapping("30m");
+    f.unrevocable.lock().unwrap().insert("k-old".into());
+    let (_, retired) = finalize_then_retire(&f, None).await;
+    assert_eq!(retired.outcome, "rotated", "the rotation stands");
+    assert!(retired.detail.as_deref().unwrap().contains("old key NOT revoked k-old"), "{retired:?}");
+    let failed = f.event("retire_failed").unwrap();
+    assert_eq!(failed.detail["key_id"], "k-old");
+    assert!(f.event("old_key_retired").is_none());
+    let mail = f.mail.lock().unwrap();
+    assert_eq!(mail.len(), 1, "on-call told once");
+    assert!(mail[0].subject.starts_with("Old key NOT revoked: acme/gen"), "{}", mail[0].subject);
+    assert!(mail[0].text.contains("key id k-old") && mail[0].text.contains("still live"), "{}", mail[0].text);
+    assert_eq!(f.active_vendor_keys(), ["k-old", "k-1"], "still live, and said so");
+}
+
+/// The state machine's last resort: the retire function kept dying. The
+/// report-only call revokes nothing, and the trail still names the key.
+#[tokio::test]
+async fn a_retire_that_kept_crashing_is_reported_not_lost() {
+    let f = overlapping("30m");
+    let crash = CaughtError { error: "Runtime.ExitError".into(), cause: "{}".into() };
+    let (_, retired) = finalize_then_retire(&f, Some(crash)).await;
+    assert!(retired.detail.as_deref().unwrap().contains("NOT revoked k-old"), "{retired:?}");
+    let failed = f.event("retire_failed").unwrap();
+    assert!(failed.detail["error"].contains("Runtime.ExitError"), "{:?}", failed.detail);
+    assert_eq!(f.active_vendor_keys(), ["k-old", "k-1"], "nothing revoked blind");
+    assert_eq!(f.mail.lock().unwrap().len(), 1);
+}
+
+/// Retried by Step Functions after it revoked: the vendor settles it, one event.
+#[tokio::test]
+async fn a_retried_retire_revokes_once_and_audits_once() {
+    let f = overlapping("30m");
+    let (_, _) = finalize_then_retire(&f, None).await;
+    let mut i = input();
+    i.rotation = Some(rotate(&f, &i, NOW).await.unwrap());
+    i.retire = Some(keyturn_app::rotation::Retire { key_id: "k-old".into(), at: "2026-11-24T09:30:00Z".into() });
+    retire(&f, &i, NOW + time::Duration::minutes(31)).await.unwrap();
+    assert_eq!(f.event_names().iter().filter(|n| *n == "old_key_retired").count(), 1);
+    assert_eq!(f.active_vendor_keys(), ["k-1"]);
+}
+
+/// A key that is current again (a later rotation rolled back onto it) is never revoked.
+#[tokio::test]
+async fn the_current_key_is_never_retired() {
+    let f = overlapping("30m");
+    let mut i = input();
+    i.rotation = Some(rotate(&f, &i, NOW).await.unwrap());
+    i.retire = Some(keyturn_app::rotation::Retire { key_id: "k-old".into(), at: "2026-11-24T09:30:00Z".into() });
+    let out = retire(&f, &i, NOW).await.unwrap();
+    assert!(out.detail.unwrap().contains("k-old is the current key"));
+    assert!(f.active_vendor_keys().contains(&"k-old".to_owned()));
+    assert!(f.event("retire_failed").is_some());
 }

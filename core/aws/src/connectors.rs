@@ -63,6 +63,9 @@ fn inventory_item(c: &Connector, status: ConnectorStatus, version: u64, now: Off
         }
         IdpBinding::None => {}
     }
+    if let Some(secs) = c.overlap_seconds {
+        item.insert("overlap".into(), s(format!("{secs}s")));
+    }
     if let Some(survives) = c.old_key_survives {
         item.insert("old_key_survives".into(), s(survives.to_string()));
     }

@@ -512,6 +512,12 @@ impl Rotator {
             Ok::<_, RotationError>(match step {
                 Step::Rotate => serde_json::to_value(Box::pin(self.rotate(input, now)).await?),
                 Step::Verify => Ok(Box::pin(self.verify(input, now)).await?),
+                // The same function revokes the old key after the overlap
+                // (the state machine's Retire state passes `retire`).
+                Step::Finalize if input.retire.is_some() => {
+                    let outcome = Box::pin(steps::retire(&self.a, input, now)).await?;
+                    Box::pin(self.ended(input, outcome)).await
+                }
                 Step::Finalize => {
                     let outcome = Box::pin(self.finalize(input, now)).await?;
                     Box::pin(self.ended(input, outcome)).await

@@ -70,6 +70,12 @@ pub enum EventKind {
     /// Approvers were reminded of a change still waiting for them (fresh
     /// links); at the last mark the escalation contacts were told too.
     Reminded,
+    /// The old key of a finished rotation was revoked at the vendor once its
+    /// overlap (the record's `overlap`) ended.
+    OldKeyRetired,
+    /// The old key could not be revoked after its overlap: it is still live
+    /// at the vendor, named, and on-call was told.
+    RetireFailed,
 }
 
 impl EventKind {
@@ -101,6 +107,8 @@ impl EventKind {
             Self::Resolved => "resolved",
             Self::Repaired => "repaired",
             Self::Reminded => "reminded",
+            Self::OldKeyRetired => "old_key_retired",
+            Self::RetireFailed => "retire_failed",
         }
     }
 }

@@ -278,6 +278,11 @@ pub struct Connector {
     /// The OAuth client of a client-secret kind.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_app: Option<ClientApp>,
+    /// How long the old key stays valid after the new one is current, before
+    /// keyturn revokes it (seconds; the record's `overlap`, e.g. `1h`). Unset:
+    /// the kind's default ([`crate::procedures::overlap`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overlap_seconds: Option<u64>,
     /// The change that holds this connector, until `lease_until`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub active_change: Option<ChangeLease>,

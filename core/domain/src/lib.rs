@@ -71,6 +71,7 @@ pub(crate) mod testing {
             old_key_survives: None,
             http_template: None,
             client_app: None,
+            overlap_seconds: None,
             active_change: None,
         }
     }

@@ -185,6 +185,22 @@ pub fn old_key_survives(c: &Connector) -> bool {
     c.old_key_survives.unwrap_or(procedure(c.kind).old_key_survives)
 }
 
+/// How long `c`'s old key stays valid once the new one is current, before
+/// keyturn revokes it: the record's `overlap`, else 1 hour for the app client
+/// secrets (an application reading its secret through the Secrets Manager
+/// caching clients refreshes it hourly by default), else none (revoked in
+/// finalize, as always).
+pub fn overlap(c: &Connector) -> time::Duration {
+    let default = match c.kind {
+        ConnectorKind::EntraAppSecret | ConnectorKind::OktaClientSecret => DEFAULT_APP_SECRET_OVERLAP,
+        _ => 0,
+    };
+    time::Duration::seconds(i64::try_from(c.overlap_seconds.unwrap_or(default)).unwrap_or(i64::MAX))
+}
+
+/// The app client secrets' default `overlap`, in seconds.
+pub const DEFAULT_APP_SECRET_OVERLAP: u64 = 3600;
+
 /// The procedure for `kind`.
 ///
 /// ```
@@ -251,6 +267,18 @@ mod tests {
         c.kind = ConnectorKind::AtlassianApiKey;
         c.old_key_survives = None;
         assert!(old_key_survives(&c), "other kinds keep their row");
+    }
+
+    #[test]
+    fn app_secrets_overlap_an_hour_by_default_and_the_record_decides() {
+        let mut c = crate::testing::connector("entra/app");
+        c.kind = ConnectorKind::EntraAppSecret;
+        assert_eq!(overlap(&c), time::Duration::hours(1));
+        c.overlap_seconds = Some(0);
+        assert_eq!(overlap(&c), time::Duration::ZERO, "0 keeps revoking in finalize");
+        c.kind = ConnectorKind::GenericHttp;
+        c.overlap_seconds = None;
+        assert_eq!(overlap(&c), time::Duration::ZERO, "other kinds revoke at once unless the record says");
     }
 
     #[test]

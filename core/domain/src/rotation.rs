@@ -104,6 +104,20 @@ pub struct StepInput {
     pub rotation: Option<Rotation>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<CaughtError>,
+    /// Set on the retire step: which old key to revoke once the overlap
+    /// ended (finalize's `retire`, passed on by the state machine).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retire: Option<Retire>,
+}
+
+/// An old key finalize left valid for the connector's overlap: the state
+/// machine waits until `at`, then the retire step revokes `key_id`. Also in
+/// the `finalized` audit event, so it is on record before anything waits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Retire {
+    pub key_id: String,
+    /// RFC 3339 UTC (the Wait state's `TimestampPath`).
+    pub at: String,
 }
 
 impl StepInput {
@@ -126,6 +140,9 @@ pub struct Outcome {
     /// From `rotation_started` to `finalized`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_to_rotate_seconds: Option<i64>,
+    /// finalize only: the old key to revoke after the overlap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retire: Option<Retire>,
 }
 
 /// The name keyturn gives a key it creates at the vendor: it finds the keys

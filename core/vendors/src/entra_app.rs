@@ -320,6 +320,7 @@ mod tests {
                 application_object_id: OBJECT.into(),
                 client_id: CLIENT.into(),
             }),
+            overlap_seconds: None,
             active_change: None,
         }
     }

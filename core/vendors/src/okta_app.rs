@@ -283,6 +283,7 @@ mod tests {
                 auth_server_id: "aus1".into(),
                 scope: "keyturn.verify other".into(),
             }),
+            overlap_seconds: None,
             active_change: None,
         }
     }

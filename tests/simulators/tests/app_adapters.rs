@@ -54,6 +54,7 @@ fn connector(object: &str) -> Connector {
             application_object_id: object.into(),
             client_id: CLIENT.into(),
         }),
+        overlap_seconds: None,
         active_change: None,
     }
 }

@@ -4,14 +4,14 @@
 
 use time::{Duration, OffsetDateTime};
 
-use super::{version_token, Outcome, Rotation, RotationError, StepInput, VendorError};
+use super::{version_token, Outcome, Retire, Rotation, RotationError, StepInput, VendorError};
 use crate::adapters::Adapters;
 use crate::faults::{crash_after, CrashPoint};
 use crate::inventory::{load_connector, LoadError};
 use crate::ports::{AuditLog, ConnectorLookup, ConnectorStates, Consumer, KeyVendor, RoutingSource, SecretStore};
 use crate::retry::{retry, Attempts};
 use keyturn_domain::approval::Routing;
-use keyturn_domain::procedures::{old_key_survives, procedure, KeySource};
+use keyturn_domain::procedures::{self, old_key_survives, procedure, KeySource};
 use keyturn_domain::timefmt::{format_utc, parse_instant};
 use keyturn_domain::{Connector, ConnectorKind, EventKind, IdpBinding, NewAuditEvent};
 
@@ -295,8 +295,18 @@ pub async fn finalize<A: Adapters>(p: &A, input: &StepInput, now: OffsetDateTime
         crash_after(CrashPoint::StageUpdate, &c.id)?;
     }
     let mut revoked = "not applicable".to_owned();
+    let mut retire = None;
+    let overlap = procedures::overlap(&c);
     if procedure(c.kind).revokes_old_key {
         revoked = match (&r.old_key_id, &new) {
+            // The old key lives on for the overlap; the state machine waits,
+            // then `retire` revokes it. Recorded here first (the event and
+            // the outcome), so nothing waits on a key nobody wrote down.
+            (Some(old_id), Some(_)) if overlap > Duration::ZERO => {
+                let at = format_utc(now + overlap);
+                retire = Some(Retire { key_id: old_id.clone(), at: at.clone() });
+                format!("{old_id} stays valid for the overlap ({}), revoked at {at}", overlap_text(overlap))
+            }
             (Some(old_id), Some(new)) => {
                 let (res, _) = retry(&p.retry(), || p.vendor().revoke(&c, new, old_id)).await;
                 match res {
@@ -315,16 +325,16 @@ pub async fn finalize<A: Adapters>(p: &A, input: &StepInput, now: OffsetDateTime
         .and_then(parse_instant)
         .unwrap_or(now + DEFAULT_KEY_LIFETIME);
     p.states().mark_rotated(&c.id, &input.change_id, expires_at, now).await?;
-    p.audit()
-        .append(
-            event(input, EventKind::Finalized, now, "keyturn:finalize")
-                .detail("current_version", r.new_version.clone())
-                .detail("previous_version", r.old_version.clone())
-                .detail("current_fingerprint", r.new_fingerprint.clone())
-                .detail("old_key", revoked.clone())
-                .detail("expires_at", format_utc(expires_at)),
-        )
-        .await?;
+    let mut ev = event(input, EventKind::Finalized, now, "keyturn:finalize")
+        .detail("current_version", r.new_version.clone())
+        .detail("previous_version", r.old_version.clone())
+        .detail("current_fingerprint", r.new_fingerprint.clone())
+        .detail("old_key", revoked.clone())
+        .detail("expires_at", format_utc(expires_at));
+    if let Some(retire) = &retire {
+        ev = ev.detail("retire_key_id", retire.key_id.clone()).detail("retire_at", retire.at.clone());
+    }
+    p.audit().append(ev).await?;
     Ok(Outcome {
         connector_id: c.id.to_string(),
         outcome: "rotated".into(),
@@ -334,6 +344,77 @@ pub async fn finalize<A: Adapters>(p: &A, input: &StepInput, now: OffsetDateTime
             format_utc(expires_at)
         )),
         time_to_rotate_seconds: parse_instant(&r.started_at).map(|t| (now - t).whole_seconds()),
+        retire,
+    })
+}
+
+/// `3600 s` as the record would say it: `1h`.
+fn overlap_text(d: Duration) -> String {
+    let s = d.whole_seconds();
+    match s {
+        s if s % 86_400 == 0 => format!("{}d", s / 86_400),
+        s if s % 3600 == 0 => format!("{}h", s / 3600),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
+}
+
+/// Step 3b, after the overlap: the old key finalize left valid is revoked.
+/// The rotation stands whatever happens here; a key that cannot be revoked
+/// is audited (`retire_failed`, by id), put in the connector's outcome and
+/// told to on-call with where to remove it. Called with the state machine's
+/// caught error (the function kept dying), it revokes nothing and says so.
+pub async fn retire<A: Adapters>(p: &A, input: &StepInput, now: OffsetDateTime) -> Result<Outcome, RotationError> {
+    let c = load(p.connectors(), input, now).await?;
+    let (Some(r), Some(retire)) = (input.rotation.as_ref(), input.retire.as_ref()) else {
+        return Err(RotationError::InvalidConnector {
+            connector: c.id.to_string(),
+            problem: "retire ran without a rotation and the key to retire".into(),
+        });
+    };
+    let id = &retire.key_id;
+    let (current_version, current) = p.secrets().current(&c.secret_arn).await?;
+    let result: Result<(), String> = if let Some(e) = &input.error {
+        Err(format!("the retire step kept failing ({}); nothing was revoked", e.error))
+    } else if current.key_id.as_deref() == Some(id.as_str()) {
+        // Never the key in use: a rotation that put it back has the last word.
+        Err(format!("{id} is the current key (version {current_version}); it is not revoked"))
+    } else {
+        let (res, _) = retry(&p.retry(), || p.vendor().revoke(&c, &current, id)).await;
+        res.map_err(|e| e.to_string())
+    };
+    let (kind, said) = match &result {
+        Ok(()) => (EventKind::OldKeyRetired, format!("old key revoked {id} after the overlap")),
+        Err(e) => (EventKind::RetireFailed, format!("old key NOT revoked {id} after the overlap: {e}")),
+    };
+    let mut ev = event(input, kind, now, "keyturn:retire")
+        .detail("key_id", id.clone())
+        .detail("retire_at", retire.at.clone())
+        .detail("current_version", r.new_version.clone());
+    if let Err(e) = &result {
+        ev = ev.detail("error", e.clone());
+    }
+    p.audit().append(ev).await?;
+    if result.is_err() {
+        let (vendor, place) = revoke_where(c.kind);
+        let subject = format!("Old key NOT revoked: {} ({})", input.connector_id, input.change_id);
+        let text = format!(
+            "{subject}\n\nThe rotation stands: the new key (version {}) is current. Its predecessor, key id {id}, \
+             was to be revoked after its overlap, at {}, and was not: {said}.\n\nIt is still live at {vendor}: \
+             remove it there ({place}).\n\nExecution: {}\n",
+            r.new_version, retire.at, input.execution_arn
+        );
+        let told = escalate(p, Some(&c), &subject, &text).await;
+        p.audit()
+            .append(event(input, EventKind::Notified, now, "keyturn:retire").detail("notified", told.join(", ")))
+            .await?;
+    }
+    Ok(Outcome {
+        connector_id: c.id.to_string(),
+        outcome: "rotated".into(),
+        detail: Some(format!("new key {} current; {said}", r.new_fingerprint)),
+        time_to_rotate_seconds: None,
+        retire: None,
     })
 }
 
@@ -563,6 +644,7 @@ async fn finish_rollback<A: Adapters>(
             if failed { not_restored } else { restored }.into_iter().chain(owner).collect::<Vec<_>>().join("; "),
         ),
         time_to_rotate_seconds: None,
+        retire: None,
     })
 }
 
@@ -599,6 +681,7 @@ mod tests {
             execution_arn: "arn:aws:states:us-east-1:123456789012:execution:keyturn-rotation:x".into(),
             intake: Some(Intake { pending_version: "v-new".into() }),
             rotation: None,
+            retire: None,
             error: Some(CaughtError {
                 error: keyturn_domain::ErrorName::VerificationFailed.to_string(),
                 cause: r#"{"errorType":"VerificationFailed","errorMessage":"pre-flight: atlassian ScimListUsers: not authorised (HTTP 401)"}"#.into(),

@@ -7,7 +7,7 @@ use time::{Duration, OffsetDateTime};
 use super::read::Item;
 use super::{usable_id, Checked, InventoryError, Location, Problems, RawRecord, RecordError};
 use crate::destination::{Outbound, Purpose};
-use crate::procedures::procedure;
+use crate::procedures::{procedure, KeySource};
 use crate::timefmt::parse_instant;
 use crate::{
     excerpt, forbidden_char, ChangeWindow, ClientApp, Connector, ConnectorId, ConnectorKind, ConnectorStatus,
@@ -15,7 +15,7 @@ use crate::{
 };
 
 /// Every field an inventory record may have.
-pub const FIELDS: [&str; 25] = [
+pub const FIELDS: [&str; 26] = [
     "id",
     "kind",
     "org",
@@ -41,6 +41,7 @@ pub const FIELDS: [&str; 25] = [
     "client_id",
     "auth_server_id",
     "scope",
+    "overlap",
 ];
 
 /// Fields only the client-secret kinds use, with the kinds that use them.
@@ -186,6 +187,27 @@ fn console_url(raw: &str) -> Result<String, String> {
     let rules = Outbound { allow_loopback: true, ..Outbound::default() };
     rules.check("console_url", raw, Purpose::Link).map(|_| raw.to_owned()).map_err(|e| e.reason)
 }
+
+/// An `overlap`: `0s` (the old key revoked at once) to `7d`, in `s`, `m`,
+/// `h` or `d`. Capped well below the workflow's stuck-run bound (14 days):
+/// the rotation's execution waits out the overlap.
+fn overlap(raw: &str) -> Result<u64, String> {
+    let raw = raw.trim();
+    let bad = || format!("{} is not a duration from 0s to 7d (e.g. 30m, 1h, 2d)", excerpt(raw));
+    let unit = raw.chars().last().ok_or_else(bad)?;
+    let n: u64 = raw[..raw.len() - unit.len_utf8()].parse().map_err(|_| bad())?;
+    let scale = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86_400,
+        _ => return Err(bad()),
+    };
+    n.checked_mul(scale).filter(|s| *s <= MAX_OVERLAP_SECONDS).ok_or_else(bad)
+}
+
+/// The longest `overlap` accepted.
+pub const MAX_OVERLAP_SECONDS: u64 = 7 * 86_400;
 
 fn flag(raw: &str) -> Result<bool, String> {
     match raw.trim().to_ascii_lowercase().as_str() {
@@ -338,6 +360,7 @@ pub fn validate_record(rec: &RawRecord, ctx: &ValidationContext) -> Result<Conne
     });
     let console_url = c.parsed("console_url", false, console_url);
     let old_key_survives = c.parsed("old_key_survives", false, flag);
+    let overlap_seconds = c.parsed("overlap", false, overlap);
 
     let idp_name = c.required("idp");
     let idp_app_id = c.optional("idp_app_id").map(str::to_owned);
@@ -428,6 +451,13 @@ pub fn validate_record(rec: &RawRecord, ctx: &ValidationContext) -> Result<Conne
             }
         }
     }
+    // Only a key keyturn revokes itself can be kept alive for a while first.
+    if let Some(kind) = kind {
+        let proc = procedure(kind);
+        if overlap_seconds.is_some() && !(proc.revokes_old_key && proc.key_source == KeySource::VendorApi) {
+            c.fail("overlap", format!("is not used with kind {kind} (keyturn does not revoke its old key by API)"));
+        }
+    }
     if let Some(kind) = kind {
         let proc = procedure(kind);
         for field in proc.requires {
@@ -478,6 +508,7 @@ pub fn validate_record(rec: &RawRecord, ctx: &ValidationContext) -> Result<Conne
             old_key_survives,
             http_template,
             client_app,
+            overlap_seconds,
             active_change: None,
         }),
         _ => Err(c.errors),
@@ -992,6 +1023,23 @@ mod tests {
         assert!(errs[0]
             .to_string()
             .contains("client_id: is only used with kind entra-app-secret or okta-client-secret"));
+    }
+
+    /// `overlap`: how long the old secret lives on; bad values and kinds
+    /// whose old key keyturn does not revoke are named.
+    #[test]
+    fn an_overlap_is_a_bounded_duration_on_kinds_keyturn_revokes() {
+        let row = |v: &str| format!("{ENTRA_HEADER},overlap\n{ENTRA_GOOD},{v}\n");
+        assert_eq!(check(&row("90m")).unwrap()[0].overlap_seconds, Some(5400));
+        assert_eq!(check(&row("0s")).unwrap()[0].overlap_seconds, Some(0));
+        assert_eq!(check(&row("7d")).unwrap()[0].overlap_seconds, Some(7 * 86_400));
+        assert_eq!(check(&format!("{ENTRA_HEADER}\n{ENTRA_GOOD}\n")).unwrap()[0].overlap_seconds, None);
+        for bad in ["8d", "1w", "h", "-1h", "1.5h"] {
+            let shown = check(&row(bad)).unwrap_err()[0].to_string();
+            assert!(shown.contains("overlap: ") && shown.contains("is not a duration from 0s to 7d"), "{bad}: {shown}");
+        }
+        let errs = check(&format!("{HEADER},overlap\n{GOOD},1h\n")).unwrap_err();
+        assert!(errs[0].to_string().contains("overlap: is not used with kind atlassian-scim"), "{errs:?}");
     }
 
     #[test]
