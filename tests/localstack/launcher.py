@@ -234,6 +234,87 @@ def map_runs():
     return out
 
 
+def parsed_paths_kept():
+    """moto's Step Functions engine parses every JSONPath of every state
+    anew, and jsonpath_ng builds its ply lexer and parser for each parse:
+    about 6% of moto's time in the 2,000-connector change went to re-parsing
+    the same few dozen paths. A parsed path is never changed by `find`, so
+    each is parsed once."""
+    import functools
+
+    from moto.stepfunctions.parser.asl.utils import json_path
+
+    json_path.parse = functools.lru_cache(maxsize=4096)(json_path.parse)
+
+
+def backends_found_once():
+    """moto's dispatcher finds the backend of every request under one lock,
+    and on the way lists moto's package directory (a directory read and two
+    hundred `isdir` calls): every request to moto queued on that lock, a
+    third of the request threads' samples in the 2,000-connector change. A
+    host always maps to the same backend, so each is looked up once."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    find, found = DomainDispatcherApplication.get_backend_for_host, {}
+
+    def backend_for_host(self, host):
+        if host not in found:
+            found[host] = find(self, host)
+        return found[host]
+
+    DomainDispatcherApplication.get_backend_for_host = backend_for_host
+
+
+def one_lambda_client():
+    """moto's Step Functions engine builds a new boto3 client for every Lambda
+    task (a tenth of moto's time in the 2,000-connector change: botocore
+    copies its event hooks and loads the service model each time). Clients
+    are thread-safe once built, so each (region, service) gets one."""
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+
+    build, lock, clients = lambda_eval_utils.boto_client_for, threading.Lock(), {}
+
+    def client_for(region, service, state_credentials=None):
+        key = (region, service)
+        with lock:
+            if key not in clients:
+                clients[key] = build(region=region, service=service, state_credentials=state_credentials)
+            return clients[key]
+
+    lambda_eval_utils.boto_client_for = client_for
+
+
+class Server:
+    """moto's WSGI app behind waitress instead of werkzeug's development
+    server. Werkzeug closes every connection and starts a thread for every
+    request; with moto bound by one core (one GIL), accepting, thread start
+    and teardown took about 45% of moto's time in the 2,000-connector change.
+    waitress keeps connections alive (the SDK clients of the functions and of
+    moto's own Step Functions engine reuse them) and serves from a fixed pool
+    of threads. The pool is large because a thread waits as long as the
+    Lambda Invoke it serves, and the function being invoked needs threads of
+    its own to call DynamoDB meanwhile."""
+
+    THREADS = 128
+
+    def __init__(self, host: str, port: int):
+        import waitress
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+        app = DomainDispatcherApplication(create_backend_app)
+        self._server = waitress.create_server(
+            app, host=host, port=port, threads=self.THREADS, connection_limit=1000,
+            channel_timeout=600, clear_untrusted_proxy_headers=False, ident="moto",
+        )
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
@@ -258,7 +339,6 @@ def main() -> None:
     # Imported after MOTO_PORT is set: moto reads it at import time.
     from moto.core.config import default_user_config
     from moto.awslambda_simple.models import LambdaSimpleBackend
-    from moto.server import ThreadedMotoServer
 
     import sim
 
@@ -269,8 +349,11 @@ def main() -> None:
     quick_key_queries()
     atomic_items()
     waits_never_end_early()
+    parsed_paths_kept()
+    one_lambda_client()
+    backends_found_once()
 
-    server = ThreadedMotoServer(ip_address=args.host, port=args.port, verbose=False)
+    server = Server(args.host, args.port)
     server.start()
     sim.start(args.host, args.sim_port, sent_emails, map_runs)
     print(f"keyturn local stack: moto on http://{args.host}:{args.port}, simulators on "
