@@ -96,10 +96,7 @@ impl DynamoAuditLog {
             .send()
             .await
             .map_err(|e| store_error("dynamodb", "Query", e))?;
-        Ok(out
-            .items()
-            .first()
-            .and_then(|item| Some(ChainHead { seq: get_n(item, "seq")?, hash: get_s(item, "hash")?.to_owned() })))
+        Ok(out.items().first().and_then(head_of))
     }
 
     /// One connector's events in order (for `keyturn` listings and tests).
@@ -138,49 +135,72 @@ impl DynamoAuditLog {
 }
 
 impl DynamoAuditLog {
-    /// The event a previous attempt of the same step wrote, if any: same
-    /// connector, change, kind and actor. Reads the connector's chain newest
-    /// first (a chain holds a few dozen events per rotation).
-    async fn written_before(&self, event: &NewAuditEvent) -> Result<Option<AuditEvent>, StoreError> {
-        let Some(change) = &event.change_id else { return Ok(None) };
+    /// What an append needs to know before it writes: the chain's head and,
+    /// for a once-event, the event a previous attempt of the same step wrote
+    /// (same connector, change, kind and actor). One read of the chain, newest
+    /// first: the head is its first item, and an earlier attempt is usually a
+    /// few items down. (A filtered query would read the same items, since
+    /// DynamoDB filters after reading, and the head would cost a second query.)
+    async fn before_append(&self, event: &NewAuditEvent) -> Result<Before, StoreError> {
+        let change = match (&event.change_id, event.once) {
+            (Some(change), true) => change.as_str(),
+            _ => return Ok(Before::Head(self.head(&event.connector_id).await?)),
+        };
         let mut pages = self
             .client
             .query()
             .table_name(&self.table)
             .key_condition_expression("connector_id = :id")
-            .filter_expression("change_id = :c AND #e = :e AND actor = :a")
-            .expression_attribute_names("#e", "event")
             .expression_attribute_values(":id", s(event.connector_id.as_str()))
-            .expression_attribute_values(":c", s(change.as_str()))
-            .expression_attribute_values(":e", s(event.event.as_str()))
-            .expression_attribute_values(":a", s(&event.actor))
             .scan_index_forward(false)
             .consistent_read(true)
             .into_paginator()
             .send();
+        let mut head = None;
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| store_error("dynamodb", "Query", e))?;
-            if let Some(found) = page.items().iter().find_map(event_from_item) {
-                return Ok(Some(found));
+            for item in page.items() {
+                if head.is_none() {
+                    head = head_of(item);
+                }
+                let same_step = get_s(item, "change_id") == Some(change)
+                    && get_s(item, "event") == Some(event.event.as_str())
+                    && get_s(item, "actor") == Some(event.actor.as_str());
+                if let Some(earlier) = same_step.then(|| event_from_item(item)).flatten() {
+                    return Ok(Before::Written(Box::new(earlier)));
+                }
             }
         }
-        Ok(None)
+        Ok(Before::Head(head))
     }
+}
+
+/// What [`DynamoAuditLog::before_append`] found.
+enum Before {
+    /// A previous attempt of this once-event's step already wrote it.
+    Written(Box<AuditEvent>),
+    /// Nothing written before: the chain's head to seal the event on.
+    Head(Option<ChainHead>),
+}
+
+/// The head a chain's newest item makes.
+fn head_of(item: &HashMap<String, AttributeValue>) -> Option<ChainHead> {
+    Some(ChainHead { seq: get_n(item, "seq")?, hash: get_s(item, "hash")?.to_owned() })
 }
 
 impl AuditLog for DynamoAuditLog {
     async fn append(&self, event: NewAuditEvent) -> Result<AuditEvent, StoreError> {
         for _ in 0..APPEND_ATTEMPTS {
-            // Checked again after every lost race: when many requests write
-            // the same once-event at the same moment (a storm of presses),
-            // the first to land ends the race for the others.
-            if event.once {
-                if let Some(earlier) = self.written_before(&event).await? {
+            // Read again after every lost race: when many requests write the
+            // same once-event at the same moment (a storm of presses), the
+            // first to land ends the race for the others.
+            let head = match self.before_append(&event).await? {
+                Before::Written(earlier) => {
                     tracing::info!(event = %earlier.event, seq = earlier.seq, "audit event already written");
-                    return Ok(earlier);
+                    return Ok(*earlier);
                 }
-            }
-            let head = self.head(&event.connector_id).await?;
+                Before::Head(head) => head,
+            };
             let sealed = event.clone().seal(head.as_ref());
             let result = self
                 .client
