@@ -70,6 +70,10 @@ pub enum EventKind {
     /// Approvers were reminded of a change still waiting for them (fresh
     /// links); at the last mark the escalation contacts were told too.
     Reminded,
+    /// One of keyturn's own signing keys was replaced (on its chain
+    /// `keyturn/link-signing-key` or `keyturn/audit-signing-key`): key ids
+    /// and public keys only, never key material.
+    KeyRotated,
 }
 
 impl EventKind {
@@ -101,6 +105,7 @@ impl EventKind {
             Self::Resolved => "resolved",
             Self::Repaired => "repaired",
             Self::Reminded => "reminded",
+            Self::KeyRotated => "key_rotated",
         }
     }
 }
