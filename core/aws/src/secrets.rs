@@ -32,7 +32,10 @@ pub struct SecretsSigningKeys {
 }
 
 /// The `CreatedDate` of a version, which every Secrets Manager answer carries.
-fn created(secret_id: &str, date: Option<&aws_sdk_secretsmanager::primitives::DateTime>) -> Result<OffsetDateTime, StoreError> {
+fn created(
+    secret_id: &str,
+    date: Option<&aws_sdk_secretsmanager::primitives::DateTime>,
+) -> Result<OffsetDateTime, StoreError> {
     date.and_then(|d| OffsetDateTime::from_unix_timestamp(d.secs()).ok())
         .ok_or_else(|| config_error("GetSecretValue", format!("{secret_id}: the current version has no CreatedDate")))
 }
@@ -65,7 +68,9 @@ impl SecretsSigningKeys {
             .client
             .create_secret()
             .name(&self.secret_id)
-            .description("keyturn: HMAC key for signed approval links (rotated on schedule; `keyturn links rotate-key` by hand)")
+            .description(
+                "keyturn: HMAC key for signed approval links (rotated on schedule; `keyturn links rotate-key` by hand)",
+            )
             .secret_string(random_key_hex()?)
             .send()
             .await;
@@ -188,8 +193,10 @@ impl keyturn_app::ports::AuditKeys for SecretsAuditKey {
             .send()
             .await
             .map_err(|e| store_error("secretsmanager", "PutSecretValue", e))?;
-        let public_key =
-            next.signer().map_err(|e| config_error("PutSecretValue", format!("{}: {e}", self.secret_id)))?.public_key_hex();
+        let public_key = next
+            .signer()
+            .map_err(|e| config_error("PutSecretValue", format!("{}: {e}", self.secret_id)))?
+            .public_key_hex();
         let created_at = match self.read().await? {
             Some((_, at)) => at,
             None => now,

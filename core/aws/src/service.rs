@@ -116,7 +116,10 @@ impl Scanner {
             Ok(Some(t)) => t,
             Ok(None) => return keyturn_app::watch::KeyRotationReport::default(),
             Err(e) => {
-                return keyturn_app::watch::KeyRotationReport { errors: vec![format!("lock: {e}")], ..Default::default() }
+                return keyturn_app::watch::KeyRotationReport {
+                    errors: vec![format!("lock: {e}")],
+                    ..Default::default()
+                }
             }
         };
         let report =

@@ -128,12 +128,12 @@ pub struct PublishedKey {
 }
 
 impl PublishedKey {
-    /// `HEX` for the current key, `HEX@RETIRED_AT` for a retired one: the
-    /// form `keyturn audit verify --public-key` takes.
+    /// The form `keyturn audit verify --public-key` takes: `HEX` for the
+    /// current key, `HEX@CREATED..RETIRED` for a retired one.
     pub fn verify_arg(&self) -> String {
         match self.retired_at {
             None => self.public_key.clone(),
-            Some(t) => format!("{}@{}", self.public_key, format_utc(t)),
+            Some(t) => format!("{}@{}..{}", self.public_key, format_utc(self.created_at), format_utc(t)),
         }
     }
 }
@@ -223,22 +223,40 @@ impl fmt::Debug for AuditKeyFile {
 }
 
 /// A key given to `keyturn audit verify --public-key`: `HEX`, or
-/// `HEX@RETIRED_AT` (RFC 3339) for a key that was replaced then.
+/// `HEX@FROM..UNTIL` (RFC 3339, either end may be left out) for a key that
+/// signed only in that period.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrustedKey {
     pub key: ed25519_dalek::VerifyingKey,
+    pub valid_from: Option<OffsetDateTime>,
     pub retired_at: Option<OffsetDateTime>,
 }
 
 impl TrustedKey {
     pub fn parse(raw: &str) -> Result<Self, String> {
         let raw = raw.trim();
-        let (hex_key, retired) = match raw.split_once('@') {
-            Some((k, t)) => (k, Some(parse_instant(t).ok_or_else(|| format!("{t:?} is not an RFC 3339 time"))?)),
-            None => (raw, None),
+        let time = |t: &str| -> Result<Option<OffsetDateTime>, String> {
+            match t.trim() {
+                "" => Ok(None),
+                t => parse_instant(t).map(Some).ok_or_else(|| format!("{t:?} is not an RFC 3339 time")),
+            }
         };
+        let (hex_key, valid_from, retired_at) = match raw.split_once('@') {
+            None => (raw, None, None),
+            Some((k, period)) => {
+                let (from, until) = period
+                    .split_once("..")
+                    .ok_or_else(|| format!("{period:?} is not a validity period FROM..UNTIL"))?;
+                (k, time(from)?, time(until)?)
+            }
+        };
+        if let (Some(f), Some(u)) = (valid_from, retired_at) {
+            if u < f {
+                return Err(format!("its validity ends ({}) before it starts ({})", format_utc(u), format_utc(f)));
+            }
+        }
         let key = crate::digest::parse_public_key(hex_key)?;
-        Ok(Self { key, retired_at: retired })
+        Ok(Self { key, valid_from, retired_at })
     }
 
     pub fn hex(&self) -> String {
@@ -294,8 +312,10 @@ mod tests {
         assert_eq!(keys[2].retired_at, None);
         let distinct: std::collections::BTreeSet<&str> = keys.iter().map(|k| k.public_key.as_str()).collect();
         assert_eq!(distinct.len(), 3, "every rotation makes a new seed");
-        assert_eq!(keys[0].verify_arg(), format!("{first}@2026-04-01T00:00:00Z"));
-        assert_eq!(TrustedKey::parse(&keys[0].verify_arg()).unwrap().retired_at, Some(t1));
+        assert_eq!(keys[0].verify_arg(), format!("{first}@2026-01-01T00:00:00Z..2026-04-01T00:00:00Z"));
+        let trusted = TrustedKey::parse(&keys[0].verify_arg()).unwrap();
+        assert_eq!((trusted.valid_from, trusted.retired_at, trusted.hex()), (Some(T0), Some(t1), first));
+        assert_eq!(keys[2].verify_arg(), keys[2].public_key, "the current key: hex alone");
     }
 
     #[test]
@@ -308,6 +328,11 @@ mod tests {
         let f = AuditKeyFile::parse(&"11".repeat(32)).unwrap();
         assert!(!format!("{f:?}").contains("1111"));
         assert!(TrustedKey::parse("zz").is_err());
-        assert!(TrustedKey::parse(&format!("{}@yesterday", "00".repeat(32))).is_err());
+        let hex_key = AuditSigner::from_hex_seed(&"11".repeat(32)).unwrap().public_key_hex();
+        for bad in ["@yesterday..", "@2026-01-01T00:00:00Z", "@2026-02-01T00:00:00Z..2026-01-01T00:00:00Z"] {
+            assert!(TrustedKey::parse(&format!("{hex_key}{bad}")).is_err(), "{bad}");
+        }
+        let open = TrustedKey::parse(&format!("{hex_key}@2026-01-01T00:00:00Z..")).unwrap();
+        assert_eq!((open.valid_from, open.retired_at), (Some(T0), None));
     }
 }

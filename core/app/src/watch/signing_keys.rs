@@ -23,7 +23,10 @@ pub struct KeySchedule {
 
 impl Default for KeySchedule {
     fn default() -> Self {
-        Self { link: RotationPolicy { max_age: LINK_KEY_MAX_AGE }, audit: RotationPolicy { max_age: AUDIT_KEY_MAX_AGE } }
+        Self {
+            link: RotationPolicy { max_age: LINK_KEY_MAX_AGE },
+            audit: RotationPolicy { max_age: AUDIT_KEY_MAX_AGE },
+        }
     }
 }
 
@@ -137,7 +140,10 @@ pub async fn rotate_due_keys<K: SigningKeys, D: AuditKeys, L: AuditLog>(
         Ok(k) if schedule.link.due(k.created_at, now) => {
             match rotate_link_key(links, log, actor, &scheduled(&schedule.link, k.created_at), now).await {
                 Ok(r) => out.rotated.push(r),
-                Err(e) => out.errors.push(format!("link-signing key (due since {}): {e}", format_utc(schedule.link.rotate_by(k.created_at)))),
+                Err(e) => out.errors.push(format!(
+                    "link-signing key (due since {}): {e}",
+                    format_utc(schedule.link.rotate_by(k.created_at))
+                )),
             }
         }
         Ok(_) => {}
@@ -147,17 +153,18 @@ pub async fn rotate_due_keys<K: SigningKeys, D: AuditKeys, L: AuditLog>(
         Ok(Some(created)) if schedule.audit.due(created, now) => {
             match rotate_audit_key(audit_keys, log, actor, &scheduled(&schedule.audit, created), now).await {
                 Ok(r) => out.rotated.push(r),
-                Err(e) => out.errors.push(format!("audit-signing key (due since {}): {e}", format_utc(schedule.audit.rotate_by(created)))),
+                Err(e) => out.errors.push(format!(
+                    "audit-signing key (due since {}): {e}",
+                    format_utc(schedule.audit.rotate_by(created))
+                )),
             }
         }
         Ok(_) => {}
         Err(e) => out.errors.push(format!("audit-signing key: {e}")),
     }
-    out.errors.extend(
-        out.rotated
-            .iter()
-            .filter_map(|r| r.audit_error.as_ref().map(|e| format!("{} key rotated, audit event not written: {e}", r.purpose))),
-    );
+    out.errors.extend(out.rotated.iter().filter_map(|r| {
+        r.audit_error.as_ref().map(|e| format!("{} key rotated, audit event not written: {e}", r.purpose))
+    }));
     out
 }
 
