@@ -164,7 +164,7 @@ fn bad_public_keys_are_refused_by_name_before_anything_is_read() {
         (format!("{}@soon..", a.public_key), "not an RFC 3339 time"),
         (format!("{} {}@2026-01-01T00:00:00Z..", a.public_key, a.public_key), "given twice"),
     ] {
-        let err = run_with(tmp.path(), &[bad.clone()]).unwrap_err().to_string();
+        let err = run_with(tmp.path(), std::slice::from_ref(&bad)).unwrap_err().to_string();
         assert!(err.starts_with("--public-key") && err.contains(says), "{bad}: {err}");
     }
 }
