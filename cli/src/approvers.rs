@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::Subcommand;
 use keyturn_app::approval::Routing;
 use keyturn_app::config::Config;
-use keyturn_aws::{sdk_config, SecretsRouting, SecretsSigningKeys};
+use keyturn_aws::{sdk_config, DynamoAuditLog, SecretsRouting, SecretsSigningKeys};
 
 #[derive(Subcommand)]
 pub enum ApproversCommand {
@@ -29,9 +29,23 @@ pub enum ApproversCommand {
 
 #[derive(Subcommand)]
 pub enum LinksCommand {
-    /// Make a new link-signing key current; links signed with the previous key
-    /// stay valid until they expire, older ones stop working
-    RotateKey,
+    /// Make a new link-signing key current now (the daily run does this on
+    /// schedule, KEYTURN_SIGNING_KEY_MAX_AGE); links signed with the key it
+    /// replaces stay valid until they expire, links of the key before stop working
+    RotateKey {
+        /// Who is rotating, for the audit trail (default: $USER)
+        #[arg(long, env = "USER", default_value = "operator")]
+        actor: String,
+    },
+}
+
+/// An actor for the audit trail: one short line.
+pub(crate) fn check_actor(actor: &str) -> anyhow::Result<&str> {
+    let actor = actor.trim();
+    if actor.is_empty() || actor.len() > 200 || actor.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        anyhow::bail!("--actor: who is rotating, one word of at most 200 characters (e.g. an email address)");
+    }
+    Ok(actor)
 }
 
 fn read_routing(file: &Path) -> anyhow::Result<Routing> {
@@ -89,15 +103,26 @@ pub async fn run(cmd: ApproversCommand) -> anyhow::Result<()> {
 pub async fn run_links(cmd: LinksCommand) -> anyhow::Result<()> {
     let cfg = Config::from_env()?;
     match cmd {
-        LinksCommand::RotateKey => {
-            let keys = SecretsSigningKeys::new(
-                aws_sdk_secretsmanager::Client::new(&sdk_config().await),
-                &cfg.approval.signing_key_secret,
-            );
-            let kid = keys.rotate().await.context("rotating the link-signing key")?;
+        LinksCommand::RotateKey { actor } => {
+            let actor = check_actor(&actor)?;
+            let sdk = sdk_config().await;
+            let keys =
+                SecretsSigningKeys::new(aws_sdk_secretsmanager::Client::new(&sdk), &cfg.approval.signing_key_secret);
+            let log = DynamoAuditLog::new(aws_sdk_dynamodb::Client::new(&sdk), &cfg.tables.audit);
+            let now = time::OffsetDateTime::now_utc();
+            let r =
+                keyturn_app::watch::signing_keys::rotate_link_key(&keys, &log, &format!("cli:{actor}"), "manual", now)
+                    .await
+                    .context("rotating the link-signing key")?;
             outln!(
-                "link-signing key rotated: new key id {kid}; links signed before the previous rotation no longer work"
+                "link-signing key rotated: new key id {}; links signed with {} stay valid until they expire, links signed before the rotation that made {} no longer work",
+                r.current,
+                r.previous,
+                r.previous
             );
+            if let Some(e) = r.audit_error {
+                anyhow::bail!("the key was rotated, but its audit event was not written: {e}");
+            }
         }
     }
     Ok(())

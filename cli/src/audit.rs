@@ -14,6 +14,7 @@ use keyturn_audit::query::{EventRow, Filter, Report, ReportBuilder};
 use keyturn_audit::verify::{self, Options, Verification};
 use keyturn_audit::{entry, Entry};
 use keyturn_aws::{sdk_config, DynamoAuditLog, SecretsAuditKey};
+use keyturn_domain::signing_keys::PublishedKey;
 use keyturn_domain::timefmt::format_utc;
 use keyturn_domain::{check_link, ConnectorId};
 
@@ -41,10 +42,13 @@ pub enum AuditCommand {
     /// everything is intact.
     Verify {
         export: String,
-        /// The digest signer's public key (64 hex digits, from `keyturn audit
-        /// public-key`). Without it digests prove consistency, not who signed them.
-        #[arg(long, env = "KEYTURN_AUDIT_PUBLIC_KEY", value_name = "HEX")]
-        public_key: Option<String>,
+        /// A digest signer's public key, from `keyturn audit public-key`:
+        /// HEX, or HEX@FROM..UNTIL for a retired key (repeatable; one value may
+        /// hold several, one a line, as `"$(keyturn audit public-key)"` does).
+        /// Every digest must be signed by one of them within its validity.
+        /// Without any, digests prove consistency, not who signed them.
+        #[arg(long = "public-key", env = "KEYTURN_AUDIT_PUBLIC_KEY", value_name = "HEX[@FROM..UNTIL]")]
+        public_keys: Vec<String>,
         /// Refuse the export unless signed digests anchor every chain up to
         /// this time (RFC 3339): e.g. when operators ran `keyturn audit anchor
         /// --full` before exporting. Without it, events newer than the newest
@@ -84,8 +88,22 @@ pub enum AuditCommand {
         #[command(flatten)]
         clock: ClockArgs,
     },
-    /// Print the public key that verifies the digests: hand it to auditors
-    PublicKey,
+    /// Print every public key that verifies digests: hand them to auditors
+    ///
+    /// One line per published key, oldest first: HEX@CREATED..RETIRED for a
+    /// retired key, HEX for the current one (its dates on stderr), the form
+    /// `audit verify --public-key` takes.
+    PublicKey {
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Make a new audit-signing key current now (the daily run does this on
+    /// schedule, KEYTURN_AUDIT_KEY_MAX_AGE); the old one stays published
+    RotateKey {
+        /// Who is rotating, for the audit trail (default: $USER)
+        #[arg(long, env = "USER", default_value = "operator")]
+        actor: String,
+    },
 }
 
 #[derive(Args)]
@@ -128,12 +146,12 @@ pub enum QueryFormat {
 pub async fn run(cmd: AuditCommand) -> anyhow::Result<()> {
     match cmd {
         AuditCommand::Show { connector, format } => show(&connector, format).await,
-        AuditCommand::Verify { export, public_key, require_anchored_until, athena_manifest, format } => {
+        AuditCommand::Verify { export, public_keys, require_anchored_until, athena_manifest, format } => {
             if athena_manifest.is_some() && parse_s3(&export)?.is_none() {
                 bail!("--athena-manifest lists S3 objects: give the export as s3://bucket/prefix");
             }
             let local = Local::fetch(&export).await?;
-            let options = Options { public_key, anchored_until: require_anchored_until };
+            let options = Options { public_keys, anchored_until: require_anchored_until };
             let verified = verify_export(local.path(), options, format)?;
             if let (Some(file), Some(base)) = (athena_manifest, local.s3_url(&verified.dir)) {
                 std::fs::write(&file, keyturn_audit::export::symlink_manifest(&verified, &base))
@@ -152,7 +170,8 @@ pub async fn run(cmd: AuditCommand) -> anyhow::Result<()> {
         }
         AuditCommand::Export { to } => export(&to).await,
         AuditCommand::Anchor { full, clock } => anchor(full, clock.now()).await,
-        AuditCommand::PublicKey => public_key().await,
+        AuditCommand::PublicKey { format } => public_key(format).await,
+        AuditCommand::RotateKey { actor } => rotate_key(&actor).await,
     }
 }
 
@@ -261,13 +280,21 @@ fn print_verification(v: &Verification) {
 /// untrusted, so every line and cell is escaped ([`render::safe`]).
 fn verification_lines(v: &Verification) -> Vec<String> {
     let mut out = vec![render::safe(&verify::summary_line(v)).into_owned()];
-    if let Some(key) = &v.digest_key {
-        let pinned = if v.key_pinned { "the pinned key" } else { "the key they name (not pinned)" };
+    let keys: Vec<&String> =
+        if v.digest_keys.is_empty() { v.digest_key.iter().collect() } else { v.digest_keys.iter().collect() };
+    if !keys.is_empty() {
+        let pinned = match (v.key_pinned, keys.len()) {
+            (true, 1) => "the pinned key",
+            (true, _) => "the pinned keys",
+            (false, 1) => "the key they name (not pinned)",
+            (false, _) => "the keys they name (not pinned)",
+        };
         // A key the digests name is any text (a hostile one need not be hex).
-        let short: String = key.chars().take(16).collect();
+        let short: Vec<String> = keys.iter().map(|k| k.chars().take(16).collect()).collect();
         out.push(
             render::safe(&format!(
-                "digests: signed by {pinned} {short}, newest covers {}",
+                "digests: signed by {pinned} {}, newest covers {}",
+                short.join(" then "),
                 v.newest_digest_day.as_deref().unwrap_or("-")
             ))
             .into_owned(),
@@ -444,11 +471,69 @@ async fn anchor(full: bool, now: time::OffsetDateTime) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn public_key() -> anyhow::Result<()> {
+async fn public_key(format: Format) -> anyhow::Result<()> {
     let cfg = Config::from_env()?;
     let keys = SecretsAuditKey::new(aws_sdk_secretsmanager::Client::new(&sdk_config().await), &cfg.audit_key_secret);
-    let signer = keys.signer().await.with_context(|| format!("reading {}", cfg.audit_key_secret))?;
-    outln!("{}", signer.public_key_hex());
+    let published = keys.published().await.with_context(|| format!("reading {}", cfg.audit_key_secret))?;
+    let schedule = keyturn_app::watch::KeySchedule::from(&cfg);
+    match format {
+        Format::Json => render::json(&published_json(&published, &schedule))?,
+        Format::Table => {
+            for line in published_lines(&published) {
+                outln!("{line}");
+            }
+            if let Some(current) = published.last() {
+                eprintln!(
+                    "{} published key(s); the current one (last) signs since {}, rotated by {} (KEYTURN_AUDIT_KEY_MAX_AGE)",
+                    published.len(),
+                    format_utc(current.created_at),
+                    format_utc(schedule.audit.rotate_by(current.created_at))
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What `audit public-key` prints on stdout: the `--public-key` values.
+fn published_lines(published: &[PublishedKey]) -> Vec<String> {
+    published.iter().map(PublishedKey::verify_arg).collect()
+}
+
+fn published_json(published: &[PublishedKey], schedule: &keyturn_app::watch::KeySchedule) -> serde_json::Value {
+    let keys: Vec<serde_json::Value> = published
+        .iter()
+        .map(|k| {
+            serde_json::json!({
+                "public_key": k.public_key,
+                "created_at": format_utc(k.created_at),
+                "retired_at": k.retired_at.map(format_utc),
+                "rotate_by": k.retired_at.is_none().then(|| format_utc(schedule.audit.rotate_by(k.created_at))),
+                "verify_arg": k.verify_arg(),
+            })
+        })
+        .collect();
+    serde_json::Value::Array(keys)
+}
+
+async fn rotate_key(actor: &str) -> anyhow::Result<()> {
+    let actor = crate::approvers::check_actor(actor)?;
+    let cfg = Config::from_env()?;
+    let sdk = sdk_config().await;
+    let keys = SecretsAuditKey::new(aws_sdk_secretsmanager::Client::new(&sdk), &cfg.audit_key_secret);
+    let log = DynamoAuditLog::new(aws_sdk_dynamodb::Client::new(&sdk), &cfg.tables.audit);
+    let now = time::OffsetDateTime::now_utc();
+    let r = keyturn_app::watch::signing_keys::rotate_audit_key(&keys, &log, &format!("cli:{actor}"), "manual", now)
+        .await
+        .context("rotating the audit-signing key")?;
+    outln!(
+        "audit-signing key rotated: new public key {}; the old one ({}) is retired and stays published: hand auditors `keyturn audit public-key`",
+        r.current,
+        r.previous
+    );
+    if let Some(e) = r.audit_error {
+        bail!("the key was rotated, but its audit event was not written: {e}");
+    }
     Ok(())
 }
 
@@ -690,7 +775,7 @@ mod tests {
         )
         .unwrap();
         let export = Export::open(tmp.path()).unwrap();
-        let v = verify::verify(&export, &Options { public_key: Some(key), ..Options::default() }, |_| {}).unwrap();
+        let v = verify::verify(&export, &Options { public_keys: vec![key], ..Options::default() }, |_| {}).unwrap();
         assert!(!v.intact());
         let printed = verification_lines(&v).join("\n");
         assert!(printed.contains("INTACT: every chain is complete") && printed.contains("\\x1b[2J"), "{printed}");
@@ -714,5 +799,93 @@ mod tests {
         write_csv_to(&mut csv, &["actor", "detail"], std::iter::once(vec![row.actor, row.detail.as_str()])).unwrap();
         let csv = String::from_utf8(csv).unwrap();
         assert!(!csv.contains('\u{1b}') && csv.contains("\\x1b[2J"), "{csv}");
+    }
+    /// `audit public-key` prints the `--public-key` values: verifying with
+    /// them as one value (`"$(keyturn audit public-key)"`) or repeated
+    /// accepts the digests of both keys; leaving the retired one out refuses
+    /// its digest by seq and key.
+    #[test]
+    fn the_printed_public_keys_verify_digests_across_a_rotation() {
+        let old = AuditSigner::from_hex_seed(&"42".repeat(32)).unwrap();
+        let new = AuditSigner::from_hex_seed(&"43".repeat(32)).unwrap();
+        let rotated = time::macros::datetime!(2026-11-25 07:00 UTC);
+        let published = [
+            PublishedKey {
+                public_key: old.public_key_hex(),
+                created_at: time::macros::datetime!(2026-09-01 00:00 UTC),
+                retired_at: Some(rotated),
+            },
+            PublishedKey { public_key: new.public_key_hex(), created_at: rotated, retired_at: None },
+        ];
+        let lines = published_lines(&published);
+        assert_eq!(lines[0], format!("{}@2026-09-01T00:00:00Z..2026-11-25T07:00:00Z", old.public_key_hex()));
+        assert_eq!(lines[1], new.public_key_hex(), "the current key alone, as before rotation existed");
+
+        let tmp = tempfile::tempdir().unwrap();
+        let id = ConnectorId::parse("acme/scim").unwrap();
+        let e1 = NewAuditEvent::new(
+            id.clone(),
+            EventKind::Detected,
+            time::macros::datetime!(2026-11-24 06:00 UTC),
+            "scanner",
+        )
+        .seal(None);
+        let e2 = NewAuditEvent::new(id, EventKind::Detected, time::macros::datetime!(2026-11-25 06:00 UTC), "scanner")
+            .seal(Some(&e1.head()));
+        let head = |e: &AuditEvent| {
+            std::collections::BTreeMap::from([(e.connector_id.to_string(), Head { seq: e.seq, hash: e.hash.clone() })])
+        };
+        let d1 = old.sign(None, "2026-11-24", Scope::Full, "2026-11-25T06:00:00Z", head(&e1));
+        let d2 = new.sign(Some(&d1), "2026-11-25", Scope::Day, "2026-11-26T06:00:00Z", head(&e2));
+        let mut w =
+            ExportWriter::create(tmp.path(), "e1", "arn:aws:dynamodb:us-east-1:1:table/t", "2026-11-26T07:00:00Z")
+                .unwrap();
+        for item in [event_item(&e1), event_item(&e2), digest_item(&d1), digest_item(&d2)] {
+            w.write(&item).unwrap();
+        }
+        w.finish().unwrap();
+        let export = Export::open(tmp.path()).unwrap();
+        let run = |keys: Vec<String>| {
+            verify::verify(&export, &Options { public_keys: keys, ..Options::default() }, |_| {}).unwrap()
+        };
+
+        let v = run(vec![lines.join("\n")]);
+        assert!(v.intact(), "{:?}", v.problems);
+        let printed = verification_lines(&v).join("\n");
+        assert!(
+            printed.contains(&format!("signed by the pinned keys {} then {}", &lines[0][..16], &lines[1][..16])),
+            "{printed}"
+        );
+        assert!(run(lines.clone()).intact());
+
+        let v = run(vec![lines[1].clone()]);
+        assert!(!v.intact());
+        let printed = verification_lines(&v).join("\n");
+        assert!(
+            printed.contains("digest 1 (day 2026-11-24) names signer") && printed.contains(&lines[0][..16]),
+            "{printed}"
+        );
+    }
+
+    #[test]
+    fn public_key_is_repeatable_on_the_command_line() {
+        use clap::Parser;
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(subcommand)]
+            audit: AuditCommand,
+        }
+        let cli = Cli::try_parse_from([
+            "audit",
+            "verify",
+            "dir",
+            "--public-key",
+            "aa",
+            "--public-key",
+            "bb@2026-01-01T00:00:00Z..",
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        let AuditCommand::Verify { public_keys, .. } = cli.audit else { panic!("not verify") };
+        assert_eq!(public_keys, ["aa", "bb@2026-01-01T00:00:00Z.."]);
     }
 }

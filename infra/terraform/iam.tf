@@ -118,6 +118,12 @@ data "aws_iam_policy_document" "scanner" {
     actions   = ["secretsmanager:GetSecretValue"]
     resources = [aws_secretsmanager_secret.signing_key.arn, aws_secretsmanager_secret.routing.arn]
   }
+  # The daily run rotates keyturn's own signing keys on schedule (a new version each).
+  statement {
+    sid       = "RotateSigningKeys"
+    actions   = ["secretsmanager:PutSecretValue"]
+    resources = [aws_secretsmanager_secret.signing_key.arn, aws_secretsmanager_secret.audit_key.arn]
+  }
   # The daily signed digest: one day's chain heads from the day index, a
   # full read only for the first digest, and the signing key.
   statement {

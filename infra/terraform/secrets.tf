@@ -3,9 +3,9 @@
 
 resource "aws_secretsmanager_secret" "signing_key" {
   #checkov:skip=CKV_AWS_149:The AWS managed key aws/secretsmanager; fork this block if policy demands a CMK
-  #checkov:skip=CKV2_AWS_57:Rotated by `keyturn links rotate-key` (current and previous key stay valid), not by a rotation Lambda
+  #checkov:skip=CKV2_AWS_57:Rotated by keyturn's daily run (KEYTURN_SIGNING_KEY_MAX_AGE; current and previous key stay valid), not by a rotation Lambda
   name        = local.signing_key_secret_name
-  description = "HMAC key that signs keyturn approval links (rotate with `keyturn links rotate-key`)"
+  description = "HMAC key that signs keyturn approval links (rotated on schedule; `keyturn links rotate-key` by hand)"
   tags        = var.tags
 }
 
@@ -23,11 +23,16 @@ resource "aws_secretsmanager_secret_version" "signing_key" {
   secret_id                = aws_secretsmanager_secret.signing_key.id
   secret_string_wo         = ephemeral.aws_secretsmanager_random_password.signing_key.random_password
   secret_string_wo_version = 1
+  # keyturn's daily run rotates it (a new version becomes AWSCURRENT): a later
+  # apply must not move AWSCURRENT back to this first, retired, version.
+  lifecycle {
+    ignore_changes = [version_stages]
+  }
 }
 
 resource "aws_secretsmanager_secret" "audit_key" {
   #checkov:skip=CKV_AWS_149:The AWS managed key aws/secretsmanager; fork this block if policy demands a CMK
-  #checkov:skip=CKV2_AWS_57:Rotating it would orphan the public key auditors hold; a new key is a deliberate, announced change
+  #checkov:skip=CKV2_AWS_57:Rotated by keyturn's daily run (KEYTURN_AUDIT_KEY_MAX_AGE), which keeps every retired public key published in the secret, not by a rotation Lambda
   name        = local.audit_key_secret_name
   description = "Ed25519 seed that signs keyturn audit digests (`keyturn audit public-key` prints the public half)"
   tags        = var.tags
@@ -46,6 +51,11 @@ resource "aws_secretsmanager_secret_version" "audit_key" {
   secret_id                = aws_secretsmanager_secret.audit_key.id
   secret_string_wo         = ephemeral.aws_secretsmanager_random_password.audit_key.random_password
   secret_string_wo_version = 1
+  # keyturn's daily run rotates it (a new version becomes AWSCURRENT): a later
+  # apply must not move AWSCURRENT back to this first, retired, version.
+  lifecycle {
+    ignore_changes = [version_stages]
+  }
 }
 
 resource "aws_secretsmanager_secret" "routing" {

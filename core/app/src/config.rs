@@ -49,6 +49,8 @@ pub struct Config {
     pub approval_overdue: Duration,
     /// The secret holding the Ed25519 seed that signs audit digests.
     pub audit_key_secret: String,
+    /// The daily run rotates the audit-signing key once it is this old.
+    pub audit_key_max_age: Duration,
     pub approval: ApprovalConfig,
     pub vendors: VendorConfig,
     /// Days before the earliest expiry at which approvers of a waiting change
@@ -112,6 +114,9 @@ pub struct ApprovalConfig {
     /// Verified SES sender (required by request-approval when a group uses email).
     pub email_from: Option<String>,
     pub signing_key_secret: String,
+    /// The daily run rotates the link-signing key once it is this old; longer
+    /// than every link's lifetime (see [`ApprovalConfig::longest_link`]).
+    pub signing_key_max_age: Duration,
     pub routing_secret: String,
     /// Where urgent changes open a ticket; `None`: no tickets.
     pub jira: Option<JiraConfig>,
@@ -130,6 +135,17 @@ pub struct JiraConfig {
     pub labels: Vec<String>,
 }
 
+impl ApprovalConfig {
+    /// The longest a signed link can stay valid: an approval link (the
+    /// approval timeout, or the link TTL when shorter; urgent changes have
+    /// less) or a hand-over link (the intake timeout). Reminders resend links
+    /// with the first link's expiry, never a later one.
+    pub fn longest_link(&self) -> Duration {
+        let approval = self.link_ttl.map_or(self.timeout, |ttl| ttl.min(self.timeout));
+        approval.max(self.intake_timeout)
+    }
+}
+
 impl Default for ApprovalConfig {
     fn default() -> Self {
         Self {
@@ -140,6 +156,7 @@ impl Default for ApprovalConfig {
             url: None,
             email_from: None,
             signing_key_secret: "keyturn/link-signing-key".into(),
+            signing_key_max_age: keyturn_domain::signing_keys::LINK_KEY_MAX_AGE,
             routing_secret: "keyturn/approver-routing".into(),
             jira: None,
         }
@@ -156,6 +173,7 @@ impl Default for Config {
             change_lease: Duration::days(14),
             approval_overdue: Duration::hours(48),
             audit_key_secret: "keyturn/audit-signing-key".into(),
+            audit_key_max_age: keyturn_domain::signing_keys::AUDIT_KEY_MAX_AGE,
             approval: ApprovalConfig::default(),
             vendors: VendorConfig::default(),
             reminder_days: REMINDER_DAYS.to_vec(),
@@ -173,7 +191,7 @@ pub struct ConfigError {
 }
 
 /// The variables keyturn reads, for `--help` texts and docs.
-pub const ENV_VARS: [(&str, &str); 33] = [
+pub const ENV_VARS: [(&str, &str); 35] = [
     ("KEYTURN_CONNECTORS_TABLE", "connectors table name (default keyturn-connectors)"),
     ("KEYTURN_CHANGES_TABLE", "changes table name (default keyturn-changes)"),
     ("KEYTURN_AUDIT_TABLE", "audit table name (default keyturn-audit)"),
@@ -205,6 +223,14 @@ pub const ENV_VARS: [(&str, &str); 33] = [
     (
         "KEYTURN_AUDIT_KEY_SECRET",
         "secret holding the Ed25519 seed that signs audit digests (default keyturn/audit-signing-key)",
+    ),
+    (
+        "KEYTURN_SIGNING_KEY_MAX_AGE",
+        "the daily run rotates the link-signing key once it is this old, e.g. 30d (default; 1d to 365d, longer than every link)",
+    ),
+    (
+        "KEYTURN_AUDIT_KEY_MAX_AGE",
+        "the daily run rotates the audit-signing key once it is this old, e.g. 90d (default; 1d to 365d)",
     ),
     ("KEYTURN_ROUTING_SECRET", "secret holding the approver routing (default keyturn/approver-routing)"),
     ("KEYTURN_JIRA_URL", "Jira base URL for urgent tickets (optional)"),
@@ -369,6 +395,34 @@ impl Config {
                 )),
             }
         }
+        let max_age = |var: &str, problems: &mut Vec<String>| {
+            let v = non_empty(var)?;
+            match parse_duration(&v) {
+                Some(d) if d >= Duration::days(1) && d <= Duration::days(365) => Some(d),
+                _ => {
+                    problems.push(format!("{var}={v:?}: expected a duration such as 30d or 2160h (1d to 365d)"));
+                    None
+                }
+            }
+        };
+        if let Some(d) = max_age("KEYTURN_AUDIT_KEY_MAX_AGE", &mut problems) {
+            cfg.audit_key_max_age = d;
+        }
+        let longest_link = cfg.approval.longest_link();
+        match max_age("KEYTURN_SIGNING_KEY_MAX_AGE", &mut problems) {
+            Some(d) => {
+                cfg.approval.signing_key_max_age = d;
+                if let Err(e) = keyturn_domain::signing_keys::check_link_key_age(d, longest_link) {
+                    problems.push(format!("KEYTURN_SIGNING_KEY_MAX_AGE={}d {e}", d.whole_days()));
+                }
+            }
+            // Unset: the default, or a day longer than links live when they
+            // may live that long (a 30-day approval timeout is allowed).
+            None => {
+                let fitting = (longest_link + Duration::days(1)).max(cfg.approval.signing_key_max_age);
+                cfg.approval.signing_key_max_age = fitting;
+            }
+        }
         if cfg.approval.urgent_timeout > cfg.approval.timeout {
             problems.push("KEYTURN_URGENT_APPROVAL_TIMEOUT: must not be longer than KEYTURN_APPROVAL_TIMEOUT".into());
         }
@@ -497,6 +551,33 @@ mod tests {
         assert!(err.to_string().contains("must not be longer"), "{err}");
         let err = from(&[("KEYTURN_JIRA_URL", "https://acme.atlassian.net")]).unwrap_err();
         assert!(err.to_string().contains("KEYTURN_JIRA_PROJECT, KEYTURN_JIRA_SECRET"), "{err}");
+    }
+
+    #[test]
+    fn the_link_key_outlives_every_link_or_the_configuration_is_refused() {
+        let cfg = from(&[]).unwrap();
+        assert_eq!((cfg.approval.signing_key_max_age, cfg.audit_key_max_age), (Duration::days(30), Duration::days(90)));
+        let cfg = from(&[("KEYTURN_SIGNING_KEY_MAX_AGE", "7d"), ("KEYTURN_AUDIT_KEY_MAX_AGE", "365d")]).unwrap();
+        assert_eq!((cfg.approval.signing_key_max_age, cfg.audit_key_max_age), (Duration::days(7), Duration::days(365)));
+        for (pairs, why) in [
+            (&[("KEYTURN_SIGNING_KEY_MAX_AGE", "3d")][..], "72 h"),
+            (&[("KEYTURN_SIGNING_KEY_MAX_AGE", "3d"), ("KEYTURN_INTAKE_TIMEOUT", "4d")][..], "96 h"),
+            (&[("KEYTURN_SIGNING_KEY_MAX_AGE", "10d"), ("KEYTURN_APPROVAL_TIMEOUT", "10d")][..], "240 h"),
+            (&[("KEYTURN_SIGNING_KEY_MAX_AGE", "2d"), ("KEYTURN_INTAKE_TIMEOUT", "3d")][..], "72 h"),
+        ] {
+            let err = from(pairs).unwrap_err().to_string();
+            assert!(err.contains("KEYTURN_SIGNING_KEY_MAX_AGE") && err.contains("longest link lifetime"), "{err}");
+            assert!(err.contains(why), "{pairs:?}: {err}");
+        }
+        // A short link TTL makes a short key age possible.
+        let cfg = from(&[("KEYTURN_SIGNING_KEY_MAX_AGE", "2d"), ("KEYTURN_LINK_TTL", "24h")]).unwrap();
+        assert_eq!(cfg.approval.longest_link(), Duration::hours(24));
+        // Unset, the default moves past links that may live 30 days.
+        let cfg = from(&[("KEYTURN_APPROVAL_TIMEOUT", "30d")]).unwrap();
+        assert_eq!(cfg.approval.signing_key_max_age, Duration::days(31));
+        for bad in ["0d", "366d", "soon"] {
+            assert!(from(&[("KEYTURN_AUDIT_KEY_MAX_AGE", bad)]).unwrap_err().to_string().contains("1d to 365d"));
+        }
     }
 
     #[test]

@@ -230,6 +230,14 @@ pub trait Notices: Send + Sync {
 /// The link-signing keys (current and previous).
 pub trait SigningKeys: Send + Sync {
     fn keyring(&self) -> impl Future<Output = Result<KeyRing, StoreError>> + Send;
+    /// The current key's id and when it was made (no key material).
+    fn current_key(&self) -> impl Future<Output = Result<keyturn_domain::signing_keys::KeyInfo, StoreError>> + Send;
+    /// Makes a new current key at `now`; the current one becomes previous
+    /// (still verifying) and the previous one stops verifying. The new key.
+    fn rotate(
+        &self,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<keyturn_domain::signing_keys::KeyInfo, StoreError>> + Send;
 }
 
 /// The approver routing document.
@@ -496,7 +504,18 @@ pub trait DigestStore: Send + Sync {
     fn put_digest(&self, digest: &Digest) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
-/// The digest-signing key.
+/// The digest-signing key, and every key that signed digests before it.
 pub trait AuditKeys: Send + Sync {
     fn signer(&self) -> impl Future<Output = Result<AuditSigner, StoreError>> + Send;
+    /// Every published key, oldest first, the current one last (its
+    /// `created_at` tells its age).
+    fn published(
+        &self,
+    ) -> impl Future<Output = Result<Vec<keyturn_domain::signing_keys::PublishedKey>, StoreError>> + Send;
+    /// Makes a new current key at `now`; the current one is retired at `now`
+    /// and stays published. The new key.
+    fn rotate(
+        &self,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<keyturn_domain::signing_keys::PublishedKey, StoreError>> + Send;
 }

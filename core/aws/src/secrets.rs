@@ -6,6 +6,8 @@ use super::store_error;
 use keyturn_app::approval::Routing;
 use keyturn_app::ports::{RoutingSource, SigningKeys, StoreError};
 use keyturn_domain::approval::{KeyRing, SigningKey};
+use keyturn_domain::signing_keys::{AuditKeyFile, KeyInfo, PublishedKey};
+use time::OffsetDateTime;
 
 fn config_error(operation: &'static str, message: String) -> StoreError {
     StoreError { service: "secretsmanager", operation, message, retryable: false }
@@ -19,13 +21,23 @@ fn random_key_hex() -> Result<String, StoreError> {
 }
 
 /// The link-signing key: one secret whose `AWSCURRENT` version signs and
-/// whose `AWSPREVIOUS` version still verifies. The key id is the version id,
-/// so rotating is one `PutSecretValue` (`keyturn links rotate-key`) and links
-/// signed before it stay valid until they expire.
+/// whose `AWSPREVIOUS` version still verifies. The key id is the version id
+/// and its age the version's `CreatedDate`, so rotating is one
+/// `PutSecretValue` (the daily run on schedule, `keyturn links rotate-key`
+/// by hand) and links signed before it stay valid until they expire.
 #[derive(Debug, Clone)]
 pub struct SecretsSigningKeys {
     client: Client,
     secret_id: String,
+}
+
+/// The `CreatedDate` of a version, which every Secrets Manager answer carries.
+fn created(
+    secret_id: &str,
+    date: Option<&aws_sdk_secretsmanager::primitives::DateTime>,
+) -> Result<OffsetDateTime, StoreError> {
+    date.and_then(|d| OffsetDateTime::from_unix_timestamp(d.secs()).ok())
+        .ok_or_else(|| config_error("GetSecretValue", format!("{secret_id}: the current version has no CreatedDate")))
 }
 
 impl SecretsSigningKeys {
@@ -33,7 +45,7 @@ impl SecretsSigningKeys {
         Self { client, secret_id: secret_id.into() }
     }
 
-    async fn version(&self, stage: &str) -> Result<Option<SigningKey>, StoreError> {
+    async fn version(&self, stage: &str) -> Result<Option<(SigningKey, OffsetDateTime)>, StoreError> {
         let out = self.client.get_secret_value().secret_id(&self.secret_id).version_stage(stage).send().await;
         let out = match out {
             Ok(o) => o,
@@ -45,9 +57,9 @@ impl SecretsSigningKeys {
             .secret_string()
             .and_then(|s| hex::decode(s.trim()).ok())
             .ok_or_else(|| config_error("GetSecretValue", format!("{} ({stage}) is not a hex key", self.secret_id)))?;
-        SigningKey::from_parts(kid, bytes)
-            .map(Some)
-            .map_err(|e| config_error("GetSecretValue", format!("{} ({stage}): {e}", self.secret_id)))
+        let key = SigningKey::from_parts(kid, bytes)
+            .map_err(|e| config_error("GetSecretValue", format!("{} ({stage}): {e}", self.secret_id)))?;
+        Ok(Some((key, created(&self.secret_id, out.created_date())?)))
     }
 
     /// Creates the secret with a first key, unless someone else just did.
@@ -56,7 +68,9 @@ impl SecretsSigningKeys {
             .client
             .create_secret()
             .name(&self.secret_id)
-            .description("keyturn: HMAC key for signed approval links (rotate with `keyturn links rotate-key`)")
+            .description(
+                "keyturn: HMAC key for signed approval links (rotated on schedule; `keyturn links rotate-key` by hand)",
+            )
             .secret_string(random_key_hex()?)
             .send()
             .await;
@@ -67,42 +81,51 @@ impl SecretsSigningKeys {
         }
     }
 
-    /// Makes a new current key; the old one becomes previous. Returns the new key id.
-    pub async fn rotate(&self) -> Result<String, StoreError> {
-        if self.version("AWSCURRENT").await?.is_none() {
-            self.create().await?;
+    /// The current version, created first where keyturn may create secrets.
+    async fn current(&self) -> Result<(SigningKey, OffsetDateTime), StoreError> {
+        match self.version("AWSCURRENT").await? {
+            Some(k) => Ok(k),
+            None => {
+                self.create().await?;
+                self.version("AWSCURRENT").await?.ok_or_else(|| {
+                    config_error("GetSecretValue", format!("{} has no current version after creation", self.secret_id))
+                })
+            }
         }
-        let out = self
-            .client
+    }
+}
+
+impl SigningKeys for SecretsSigningKeys {
+    async fn keyring(&self) -> Result<KeyRing, StoreError> {
+        let (current, _) = self.current().await?;
+        let previous = self.version("AWSPREVIOUS").await?.map(|(k, _)| k);
+        Ok(KeyRing { current, previous })
+    }
+
+    async fn current_key(&self) -> Result<KeyInfo, StoreError> {
+        let (key, created_at) = self.current().await?;
+        Ok(KeyInfo { id: key.kid().to_owned(), created_at })
+    }
+
+    /// `now` is not used: the new version's `CreatedDate` is its age.
+    async fn rotate(&self, _now: OffsetDateTime) -> Result<KeyInfo, StoreError> {
+        self.current().await?;
+        self.client
             .put_secret_value()
             .secret_id(&self.secret_id)
             .secret_string(random_key_hex()?)
             .send()
             .await
             .map_err(|e| store_error("secretsmanager", "PutSecretValue", e))?;
-        Ok(out.version_id().unwrap_or_default().to_owned())
+        self.current_key().await
     }
 }
 
-impl SigningKeys for SecretsSigningKeys {
-    async fn keyring(&self) -> Result<KeyRing, StoreError> {
-        let current = match self.version("AWSCURRENT").await? {
-            Some(k) => k,
-            None => {
-                self.create().await?;
-                self.version("AWSCURRENT").await?.ok_or_else(|| {
-                    config_error("GetSecretValue", format!("{} has no current version after creation", self.secret_id))
-                })?
-            }
-        };
-        let previous = self.version("AWSPREVIOUS").await?;
-        Ok(KeyRing { current, previous })
-    }
-}
-
-/// The Ed25519 key that signs audit digests: its 32-byte seed as 64 hex
-/// digits. Created on first use where keyturn may create secrets (the local
-/// stack); CDK and Terraform create it at deploy time.
+/// The Ed25519 key that signs audit digests, and every key it replaced: the
+/// secret holds an [`AuditKeyFile`] (a plain 64-hex seed until the first
+/// rotation). Created on first use where keyturn may create secrets (the
+/// local stack); CDK and Terraform create it at deploy time. The current
+/// key's age is its version's `CreatedDate`.
 #[derive(Debug, Clone)]
 pub struct SecretsAuditKey {
     client: Client,
@@ -114,40 +137,71 @@ impl SecretsAuditKey {
         Self { client, secret_id: secret_id.into() }
     }
 
-    async fn seed(&self) -> Result<Option<String>, StoreError> {
-        match self.client.get_secret_value().secret_id(&self.secret_id).send().await {
-            Ok(o) => Ok(o.secret_string().map(str::to_owned)),
-            Err(e) if e.as_service_error().is_some_and(|se| se.is_resource_not_found_exception()) => Ok(None),
-            Err(e) => Err(store_error("secretsmanager", "GetSecretValue", e)),
+    async fn read(&self) -> Result<Option<(AuditKeyFile, OffsetDateTime)>, StoreError> {
+        let out = match self.client.get_secret_value().secret_id(&self.secret_id).send().await {
+            Ok(o) => o,
+            Err(e) if e.as_service_error().is_some_and(|se| se.is_resource_not_found_exception()) => return Ok(None),
+            Err(e) => return Err(store_error("secretsmanager", "GetSecretValue", e)),
+        };
+        let file = AuditKeyFile::parse(out.secret_string().unwrap_or_default())
+            .map_err(|e| config_error("GetSecretValue", format!("{}: {e}", self.secret_id)))?;
+        Ok(Some((file, created(&self.secret_id, out.created_date())?)))
+    }
+
+    async fn file(&self) -> Result<(AuditKeyFile, OffsetDateTime), StoreError> {
+        if let Some(f) = self.read().await? {
+            return Ok(f);
         }
+        let first = AuditKeyFile::generate().map_err(|e| config_error("CreateSecret", e))?;
+        let created = self
+            .client
+            .create_secret()
+            .name(&self.secret_id)
+            .description("keyturn: Ed25519 seed that signs the daily audit digests, and the keys it replaced (`keyturn audit public-key` prints every public half)")
+            .secret_string(first.to_secret_string().as_str())
+            .send()
+            .await;
+        match created {
+            Ok(_) => {}
+            Err(e) if e.as_service_error().is_some_and(|se| se.is_resource_exists_exception()) => {}
+            Err(e) => return Err(store_error("secretsmanager", "CreateSecret", e)),
+        }
+        self.read()
+            .await?
+            .ok_or_else(|| config_error("GetSecretValue", format!("{} has no value after creation", self.secret_id)))
     }
 }
 
 impl keyturn_app::ports::AuditKeys for SecretsAuditKey {
     async fn signer(&self) -> Result<keyturn_domain::digest::AuditSigner, StoreError> {
-        let seed = match self.seed().await? {
-            Some(s) => s,
-            None => {
-                let created = self
-                    .client
-                    .create_secret()
-                    .name(&self.secret_id)
-                    .description("keyturn: Ed25519 seed that signs the daily audit digests (`keyturn audit public-key` prints the public half)")
-                    .secret_string(random_key_hex()?)
-                    .send()
-                    .await;
-                match created {
-                    Ok(_) => {}
-                    Err(e) if e.as_service_error().is_some_and(|se| se.is_resource_exists_exception()) => {}
-                    Err(e) => return Err(store_error("secretsmanager", "CreateSecret", e)),
-                }
-                self.seed().await?.ok_or_else(|| {
-                    config_error("GetSecretValue", format!("{} has no value after creation", self.secret_id))
-                })?
-            }
+        let (file, _) = self.file().await?;
+        file.signer().map_err(|e| config_error("GetSecretValue", format!("{}: {e}", self.secret_id)))
+    }
+
+    async fn published(&self) -> Result<Vec<PublishedKey>, StoreError> {
+        let (file, created) = self.file().await?;
+        file.published(created).map_err(|e| config_error("GetSecretValue", format!("{}: {e}", self.secret_id)))
+    }
+
+    async fn rotate(&self, now: OffsetDateTime) -> Result<PublishedKey, StoreError> {
+        let (file, created) = self.file().await?;
+        let next = file.rotated(created, now).map_err(|e| config_error("PutSecretValue", e))?;
+        self.client
+            .put_secret_value()
+            .secret_id(&self.secret_id)
+            .secret_string(next.to_secret_string().as_str())
+            .send()
+            .await
+            .map_err(|e| store_error("secretsmanager", "PutSecretValue", e))?;
+        let public_key = next
+            .signer()
+            .map_err(|e| config_error("PutSecretValue", format!("{}: {e}", self.secret_id)))?
+            .public_key_hex();
+        let created_at = match self.read().await? {
+            Some((_, at)) => at,
+            None => now,
         };
-        keyturn_domain::digest::AuditSigner::from_hex_seed(&seed)
-            .map_err(|e| config_error("GetSecretValue", format!("{}: {e}", self.secret_id)))
+        Ok(PublishedKey { public_key, created_at, retired_at: None })
     }
 }
 

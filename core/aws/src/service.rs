@@ -17,6 +17,7 @@ pub struct Scanner {
     a: AwsAdapters,
     settings: ScanSettings,
     watch: keyturn_app::watch::WatchSettings,
+    keys: keyturn_app::watch::KeySchedule,
 }
 
 /// Why a scan could not run at all (a per-change failure is in the report instead).
@@ -40,6 +41,7 @@ impl Scanner {
             a: AwsAdapters::new(sdk, cfg),
             settings: ScanSettings::from(cfg),
             watch: keyturn_app::watch::WatchSettings::from(cfg),
+            keys: keyturn_app::watch::KeySchedule::from(cfg),
         }
     }
 
@@ -87,16 +89,45 @@ impl Scanner {
     }
 
     /// The daily run: a scan, then the signed digests of every finished day
-    /// not yet anchored. A digest failure is reported with the scan's other
-    /// errors; it never holds up a rotation. (`keyturn scan` scans only, so
-    /// rehearsing a future date cannot anchor days that have not happened.)
+    /// not yet anchored, then keyturn's own signing keys rotated when due
+    /// (after the digests, so a retired key's last digest predates its
+    /// retirement). A digest or key failure is reported with the scan's
+    /// other errors; it never holds up a rotation. (`keyturn scan` scans
+    /// only, so rehearsing a future date cannot anchor days that have not
+    /// happened, nor rotate keys early.)
     pub async fn scan_and_anchor(&self, now: OffsetDateTime) -> Result<ScanReport, ScanError> {
         let mut report = self.scan(now).await?;
         match keyturn_app::audit::anchor::anchor(&self.a.audit, &self.a.audit_key, now).await {
             Ok(a) => report.anchored = a,
             Err(e) => report.errors.push(format!("audit digest: {e}")),
         }
+        let keys = self.rotate_due_keys(now).await;
+        report.errors.extend(keys.errors.iter().map(|e| format!("signing key: {e}")));
+        report.signing_keys = keys;
         Ok(report)
+    }
+
+    /// Rotates the signing keys that are due, under a lock of their own: two
+    /// runs rotating the link key at once would push out the previous key
+    /// while its links are still live. Another run holding it does this.
+    async fn rotate_due_keys(&self, now: OffsetDateTime) -> keyturn_app::watch::KeyRotationReport {
+        const SCOPE: &str = "#signing-keys";
+        let token = match self.a.changes.lock_scan(SCOPE, SCAN_LOCK_HOLD).await {
+            Ok(Some(t)) => t,
+            Ok(None) => return keyturn_app::watch::KeyRotationReport::default(),
+            Err(e) => {
+                return keyturn_app::watch::KeyRotationReport {
+                    errors: vec![format!("lock: {e}")],
+                    ..Default::default()
+                }
+            }
+        };
+        let report =
+            keyturn_app::watch::rotate_due_keys(&self.a.keys, &self.a.audit_key, &self.a.audit, &self.keys, now).await;
+        if let Err(e) = self.a.changes.unlock_scan(SCOPE, &token).await {
+            tracing::warn!(error = %e, "signing-key lock not released");
+        }
+        report
     }
 
     /// What a scan at `now` would do; writes nothing.

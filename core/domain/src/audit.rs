@@ -76,6 +76,10 @@ pub enum EventKind {
     /// The old key could not be revoked after its overlap: it is still live
     /// at the vendor, named, and on-call was told.
     RetireFailed,
+    /// One of keyturn's own signing keys was replaced (on its chain
+    /// `keyturn/link-signing-key` or `keyturn/audit-signing-key`): key ids
+    /// and public keys only, never key material.
+    KeyRotated,
 }
 
 impl EventKind {
@@ -109,6 +113,7 @@ impl EventKind {
             Self::Reminded => "reminded",
             Self::OldKeyRetired => "old_key_retired",
             Self::RetireFailed => "retire_failed",
+            Self::KeyRotated => "key_rotated",
         }
     }
 }

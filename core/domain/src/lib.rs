@@ -7,6 +7,7 @@
 //! - [`approval`]: signed links, votes and tallies, routing, what approvers see;
 //! - [`rotation`]: what a rotation step takes and gives back, [`VendorError`];
 //! - audit events and their hash chain, [`digest`]: the signed daily anchors;
+//! - [`signing_keys`]: keyturn's own link- and audit-signing keys, their rotation schedule;
 //! - [`destination`]: the outbound guard (which URLs keyturn may call);
 //! - [`ErrorName`]: the error names the state machine matches.
 //!
@@ -25,6 +26,7 @@ mod policy;
 pub mod procedures;
 pub mod rotation;
 mod secret;
+pub mod signing_keys;
 mod template;
 mod text;
 pub mod timefmt;

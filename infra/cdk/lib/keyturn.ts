@@ -226,7 +226,7 @@ export class Keyturn extends Construct {
     // ---- secrets keyturn owns ------------------------------------------------
     const signingKey = new secretsmanager.Secret(this, 'link-signing-key', {
       secretName: `${prefix.replace(/-$/, '')}/link-signing-key`,
-      description: 'HMAC key that signs approval links (rotate with `keyturn links rotate-key`)',
+      description: 'HMAC key that signs approval links (rotated on schedule; `keyturn links rotate-key` by hand)',
       generateSecretString: HEX_KEY_32_BYTES,
     });
     const routing = new secretsmanager.Secret(this, 'approver-routing', {
@@ -465,6 +465,8 @@ export class Keyturn extends Construct {
     allow('scanner', ['dynamodb:Query'], [`${tables.audit.tableArn}/index/day-index`]);
     allow('scanner', ['dynamodb:Scan'], [tableArn(tables.audit)]);
     allow('scanner', ['secretsmanager:GetSecretValue'], [auditKey.secretArn]);
+    // The daily run rotates keyturn's own signing keys on schedule (a new version each).
+    allow('scanner', ['secretsmanager:PutSecretValue'], [signingKey.secretArn, auditKey.secretArn]);
 
     allow('request-approval', ['dynamodb:BatchGetItem'], [tableArn(tables.connectors)]);
     allow('request-approval', ['dynamodb:GetItem', 'dynamodb:UpdateItem'], [tableArn(tables.changes)]);

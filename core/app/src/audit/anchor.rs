@@ -161,6 +161,12 @@ mod tests {
         async fn signer(&self) -> Result<AuditSigner, StoreError> {
             Ok(AuditSigner::from_hex_seed(&"07".repeat(32)).unwrap())
         }
+        async fn published(&self) -> Result<Vec<keyturn_domain::signing_keys::PublishedKey>, StoreError> {
+            unimplemented!("anchoring reads only the signer")
+        }
+        async fn rotate(&self, _: OffsetDateTime) -> Result<keyturn_domain::signing_keys::PublishedKey, StoreError> {
+            unimplemented!("anchoring never rotates")
+        }
     }
 
     #[tokio::test]

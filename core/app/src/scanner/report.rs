@@ -84,6 +84,9 @@ pub struct ScanReport {
     /// The audit digests this scan signed (see `audit::anchor`).
     #[serde(skip_serializing_if = "crate::audit::anchor::AnchorReport::is_empty")]
     pub anchored: crate::audit::anchor::AnchorReport,
+    /// keyturn's own signing keys this run rotated (see `watch::signing_keys`).
+    #[serde(skip_serializing_if = "crate::watch::KeyRotationReport::is_empty")]
+    pub signing_keys: crate::watch::KeyRotationReport,
 }
 
 /// What the alarms watch: the scanner Lambda publishes these as metrics.
@@ -130,6 +133,7 @@ impl ScanReport {
                 approvals_overdue: 0,
             },
             anchored: Default::default(),
+            signing_keys: Default::default(),
             watch: Default::default(),
             busy: false,
             repaired: Vec::new(),

@@ -10,12 +10,14 @@
 //!   hand-overs, audit trail) and Secrets Manager.
 //! - `services`: the vendor, the identity provider, email, Slack, Jira,
 //!   Step Functions callbacks, the link-signing keys.
+//! - `keys`: [`MemLinkKeys`] and [`MemAuditKeys`], signing keys that rotate.
 //! - `unused`: [`Unused`], a port whose every call fails (for bundles of
 //!   other crates' tests that model only some ports).
 
 // Test support only: a poisoned lock means a test already panicked.
 #![allow(clippy::unwrap_used)]
 
+mod keys;
 mod services;
 mod stores;
 mod unused;
@@ -25,6 +27,7 @@ use std::sync::Mutex;
 
 use time::OffsetDateTime;
 
+pub use self::keys::{MemAuditKeys, MemLinkKeys};
 pub use self::unused::Unused;
 use crate::adapters::Adapters;
 use crate::approval::{ChangeRecord, Email, Routing, TaskToken};

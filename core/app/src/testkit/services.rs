@@ -10,6 +10,7 @@ use crate::ports::{
 use crate::rotation::{StoredKey, VendorError};
 use keyturn_domain::approval::KeyRing;
 use keyturn_domain::{Connector, SecretValue};
+use time::OffsetDateTime;
 
 const SERVICE: &str = "atlassian";
 
@@ -160,9 +161,22 @@ impl TaskCallbacks for Fakes {
     }
 }
 
+/// The fixed test ring: it never rotates (rotation is tested with
+/// [`super::keys::MemLinkKeys`]).
 impl SigningKeys for Fakes {
     async fn keyring(&self) -> Result<KeyRing, StoreError> {
         Ok(self.ring.clone())
+    }
+
+    async fn current_key(&self) -> Result<keyturn_domain::signing_keys::KeyInfo, StoreError> {
+        Ok(keyturn_domain::signing_keys::KeyInfo {
+            id: self.ring.current.kid().to_owned(),
+            created_at: time::macros::datetime!(2026-01-01 00:00 UTC),
+        })
+    }
+
+    async fn rotate(&self, _: OffsetDateTime) -> Result<keyturn_domain::signing_keys::KeyInfo, StoreError> {
+        Err(Fakes::store_error("PutSecretValue", "the Fakes' test ring is fixed"))
     }
 }
 

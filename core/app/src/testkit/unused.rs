@@ -174,6 +174,14 @@ mod impls {
         async fn keyring(&self) -> Result<KeyRing, StoreError> {
             Err(unused("SigningKeys"))
         }
+
+        async fn current_key(&self) -> Result<keyturn_domain::signing_keys::KeyInfo, StoreError> {
+            Err(unused("SigningKeys"))
+        }
+
+        async fn rotate(&self, _: OffsetDateTime) -> Result<keyturn_domain::signing_keys::KeyInfo, StoreError> {
+            Err(unused("SigningKeys"))
+        }
     }
 
     impl RoutingSource for Unused {
@@ -337,6 +345,14 @@ mod impls {
 
     impl AuditKeys for Unused {
         async fn signer(&self) -> Result<AuditSigner, StoreError> {
+            Err(unused("AuditKeys"))
+        }
+
+        async fn published(&self) -> Result<Vec<keyturn_domain::signing_keys::PublishedKey>, StoreError> {
+            Err(unused("AuditKeys"))
+        }
+
+        async fn rotate(&self, _: OffsetDateTime) -> Result<keyturn_domain::signing_keys::PublishedKey, StoreError> {
             Err(unused("AuditKeys"))
         }
     }

@@ -10,6 +10,8 @@
 //! - **Repairs**: each change the scan unwedged is told to its escalation contacts.
 //! - **Daily digest**: each approver group gets, once a day, the keys of theirs
 //!   that expire within 30 days and where each stands.
+//! - **Signing keys** ([`signing_keys`]): the daily run (not `keyturn scan`)
+//!   rotates keyturn's link- and audit-signing keys on their schedule.
 //!
 //! Every notice is claimed on the change record (or per day) *before* it is
 //! sent, so a second scan, or two at once, never sends one twice; a claimed
@@ -19,6 +21,7 @@ mod digests;
 mod handovers;
 mod reminders;
 mod repairs;
+pub mod signing_keys;
 mod stuck;
 #[cfg(test)]
 mod tests;
@@ -28,6 +31,7 @@ use handovers::{remind_owner, waiting_handovers};
 pub use reminders::due_mark;
 use reminders::{remind, reminder_mark};
 use repairs::repaired;
+pub use signing_keys::{rotate_due_keys, signing_key_status, KeyRotationReport, KeySchedule};
 use stuck::{past_bound, stuck};
 
 use std::collections::{BTreeMap, BTreeSet};

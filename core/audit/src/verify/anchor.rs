@@ -7,7 +7,8 @@ use std::collections::{BTreeSet, HashMap};
 use time::OffsetDateTime;
 
 use keyturn_domain::digest::{parse_public_key, Digest, DIGEST_PK};
-use keyturn_domain::timefmt::format_utc;
+use keyturn_domain::signing_keys::TrustedKey;
+use keyturn_domain::timefmt::{format_utc, parse_instant};
 
 use super::chains::{hash32, Chain};
 use super::report::{Kind, Problem};
@@ -69,31 +70,60 @@ pub(super) fn check_claims<'a>(
     pending
 }
 
-/// Checks a digest's hash and signature: under the pinned key, or (unpinned)
-/// under the key it names, which is then recorded in `signers` (as hex, not
-/// as the item spells it). Whether it verified.
+/// Checks a digest's hash and signature: under the pinned key it names
+/// (which must be one of those given, and it must have signed within that
+/// key's validity), or (unpinned) under the key it names, which is then
+/// recorded in `signers` (as hex, not as the item spells it). The signer's
+/// key (hex) when it verified.
 pub(super) fn check_digest(
     d: &Digest,
     place: &Place,
-    pinned: Option<ed25519_dalek::VerifyingKey>,
+    pinned: &[TrustedKey],
     signers: &mut BTreeSet<String>,
     problems: &mut Vec<Problem>,
-) -> bool {
-    let forged = |what: String| {
-        Problem::new(Kind::ForgedDigest, what).with_connector(DIGEST_PK).with_seq(d.seq).with_place(place)
-    };
-    let key = match pinned {
-        Some(k) => k,
-        None => match parse_public_key(&d.public_key) {
+) -> Option<String> {
+    let problem =
+        |kind, what: String| Problem::new(kind, what).with_connector(DIGEST_PK).with_seq(d.seq).with_place(place);
+    let forged = |what: String| problem(Kind::ForgedDigest, what);
+    let named = parse_public_key(&d.public_key);
+    let key = if pinned.is_empty() {
+        match named {
             Ok(k) => {
                 signers.insert(hex::encode(k.as_bytes()));
                 k
             }
             Err(e) => {
                 problems.push(forged(format!("public_key {e}")));
-                return false;
+                return None;
             }
-        },
+        }
+    } else {
+        match pinned.iter().find(|t| t.hex() == d.public_key) {
+            Some(t) => {
+                let valid = within_validity(d, t, &problem, problems);
+                if let Err(e) = d.check(&t.key) {
+                    problems.push(forged(e.to_string()));
+                    return None;
+                }
+                return valid.then(|| t.hex());
+            }
+            None => {
+                let given = if pinned.len() == 1 { "the trusted key" } else { "any of the --public-key keys given" };
+                problems.push(forged(format!(
+                    "digest {} (day {}) names signer {:?}, not {given}: it is forged, or signed by a key you were not handed (`keyturn audit public-key` lists every published key)",
+                    d.seq,
+                    d.day,
+                    short(&d.public_key)
+                )));
+                // Whether it verifies under none of them either.
+                if !pinned.iter().any(|t| d.check(&t.key).is_ok()) {
+                    if let Err(e) = d.check(&pinned[0].key) {
+                        problems.push(forged(e.to_string()));
+                    }
+                }
+                return None;
+            }
+        }
     };
     let mut valid = true;
     if hex::encode(key.as_bytes()) != d.public_key {
@@ -104,30 +134,117 @@ pub(super) fn check_digest(
         problems.push(forged(e.to_string()));
         valid = false;
     }
-    valid
+    valid.then(|| hex::encode(key.as_bytes()))
 }
 
-/// The key the digests were checked against, hex: the pinned one, or the
-/// one they name (more than one named is itself a forgery).
-pub(super) fn digest_key(
-    pinned: Option<ed25519_dalek::VerifyingKey>,
-    signers: BTreeSet<String>,
+/// Whether `d` was signed within the validity `t` was given with.
+fn within_validity(
+    d: &Digest,
+    t: &TrustedKey,
+    problem: &impl Fn(Kind, String) -> Problem,
     problems: &mut Vec<Problem>,
+) -> bool {
+    if t.valid_from.is_none() && t.retired_at.is_none() {
+        return true;
+    }
+    let Some(at) = parse_instant(&d.at) else {
+        problems.push(problem(Kind::Malformed, format!("digest {}: at = {:?} is not an RFC 3339 time", d.seq, d.at)));
+        return false;
+    };
+    let key = short(&d.public_key);
+    if let Some(retired) = t.retired_at.filter(|r| at > *r) {
+        problems.push(problem(
+            Kind::RetiredKey,
+            format!(
+                "digest {} (day {}) was signed at {} by key {key:?}, retired at {}: a retired key must never sign (its seed was kept, or leaked)",
+                d.seq,
+                d.day,
+                format_utc(at),
+                format_utc(retired)
+            ),
+        ));
+        return false;
+    }
+    if let Some(from) = t.valid_from.filter(|f| at < *f) {
+        problems.push(problem(
+            Kind::RetiredKey,
+            format!(
+                "digest {} (day {}) is dated {}, before key {key:?} was made ({}): backdated",
+                d.seq,
+                d.day,
+                format_utc(at),
+                format_utc(from)
+            ),
+        ));
+        return false;
+    }
+    true
+}
+
+/// Keys take over from one another in digest order and never come back: a
+/// key signing after its successor took over is a retired key signing (its
+/// holder could then rewrite what the newer digests cover). The seqs of
+/// those digests.
+pub(super) fn check_key_order(signed_by: &mut [(u64, String)], problems: &mut Vec<Problem>) -> BTreeSet<u64> {
+    signed_by.sort_unstable();
+    let mut replaced: HashMap<&str, (u64, &str)> = HashMap::new();
+    let mut bad = BTreeSet::new();
+    let mut current: Option<(u64, &str)> = None;
+    for (seq, key) in signed_by.iter() {
+        if let Some((_, k)) = current.filter(|(_, k)| *k == key.as_str()) {
+            current = Some((*seq, k));
+            continue;
+        }
+        if let Some((at, by)) = replaced.get(key.as_str()) {
+            problems.push(
+                Problem::new(
+                    Kind::RetiredKey,
+                    format!(
+                        "digest {seq} is signed by key {:?}, which key {:?} replaced at digest {at}: a retired key must never sign",
+                        short(key),
+                        short(by)
+                    ),
+                )
+                .with_connector(DIGEST_PK)
+                .with_seq(*seq),
+            );
+            bad.insert(*seq);
+            continue;
+        }
+        if let Some((_, old)) = current {
+            replaced.insert(old, (*seq, key.as_str()));
+        }
+        current = Some((*seq, key.as_str()));
+    }
+    bad
+}
+
+/// The signers of the verified digests, each once, in the order they took over.
+pub(super) fn keys_in_order(signed_by: &[(u64, String)]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for (_, k) in signed_by {
+        if !out.contains(k) {
+            out.push(k.clone());
+        }
+    }
+    out
+}
+
+/// The key the digests were checked against, hex: the newest signer of a
+/// verified digest, else the one key given, else the one key named.
+pub(super) fn digest_key(
+    pinned: &[TrustedKey],
+    signers: BTreeSet<String>,
+    signed_by: &[(u64, String)],
 ) -> Option<String> {
-    if let Some(k) = pinned {
-        return Some(hex::encode(k.as_bytes()));
+    if let Some((_, k)) = signed_by.iter().max_by_key(|(seq, _)| *seq) {
+        return Some(k.clone());
     }
-    if signers.len() > 1 {
-        let names = signers.iter().map(|s| short(s)).collect::<Vec<_>>().join(", ");
-        problems.push(
-            Problem::new(
-                Kind::ForgedDigest,
-                format!("digests name {} different signers ({names}): at most one is keyturn's", signers.len()),
-            )
-            .with_connector(DIGEST_PK),
-        );
+    match pinned {
+        [one] => Some(one.hex()),
+        [] => signers.into_iter().next(),
+        _ => None,
     }
-    signers.into_iter().next()
 }
 
 /// The first 16 characters (not bytes: a hostile key need not be ASCII).

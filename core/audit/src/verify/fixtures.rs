@@ -52,13 +52,14 @@ pub fn export(dir: &Path, n: u64, anchored: bool) {
 
 pub fn run(dir: &Path, pinned: bool) -> Verification {
     let e = Export::open(dir).unwrap();
-    let options = Options { public_key: pinned.then(|| signer().public_key_hex()), ..Options::default() };
+    let options =
+        Options { public_keys: pinned.then(|| signer().public_key_hex()).into_iter().collect(), ..Options::default() };
     verify(&e, &options, |_| {}).unwrap()
 }
 
 pub fn run_until(dir: &Path, until: OffsetDateTime) -> Verification {
     let e = Export::open(dir).unwrap();
-    let options = Options { public_key: Some(signer().public_key_hex()), anchored_until: Some(until) };
+    let options = Options { public_keys: vec![signer().public_key_hex()], anchored_until: Some(until) };
     verify(&e, &options, |_| {}).unwrap()
 }
 

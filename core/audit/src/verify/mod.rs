@@ -47,23 +47,28 @@ mod fixtures;
 mod pass1;
 mod pass2;
 mod report;
+#[cfg(test)]
+mod rotated_keys;
 mod timing;
 
 use time::OffsetDateTime;
 
 use crate::export::Export;
-use keyturn_domain::digest::{parse_public_key, DIGEST_PK};
+use keyturn_domain::digest::DIGEST_PK;
+use keyturn_domain::signing_keys::TrustedKey;
 
 pub use report::{kinds, summary_line, Kind, Problem, Verification};
 pub use timing::WRITE_SKEW;
 
 #[derive(Debug, Clone, Default)]
 pub struct Options {
-    /// The digest signer's public key (hex) as the auditor received it from
-    /// keyturn's operators (`keyturn audit public-key`). Without it, digests
-    /// are checked against the key they name, which proves consistency, not
-    /// authenticity.
-    pub public_key: Option<String>,
+    /// The digest signers' public keys as the auditor received them from
+    /// keyturn's operators (`keyturn audit public-key`): each `HEX` or
+    /// `HEX@FROM..UNTIL` (a retired key, with its validity), several in one
+    /// value separated by white space. A digest must be signed by one of
+    /// them, within its validity. Without any, digests are checked against
+    /// the key they name, which proves consistency, not authenticity.
+    pub public_keys: Vec<String>,
     /// Refuse the export unless its digests anchor every chain up to this
     /// time (`--require-anchored-until`): removing the newest digests and
     /// then rewriting what only they covered is otherwise indistinguishable
@@ -77,10 +82,26 @@ pub enum VerifyError {
     PublicKey(String),
 }
 
+/// The keys given, each once (the same key given twice must say the same).
+fn trusted_keys(given: &[String]) -> Result<Vec<TrustedKey>, VerifyError> {
+    let mut keys: Vec<TrustedKey> = Vec::new();
+    for raw in given.iter().flat_map(|g| g.split_whitespace()) {
+        let k = TrustedKey::parse(raw).map_err(|e| VerifyError::PublicKey(format!("{raw:?}: {e}")))?;
+        match keys.iter().find(|t| t.key == k.key) {
+            Some(t) if *t != k => {
+                return Err(VerifyError::PublicKey(format!("{} is given twice with different validity", k.hex())))
+            }
+            Some(_) => {}
+            None => keys.push(k),
+        }
+    }
+    Ok(keys)
+}
+
 /// Verifies `export`. `progress` is called with the number of items read so far
 /// (both passes count).
 pub fn verify(export: &Export, options: &Options, mut progress: impl FnMut(u64)) -> Result<Verification, VerifyError> {
-    let pinned = options.public_key.as_deref().map(parse_public_key).transpose().map_err(VerifyError::PublicKey)?;
+    let pinned = trusted_keys(&options.public_keys)?;
     let sums = chains::Sums::new();
     let pass1::Pass1 {
         mut chains,
@@ -93,14 +114,23 @@ pub fn verify(export: &Export, options: &Options, mut progress: impl FnMut(u64))
         lines,
         newest_digest,
         signers,
-        valid_digests,
-        named,
-    } = pass1::read(export, &sums, pinned, &mut progress);
+        mut valid_digests,
+        mut named,
+        mut signed_by,
+    } = pass1::read(export, &sums, &pinned, &mut progress);
+
+    // A key that signs again after its successor took over is not trusted
+    // for those digests (they anchor nothing).
+    let replayed = anchor::check_key_order(&mut signed_by, &mut problems);
+    valid_digests.retain(|d| !replayed.contains(&d.seq));
+    for n in named.values_mut() {
+        n.retain(|(seq, _)| !replayed.contains(seq));
+    }
 
     let timing = timing::time_checks(&mut chains, valid_digests, &named);
     problems.extend(timing.problems);
     problems.extend(files::file_problems(export, file_problems, lines));
-    let key = anchor::digest_key(pinned, signers, &mut problems);
+    let key = anchor::digest_key(&pinned, signers, &signed_by);
     let broken = chains::broken(&chains, &sums);
     let pending = anchor::check_claims(&claims, &chains, &mut problems);
     if !broken.is_empty() || !pending.is_empty() {
@@ -118,7 +148,8 @@ pub fn verify(export: &Export, options: &Options, mut progress: impl FnMut(u64))
         digests,
         connectors: chains.iter().filter(|(k, c)| k.as_str() != DIGEST_PK && c.count > 0).count(),
         digest_key: key,
-        key_pinned: pinned.is_some(),
+        digest_keys: anchor::keys_in_order(&signed_by),
+        key_pinned: !pinned.is_empty(),
         newest_digest_day: newest_digest.map(|(_, d, _)| d),
         anchored_through: timing.anchored_through.map(timing::at_text),
         unanchored_events: timing.unanchored_events,

@@ -6,6 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use keyturn_domain::digest::DIGEST_PK;
+use keyturn_domain::signing_keys::TrustedKey;
 
 use super::anchor::{add_claim, check_digest, Claim};
 use super::chains::{Chain, Sums};
@@ -33,17 +34,14 @@ pub(super) struct Pass1 {
     pub(super) valid_digests: Vec<DigestTime>,
     /// Connector → (digest seq, head seq) of every verified digest naming it.
     pub(super) named: HashMap<String, Vec<(u64, u64)>>,
+    /// (digest seq, signer's key hex) of every verified digest.
+    pub(super) signed_by: Vec<(u64, String)>,
 }
 
 /// Reads every data file of `export` once: each thread folds its files into
 /// its own numbers, and the numbers add up (they are sums, counts, maxima).
 /// `progress` is told the items read so far.
-pub(super) fn read(
-    export: &Export,
-    sums: &Sums,
-    pinned: Option<ed25519_dalek::VerifyingKey>,
-    progress: &mut impl FnMut(u64),
-) -> Pass1 {
+pub(super) fn read(export: &Export, sums: &Sums, pinned: &[TrustedKey], progress: &mut impl FnMut(u64)) -> Pass1 {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(export.files.len()).max(1);
     let read = AtomicU64::new(0);
     let mut pass = Pass1::default();
@@ -103,13 +101,7 @@ fn day_mismatch(item: &Item) -> Option<String> {
 }
 
 impl Pass1 {
-    fn item(
-        &mut self,
-        place: &Place,
-        item: Result<Item, String>,
-        sums: &Sums,
-        pinned: Option<ed25519_dalek::VerifyingKey>,
-    ) {
+    fn item(&mut self, place: &Place, item: Result<Item, String>, sums: &Sums, pinned: &[TrustedKey]) {
         self.items += 1;
         let bad_day = item.as_ref().ok().and_then(day_mismatch);
         match item.and_then(entry) {
@@ -138,7 +130,8 @@ impl Pass1 {
             }
             Ok(Entry::Digest(d)) => {
                 self.digests += 1;
-                if check_digest(&d, place, pinned, &mut self.signers, &mut self.problems) {
+                if let Some(signer) = check_digest(&d, place, pinned, &mut self.signers, &mut self.problems) {
+                    self.signed_by.push((d.seq, signer));
                     self.valid_digests.push(DigestTime {
                         seq: d.seq,
                         scope: d.scope,
@@ -185,6 +178,7 @@ impl Pass1 {
         }
         self.signers.extend(other.signers);
         self.valid_digests.extend(other.valid_digests);
+        self.signed_by.extend(other.signed_by);
         for (conn, mut n) in other.named {
             self.named.entry(conn).or_default().append(&mut n);
         }

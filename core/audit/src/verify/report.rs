@@ -37,6 +37,10 @@ pub enum Kind {
     /// An event after the head a digest names for its chain, but dated
     /// before that digest was made.
     Backdated,
+    /// A digest signed by a key outside the validity it was given (after its
+    /// retirement, before it was made), or by a key after its successor
+    /// took over: a retired key must never sign again.
+    RetiredKey,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -99,9 +103,12 @@ pub struct Verification {
     pub events: u64,
     pub digests: u64,
     pub connectors: usize,
-    /// The key the digests were checked against, hex.
+    /// The key of the newest digest that verified (hex), or the key given.
     pub digest_key: Option<String>,
-    /// Whether that key was given by the caller (pinned) or taken from the digests.
+    /// Every key that signed a digest that verified, in digest order (more
+    /// than one after a key rotation).
+    pub digest_keys: Vec<String>,
+    /// Whether the keys were given by the caller (pinned) or taken from the digests.
     pub key_pinned: bool,
     pub newest_digest_day: Option<String>,
     /// Up to when the verified digests anchor every chain (RFC 3339): the
@@ -132,9 +139,11 @@ pub(super) fn sort(problems: &mut Vec<Problem>) {
 pub(super) fn notes(v: &Verification) -> Vec<String> {
     let mut notes = Vec::new();
     if v.digests > 0 && !v.key_pinned {
+        let named =
+            if v.digest_keys.is_empty() { v.digest_key.clone().into_iter().collect() } else { v.digest_keys.clone() };
         notes.push(format!(
             "digests checked against the key they name ({}); pass --public-key (from `keyturn audit public-key`) to prove who signed them",
-            v.digest_key.as_deref().unwrap_or_default()
+            named.join(", ")
         ));
     }
     if let Some(t) = &v.anchored_through {
