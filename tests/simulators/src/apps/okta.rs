@@ -577,7 +577,7 @@ async fn seed_server(State(s): State<Shared>, Path(server): Path<String>, Json(b
 
 /// An Okta API token: an admin's SSWS token, "valid for 30 days from creation
 /// or last use", renewed by each call, revoked once it expires
-/// (<https://developer.okta.com/docs/guides/create-an-api-token/main/#token-expiration-and-deactivation>);
+/// (<https://support.okta.com/help/s/article/How-an-API-Token-is-expired-and-get-deactivated>);
 /// the window is the token's `tokenWindow` (ISO 8601, `P30D` by default).
 #[derive(Debug, Clone)]
 pub struct ApiToken {
