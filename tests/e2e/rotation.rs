@@ -361,6 +361,16 @@ async fn a_new_key_that_fails_verification_is_rolled_back_and_on_call_told() {
     let status = f.stack.json(&["status"]);
     assert!(status["needs_manual_intervention"].as_array().unwrap().iter().any(|c| c == k1.as_str()), "{status}");
     assert!(status["connectors_by_state"]["needs_manual_intervention"].as_u64().unwrap() >= 1, "{status}");
+    // And keyturn's own credentials: its Entra secret's end date as the
+    // simulated Graph reports it (`dev setup` seeds it 25 days out), the signing keys' ages.
+    let own = status["own_credentials"].as_array().unwrap();
+    let row = |name: &str| own.iter().find(|r| r["credential"] == name).unwrap_or_else(|| panic!("{name}: {status}"));
+    let entra = row("entra-client-secret");
+    assert_eq!(entra["known"], "reported", "{entra}");
+    assert!((20..=25).contains(&entra["days_left"].as_i64().unwrap()), "{entra}");
+    assert!(row("link-signing-key")["created"].is_string(), "{status}");
+    assert_eq!(row("jira-token")["note"], "not reported by the vendor");
+    assert!(!status.to_string().contains("local-fake"), "no credential in status: {status}");
 
     // On-call fixes the cause and clears the flag; the audit trail says who and why.
     let note = "401 was a revoked Graph consent; re-granted";
