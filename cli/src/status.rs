@@ -31,6 +31,9 @@ fn days(d: Option<i64>, colour: bool) -> String {
     }
 }
 
+/// How much of a note the own-credentials table shows.
+const NOTE_CHARS: usize = 160;
+
 /// keyturn's own credentials: days left coloured as a connector's are; a
 /// credential whose vendor reports no expiry says so instead of a number.
 fn own_table(rows: &[OwnCredential], colour: bool) -> String {
@@ -44,6 +47,11 @@ fn own_table(rows: &[OwnCredential], colour: bool) -> String {
         let note = match &r.created {
             Some(created) => format!("made {created}; {}", r.note),
             None => r.note.clone(),
+        };
+        // A failure can be long (an SDK error's context): the JSON has it whole.
+        let note = match note.char_indices().nth(NOTE_CHARS) {
+            Some((cut, _)) => format!("{}…", &note[..cut]),
+            None => note,
         };
         t.add_row_prepared(vec![
             r.credential.to_owned(),

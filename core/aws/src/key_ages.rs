@@ -1,8 +1,9 @@
 //! When keyturn's signing keys were made, for `keyturn status`: the
 //! `CreatedDate` of each secret's `AWSCURRENT` version (a rotation writes a
-//! new version, so the secret's own `CreatedDate` would say when the first
-//! key was made, not the one in use). Neither key has a rotation schedule
-//! yet, so `rotate_by` is `None`; once one exists it is read here.
+//! new version with `PutSecretValue`, which sets neither the secret's
+//! `CreatedDate` nor its `LastRotatedDate`; those are the fallback). Neither
+//! key has a rotation schedule yet, so `rotate_by` is `None`; once one
+//! exists it is read here.
 
 use aws_sdk_secretsmanager::primitives::DateTimeFormat;
 use aws_sdk_secretsmanager::Client;
@@ -25,16 +26,35 @@ impl SecretsKeyAges {
 
     /// The `AWSCURRENT` version's id and creation date; `None`: no secret yet.
     async fn current(&self, secret_id: &str) -> Result<Option<KeyAge>, StoreError> {
-        let out = match self.client.list_secret_version_ids().secret_id(secret_id).send().await {
+        // DescribeSecret first: it says "no such secret" as documented (moto
+        // answers ListSecretVersionIds for a missing secret with a bare 500).
+        let described = match self.client.describe_secret().secret_id(secret_id).send().await {
             Ok(o) => o,
             Err(e) if e.as_service_error().is_some_and(|se| se.is_resource_not_found_exception()) => return Ok(None),
-            Err(e) => return Err(store_error("secretsmanager", "ListSecretVersionIds", e)),
+            Err(e) => return Err(store_error("secretsmanager", "DescribeSecret", e)),
         };
-        Ok(out.versions().iter().find(|v| v.version_stages().iter().any(|s| s == "AWSCURRENT")).map(|v| KeyAge {
-            id: v.version_id().unwrap_or_default().to_owned(),
-            created: v.created_date().and_then(|d| d.fmt(DateTimeFormat::DateTime).ok()),
-            rotate_by: None,
-        }))
+        let current = described
+            .version_ids_to_stages()
+            .and_then(|m| m.iter().find(|(_, stages)| stages.iter().any(|s| s == "AWSCURRENT")))
+            .map(|(id, _)| id.clone());
+        let Some(id) = current else { return Ok(None) };
+        let versions = self
+            .client
+            .list_secret_version_ids()
+            .secret_id(secret_id)
+            .send()
+            .await
+            .map_err(|e| store_error("secretsmanager", "ListSecretVersionIds", e))?;
+        let created = versions
+            .versions()
+            .iter()
+            .find(|v| v.version_id() == Some(id.as_str()))
+            .and_then(|v| v.created_date())
+            // The secret's own date when the version list does not say.
+            .or(described.last_rotated_date())
+            .or(described.created_date())
+            .and_then(|d| d.fmt(DateTimeFormat::DateTime).ok());
+        Ok(Some(KeyAge { id, created, rotate_by: None }))
     }
 }
 
