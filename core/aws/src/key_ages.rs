@@ -1,9 +1,11 @@
 //! When keyturn's signing keys were made, for `keyturn status`: the
-//! `CreatedDate` of each secret's `AWSCURRENT` version (a rotation writes a
-//! new version with `PutSecretValue`, which sets neither the secret's
-//! `CreatedDate` nor its `LastRotatedDate`; those are the fallback). Neither
-//! key has a rotation schedule yet, so `rotate_by` is `None`; once one
-//! exists it is read here.
+//! current version's id, and the secret's `LastRotatedDate`, else its
+//! `CreatedDate` (DescribeSecret). A rotation by `PutSecretValue` (as `keyturn
+//! links rotate-key` does) moves neither, so the key in use may be younger
+//! than shown, never older. The version list's `CreatedDate` would be exact,
+//! but moto answers it with the time of the call (and a missing secret with a
+//! bare 500), and the demo and e2e run on moto. Neither key has a rotation
+//! schedule yet, so `rotate_by` is `None`; once one exists it is read here.
 
 use aws_sdk_secretsmanager::primitives::DateTimeFormat;
 use aws_sdk_secretsmanager::Client;
@@ -24,10 +26,8 @@ impl SecretsKeyAges {
         Self { client, link_secret: link_secret.into(), audit_secret: audit_secret.into() }
     }
 
-    /// The `AWSCURRENT` version's id and creation date; `None`: no secret yet.
+    /// The `AWSCURRENT` version's id and the secret's dates; `None`: no secret yet.
     async fn current(&self, secret_id: &str) -> Result<Option<KeyAge>, StoreError> {
-        // DescribeSecret first: it says "no such secret" as documented (moto
-        // answers ListSecretVersionIds for a missing secret with a bare 500).
         let described = match self.client.describe_secret().secret_id(secret_id).send().await {
             Ok(o) => o,
             Err(e) if e.as_service_error().is_some_and(|se| se.is_resource_not_found_exception()) => return Ok(None),
@@ -38,20 +38,8 @@ impl SecretsKeyAges {
             .and_then(|m| m.iter().find(|(_, stages)| stages.iter().any(|s| s == "AWSCURRENT")))
             .map(|(id, _)| id.clone());
         let Some(id) = current else { return Ok(None) };
-        let versions = self
-            .client
-            .list_secret_version_ids()
-            .secret_id(secret_id)
-            .send()
-            .await
-            .map_err(|e| store_error("secretsmanager", "ListSecretVersionIds", e))?;
-        let created = versions
-            .versions()
-            .iter()
-            .find(|v| v.version_id() == Some(id.as_str()))
-            .and_then(|v| v.created_date())
-            // The secret's own date when the version list does not say.
-            .or(described.last_rotated_date())
+        let created = described
+            .last_rotated_date()
             .or(described.created_date())
             .and_then(|d| d.fmt(DateTimeFormat::DateTime).ok());
         Ok(Some(KeyAge { id, created, rotate_by: None }))
