@@ -97,7 +97,8 @@ pub async fn setup(config: &aws_config::SdkConfig, tables: &TableNames) -> Resul
     let region = config.region().map_or("us-east-1".to_owned(), ToString::to_string);
     let definition = local_definition(&region).map_err(refuse)?;
     verify_sender(config).await?;
-    let vendor = std::env::var("KEYTURN_DEV_VENDOR_URL").unwrap_or_else(|_| "http://127.0.0.1:4568".into());
+    let named = std::env::var("KEYTURN_DEV_VENDOR_URL").ok();
+    let vendor = named.clone().unwrap_or_else(|| "http://127.0.0.1:4568".into());
     let okta = serde_json::json!({"domain": format!("{vendor}/okta"), "api_token": LOCAL_OKTA_TOKEN,
         "api_token_id": LOCAL_OKTA_TOKEN_ID})
     .to_string();
@@ -111,9 +112,13 @@ pub async fn setup(config: &aws_config::SdkConfig, tables: &TableNames) -> Resul
     ] {
         local_secret(config, name, value).await?;
     }
-    if let Err(e) = seed_own_credentials(&vendor).await {
-        // `keyturn status` then says why it cannot read them; nothing else needs them.
-        eprintln!("keyturn: could not seed keyturn's own app and API token at the simulator {vendor}: {e}");
+    // Only at a simulator the caller named (`make up` does): a default port
+    // may be someone else's stack.
+    if let Some(vendor) = named {
+        if let Err(e) = seed_own_credentials(&vendor).await {
+            // `keyturn status` then says why it cannot read them; nothing else needs them.
+            eprintln!("keyturn: could not seed keyturn's own app and API token at the simulator {vendor}: {e}");
+        }
     }
     let sfn = SfnClient::new(config);
     let machines = sfn
