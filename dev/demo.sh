@@ -9,6 +9,8 @@
 #   +  an organization API key its owner created and handed over fails
 #      verification: rolled back, the old key kept, on-call told (and that the
 #      handed-over key is still live at Atlassian for its owner to revoke);
+#   E  an Entra app registration's client secret: approved, then rotated
+#      dual-phase through Graph with no human hand-over, and its audit trail;
 #   and what an auditor gets; last, one change is left waiting with a link
 #   for you to open and approve.
 #
@@ -101,7 +103,8 @@ hand_over_org_key() {
 # The demo inventory's dates are relative to now, so the story is the same
 # whenever it runs: {{+25d}} is 25 days from today; {{window_now}} a daily
 # change window that is open now.
-python3 - dev/demo/inventory.csv.tmpl > "$WORK/inventory.csv" <<'PY'
+render() {
+python3 - "$1" <<'PY'
 import datetime, re, sys
 now = datetime.datetime.now(datetime.timezone.utc)
 today = now.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -109,6 +112,9 @@ text = open(sys.argv[1]).read()
 text = re.sub(r"\{\{([+-]\d+)d\}\}", lambda m: (today + datetime.timedelta(days=int(m.group(1)))).strftime("%Y-%m-%dT%H:%M:%SZ"), text)
 print(text.replace("{{window_now}}", "daily %02d:00-%02d:00" % (now.hour, (now.hour + 3) % 24)), end="")
 PY
+}
+render dev/demo/inventory.csv.tmpl > "$WORK/inventory.csv"
+render dev/demo/entra-app.json.tmpl > "$WORK/entra-app.json"
 
 step "1. A broken inventory is refused as a whole: every problem named, nothing written"
 run inventory validate dev/demo/inventory-with-errors.csv || echo "(exit code $?: as expected)"
@@ -209,7 +215,30 @@ t = re.sub(r"<br ?/?>|</p>|</li>|</h1>|</pre>", "\n", t)
 print(html.unescape(re.sub(r"<[^>]+>", "", t)).strip())
 PY
 
-step "R3. Day 2: where things stand, and a second scan starts nothing twice"
+story "Story E: an Entra app's client secret, rotated through Graph with no hand-over"
+
+step "E1. Payroll sync's client secret expires in 5 days; its app registration is at the simulated Graph"
+run inventory import "$WORK/entra-app.json" | tail -1
+run dev seed-vendors "$WORK/entra-app.json" | tail -1
+echo "$ keyturn scan --only entra/contoso/ --format json"
+app_change=$("$KEYTURN" scan --only entra/contoso/ --format json | python3 -c 'import json,sys; print(json.load(sys.stdin)["changes"][0]["change_id"])')
+echo "   $app_change"
+
+step "E2. Approval is still required: Ana approves in the browser"
+approve "$app_change" ana@acme.example
+
+step "E3. Rotated dual-phase: addPassword, AWSPENDING, a token request with the new secret, AWSCURRENT, removePassword of the old"
+wait_for "the change to finish" 240 ended "$app_change"
+outcomes "$app_change"
+curl -s "$VENDOR/_sim/entra/apps/7d9e1f2a-3b4c-4d5e-8f6a-7b8c9d0e1f2a" | python3 -c '
+import json,sys
+for p in json.load(sys.stdin)["passwords"]:
+    print("   Graph now holds one password: keyId %s sha256:%s, ends %s" % (p["keyId"], p["fingerprint"], p["endDateTime"]))'
+
+step "E4. Its audit trail"
+run audit show entra/contoso/payroll-sync
+
+step "R3. Day 2: where things stand (keyturn's own credentials too), and a second scan starts nothing twice"
 run status
 run scan | tail -3
 

@@ -21,6 +21,15 @@ pub const LOCAL_JIRA_SECRET: &str = "keyturn/jira";
 /// Fake identity-provider credentials for the vendor simulator.
 pub const LOCAL_ENTRA_SECRET: &str = "keyturn/entra";
 pub const LOCAL_OKTA_SECRET: &str = "keyturn/okta";
+/// keyturn's own fake Entra app and Okta API token, as `dev setup` seeds them.
+const LOCAL_ENTRA_CLIENT: &str = "keyturn";
+const LOCAL_ENTRA_TENANT: &str = "sim-tenant";
+const LOCAL_ENTRA_CLIENT_SECRET: &str = "local-fake-secret";
+const LOCAL_OKTA_TOKEN: &str = "local-fake-okta-token";
+const LOCAL_OKTA_TOKEN_ID: &str = "00Tkeyturnlocal00001";
+/// How far off the local stack's own Entra secret expires: near enough that
+/// `keyturn status` has an expiry worth showing, far beyond any stack's life.
+const LOCAL_OWN_SECRET_DAYS: i64 = 25;
 
 /// The Lambda functions the state machine calls, by placeholder. Locally each
 /// is the binary of that name under `cargo lambda watch`.
@@ -88,14 +97,28 @@ pub async fn setup(config: &aws_config::SdkConfig, tables: &TableNames) -> Resul
     let region = config.region().map_or("us-east-1".to_owned(), ToString::to_string);
     let definition = local_definition(&region).map_err(refuse)?;
     verify_sender(config).await?;
-    let vendor = std::env::var("KEYTURN_DEV_VENDOR_URL").unwrap_or_else(|_| "http://127.0.0.1:4568".into());
-    let okta = format!(r#"{{"domain":"{vendor}/okta","api_token":"local-fake-okta-token"}}"#);
+    let named = std::env::var("KEYTURN_DEV_VENDOR_URL").ok();
+    let vendor = named.clone().unwrap_or_else(|| "http://127.0.0.1:4568".into());
+    let okta = serde_json::json!({"domain": format!("{vendor}/okta"), "api_token": LOCAL_OKTA_TOKEN,
+        "api_token_id": LOCAL_OKTA_TOKEN_ID})
+    .to_string();
+    let entra = serde_json::json!({"tenant_id": LOCAL_ENTRA_TENANT, "client_id": LOCAL_ENTRA_CLIENT,
+        "client_secret": LOCAL_ENTRA_CLIENT_SECRET})
+    .to_string();
     for (name, value) in [
         (LOCAL_JIRA_SECRET, r#"{"user":"keyturn@keyturn.example","token":"local-fake-token"}"#),
-        (LOCAL_ENTRA_SECRET, r#"{"tenant_id":"sim-tenant","client_id":"keyturn","client_secret":"local-fake-secret"}"#),
+        (LOCAL_ENTRA_SECRET, entra.as_str()),
         (LOCAL_OKTA_SECRET, okta.as_str()),
     ] {
         local_secret(config, name, value).await?;
+    }
+    // Only at a simulator the caller named (`make up` does): a default port
+    // may be someone else's stack.
+    if let Some(vendor) = named {
+        if let Err(e) = seed_own_credentials(&vendor).await {
+            // `keyturn status` then says why it cannot read them; nothing else needs them.
+            eprintln!("keyturn: could not seed keyturn's own app and API token at the simulator {vendor}: {e}");
+        }
     }
     let sfn = SfnClient::new(config);
     let machines = sfn
@@ -128,6 +151,37 @@ pub async fn setup(config: &aws_config::SdkConfig, tables: &TableNames) -> Resul
             .to_owned(),
     };
     Ok(SetupReport { tables: created, state_machine_arn: arn })
+}
+
+/// keyturn's own app registration (its Graph client secret, with an end
+/// date) and its Okta API token, at the vendor simulator: what `keyturn
+/// status` reads their expiry from. Seeding them again replaces them.
+async fn seed_own_credentials(vendor: &str) -> Result<(), String> {
+    if !is_loopback(vendor) {
+        return Err("not a local simulator".into());
+    }
+    let end = time::OffsetDateTime::now_utc() + time::Duration::days(LOCAL_OWN_SECRET_DAYS);
+    let end = keyturn_domain::timefmt::format_utc(end);
+    let http = reqwest::Client::new();
+    let seeds = [
+        (
+            format!("{vendor}/_sim/entra/apps/00000000-0000-4000-8000-00000000cafe"),
+            serde_json::json!({"appId": LOCAL_ENTRA_CLIENT, "tenant": LOCAL_ENTRA_TENANT, "displayName": "keyturn",
+                "passwords": [{"secret": LOCAL_ENTRA_CLIENT_SECRET, "keyId": "0b0b0b0b-0000-4000-8000-00000000cafe",
+                               "displayName": "keyturn (local stack)", "endDateTime": end}]}),
+        ),
+        (
+            format!("{vendor}/_sim/okta/api-tokens/{LOCAL_OKTA_TOKEN_ID}"),
+            serde_json::json!({"token": LOCAL_OKTA_TOKEN, "name": "keyturn (local stack)"}),
+        ),
+    ];
+    for (url, body) in seeds {
+        let r = http.put(url).json(&body).send().await.map_err(|e| e.without_url().to_string())?;
+        if !r.status().is_success() {
+            return Err(format!("HTTP {}", r.status()));
+        }
+    }
+    Ok(())
 }
 
 /// SES only sends from verified identities; moto checks that too.

@@ -7,13 +7,23 @@ use std::path::Path;
 use crate::local::is_loopback;
 use anyhow::Context;
 use keyturn_domain::inventory::{load_file, ValidationContext};
-use keyturn_domain::{fingerprint, ConnectorKind, IdpBinding};
+use keyturn_domain::{fingerprint, ClientApp, ConnectorKind, IdpBinding};
 use serde_json::json;
 
 fn random_key(prefix: &str) -> String {
     let mut b = [0u8; 20];
     let _ = getrandom::fill(&mut b);
     format!("{prefix}-{}", hex::encode(b))
+}
+
+/// A random version-4 GUID (Graph's `keyId`).
+fn random_guid() -> String {
+    let mut b = [0u8; 16];
+    let _ = getrandom::fill(&mut b);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = hex::encode(b);
+    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
 }
 
 pub async fn run(file: &Path, vendor: &str) -> anyhow::Result<()> {
@@ -33,6 +43,18 @@ pub async fn run(file: &Path, vendor: &str) -> anyhow::Result<()> {
                     .await?
                     .error_for_status()?;
                 (key.clone(), json!({"key": key, "key_id": id}).to_string())
+            }
+            // The app registration at the simulated Graph, its one password the current secret.
+            ConnectorKind::EntraAppSecret => {
+                let Some(ClientApp::Entra { tenant_id, application_object_id, client_id }) = &c.client_app else {
+                    anyhow::bail!("{}: an entra-app-secret without its app registration's ids", c.id);
+                };
+                let (key, key_id) = (random_key("entra-demo"), random_guid());
+                let app = json!({"appId": client_id, "tenant": tenant_id, "displayName": c.id.as_str(),
+                    "passwords": [{"secret": key, "keyId": key_id, "displayName": "first"}],
+                    "owners": [{"id": "u-owner", "mail": c.owner}]});
+                put(format!("/_sim/entra/apps/{application_object_id}"), app).await?.error_for_status()?;
+                (key.clone(), json!({"key": key, "key_id": key_id}).to_string())
             }
             _ => {
                 let key = random_key("atst-demo");

@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 use std::io::IsTerminal;
 
 use keyturn_app::config::Config;
+use keyturn_app::own::{Known, OwnCredential, OwnSettings};
+use keyturn_aws::service::AwsAdapters;
 use keyturn_aws::{sdk_config, DynamoChangeStore, DynamoInventory};
 use keyturn_domain::timefmt::parse_instant;
 use serde::Serialize;
@@ -27,6 +29,40 @@ fn days(d: Option<i64>, colour: bool) -> String {
         Some(d) if colour && d <= 7 => format!("\x1b[33m{text}\x1b[0m"),
         _ => text,
     }
+}
+
+/// How much of a note the own-credentials table shows.
+const NOTE_CHARS: usize = 160;
+
+/// keyturn's own credentials: days left coloured as a connector's are; a
+/// credential whose vendor reports no expiry says so instead of a number.
+fn own_table(rows: &[OwnCredential], colour: bool) -> String {
+    let mut t = render::table(&["keyturn's own", "id", "kept in", "expires", "days left", "note"]);
+    for r in rows {
+        let left = match r.known {
+            Known::NotReported if r.days_left.is_none() => "-".to_owned(),
+            _ => days(r.days_left, colour),
+        };
+        let expires = r.expires_at.as_deref().unwrap_or("-");
+        let note = match &r.created {
+            Some(created) => format!("made {created}; {}", r.note),
+            None => r.note.clone(),
+        };
+        // A failure can be long (an SDK error's context): the JSON has it whole.
+        let note = match note.char_indices().nth(NOTE_CHARS) {
+            Some((cut, _)) => format!("{}…", &note[..cut]),
+            None => note,
+        };
+        t.add_row_prepared(vec![
+            r.credential.to_owned(),
+            render::safe(r.id.as_deref().unwrap_or("-")).into_owned(),
+            render::safe(&r.kept_in).into_owned(),
+            render::safe(expires).into_owned(),
+            left,
+            render::safe(&note).into_owned(),
+        ]);
+    }
+    t.to_string()
 }
 
 pub async fn run(format: Format, now: OffsetDateTime) -> anyhow::Result<()> {
@@ -64,6 +100,8 @@ pub async fn run(format: Format, now: OffsetDateTime) -> anyhow::Result<()> {
         .collect();
     let manual: Vec<&str> =
         connectors.iter().filter(|c| status_of(c) == "needs_manual_intervention").map(|c| c.id.as_str()).collect();
+    // Each read fails on its own row; nothing here stops the rest of status.
+    let own = keyturn_app::own::credentials(&AwsAdapters::new(&sdk, &cfg), &OwnSettings::from(&cfg), now).await;
 
     if format == Format::Json {
         return render::json(&serde_json::json!({
@@ -74,6 +112,7 @@ pub async fn run(format: Format, now: OffsetDateTime) -> anyhow::Result<()> {
                                    "connectors": c.connectors, "workflow": w})
             }).collect::<Vec<_>>(),
             "needs_manual_intervention": manual,
+            "own_credentials": own,
         }));
     }
     let states: Vec<String> = by_state.iter().map(|(s, n)| format!("{s} {n}")).collect();
@@ -90,6 +129,7 @@ pub async fn run(format: Format, now: OffsetDateTime) -> anyhow::Result<()> {
         ]);
     }
     outln!("{t}");
+    outln!("{}", own_table(&own, colour));
     if changes.is_empty() {
         outln!("open changes: none");
     } else {
@@ -116,6 +156,8 @@ pub async fn run(format: Format, now: OffsetDateTime) -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use keyturn_app::own::{Known, OwnCredential};
+
     #[test]
     fn days_are_coloured_only_on_a_terminal() {
         assert_eq!(super::days(Some(-2), false), "-2");
@@ -123,5 +165,37 @@ mod tests {
         assert_eq!(super::days(Some(5), true), "\x1b[33m5\x1b[0m");
         assert_eq!(super::days(Some(30), true), "30");
         assert_eq!(super::days(None, true), "?");
+    }
+
+    fn row(credential: &'static str, known: Known, days_left: Option<i64>, note: &str) -> OwnCredential {
+        OwnCredential {
+            credential,
+            kept_in: "keyturn/x".into(),
+            id: Some("k1".into()),
+            expires_at: days_left.map(|_| "2026-12-01T00:00:00Z".into()),
+            days_left,
+            created: None,
+            known,
+            note: note.into(),
+        }
+    }
+
+    #[test]
+    fn own_credentials_near_expiry_are_highlighted_as_connectors_are() {
+        let rows = [
+            row("entra-client-secret", Known::Reported, Some(5), "reported by Graph"),
+            row("okta-api-token", Known::Reported, Some(-1), "reported by Okta"),
+            row("jira-token", Known::NotReported, None, keyturn_app::own::NOT_REPORTED),
+            row("slack-webhook", Known::Unreadable, None, "could not read: secretsmanager GetSecretValue: denied"),
+        ];
+        let text = super::own_table(&rows, true);
+        let lines: Vec<&str> = text.lines().collect();
+        let line = |name: &str| *lines.iter().find(|l| l.contains(name)).unwrap();
+        assert!(line("entra-client-secret").contains("\x1b[33m5\x1b[0m"), "{text}");
+        assert!(line("okta-api-token").contains("\x1b[31m-1\x1b[0m"), "{text}");
+        assert!(line("jira-token").contains("not reported by the vendor"), "{text}");
+        assert!(!line("jira-token").contains('?'), "{text}");
+        assert!(line("slack-webhook").contains("could not read"), "{text}");
+        assert!(!super::own_table(&rows, false).contains("\x1b"), "no colour off a terminal");
     }
 }

@@ -361,6 +361,27 @@ async fn a_new_key_that_fails_verification_is_rolled_back_and_on_call_told() {
     let status = f.stack.json(&["status"]);
     assert!(status["needs_manual_intervention"].as_array().unwrap().iter().any(|c| c == k1.as_str()), "{status}");
     assert!(status["connectors_by_state"]["needs_manual_intervention"].as_u64().unwrap() >= 1, "{status}");
+    // And keyturn's own credentials: its Entra secret's end date as the
+    // simulated Graph reports it (`make up`'s `dev setup` seeds it 25 days
+    // out), the signing keys' ages.
+    let vendor = vendor_url();
+    let (graph, login) = (format!("{vendor}/graph/v1.0"), format!("{vendor}/login"));
+    let entra_env = [
+        ("KEYTURN_ENTRA_SECRET", "keyturn/entra"),
+        ("KEYTURN_GRAPH_URL", graph.as_str()),
+        ("KEYTURN_ENTRA_LOGIN_URL", login.as_str()),
+    ];
+    let out = f.stack.keyturn_env(&["status", "--format", "json"], &entra_env);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let own = status["own_credentials"].as_array().unwrap();
+    let row = |name: &str| own.iter().find(|r| r["credential"] == name).unwrap_or_else(|| panic!("{name}: {status}"));
+    let entra = row("entra-client-secret");
+    assert_eq!(entra["known"], "reported", "{entra}");
+    assert!((20..=25).contains(&entra["days_left"].as_i64().unwrap()), "{entra}");
+    assert!(row("link-signing-key")["created"].is_string(), "{status}");
+    assert!(own.iter().all(|r| r["credential"] != "jira-token"), "no Jira configured here, no row: {status}");
+    assert!(!status.to_string().contains("local-fake"), "no credential in status: {status}");
 
     // On-call fixes the cause and clears the flag; the audit trail says who and why.
     let note = "401 was a revoked Graph consent; re-granted";

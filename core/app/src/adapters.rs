@@ -21,8 +21,8 @@
 
 use crate::ports::{
     Approvals, AuditKeys, AuditLog, ChangeStore, Chat, ConnectorLookup, ConnectorStates, Consumer, DigestStore,
-    IntakeTokens, Inventory, KeyVendor, Mailer, Notices, OutcomeLog, RoutingSource, SecretStore, SigningKeys,
-    TaskCallbacks, Tickets, Workflow,
+    IntakeTokens, Inventory, KeyAges, KeyVendor, Mailer, Notices, OutcomeLog, OwnCredentials, RoutingSource,
+    SecretStore, SigningKeys, TaskCallbacks, Tickets, Workflow,
 };
 use crate::retry::RetryPolicy;
 
@@ -67,6 +67,10 @@ pub trait Adapters: Send + Sync {
     type Mailer: Mailer;
     type Chat: Chat;
     type Tickets: Tickets;
+    /// What the vendors report about keyturn's own credentials.
+    type Own: OwnCredentials;
+    /// When keyturn's signing keys were made.
+    type KeyAges: KeyAges;
 
     fn inventory(&self) -> &Self::Inventory;
     fn connectors(&self) -> &Self::Connectors;
@@ -91,6 +95,8 @@ pub trait Adapters: Send + Sync {
     fn chat(&self) -> &Self::Chat;
     /// `None`: no ticket system configured.
     fn tickets(&self) -> Option<&Self::Tickets>;
+    fn own(&self) -> &Self::Own;
+    fn key_ages(&self) -> &Self::KeyAges;
 
     /// How hard the rotation steps retry a vendor (tests shorten it).
     fn retry(&self) -> RetryPolicy {

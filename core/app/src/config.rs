@@ -73,7 +73,8 @@ pub struct VendorConfig {
     pub entra_login_url: String,
     /// Secret with `{"tenant_id","client_id","client_secret"}`.
     pub entra_secret: Option<String>,
-    /// Secret with `{"domain","api_token"}`.
+    /// Secret with `{"domain","api_token"}`, and optionally `"api_token_id"`
+    /// (the token's `00T…` id: how Okta reports its expiry).
     pub okta_secret: Option<String>,
     /// A new app client secret's lifetime (its `endDateTime`).
     pub app_secret_lifetime: Duration,
@@ -242,7 +243,10 @@ pub const ENV_VARS: [(&str, &str); 35] = [
     ("KEYTURN_GRAPH_URL", "Microsoft Graph base (default https://graph.microsoft.com/v1.0)"),
     ("KEYTURN_ENTRA_LOGIN_URL", "Entra token endpoint base (default https://login.microsoftonline.com)"),
     ("KEYTURN_ENTRA_SECRET", "secret with keyturn's Graph app credentials {tenant_id, client_id, client_secret}"),
-    ("KEYTURN_OKTA_SECRET", "secret with keyturn's Okta API access {domain, api_token}"),
+    (
+        "KEYTURN_OKTA_SECRET",
+        "secret with keyturn's Okta API access {domain, api_token, api_token_id (optional: its expiry in keyturn status)}",
+    ),
     ("KEYTURN_APP_SECRET_LIFETIME", "lifetime of a new Entra app client secret, e.g. 180d (default; 1d to 730d)"),
     (
         "KEYTURN_APP_SECRET_PROPAGATION",

@@ -8,6 +8,7 @@
 //! - [`approval`]: the request-approval step, the approval page, the key
 //!   hand-over; [`notify`]: how a change ended, told and recorded.
 //! - [`rotation`]: rotate, verify, finalize, rollback.
+//! - [`own`]: keyturn's own credentials and what their issuers report.
 //! - [`audit`]: appends and the daily signed digests.
 //! - [`config`]: the settings every service reads from its environment.
 //!
@@ -23,6 +24,7 @@ pub mod faults;
 pub mod inventory;
 pub mod lazy;
 pub mod notify;
+pub mod own;
 pub mod ports;
 pub mod retry;
 pub mod rotation;

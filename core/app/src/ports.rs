@@ -519,3 +519,42 @@ pub trait AuditKeys: Send + Sync {
         now: OffsetDateTime,
     ) -> impl Future<Output = Result<keyturn_domain::signing_keys::PublishedKey, StoreError>> + Send;
 }
+
+// ---- keyturn's own credentials ----------------------------------------------------
+
+/// One of keyturn's own credentials as its issuer reports it (never its value).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IssuedCredential {
+    /// The issuer's id of it: Graph's `keyId`, Okta's API token id.
+    pub id: String,
+    /// RFC 3339; `None`: the issuer's answer has no expiry.
+    pub expires_at: Option<String>,
+    /// Said beside the expiry (e.g. that several secrets could be the one in use).
+    pub note: Option<String>,
+}
+
+/// What the vendors report about the credentials keyturn itself uses with
+/// them: its Entra client secret (Graph, its own app registration) and its
+/// Okta API token. `None`: that credential is not configured.
+pub trait OwnCredentials: Send + Sync {
+    fn entra_secret(&self) -> impl Future<Output = Option<Result<IssuedCredential, VendorError>>> + Send;
+    fn okta_token(&self) -> impl Future<Output = Option<Result<IssuedCredential, VendorError>>> + Send;
+}
+
+/// A signing key keyturn makes itself: which one is current and when it was made.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyAge {
+    /// The current key's id (the secret's current version id).
+    pub id: String,
+    /// When the current key was made (RFC 3339), if the store says.
+    pub created: Option<String>,
+    /// When it is due to be rotated (RFC 3339); `None`: no schedule.
+    pub rotate_by: Option<String>,
+}
+
+/// The link-signing and audit-signing keys' ages. `Ok(None)`: the key is not
+/// made yet (keyturn makes it on first use).
+pub trait KeyAges: Send + Sync {
+    fn link_signing(&self) -> impl Future<Output = Result<Option<KeyAge>, StoreError>> + Send;
+    fn audit_signing(&self) -> impl Future<Output = Result<Option<KeyAge>, StoreError>> + Send;
+}

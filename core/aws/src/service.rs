@@ -200,6 +200,8 @@ pub struct AwsAdapters {
     jira: Option<Lazy<Jira>>,
     vendor: HttpVendor,
     consumer: HttpConsumer,
+    own: keyturn_vendors::HttpOwnCredentials,
+    key_ages: crate::SecretsKeyAges,
 }
 
 impl AwsAdapters {
@@ -221,7 +223,8 @@ impl AwsAdapters {
             secrets: SecretsStore::new(sm.clone()),
             keys: SecretsSigningKeys::new(sm.clone(), &cfg.approval.signing_key_secret),
             routing: SecretsRouting::new(sm.clone(), &cfg.approval.routing_secret),
-            audit_key: crate::SecretsAuditKey::new(sm, &cfg.audit_key_secret),
+            audit_key: crate::SecretsAuditKey::new(sm.clone(), &cfg.audit_key_secret),
+            key_ages: crate::SecretsKeyAges::new(sm, &cfg.approval.signing_key_secret, &cfg.audit_key_secret),
             mailer: cfg.approval.email_from.clone().map(|from| SesMailer::new(aws_sdk_sesv2::Client::new(sdk), from)),
             chat: SlackChat::new(http.clone()),
             jira: jira_from(sdk, cfg),
@@ -237,7 +240,8 @@ impl AwsAdapters {
                     ),
                 },
             },
-            consumer: HttpConsumer { atlassian, entra, okta },
+            consumer: HttpConsumer { atlassian, entra: entra.clone(), okta: okta.clone() },
+            own: keyturn_vendors::HttpOwnCredentials { entra, okta },
         }
     }
 }
@@ -264,6 +268,8 @@ impl Adapters for AwsAdapters {
     type Mailer = Option<SesMailer>;
     type Chat = SlackChat;
     type Tickets = Lazy<Jira>;
+    type Own = keyturn_vendors::HttpOwnCredentials;
+    type KeyAges = crate::SecretsKeyAges;
 
     fn inventory(&self) -> &DynamoInventory {
         &self.inventory
@@ -328,6 +334,12 @@ impl Adapters for AwsAdapters {
     fn tickets(&self) -> Option<&Lazy<Jira>> {
         self.jira.as_ref()
     }
+    fn own(&self) -> &keyturn_vendors::HttpOwnCredentials {
+        &self.own
+    }
+    fn key_ages(&self) -> &crate::SecretsKeyAges {
+        &self.key_ages
+    }
 }
 
 /// keyturn's own Entra credentials, read on first use (never at init).
@@ -360,7 +372,12 @@ fn okta_from(sdk: &aws_config::SdkConfig, cfg: &Config, http: &reqwest::Client) 
                 let v = json_secret(&sdk, "KEYTURN_OKTA_SECRET", &id).await.map_err(|e| e.to_string())?;
                 let f = |k: &str| field(&v, "KEYTURN_OKTA_SECRET", k).map_err(|e| e.to_string());
                 let token = keyturn_domain::SecretValue::new(f("api_token")?);
-                Ok(Okta::new(http, &f("domain")?, token))
+                let okta = Okta::new(http, &f("domain")?, token);
+                // Optional: without it `keyturn status` cannot read the token's expiry.
+                Ok(match v.get("api_token_id").and_then(|id| id.as_str()).filter(|id| !id.is_empty()) {
+                    Some(id) => okta.with_api_token_id(id),
+                    None => okta,
+                })
             }
         })
     })

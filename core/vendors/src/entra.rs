@@ -89,6 +89,11 @@ impl Entra {
         &self.login
     }
 
+    /// keyturn's own app registration (`keyturn status` reads its secret's expiry).
+    pub(crate) fn own_credentials(&self) -> &EntraCredentials {
+        &self.creds
+    }
+
     /// An Entra whose Graph token is already cached: tests of other calls.
     #[cfg(test)]
     pub(crate) fn with_token(self, token: &str) -> Self {

@@ -19,6 +19,8 @@ pub struct Okta {
     /// `https://acme.okta.com`
     domain: String,
     api_token: SecretValue,
+    /// The API token's id (`00T…`): how Okta reports its expiry.
+    api_token_id: Option<String>,
 }
 
 impl std::fmt::Debug for Okta {
@@ -29,7 +31,17 @@ impl std::fmt::Debug for Okta {
 
 impl Okta {
     pub fn new(http: reqwest::Client, domain: &str, api_token: SecretValue) -> Self {
-        Self { http, domain: domain.trim_end_matches('/').to_owned(), api_token }
+        Self { http, domain: domain.trim_end_matches('/').to_owned(), api_token, api_token_id: None }
+    }
+
+    /// The API token's id, kept beside it in `KEYTURN_OKTA_SECRET`.
+    pub fn with_api_token_id(mut self, id: &str) -> Self {
+        self.api_token_id = Some(id.to_owned());
+        self
+    }
+
+    pub(crate) fn api_token_id(&self) -> Option<&str> {
+        self.api_token_id.as_deref()
     }
 
     pub(crate) fn http(&self) -> &reqwest::Client {

@@ -17,6 +17,9 @@
 //!   okta.rs); `GET` answers its secrets' fingerprints; `PUT …/propagation`.
 //! - `PUT /_sim/okta/authorization-servers/{authServerId}` `{"scopes": [..]}`
 //!   declares a custom authorization server and its custom scopes.
+//! - `PUT /_sim/okta/api-tokens/{apiTokenId}` seeds an Okta API token (an
+//!   admin's SSWS token, as keyturn's own; `seed_api_token` in okta.rs), whose
+//!   metadata `GET /okta/api/v1/api-tokens/{apiTokenId}` answers.
 
 pub mod entra;
 pub mod okta;
@@ -40,6 +43,8 @@ pub struct Apps {
     okta: HashMap<String, okta::App>,
     /// Okta custom authorization server id → its custom scopes.
     okta_servers: HashMap<String, Vec<String>>,
+    /// Okta API token id → the token (keyturn's own Management API access).
+    okta_api_tokens: HashMap<String, okta::ApiToken>,
 }
 
 /// The vendor and control routes of both simulators.

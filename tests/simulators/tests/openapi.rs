@@ -580,6 +580,11 @@ async fn the_adapters_requests_and_the_simulators_answers_follow_the_vendors_ope
     let okta = Okta::new(reqwest::Client::new(), &format!("{url}/okta"), SecretValue::new("fake-okta-token"));
     assert_eq!(okta.status("0oa1").await.unwrap(), "ENABLED");
     okta.check("0oa1").await.unwrap();
+    // Okta: keyturn's own API token's metadata, by its id (known, unknown).
+    put(&http, format!("{url}/_sim/okta/api-tokens/00Tkeyturn1"), json!({"token": "fake-okta-token"})).await;
+    let own = okta.clone().with_api_token_id("00Tkeyturn1");
+    assert!(keyturn_vendors::own::okta_token(&own).await.unwrap().expires_at.is_some());
+    assert!(keyturn_vendors::own::okta_token(&own.with_api_token_id("00Tnope")).await.is_err());
 
     // Jira: a ticket with the default shape, one configured without labels, a comment.
     let jira =

@@ -28,6 +28,7 @@ use std::sync::Mutex;
 use time::OffsetDateTime;
 
 pub use self::keys::{MemAuditKeys, MemLinkKeys};
+pub use self::services::OwnFakes;
 pub use self::unused::Unused;
 use crate::adapters::Adapters;
 use crate::approval::{ChangeRecord, Email, Routing, TaskToken};
@@ -178,6 +179,8 @@ pub struct Fakes {
     /// A crash right after write number n (1-based): that write happens,
     /// then the call fails as if the function died; later calls succeed.
     pub crash_after_write: Mutex<Option<usize>>,
+    /// What keyturn's own credentials' issuers report.
+    pub own: Mutex<OwnFakes>,
 }
 
 /// An inventory record of `kind` (`atlassian-scim`, …) with `idp`.
@@ -282,6 +285,7 @@ impl Fakes {
             ticket_comments: Mutex::default(),
             writes: Mutex::default(),
             crash_after_write: Mutex::default(),
+            own: Mutex::default(),
         }
     }
 
@@ -433,6 +437,8 @@ impl Adapters for Fakes {
     type Mailer = Fakes;
     type Chat = Fakes;
     type Tickets = Fakes;
+    type Own = Fakes;
+    type KeyAges = Fakes;
 
     fn inventory(&self) -> &Fakes {
         self
@@ -498,6 +504,12 @@ impl Adapters for Fakes {
     }
     fn tickets(&self) -> Option<&Fakes> {
         self.tickets.as_ref().map(|_| self)
+    }
+    fn own(&self) -> &Fakes {
+        self
+    }
+    fn key_ages(&self) -> &Fakes {
+        self
     }
     fn retry(&self) -> RetryPolicy {
         QUICK

@@ -1,11 +1,13 @@
 //! The services, in memory: the vendor (keys it made and accepts), the
 //! identity provider (the key it holds), email, Slack, Jira, Step Functions
-//! callbacks, the link-signing keys and the routing document.
+//! callbacks, the link-signing keys and the routing document, and what
+//! keyturn's own credentials' issuers report.
 
 use super::{Fakes, TaskAnswer, VendorKey};
 use crate::approval::{Email, Routing, SlackWebhook, TaskToken};
 use crate::ports::{
-    Chat, Consumer, Delivery, KeyVendor, Mailer, RoutingSource, SigningKeys, StoreError, TaskCallbacks, Tickets,
+    Chat, Consumer, Delivery, IssuedCredential, KeyAge, KeyAges, KeyVendor, Mailer, OwnCredentials, RoutingSource,
+    SigningKeys, StoreError, TaskCallbacks, Tickets,
 };
 use crate::rotation::{StoredKey, VendorError};
 use keyturn_domain::approval::KeyRing;
@@ -191,5 +193,40 @@ impl Tickets for Fakes {
     async fn comment(&self, key: &str, text: &str) -> Result<(), StoreError> {
         self.ticket_comments.lock().unwrap().push((key.to_owned(), text.to_owned()));
         Ok(())
+    }
+}
+
+/// keyturn's own credentials as the fakes report them: by default no Entra
+/// or Okta credentials configured and both signing keys made on 2026-11-01.
+#[derive(Debug, Clone)]
+pub struct OwnFakes {
+    pub entra: Option<Result<IssuedCredential, VendorError>>,
+    pub okta: Option<Result<IssuedCredential, VendorError>>,
+    pub link_key: Result<Option<KeyAge>, StoreError>,
+    pub audit_key: Result<Option<KeyAge>, StoreError>,
+}
+
+impl Default for OwnFakes {
+    fn default() -> Self {
+        let made = |id: &str| KeyAge { id: id.into(), created: Some("2026-11-01T00:00:00Z".into()), rotate_by: None };
+        Self { entra: None, okta: None, link_key: Ok(Some(made("v-link-1"))), audit_key: Ok(Some(made("v-audit-1"))) }
+    }
+}
+
+impl OwnCredentials for Fakes {
+    async fn entra_secret(&self) -> Option<Result<IssuedCredential, VendorError>> {
+        self.own.lock().unwrap().entra.clone()
+    }
+    async fn okta_token(&self) -> Option<Result<IssuedCredential, VendorError>> {
+        self.own.lock().unwrap().okta.clone()
+    }
+}
+
+impl KeyAges for Fakes {
+    async fn link_signing(&self) -> Result<Option<KeyAge>, StoreError> {
+        self.own.lock().unwrap().link_key.clone()
+    }
+    async fn audit_signing(&self) -> Result<Option<KeyAge>, StoreError> {
+        self.own.lock().unwrap().audit_key.clone()
     }
 }

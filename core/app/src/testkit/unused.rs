@@ -356,4 +356,24 @@ mod impls {
             Err(unused("AuditKeys"))
         }
     }
+
+    impl OwnCredentials for Unused {
+        async fn entra_secret(&self) -> Option<Result<IssuedCredential, VendorError>> {
+            Some(Err(unused_vendor()))
+        }
+
+        async fn okta_token(&self) -> Option<Result<IssuedCredential, VendorError>> {
+            Some(Err(unused_vendor()))
+        }
+    }
+
+    impl KeyAges for Unused {
+        async fn link_signing(&self) -> Result<Option<KeyAge>, StoreError> {
+            Err(unused("KeyAges"))
+        }
+
+        async fn audit_signing(&self) -> Result<Option<KeyAge>, StoreError> {
+            Err(unused("KeyAges"))
+        }
+    }
 }

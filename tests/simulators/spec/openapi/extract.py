@@ -70,10 +70,14 @@ SOURCES = {
         "notes": [
             "keyturn only reads the connection (GET). The POST is kept because the simulator serves it for "
             "Org2Org / Zscaler 2.0 apps, the only ones Okta documents it for (docs/vendors.md).",
+            "getApiToken: `keyturn status` reads its own API token's `expiresAt` by the token's id. This "
+            "description has no GET of `/api/v1/api-tokens/current` (only `revokeCurrentApiToken`, DELETE), so "
+            "the id is kept beside the token in KEYTURN_OKTA_SECRET.",
         ],
         "operations": [
             ("get", "/api/v1/apps/{appId}/connections/default"),
             ("post", "/api/v1/apps/{appId}/connections/default"),
+            ("get", "/api/v1/api-tokens/{apiTokenId}"),
         ],
         "rewrite": [],
     },

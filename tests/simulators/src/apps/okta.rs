@@ -66,6 +66,8 @@ pub(crate) fn routes() -> Router<Shared> {
         .route("/_sim/okta/oauth-apps/{app}", put(seed).get(seen))
         .route("/_sim/okta/oauth-apps/{app}/propagation", put(set_propagation))
         .route("/_sim/okta/authorization-servers/{server}", put(seed_server))
+        .route("/okta/api/v1/api-tokens/{token}", get(get_api_token))
+        .route("/_sim/okta/api-tokens/{token}", put(seed_api_token))
 }
 
 // ---- shapes -----------------------------------------------------------------------
@@ -571,6 +573,100 @@ async fn seed_server(State(s): State<Shared>, Path(server): Path<String>, Json(b
     StatusCode::NO_CONTENT.into_response()
 }
 
+// ---- API tokens (keyturn's own Management API access) -------------------------------
+
+/// An Okta API token: an admin's SSWS token, "valid for 30 days from creation
+/// or last use", renewed by each call, revoked once it expires
+/// (<https://support.okta.com/help/s/article/How-an-API-Token-is-expired-and-get-deactivated>);
+/// the window is the token's `tokenWindow` (ISO 8601, `P30D` by default).
+#[derive(Debug, Clone)]
+pub struct ApiToken {
+    id: String,
+    token: String,
+    name: String,
+    user_id: String,
+    window: String,
+    created: OffsetDateTime,
+    last_updated: OffsetDateTime,
+    expires: OffsetDateTime,
+}
+
+/// `P{n}D`, `PT{n}H`, `PT{n}M`: the windows the simulator models.
+fn window(w: &str) -> Option<time::Duration> {
+    let n = |s: &str| s.parse::<i64>().ok().filter(|n| *n > 0);
+    if let Some(d) = w.strip_prefix('P').and_then(|r| r.strip_suffix('D')).filter(|r| !r.starts_with('T')) {
+        return n(d).map(time::Duration::days);
+    }
+    let t = w.strip_prefix("PT")?;
+    match (t.strip_suffix('H'), t.strip_suffix('M')) {
+        (Some(h), _) => n(h).map(time::Duration::hours),
+        (_, Some(m)) => n(m).map(time::Duration::minutes),
+        _ => None,
+    }
+}
+
+fn api_token(t: &ApiToken) -> Value {
+    // The schema names `_link`, its examples `_links`: both optional, neither answered.
+    json!({"id": t.id, "name": t.name, "userId": t.user_id, "clientName": "Okta API", "tokenWindow": t.window,
+        "network": {"connection": "ANYWHERE"}, "created": timestamp(t.created),
+        "lastUpdated": timestamp(t.last_updated), "expiresAt": timestamp(t.expires)})
+}
+
+/// Okta Management API `getApiToken`: `GET /api/v1/api-tokens/{apiTokenId}`
+/// → 200 `ApiToken`; an unknown id → 404 E0000007. A call made with a seeded
+/// token that has expired is refused (401 E0000011); one made with a live
+/// seeded token renews it, as every call does.
+async fn get_api_token(State(s): State<Shared>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    if let Some(r) = okta_refused(&headers) {
+        return r;
+    }
+    let used = headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("SSWS "));
+    let t = now();
+    let mut sim = lock(&s);
+    let tokens = &mut sim.apps.okta_api_tokens;
+    if let Some(caller) = tokens.values_mut().find(|k| Some(k.token.as_str()) == used) {
+        if t >= caller.expires {
+            return okta_error(StatusCode::UNAUTHORIZED, "E0000011", "Invalid token provided", &[]);
+        }
+        caller.expires = t + window(&caller.window).unwrap_or(time::Duration::days(30));
+    }
+    match tokens.get(&id) {
+        Some(token) => Json(api_token(token)).into_response(),
+        None => not_found(&format!("{id} (ApiToken)")),
+    }
+}
+
+/// `PUT /_sim/okta/api-tokens/{apiTokenId}`: an API token as an admin made it.
+///
+/// ```json
+/// {"token": "the SSWS value", "name": "optional (default keyturn)", "userId": "optional",
+///  "tokenWindow": "optional (P30D)", "expiresAt": "optional RFC 3339 (default now + the window; may be past)"}
+/// ```
+/// → 200 `{"id", "fingerprint"}`; replaces a token seeded under the same id.
+async fn seed_api_token(State(s): State<Shared>, Path(id): Path<String>, Json(b): Json<Value>) -> Response {
+    let Some(token) = b["token"].as_str().filter(|t| !t.is_empty()) else { return control_error("token") };
+    let w = b["tokenWindow"].as_str().unwrap_or("P30D").to_owned();
+    let Some(span) = window(&w) else { return control_error("tokenWindow") };
+    let t = now();
+    let expires = match b["expiresAt"].as_str().map(parse_time) {
+        None => t + span,
+        Some(Some(e)) => e,
+        Some(None) => return control_error("expiresAt"),
+    };
+    let seeded = ApiToken {
+        id: id.clone(),
+        token: token.to_owned(),
+        name: b["name"].as_str().unwrap_or("keyturn").to_owned(),
+        user_id: b["userId"].as_str().unwrap_or("00ukeyturnadmin000001").to_owned(),
+        window: w,
+        created: t,
+        last_updated: t,
+        expires,
+    };
+    lock(&s).apps.okta_api_tokens.insert(id.clone(), seeded);
+    Json(json!({"id": id, "fingerprint": fingerprint(token)})).into_response()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -594,5 +690,14 @@ mod tests {
     fn timestamps_have_milliseconds_as_okta_answers_them() {
         let t = parse_time("2023-02-21T20:08:24Z").unwrap();
         assert_eq!(timestamp(t), "2023-02-21T20:08:24.000Z");
+    }
+
+    #[test]
+    fn api_token_windows_are_iso_durations() {
+        assert_eq!(window("P30D"), Some(time::Duration::days(30)));
+        assert_eq!(window("PT5M"), Some(time::Duration::minutes(5)));
+        assert_eq!(window("PT2H"), Some(time::Duration::hours(2)));
+        assert_eq!(window("P0D"), None);
+        assert_eq!(window("30"), None);
     }
 }
