@@ -123,7 +123,7 @@ fn signing_key(
 ) -> OwnCredential {
     match read {
         // The signing keys are keyturn's own: no vendor, no expiry, only
-        // when the current one was made (and, once scheduled, when it is due).
+        // when the current one was made and when the daily run rotates it.
         Ok(Some(age)) => {
             let due = age.rotate_by.is_some();
             let mut row = OwnCredential::new(
@@ -180,8 +180,10 @@ pub async fn credentials(a: &impl Adapters, s: &OwnSettings, now: OffsetDateTime
         )),
     }
     let link = a.key_ages().link_signing().await;
-    rows.push(signing_key("link-signing-key", &s.signing_key_secret, "rotate: keyturn links rotate-key", link, now));
+    let how = "by the daily run; by hand: keyturn links rotate-key";
+    rows.push(signing_key("link-signing-key", &s.signing_key_secret, how, link, now));
     let audit = a.key_ages().audit_signing().await;
-    rows.push(signing_key("audit-signing-key", &s.audit_key_secret, "kept until replaced", audit, now));
+    let how = "by the daily run; by hand: keyturn audit rotate-key";
+    rows.push(signing_key("audit-signing-key", &s.audit_key_secret, how, audit, now));
     rows
 }

@@ -81,6 +81,11 @@ impl SecretsSigningKeys {
         }
     }
 
+    /// The current key and when it was made; `None`: not made yet.
+    pub(crate) async fn made(&self) -> Result<Option<KeyInfo>, StoreError> {
+        Ok(self.version("AWSCURRENT").await?.map(|(key, created_at)| KeyInfo { id: key.kid().to_owned(), created_at }))
+    }
+
     /// The current version, created first where keyturn may create secrets.
     async fn current(&self) -> Result<(SigningKey, OffsetDateTime), StoreError> {
         match self.version("AWSCURRENT").await? {
@@ -146,6 +151,14 @@ impl SecretsAuditKey {
         let file = AuditKeyFile::parse(out.secret_string().unwrap_or_default())
             .map_err(|e| config_error("GetSecretValue", format!("{}: {e}", self.secret_id)))?;
         Ok(Some((file, created(&self.secret_id, out.created_date())?)))
+    }
+
+    /// The current public key and when it was made; `None`: not made yet.
+    pub(crate) async fn made(&self) -> Result<Option<PublishedKey>, StoreError> {
+        let Some((file, created)) = self.read().await? else { return Ok(None) };
+        let published =
+            file.published(created).map_err(|e| config_error("GetSecretValue", format!("{}: {e}", self.secret_id)))?;
+        Ok(published.into_iter().last())
     }
 
     async fn file(&self) -> Result<(AuditKeyFile, OffsetDateTime), StoreError> {

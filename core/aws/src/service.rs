@@ -224,7 +224,11 @@ impl AwsAdapters {
             keys: SecretsSigningKeys::new(sm.clone(), &cfg.approval.signing_key_secret),
             routing: SecretsRouting::new(sm.clone(), &cfg.approval.routing_secret),
             audit_key: crate::SecretsAuditKey::new(sm.clone(), &cfg.audit_key_secret),
-            key_ages: crate::SecretsKeyAges::new(sm, &cfg.approval.signing_key_secret, &cfg.audit_key_secret),
+            key_ages: crate::SecretsKeyAges::new(
+                SecretsSigningKeys::new(sm.clone(), &cfg.approval.signing_key_secret),
+                crate::SecretsAuditKey::new(sm, &cfg.audit_key_secret),
+                keyturn_app::watch::KeySchedule::from(cfg),
+            ),
             mailer: cfg.approval.email_from.clone().map(|from| SesMailer::new(aws_sdk_sesv2::Client::new(sdk), from)),
             chat: SlackChat::new(http.clone()),
             jira: jira_from(sdk, cfg),
