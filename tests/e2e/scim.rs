@@ -65,6 +65,19 @@ fn server_log() -> String {
     std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../.local/scim.log")).unwrap_or_default()
 }
 
+/// Whether scim2-server logged `line`. Its server writes the line after the
+/// answer is sent, so a test that just got the answer may read the log
+/// first: waits a few seconds for it.
+async fn served(line: &str) -> bool {
+    for _ in 0..50 {
+        if server_log().contains(line) {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    false
+}
+
 async fn validate(sp: &str, base: &str, token: &str) -> u16 {
     let body = json!({"useSavedCredentials": false,
                       "credentials": [{"key": "BaseAddress", "value": base}, {"key": "SecretToken", "value": token}]});
@@ -99,7 +112,7 @@ async fn the_probe_and_entra_accept_the_independent_servers_answers_for_a_valid_
     assert_eq!(raw.headers()["content-type"], "application/scim+json");
     let list: Value = raw.json().await.unwrap();
     assert_eq!((list["totalResults"].as_u64(), list["itemsPerPage"].as_u64()), (Some(3), Some(1)), "{list}");
-    assert!(server_log().contains(&format!("GET /{seeded}/v2/Users?startIndex=1&count=1")), "served by scim2-server");
+    assert!(served(&format!("GET /{seeded}/v2/Users?startIndex=1&count=1")).await, "served by scim2-server");
 
     let atlassian = keyturn_vendors::Atlassian::new(keyturn_vendors::client(), &vendor_url());
     atlassian.scim_probe(&seeded, &SecretValue::new(&key)).await.expect("a seeded directory proves the key");
@@ -111,7 +124,7 @@ async fn the_probe_and_entra_accept_the_independent_servers_answers_for_a_valid_
     let base = format!("{}/scim/directory/{seeded}", vendor_url());
     assert_eq!(validate(&sp, &base, &key).await, 204, "Entra: valid");
     assert_eq!(validate(&sp, &base, &other).await, 400, "Entra: refused");
-    assert!(server_log().contains(&format!("GET /{seeded}/v2/Users?filter=userName")), "Entra asked the server itself");
+    assert!(served(&format!("GET /{seeded}/v2/Users?filter=userName")).await, "Entra asked the server itself");
     let log = server_log();
     assert!(!log.contains(&key) && !log.contains(&other), "the relay never forwards a key");
 }
@@ -151,9 +164,8 @@ async fn a_wrong_paste_is_refused_at_once_and_the_same_link_rotates_the_key_thro
     assert_eq!(f.versions(&arn).await.len(), versions + 1, "one new version: the accepted key");
     let (_, entra) = vendor(Method::GET, &format!("/_sim/entra/{sp}"), None).await;
     assert_eq!(entra["fingerprint"], sha(&fresh), "Entra provisions with the new key");
-    let log = server_log();
-    assert!(log.contains(&format!("GET /{dir}/v2/Users?startIndex=1&count=1")), "probed at the server");
-    assert!(log.contains(&format!("GET /{dir}/v2/Users?filter=userName")), "Entra's checks reached the server");
+    assert!(served(&format!("GET /{dir}/v2/Users?startIndex=1&count=1")).await, "probed at the server");
+    assert!(served(&format!("GET /{dir}/v2/Users?filter=userName")).await, "Entra's checks reached the server");
     let events = f.events("k1").await;
     for e in ["key_requested", "key_refused", "pending_stored", "idp_updated", "verified", "finalized"] {
         assert!(events.contains(&e.to_owned()), "{e} missing: {events:?}");
