@@ -972,3 +972,14 @@ pub async fn serve(listener: tokio::net::TcpListener) -> std::io::Result<()> {
 pub async fn serve_with(listener: tokio::net::TcpListener, options: Options) -> std::io::Result<()> {
     axum::serve(listener, app_with(options)).await
 }
+
+/// A simulator of its own on a free loopback port, for one test: its base URL.
+///
+/// # Panics
+/// When no loopback port can be bound (a test's setup, nowhere else).
+pub async fn spawn(options: Options) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free loopback port");
+    let url = format!("http://{}", listener.local_addr().expect("a bound address"));
+    tokio::spawn(serve_with(listener, options));
+    url
+}

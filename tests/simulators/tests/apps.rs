@@ -7,10 +7,7 @@ use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 
 async fn start() -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(keyturn_sim::serve(listener));
-    url
+    keyturn_sim::spawn(keyturn_sim::Options::default()).await
 }
 
 const GRAPH: &str = "sim-graph-token";

@@ -23,10 +23,7 @@ async fn start() -> String {
     // Loopback reaches keyturn's outbound guard only on a local stack.
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| std::env::set_var("AWS_ENDPOINT_URL", "http://127.0.0.1:4566"));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(keyturn_sim::serve(listener));
-    url
+    keyturn_sim::spawn(keyturn_sim::Options::default()).await
 }
 
 async fn put(url: String, body: serde_json::Value) {

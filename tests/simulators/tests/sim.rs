@@ -4,10 +4,7 @@
 use serde_json::{json, Value};
 
 async fn start() -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(keyturn_sim::serve(listener));
-    url
+    keyturn_sim::spawn(keyturn_sim::Options::default()).await
 }
 
 #[tokio::test]
@@ -200,10 +197,7 @@ async fn slack_and_jira_capture_what_they_are_sent() {
 }
 
 async fn start_with(options: keyturn_sim::Options) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(keyturn_sim::serve_with(listener, options));
-    url
+    keyturn_sim::spawn(options).await
 }
 
 /// Entra's `validateCredentials` asks the SCIM endpoint it is given, not the
