@@ -89,6 +89,11 @@ impl Entra {
         &self.login
     }
 
+    /// The app registration keyturn signs in as (`--self` discovery).
+    pub(crate) fn own(&self) -> &EntraCredentials {
+        &self.creds
+    }
+
     /// An Entra whose Graph token is already cached: tests of other calls.
     #[cfg(test)]
     pub(crate) fn with_token(self, token: &str) -> Self {
