@@ -297,9 +297,9 @@ fn okta_field<'a>(operation: &'static str, v: &'a Value, at: &str, field: &str) 
     for part in field.split('.') {
         x = &x[part];
     }
-    x.as_str().filter(|s| !s.is_empty()).ok_or_else(|| {
-        rejected("okta", operation, format!("Okta's answer has no {at}{field} (a string)"))
-    })
+    x.as_str()
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| rejected("okta", operation, format!("Okta's answer has no {at}{field} (a string)")))
 }
 
 /// One page of `GET /api/v1/apps`: the apps with an OAuth client
@@ -603,5 +603,334 @@ pub fn write_okta(d: &mut Draft, org: &str, apps: &[OktaApp], max_age: time::Dur
             );
             d.push(&y);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::vendor::tests::answers_on;
+    use super::super::EntraCredentials;
+    use super::*;
+    use keyturn_domain::inventory::{read_str, validate_record, Format, ValidationContext};
+
+    const OWN_SECRET: &str = "Kt9~own-keyturn-secret-0123456789";
+
+    fn json_answer(body: String) -> (u16, Vec<String>, String) {
+        (200, vec!["content-type: application/json".into()], body)
+    }
+
+    fn entra(url: &str) -> Entra {
+        let creds = EntraCredentials {
+            tenant_id: "11111111-2222-3333-4444-555555555555".into(),
+            client_id: "0f0f0f0f-1234-5678-9abc-def012345678".into(),
+            client_secret: SecretValue::new(OWN_SECRET),
+        };
+        Entra::new(reqwest::Client::new(), &format!("{url}/login"), &format!("{url}/graph"), creds)
+            .with_token("graph-token")
+    }
+
+    fn app(id: &str, app_id: &str, name: &str, passwords: &str) -> String {
+        format!(r#"{{"id":"{id}","appId":"{app_id}","displayName":"{name}","passwordCredentials":[{passwords}]}}"#)
+    }
+
+    fn password(key: &str, name: &str, hint: &str, end: &str) -> String {
+        format!(
+            r#"{{"customKeyIdentifier":null,"displayName":"{name}","endDateTime":"{end}","hint":"{hint}","keyId":"{key}","secretText":null,"startDateTime":"2026-01-01T00:00:00Z"}}"#
+        )
+    }
+
+    const OBJ_A: &str = "aaaaaaaa-0000-4000-8000-00000000000a";
+    const OBJ_B: &str = "bbbbbbbb-0000-4000-8000-00000000000b";
+    const APP_A: &str = "aaaaaaaa-1111-4111-8111-11111111111a";
+    const APP_B: &str = "bbbbbbbb-1111-4111-8111-11111111111b";
+    const KEY_1: &str = "11111111-aaaa-4aaa-8aaa-111111111111";
+    const KEY_2: &str = "22222222-aaaa-4aaa-8aaa-222222222222";
+
+    #[test]
+    fn a_bad_graph_answer_is_refused_naming_the_field() {
+        let no_end = r#"{"value":[{"id":"o1","appId":"a1","passwordCredentials":[{"keyId":"k1","hint":"abc"}]}]}"#;
+        let err = entra_applications(no_end).unwrap_err().to_string();
+        assert!(err.contains("value[0].passwordCredentials[0].endDateTime"), "{err}");
+        assert!(!err.contains("abc"), "never the hint: {err}");
+        let no_id =
+            r#"{"value":[{"id":"o1","appId":"a1","passwordCredentials":[]},{"appId":"a2","passwordCredentials":[]}]}"#;
+        let err = entra_applications(no_id).unwrap_err().to_string();
+        assert!(err.contains("value[1].id"), "{err}");
+        let no_key =
+            r#"{"value":[{"id":"o1","appId":"a1","passwordCredentials":[{"endDateTime":"2027-01-01T00:00:00Z"}]}]}"#;
+        assert!(entra_applications(no_key).unwrap_err().to_string().contains("passwordCredentials[0].keyId"));
+        let bad_end =
+            r#"{"value":[{"id":"o1","appId":"a1","passwordCredentials":[{"keyId":"k","endDateTime":"soon"}]}]}"#;
+        assert!(entra_applications(bad_end).unwrap_err().to_string().contains("endDateTime is not an ISO 8601"));
+        assert!(entra_applications(r#"{"values":[]}"#).unwrap_err().to_string().contains("no value"));
+        let no_creds = r#"{"value":[{"id":"o1","appId":"a1"}]}"#;
+        assert!(entra_applications(no_creds).unwrap_err().to_string().contains("value[0].passwordCredentials"));
+        assert!(entra_owner(r#"{"data":[]}"#).unwrap_err().to_string().contains("no value"));
+    }
+
+    #[test]
+    fn the_owner_is_the_first_user_with_a_mail_or_a_principal_name() {
+        let body = r##"{"value":[
+            {"@odata.type":"#microsoft.graph.servicePrincipal","id":"sp","displayName":"robot"},
+            {"@odata.type":"#microsoft.graph.user","id":"u0","mail":null,"userPrincipalName":" "},
+            {"@odata.type":"#microsoft.graph.user","id":"u1","mail":null,"userPrincipalName":"ada@contoso.example"},
+            {"@odata.type":"#microsoft.graph.user","id":"u2","mail":"bob@contoso.example"}]}"##;
+        assert_eq!(entra_owner(body).unwrap().0.as_deref(), Some("ada@contoso.example"));
+        let robots = r##"{"value":[{"@odata.type":"#microsoft.graph.servicePrincipal","id":"sp"}]}"##;
+        assert_eq!(entra_owner(robots).unwrap().0, None);
+    }
+
+    /// Two pages of applications (the second through an absolute
+    /// `@odata.nextLink`), then one owners call per app with a password.
+    #[tokio::test]
+    async fn every_page_of_applications_is_read_with_each_apps_owner() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let next =
+            format!("{base}/graph/applications?$select=id,appId,displayName,passwordCredentials&$top=1&$skiptoken=p2");
+        let page1 = format!(
+            r#"{{"value":[{}],"@odata.nextLink":"{next}"}}"#,
+            app(OBJ_A, APP_A, "Payroll sync", &password(KEY_1, "first", "abc", "2027-01-02T03:04:05.1234567Z"))
+        );
+        let page2 = format!(
+            r#"{{"value":[{},{}]}}"#,
+            app(OBJ_B, APP_B, "No owner", &password(KEY_2, "", "xyz", "2027-02-01T00:00:00Z")),
+            app("cccccccc-0000-4000-8000-00000000000c", APP_B, "No passwords", "")
+        );
+        let owners_a =
+            r##"{"value":[{"@odata.type":"#microsoft.graph.user","id":"u","mail":"owner@contoso.example"}]}"##;
+        let (url, mut seen) = answers_on(
+            listener,
+            vec![
+                json_answer(page1),
+                json_answer(page2),
+                json_answer(owners_a.into()),
+                json_answer(r#"{"value":[]}"#.into()),
+            ],
+        );
+        let apps = entra_apps(&entra(&url), 1).await.unwrap();
+        let first = seen.recv().await.unwrap();
+        assert!(
+            first.starts_with(
+                "GET /graph/applications?%24select=id%2CappId%2CdisplayName%2CpasswordCredentials&%24top=1 "
+            ),
+            "{first}"
+        );
+        assert!(first.contains("authorization: Bearer graph-token"), "{first}");
+        assert!(seen.recv().await.unwrap().contains("$skiptoken=p2"), "the nextLink, called as given");
+        assert!(seen.recv().await.unwrap().starts_with(&format!("GET /graph/applications/{OBJ_A}/owners ")));
+        assert!(seen.recv().await.unwrap().starts_with(&format!("GET /graph/applications/{OBJ_B}/owners ")));
+        assert!(seen.try_recv().is_err(), "no owners call for an app without passwords");
+        assert_eq!(apps.len(), 3);
+        assert_eq!(apps[0].owner.as_deref(), Some("owner@contoso.example"));
+        assert_eq!(apps[0].passwords[0].end, "2027-01-02T03:04:05Z", "normalised");
+        assert_eq!(apps[1].owner, None);
+        assert!(!apps[0].passwords[0].hint_matches_own, "only keyturn's own app is compared");
+
+        // The draft: owners where Graph named one, a TODO saying so where not.
+        let mut d = Draft::default();
+        write_entra(
+            &mut d,
+            "11111111-2222-3333-4444-555555555555",
+            &apps,
+            time::macros::datetime!(2026-12-01 00:00 UTC),
+            false,
+        );
+        let text = d.finish("Entra tenant t", "Microsoft Graph", "2026-12-01T00:00:00Z");
+        let records = read_str(&text, Format::Yaml, "draft.yaml").unwrap();
+        assert_eq!(records.len(), 2, "{text}");
+        assert_eq!(records[0].get("id"), Some("entra/payroll-sync/first"));
+        assert_eq!(records[0].get("kind"), Some("entra-app-secret"));
+        assert_eq!(records[0].get("application_object_id"), Some(OBJ_A));
+        assert_eq!(records[0].get("client_id"), Some(APP_A));
+        assert_eq!(records[0].get("owner"), Some("owner@contoso.example"));
+        assert_eq!(records[0].get("expires_at"), Some("2027-01-02T03:04:05Z"));
+        assert_eq!(records[1].get("id"), Some("entra/no-owner/22222222"), "named by its key id without a name");
+        assert!(text.contains("TODO: owner missing"), "{text}");
+        let ctx = ValidationContext::at(time::macros::datetime!(2026-12-01 00:00 UTC));
+        let fields = |i: usize| -> Vec<String> {
+            validate_record(&records[i], &ctx).unwrap_err().into_iter().map(|e| e.field).collect()
+        };
+        assert!(fields(1).contains(&"owner".to_owned()), "validation flags the missing owner: {:?}", fields(1));
+        for f in ["approver_group", "secret_arn"] {
+            assert!(fields(0).contains(&f.to_owned()), "{f}: {:?}", fields(0));
+        }
+        assert!(!fields(0).contains(&"owner".to_owned()));
+        assert!(!text.contains("abc") && !text.contains("xyz"), "no hint in the draft: {text}");
+    }
+
+    #[tokio::test]
+    async fn a_next_link_to_another_host_is_not_followed() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let page = r#"{"value":[],"@odata.nextLink":"https://graph.evil.example/v1.0/applications?$skiptoken=x"}"#;
+        let (url, _) = answers_on(listener, vec![json_answer(page.into())]);
+        let err = entra_apps(&entra(&url), 10).await.unwrap_err().to_string();
+        assert!(err.contains("another host (graph.evil.example)"), "{err}");
+    }
+
+    /// keyturn's own app: the password whose hint is its secret's first three
+    /// characters is the one drafted; without a single match, every live one.
+    #[tokio::test]
+    async fn keyturns_own_password_is_told_apart_by_its_hint() {
+        let now = time::macros::datetime!(2026-12-01 00:00 UTC);
+        let own_app = app(
+            OBJ_A,
+            "0f0f0f0f-1234-5678-9abc-def012345678",
+            "keyturn",
+            &[
+                password(KEY_1, "older", "zzz", "2027-06-01T00:00:00Z"),
+                password(KEY_2, "in use", &OWN_SECRET[..3], "2026-12-15T00:00:00Z"),
+                password("33333333-aaaa-4aaa-8aaa-333333333333", "expired", &OWN_SECRET[..3], "2026-11-01T00:00:00Z"),
+            ]
+            .join(","),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let owners = r##"{"value":[{"@odata.type":"#microsoft.graph.user","id":"u","userPrincipalName":"it@contoso.example"}]}"##;
+        let (url, mut seen) = answers_on(listener, vec![json_answer(own_app), json_answer(owners.into())]);
+        let found = entra_own_app(&entra(&url)).await.unwrap();
+        let get = seen.recv().await.unwrap();
+        assert!(
+            get.starts_with("GET /graph/applications(appId='0f0f0f0f-1234-5678-9abc-def012345678')?%24select="),
+            "{get}"
+        );
+        let mut d = Draft::default();
+        write_entra(&mut d, "t.example", &[found.clone()], now, true);
+        let text = d.finish("keyturn itself", "Microsoft Graph", "now");
+        let records = read_str(&text, Format::Yaml, "self.yaml").unwrap();
+        assert_eq!(records.len(), 1, "only the password in use: {text}");
+        assert_eq!(records[0].get("id"), Some("keyturn/self/entra/in-use"));
+        assert_eq!(records[0].get("expires_at"), Some("2026-12-15T00:00:00Z"));
+        assert_eq!(records[0].get("owner"), Some("it@contoso.example"));
+        assert!(text.contains("KEYTURN'S OWN Graph credential"), "{text}");
+        assert!(text.contains("1 password(s) left out"), "the expired one is noted: {text}");
+        assert!(!text.contains(&OWN_SECRET[..3]) && !text.contains(OWN_SECRET), "no hint, no secret: {text}");
+
+        // Both live hints match: both drafted, and the draft says why.
+        let mut two = found;
+        two.passwords[0].hint_matches_own = true;
+        let mut d = Draft::default();
+        write_entra(&mut d, "t.example", &[two], now, true);
+        let text = d.finish("keyturn itself", "Microsoft Graph", "now");
+        assert_eq!(read_str(&text, Format::Yaml, "self.yaml").unwrap().len(), 2, "{text}");
+        assert!(text.contains("could not tell which"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn an_unknown_own_app_names_the_setting() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let nf = r#"{"error":{"code":"Request_ResourceNotFound","message":"Resource does not exist"}}"#;
+        let (url, _) = answers_on(listener, vec![(404, vec!["content-type: application/json".into()], nf.into())]);
+        let err = entra_own_app(&entra(&url)).await.unwrap_err().to_string();
+        assert!(err.contains("KEYTURN_ENTRA_SECRET: client_id 0f0f0f0f-1234-5678-9abc-def012345678"), "{err}");
+        assert!(!err.contains(OWN_SECRET), "{err}");
+    }
+
+    #[test]
+    fn link_headers_are_read_as_rfc_8288_says() {
+        let h = r#"<https://acme.okta.example/api/v1/apps?limit=2>; rel="self", <https://acme.okta.example/api/v1/apps?after=0oa2&limit=2>; rel="next""#;
+        assert_eq!(link_next(h).as_deref(), Some("https://acme.okta.example/api/v1/apps?after=0oa2&limit=2"));
+        assert_eq!(link_next("<https://x.example/a>; rel=next").as_deref(), Some("https://x.example/a"));
+        assert_eq!(
+            link_next(r#"<https://x.example/b>; title="t"; rel="prev next""#).as_deref(),
+            Some("https://x.example/b")
+        );
+        assert_eq!(link_next(r#"<https://x.example/a>; rel="self""#), None);
+        assert_eq!(link_next("garbage"), None);
+    }
+
+    #[test]
+    fn a_bad_okta_answer_is_refused_naming_the_field() {
+        let err = okta_apps(r#"[{"label":"x","credentials":{}}]"#).unwrap_err().to_string();
+        assert!(err.contains("[0].id"), "{err}");
+        let err = okta_apps(r#"[{"id":"0oa1","credentials":{"oauthClient":{}}}]"#).unwrap_err().to_string();
+        assert!(err.contains("[0].credentials.oauthClient.client_id"), "{err}");
+        assert!(okta_apps(r#"{"apps":[]}"#).unwrap_err().to_string().contains("not a list"));
+        let err =
+            okta_secrets(r#"[{"id":"ocs1","status":"ACTIVE","client_secret":"******"}]"#).unwrap_err().to_string();
+        assert!(err.contains("[0].created"), "{err}");
+        assert!(!err.contains("******"), "{err}");
+        // An app without an OAuth client has no client secret: not an error, not listed.
+        assert!(okta_apps(r#"[{"id":"0oa9","label":"SAML app","credentials":{"signing":{}}}]"#).unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn okta_apps_are_paged_by_their_link_header_and_drafted_created_plus_the_max_age() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let oauth = |id: &str, method: &str| {
+            format!(
+                r#"{{"id":"{id}","label":"App {id}","credentials":{{"oauthClient":{{"client_id":"c-{id}","token_endpoint_auth_method":"{method}"}}}}}}"#
+            )
+        };
+        let link = |h: &str| vec!["content-type: application/json".to_owned(), format!("link: {h}")];
+        let page1 = format!("[{}]", oauth("0oa1", "client_secret_basic"));
+        let page2 =
+            format!("[{},{}]", oauth("0oa2", "private_key_jwt"), r#"{"id":"0oa3","label":"SAML","credentials":{}}"#);
+        let secrets = r#"[{"id":"ocs1","status":"ACTIVE","client_secret":"******","created":"2026-06-01T10:00:00.000Z"},
+                          {"id":"ocs2","status":"INACTIVE","client_secret":"******","created":"2026-01-01T10:00:00.000Z"}]"#;
+        let (url, mut seen) = answers_on(
+            listener,
+            vec![
+                (
+                    200,
+                    link(&format!(
+                        r#"<{base}/okta/api/v1/apps?limit=1>; rel="self", <{base}/okta/api/v1/apps?after=0oa1&limit=1>; rel="next""#
+                    )),
+                    page1,
+                ),
+                (200, link(&format!(r#"<{base}/okta/api/v1/apps?after=0oa1&limit=1>; rel="self""#)), page2),
+                json_answer(secrets.into()),
+            ],
+        );
+        let okta = Okta::new(reqwest::Client::new(), &format!("{url}/okta"), SecretValue::new("okta-api-token-123"));
+        let apps = okta_oauth_apps(&okta, 1).await.unwrap();
+        let first = seen.recv().await.unwrap();
+        assert!(first.starts_with("GET /okta/api/v1/apps?limit=1 "), "{first}");
+        assert!(first.contains("authorization: SSWS okta-api-token-123"), "{first}");
+        assert!(seen.recv().await.unwrap().starts_with("GET /okta/api/v1/apps?after=0oa1&limit=1 "));
+        assert!(seen.recv().await.unwrap().starts_with("GET /okta/api/v1/apps/0oa1/credentials/secrets "));
+        assert!(seen.try_recv().is_err(), "no secrets listed for a private_key_jwt app");
+        assert_eq!(apps.len(), 2, "the SAML app has no OAuth client");
+
+        let mut d = Draft::default();
+        write_okta(&mut d, "acme.okta.example", &apps, time::Duration::days(365));
+        let text = d.finish("Okta org acme", "the Okta Management API", "now");
+        let records = read_str(&text, Format::Yaml, "okta.yaml").unwrap();
+        assert_eq!(records.len(), 1, "one active secret of one provable app: {text}");
+        assert_eq!(records[0].get("kind"), Some("okta-client-secret"));
+        assert_eq!(records[0].get("app_id"), Some("0oa1"));
+        assert_eq!(records[0].get("client_id"), Some("c-0oa1"));
+        assert_eq!(records[0].get("expires_at"), Some("2027-06-01T10:00:00Z"), "created + 365 days");
+        assert!(text.contains("Okta client secrets carry no expiry"), "{text}");
+        assert!(text.contains("private_key_jwt"), "the skipped app is noted: {text}");
+        assert!(text.contains("1 inactive client secret(s) left out"), "{text}");
+        let ctx = ValidationContext::at(time::macros::datetime!(2026-12-01 00:00 UTC));
+        let fields: Vec<String> =
+            validate_record(&records[0], &ctx).unwrap_err().into_iter().map(|e| e.field).collect();
+        for f in ["auth_server_id", "scope", "owner", "approver_group", "secret_arn"] {
+            assert!(fields.contains(&f.to_owned()), "{f}: {fields:?}");
+        }
+    }
+
+    #[test]
+    fn a_vendor_name_cannot_add_a_field_to_the_draft() {
+        let evil = EntraApp {
+            object_id: OBJ_A.into(),
+            app_id: APP_A.into(),
+            display_name: "x\n  owner: attacker@evil.example\n#".into(),
+            passwords: vec![EntraPassword {
+                key_id: KEY_1.into(),
+                display_name: Some("p\n- id: injected".into()),
+                end: "2027-01-01T00:00:00Z".into(),
+                hint_matches_own: false,
+            }],
+            owner: None,
+        };
+        let mut d = Draft::default();
+        write_entra(&mut d, "t", &[evil], time::macros::datetime!(2026-12-01 00:00 UTC), false);
+        let text = d.finish("t", "Graph", "now");
+        let records = read_str(&text, Format::Yaml, "d.yaml").unwrap();
+        assert_eq!(records.len(), 1, "{text}");
+        assert_eq!(records[0].get("owner"), None, "the name stayed in its comment: {text}");
     }
 }

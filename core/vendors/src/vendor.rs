@@ -145,7 +145,8 @@ async fn exchange(
         .map(|v| v.chars().take(80).collect());
     note(Some(status), request_id);
     let retry_after = wait_hint(resp.headers(), time::OffsetDateTime::now_utc());
-    let links: Vec<&str> = resp.headers().get_all(reqwest::header::LINK).iter().filter_map(|v| v.to_str().ok()).collect();
+    let links: Vec<&str> =
+        resp.headers().get_all(reqwest::header::LINK).iter().filter_map(|v| v.to_str().ok()).collect();
     let link = (!links.is_empty()).then(|| links.join(","));
     let body = bounded_text(resp, MAX_BODY_BYTES)
         .await
