@@ -215,6 +215,11 @@ pub fn entra_tenant(entra: &Entra) -> &str {
     &entra.own().tenant_id
 }
 
+/// The client id keyturn signs in to Graph as.
+pub fn entra_own_client_id(entra: &Entra) -> &str {
+    &entra.own().client_id
+}
+
 /// keyturn's own app registration (the `client_id` of `KEYTURN_ENTRA_SECRET`):
 /// `GET /applications(appId='{client_id}')?$select=…`, with which password's
 /// `hint` matches the secret keyturn signs in with, and its owner.
