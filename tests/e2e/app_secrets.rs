@@ -351,3 +351,58 @@ async fn keyturns_own_entra_secret_is_discovered_and_the_scan_starts_a_change_14
     assert!(!held.contains(&in_use_id) && held.contains(&older_id) && held.len() == 2, "{held:?}");
     assert_never_leaked(&f, &change, &[own.as_str(), older.as_str()]).await;
 }
+
+/// `inventory discover --entra --okta` through keyturn's own Graph and Okta
+/// access: every app registration's password (an app without a user owner
+/// drafted with "owner missing", which validation names) and every OAuth
+/// app's active client secret (expiry: created + the max age, said so).
+/// The simulators are shared, so only this test's apps are looked at.
+#[tokio::test(flavor = "multi_thread")]
+async fn discover_drafts_entra_and_okta_app_secrets_and_names_a_missing_owner() {
+    let f = Flow::new("discoverapps");
+    let tag = &sha(&f.stack.prefix)[..10];
+    let (object, client) = (guid(&f, 21), guid(&f, 22));
+    let secret = canary("disc-entra");
+    let seed = json!({"appId": client, "tenant": "sim-tenant", "displayName": format!("Ownerless {tag}"),
+        "passwords": [{"secret": secret, "displayName": "ci", "endDateTime": in_days(60) + "T00:00:00Z"}],
+        "owners": [{"id": "sp", "type": "servicePrincipal"}]});
+    assert_eq!(vendor(Method::PUT, &format!("/_sim/entra/apps/{object}"), Some(seed)).await.0, 200);
+    let okta_secret = canary("disc-okta");
+    let seed = json!({"client_id": format!("0oc{tag}"), "label": format!("Reports {tag}"),
+        "secrets": [{"secret": okta_secret, "id": format!("ocs{tag}"), "created": "2026-06-01T00:00:00Z"}]});
+    assert_eq!(vendor(Method::PUT, &format!("/_sim/okta/oauth-apps/0oa{tag}"), Some(seed)).await.0, 200);
+
+    let graph = format!("{}/graph/v1.0", vendor_url());
+    let login = format!("{}/login", vendor_url());
+    let env = [
+        ("KEYTURN_ENTRA_SECRET", "keyturn/entra"),
+        ("KEYTURN_OKTA_SECRET", "keyturn/okta"),
+        ("KEYTURN_GRAPH_URL", graph.as_str()),
+        ("KEYTURN_ENTRA_LOGIN_URL", login.as_str()),
+    ];
+    let none = f.stack.keyturn_env(&["inventory", "discover", "--out", "x.yaml"], &env);
+    assert!(String::from_utf8_lossy(&none.stderr).contains("name at least one source"), "a source is required");
+    let draft = f.stack.dir.path().join("apps.yaml").display().to_string();
+    let args = ["inventory", "discover", "--entra", "--okta", "--okta-max-age", "90", "--out", &draft];
+    let out = f.stack.keyturn_env(&args, &env);
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("Entra app secret(s)") && stdout.contains("Okta client secret(s)"), "{stdout}");
+    let text = std::fs::read_to_string(&draft).unwrap();
+    let entra_id = format!("entra/ownerless-{tag}/ci");
+    let okta_id = format!("okta/reports-{tag}/ocs{tag}");
+    assert!(text.contains(&format!("id: \"{entra_id}\"")), "{text}");
+    assert!(text.contains(&format!("id: \"{okta_id}\"")), "{text}");
+    assert!(text.contains("TODO: owner missing"), "{text}");
+    assert!(text.contains("expires_at: \"2026-08-30T00:00:00Z\"  # Okta client secrets carry no expiry: created + 90 days"), "{text}");
+    for shown in [stdout.as_ref(), stderr.as_ref(), text.as_str()] {
+        assert!(!shown.contains(&secret) && !shown.contains(&okta_secret), "no secret printed or written");
+    }
+    let check = f.stack.keyturn(&["inventory", "validate", &draft]);
+    assert!(!check.status.success());
+    let problems = String::from_utf8_lossy(&check.stderr);
+    assert!(
+        problems.lines().any(|l| l.contains(&format!("({entra_id})")) && l.contains("owner")),
+        "the missing owner is named for its record: {problems}"
+    );
+}
