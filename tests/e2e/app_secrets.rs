@@ -279,7 +279,8 @@ async fn keyturns_own_entra_secret_is_discovered_and_the_scan_starts_a_change_14
     let own = canary("own-entra");
     // Another first three characters, so the hints differ.
     let older = format!("x{}", canary("own-older"));
-    let end = |days: i64| keyturn_domain::timefmt::format_utc(time::OffsetDateTime::now_utc() + time::Duration::days(days));
+    let end =
+        |days: i64| keyturn_domain::timefmt::format_utc(time::OffsetDateTime::now_utc() + time::Duration::days(days));
     let in_use_end = end(14);
     let seed = json!({"appId": client, "tenant": tenant, "displayName": "keyturn",
         "passwords": [{"secret": older, "keyId": older_id, "displayName": "older", "endDateTime": end(200)},
@@ -394,7 +395,10 @@ async fn discover_drafts_entra_and_okta_app_secrets_and_names_a_missing_owner() 
     assert!(text.contains(&format!("id: \"{entra_id}\"")), "{text}");
     assert!(text.contains(&format!("id: \"{okta_id}\"")), "{text}");
     assert!(text.contains("TODO: owner missing"), "{text}");
-    assert!(text.contains("expires_at: \"2026-08-30T00:00:00Z\"  # Okta client secrets carry no expiry: created + 90 days"), "{text}");
+    assert!(
+        text.contains("expires_at: \"2026-08-30T00:00:00Z\"  # Okta client secrets carry no expiry: created + 90 days"),
+        "{text}"
+    );
     for shown in [stdout.as_ref(), stderr.as_ref(), text.as_str()] {
         assert!(!shown.contains(&secret) && !shown.contains(&okta_secret), "no secret printed or written");
     }

@@ -799,7 +799,7 @@ mod tests {
             "{get}"
         );
         let mut d = Draft::default();
-        write_entra(&mut d, "t.example", &[found.clone()], now, true);
+        write_entra(&mut d, "t.example", std::slice::from_ref(&found), now, true);
         let text = d.finish("keyturn itself", "Microsoft Graph", "now");
         let records = read_str(&text, Format::Yaml, "self.yaml").unwrap();
         assert_eq!(records.len(), 1, "only the password in use: {text}");
