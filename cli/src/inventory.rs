@@ -223,14 +223,121 @@ pub async fn list(due_within: Option<u32>, format: Format, now: OffsetDateTime) 
     Ok(())
 }
 
+/// Where `keyturn inventory discover` looks (at least one).
+pub struct Sources {
+    pub atlassian_org: Option<String>,
+    pub api_key_env: String,
+    pub scim_key_env: Option<String>,
+    /// Every Entra app registration's passwords.
+    pub entra: bool,
+    /// Every Okta OAuth app's client secrets.
+    pub okta: bool,
+    /// keyturn's own credentials that can be connectors.
+    pub own: bool,
+    /// A drafted Okta client secret expires this long after its `created`.
+    pub okta_max_age: Duration,
+}
+
 /// `keyturn inventory discover`: a draft inventory file, never an import.
-pub async fn discover(
+pub async fn discover(src: &Sources, out: &Path, force: bool) -> anyhow::Result<()> {
+    use keyturn_vendors::discover::Draft;
+    use keyturn_vendors::discover_apps as apps;
+
+    if src.atlassian_org.is_none() && !src.entra && !src.okta && !src.own {
+        anyhow::bail!("name at least one source: --atlassian-org ORG, --entra, --okta or --self");
+    }
+    if src.scim_key_env.is_some() && src.atlassian_org.is_none() {
+        anyhow::bail!("--scim-key-env probes Atlassian directories: it needs --atlassian-org");
+    }
+    if out.exists() && !force {
+        anyhow::bail!("{}: exists; choose another --out or add --force", out.display());
+    }
+    let cfg = Config::from_env()?;
+    let now = OffsetDateTime::now_utc();
+    let at = format_utc(now);
+    let mut draft = Draft::default();
+    let (mut sources, mut through, mut found) = (Vec::new(), Vec::new(), Vec::new());
+    if let Some(org) = &src.atlassian_org {
+        let (dirs, keys) = atlassian(&cfg, org, src, &mut draft, &at).await?;
+        sources.push(format!("Atlassian organization {org}"));
+        through.push("the Atlassian Admin APIs");
+        found.push(format!(
+            "{dirs} SCIM director{} and {keys} API key{} of {org}",
+            if dirs == 1 { "y" } else { "ies" },
+            if keys == 1 { "" } else { "s" }
+        ));
+    }
+    if src.entra || src.own {
+        let Some(secret) = cfg.vendors.entra_secret.as_deref() else {
+            anyhow::bail!(
+                "KEYTURN_ENTRA_SECRET is not set: --entra and --self read Graph with keyturn's own Entra app \
+                 (the secret holding {{tenant_id, client_id, client_secret}})"
+            );
+        };
+        let sdk = sdk_config().await;
+        let entra = keyturn_aws::service::own_entra(&sdk, &cfg.vendors, keyturn_vendors::client(), secret)
+            .await
+            .map_err(|e| anyhow::anyhow!(e))?;
+        let tenant = apps::entra_tenant(&entra).to_owned();
+        through.push("Microsoft Graph");
+        if src.entra {
+            eprintln!("reading the app registrations of Entra tenant {tenant} ...");
+            let mut listed =
+                apps::entra_apps(&entra, apps::GRAPH_PAGE).await.context("listing Entra app registrations")?;
+            // With --self, keyturn's own app is drafted as keyturn's, once.
+            if src.own {
+                listed.retain(|a| !a.app_id.eq_ignore_ascii_case(apps::entra_own_client_id(&entra)));
+            }
+            let before = draft.records();
+            apps::write_entra(&mut draft, &tenant, &listed, now, false);
+            sources.push(format!("Entra tenant {tenant}"));
+            found.push(format!("{} Entra app secret(s) of {} app(s)", draft.records() - before, listed.len()));
+        }
+        if src.own {
+            eprintln!("reading keyturn's own Entra app ...");
+            let own = apps::entra_own_app(&entra).await.context("reading keyturn's own Entra app (--self)")?;
+            let before = draft.records();
+            apps::write_entra(&mut draft, &tenant, &[own], now, true);
+            sources.push("keyturn itself".to_owned());
+            found.push(format!("{} of keyturn's own Entra app secret(s)", draft.records() - before));
+        }
+    }
+    if src.own {
+        draft.note(apps::OKTA_SELF_NOTE.to_owned());
+    }
+    if src.okta {
+        let Some(secret) = cfg.vendors.okta_secret.as_deref() else {
+            anyhow::bail!("KEYTURN_OKTA_SECRET is not set: --okta reads Okta with keyturn's own API token");
+        };
+        let sdk = sdk_config().await;
+        let okta = keyturn_aws::service::own_okta(&sdk, keyturn_vendors::client(), secret)
+            .await
+            .map_err(|e| anyhow::anyhow!(e))?;
+        let org = apps::okta_org(&okta);
+        eprintln!("reading the OAuth apps of Okta org {org} ...");
+        let listed = apps::okta_oauth_apps(&okta, apps::OKTA_PAGE).await.context("listing Okta OAuth apps")?;
+        let before = draft.records();
+        apps::write_okta(&mut draft, &org, &listed, src.okta_max_age);
+        sources.push(format!("Okta org {org}"));
+        through.push("the Okta Management API");
+        found.push(format!("{} Okta client secret(s) of {} OAuth app(s)", draft.records() - before, listed.len()));
+    }
+    let text = draft.finish(&sources.join(", "), &through.join(", "), &at);
+    std::fs::write(out, text).with_context(|| format!("writing {}", out.display()))?;
+    outln!("{}: {}, as a DRAFT (nothing imported)", out.display(), found.join("; "));
+    outln!("next: fill in every TODO, then `keyturn inventory validate {}`", out.display());
+    Ok(())
+}
+
+/// The Atlassian organization's directories and API keys, into `draft`:
+/// (directories, API keys drafted).
+async fn atlassian(
+    cfg: &Config,
     org: &str,
-    out: &Path,
-    api_key_env: &str,
-    scim_key_env: Option<&str>,
-    force: bool,
-) -> anyhow::Result<()> {
+    src: &Sources,
+    draft: &mut keyturn_vendors::discover::Draft,
+    at: &str,
+) -> anyhow::Result<(usize, usize)> {
     use keyturn_domain::SecretValue;
     use keyturn_vendors::discover::Discovery;
     use keyturn_vendors::Atlassian;
@@ -238,9 +345,7 @@ pub async fn discover(
     if org.is_empty() || !org.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
         anyhow::bail!("--atlassian-org {org:?}: an organization id has letters, digits, - and _ only");
     }
-    if out.exists() && !force {
-        anyhow::bail!("{}: exists; choose another --out or add --force", out.display());
-    }
+    let api_key_env = src.api_key_env.as_str();
     let key = std::env::var(api_key_env).ok().filter(|k| !k.trim().is_empty()).map(|k| SecretValue::new(k.trim()));
     let Some(key) = key else {
         anyhow::bail!(
@@ -248,7 +353,6 @@ pub async fn discover(
              (admin.atlassian.com > Settings > API keys); it is never taken from the command line"
         );
     };
-    let cfg = keyturn_app::config::Config::from_env()?;
     let atlassian = Atlassian::new(keyturn_vendors::client(), &cfg.vendors.atlassian_url);
     eprintln!("reading directories of {org} ...");
     let directories = atlassian.directories(org, &key).await.context("listing the organization's directories")?;
@@ -256,7 +360,7 @@ pub async fn discover(
     let api_keys = atlassian.api_keys(org, &key).await.context("listing the organization's API keys")?;
     // A directory id is written only once its SCIM endpoint answered with its key.
     let mut scim_verified = std::collections::BTreeSet::new();
-    if let Some(var) = scim_key_env {
+    if let Some(var) = &src.scim_key_env {
         let scim_key = std::env::var(var).ok().filter(|k| !k.trim().is_empty()).map(|k| SecretValue::new(k.trim()));
         let Some(scim_key) = scim_key else {
             anyhow::bail!("{var} is not set: export the directory's SCIM API key in it")
@@ -272,17 +376,8 @@ pub async fn discover(
         }
     }
     let found = Discovery { org: org.to_owned(), directories, scim_verified, api_keys };
-    let now = keyturn_domain::timefmt::format_utc(time::OffsetDateTime::now_utc());
-    let (dirs, keys) = found.counts(&now);
-    std::fs::write(out, found.draft_yaml(&now)).with_context(|| format!("writing {}", out.display()))?;
-    outln!(
-        "{}: {dirs} SCIM director{} and {keys} API key{} of {org}, as a DRAFT (nothing imported)",
-        out.display(),
-        if dirs == 1 { "y" } else { "ies" },
-        if keys == 1 { "" } else { "s" }
-    );
-    outln!("next: fill in every TODO, then `keyturn inventory validate {}`", out.display());
-    Ok(())
+    found.write(draft, at);
+    Ok(found.counts(at))
 }
 
 #[cfg(test)]

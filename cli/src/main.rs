@@ -114,17 +114,33 @@ enum InventoryCommand {
         #[command(flatten)]
         clock: ClockArgs,
     },
-    /// Write a DRAFT inventory from an Atlassian organization's directories and API keys
+    /// Write a DRAFT inventory from what vendors say exists
     ///
-    /// Reads the organization's user directories and API keys (with their
-    /// expiry) through the Atlassian Admin APIs, authenticated with an
-    /// organization API key taken from an environment variable (never from
-    /// the command line). The draft leaves owners, approvers, identity
-    /// providers and secrets as TODOs for a person: nothing is imported.
+    /// Atlassian (--atlassian-org): the organization's user directories and
+    /// API keys (with their expiry) through the Admin APIs, authenticated with
+    /// an organization API key taken from an environment variable (never from
+    /// the command line). Entra (--entra): every app registration's client
+    /// secrets, with their expiry and owner. Okta (--okta): every OAuth app's
+    /// client secrets (which carry no expiry: see --okta-max-age). --self:
+    /// keyturn's own Entra app's client secret. The draft leaves what the
+    /// vendors do not know as TODOs for a person: nothing is imported.
     Discover {
         /// The Atlassian organization id (from the admin.atlassian.com URL)
         #[arg(long, value_name = "ORG")]
-        atlassian_org: String,
+        atlassian_org: Option<String>,
+        /// Every Entra app registration's client secrets, with their expiry and
+        /// owner (Graph, with keyturn's own app: KEYTURN_ENTRA_SECRET)
+        #[arg(long)]
+        entra: bool,
+        /// Every Okta OAuth app's client secrets (keyturn's Okta API token: KEYTURN_OKTA_SECRET)
+        #[arg(long)]
+        okta: bool,
+        /// keyturn's own credentials that can be connectors: its Entra app's client secret
+        #[arg(long = "self")]
+        own: bool,
+        /// Okta client secrets carry no expiry: a drafted one expires this many days after it was created
+        #[arg(long, value_name = "DAYS", default_value_t = 365, value_parser = clap::value_parser!(u32).range(1..=3650))]
+        okta_max_age: u32,
         /// Where to write the draft (YAML)
         #[arg(long, short, value_name = "FILE")]
         out: PathBuf,
@@ -227,8 +243,27 @@ async fn main() -> ExitCode {
         Command::Inventory(InventoryCommand::Import { file, out, clock }) => {
             inventory::import(&file, out.format, clock.now()).await
         }
-        Command::Inventory(InventoryCommand::Discover { atlassian_org, out, api_key_env, scim_key_env, force }) => {
-            inventory::discover(&atlassian_org, &out, &api_key_env, scim_key_env.as_deref(), force).await
+        Command::Inventory(InventoryCommand::Discover {
+            atlassian_org,
+            entra,
+            okta,
+            own,
+            okta_max_age,
+            out,
+            api_key_env,
+            scim_key_env,
+            force,
+        }) => {
+            let sources = inventory::Sources {
+                atlassian_org,
+                api_key_env,
+                scim_key_env,
+                entra,
+                okta,
+                own,
+                okta_max_age: time::Duration::days(i64::from(okta_max_age)),
+            };
+            inventory::discover(&sources, &out, force).await
         }
         Command::Inventory(InventoryCommand::List { due_within, out, clock }) => {
             inventory::list(due_within, out.format, clock.now()).await

@@ -264,3 +264,149 @@ async fn an_okta_client_secret_that_never_signs_in_is_deleted_and_the_old_one_st
     }
     assert_never_leaked(&f, &change, &[old.as_str()]).await;
 }
+
+/// keyturn watches itself: its own Graph app (the `client_id` of
+/// `KEYTURN_ENTRA_SECRET`) has a password 14 days from expiry.
+/// `inventory discover --self` drafts that password, told apart from an
+/// older one by its hint, with the app's owner; once a person fills in the
+/// TODOs and imports it, the scan starts a change for it as for any
+/// connector that close to expiry, and the approved change rotates it.
+#[tokio::test(flavor = "multi_thread")]
+async fn keyturns_own_entra_secret_is_discovered_and_the_scan_starts_a_change_14_days_before_it_expires() {
+    let f = Flow::new("selfentra");
+    let (object, client, tenant) = (guid(&f, 11), guid(&f, 12), guid(&f, 13));
+    let (in_use_id, older_id) = (guid(&f, 14), guid(&f, 15));
+    let own = canary("own-entra");
+    // Another first three characters, so the hints differ.
+    let older = format!("x{}", canary("own-older"));
+    let end =
+        |days: i64| keyturn_domain::timefmt::format_utc(time::OffsetDateTime::now_utc() + time::Duration::days(days));
+    let in_use_end = end(14);
+    let seed = json!({"appId": client, "tenant": tenant, "displayName": "keyturn",
+        "passwords": [{"secret": older, "keyId": older_id, "displayName": "older", "endDateTime": end(200)},
+                      {"secret": own, "keyId": in_use_id, "displayName": "in use", "endDateTime": in_use_end}],
+        "owners": [{"id": "sp", "type": "servicePrincipal"}, {"id": "u1", "mail": "it@e2e.example"}]});
+    let (status, _) = vendor(Method::PUT, &format!("/_sim/entra/apps/{object}"), Some(seed)).await;
+    assert_eq!(status, 200);
+    // keyturn's own credential, as KEYTURN_ENTRA_SECRET holds it.
+    let own_cred = f
+        .secret("keyturn-entra", &json!({"tenant_id": tenant, "client_id": client, "client_secret": own}).to_string())
+        .await;
+    let graph = format!("{}/graph/v1.0", vendor_url());
+    let login = format!("{}/login", vendor_url());
+    let env = [
+        ("KEYTURN_ENTRA_SECRET", own_cred.as_str()),
+        ("KEYTURN_GRAPH_URL", graph.as_str()),
+        ("KEYTURN_ENTRA_LOGIN_URL", login.as_str()),
+    ];
+    let draft = f.stack.dir.path().join("self.yaml").display().to_string();
+    let out = f.stack.keyturn_env(&["inventory", "discover", "--self", "--out", &draft], &env);
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("1 of keyturn's own Entra app secret(s)"), "{stdout}");
+    let text = std::fs::read_to_string(&draft).unwrap();
+    for shown in [stdout.as_ref(), stderr.as_ref(), text.as_str()] {
+        assert!(!shown.contains(&own) && !shown.contains(&older), "no secret printed or written");
+    }
+    assert!(text.contains("KEYTURN'S OWN Graph credential"), "{text}");
+    assert!(text.contains(&format!("application_object_id: \"{object}\"")), "{text}");
+    assert!(text.contains(&format!("client_id: \"{client}\"")), "{text}");
+    assert!(text.contains("owner: \"it@e2e.example\""), "the user owner: {text}");
+    assert!(text.contains(&format!("expires_at: \"{in_use_end}\"")), "the password in use: {text}");
+    assert!(!text.contains(&older_id), "the password keyturn does not sign in with is left out: {text}");
+    // A draft is not an inventory yet.
+    let check = f.stack.keyturn(&["inventory", "validate", &draft]);
+    assert!(!check.status.success());
+    let problems = String::from_utf8_lossy(&check.stderr);
+    assert!(problems.contains("approver_group") && problems.contains("secret_arn"), "{problems}");
+
+    // A person fills in the TODOs (and this test's id prefix, so its scan sees only it).
+    let arn = f.secret("k1", &json!({"key": own, "key_id": in_use_id}).to_string()).await;
+    let filled: String = text
+        .lines()
+        .map(|l| match l.trim_start().split(':').next().unwrap_or_default() {
+            "id" => format!("  id: \"{}\"\n  overlap: \"0s\"", f.id("k1")),
+            "approver_group" => "  approver_group: \"e2e-one\"".to_owned(),
+            "secret_arn" => format!("  secret_arn: \"{arn}\""),
+            _ => l.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    f.stack.ok(&["inventory", "import", &f.stack.file("self-filled.yaml", &filled)]);
+
+    // 14 days out is inside the due window: the scan starts a change for it.
+    let report = f.scan(&[]);
+    let changes = report["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 1, "{report:#}");
+    assert_eq!(changes[0]["outcome"], "started", "{report:#}");
+    assert_eq!(changes[0]["connector_ids"], json!([f.id("k1")]), "{report:#}");
+    let change = changes[0]["change_id"].as_str().unwrap().to_owned();
+
+    // Approved, it rotates like any entra-app-secret: a new password, the one in use removed.
+    f.approve(&change).await;
+    let (status, outcomes) = run_to_end(&f, &change).await;
+    assert_eq!(status, "SUCCEEDED");
+    assert_eq!(outcomes[0]["outcome"], "rotated", "{outcomes:?}");
+    let held: Vec<String> =
+        app_passwords(&object).await.iter().map(|p| p["keyId"].as_str().unwrap_or_default().to_owned()).collect();
+    assert!(!held.contains(&in_use_id) && held.contains(&older_id) && held.len() == 2, "{held:?}");
+    assert_never_leaked(&f, &change, &[own.as_str(), older.as_str()]).await;
+}
+
+/// `inventory discover --entra --okta` through keyturn's own Graph and Okta
+/// access: every app registration's password (an app without a user owner
+/// drafted with "owner missing", which validation names) and every OAuth
+/// app's active client secret (expiry: created + the max age, said so).
+/// The simulators are shared, so only this test's apps are looked at.
+#[tokio::test(flavor = "multi_thread")]
+async fn discover_drafts_entra_and_okta_app_secrets_and_names_a_missing_owner() {
+    let f = Flow::new("discoverapps");
+    let tag = &sha(&f.stack.prefix)[..10];
+    let (object, client) = (guid(&f, 21), guid(&f, 22));
+    let secret = canary("disc-entra");
+    let seed = json!({"appId": client, "tenant": "sim-tenant", "displayName": format!("Ownerless {tag}"),
+        "passwords": [{"secret": secret, "displayName": "ci", "endDateTime": in_days(60) + "T00:00:00Z"}],
+        "owners": [{"id": "sp", "type": "servicePrincipal"}]});
+    assert_eq!(vendor(Method::PUT, &format!("/_sim/entra/apps/{object}"), Some(seed)).await.0, 200);
+    let okta_secret = canary("disc-okta");
+    let seed = json!({"client_id": format!("0oc{tag}"), "label": format!("Reports {tag}"),
+        "secrets": [{"secret": okta_secret, "id": format!("ocs{tag}"), "created": "2026-06-01T00:00:00Z"}]});
+    assert_eq!(vendor(Method::PUT, &format!("/_sim/okta/oauth-apps/0oa{tag}"), Some(seed)).await.0, 200);
+
+    let graph = format!("{}/graph/v1.0", vendor_url());
+    let login = format!("{}/login", vendor_url());
+    let env = [
+        ("KEYTURN_ENTRA_SECRET", "keyturn/entra"),
+        ("KEYTURN_OKTA_SECRET", "keyturn/okta"),
+        ("KEYTURN_GRAPH_URL", graph.as_str()),
+        ("KEYTURN_ENTRA_LOGIN_URL", login.as_str()),
+    ];
+    let none = f.stack.keyturn_env(&["inventory", "discover", "--out", "x.yaml"], &env);
+    assert!(String::from_utf8_lossy(&none.stderr).contains("name at least one source"), "a source is required");
+    let draft = f.stack.dir.path().join("apps.yaml").display().to_string();
+    let args = ["inventory", "discover", "--entra", "--okta", "--okta-max-age", "90", "--out", &draft];
+    let out = f.stack.keyturn_env(&args, &env);
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("Entra app secret(s)") && stdout.contains("Okta client secret(s)"), "{stdout}");
+    let text = std::fs::read_to_string(&draft).unwrap();
+    let entra_id = format!("entra/ownerless-{tag}/ci");
+    let okta_id = format!("okta/reports-{tag}/ocs{tag}");
+    assert!(text.contains(&format!("id: \"{entra_id}\"")), "{text}");
+    assert!(text.contains(&format!("id: \"{okta_id}\"")), "{text}");
+    assert!(text.contains("TODO: owner missing"), "{text}");
+    assert!(
+        text.contains("expires_at: \"2026-08-30T00:00:00Z\"  # Okta client secrets carry no expiry: created + 90 days"),
+        "{text}"
+    );
+    for shown in [stdout.as_ref(), stderr.as_ref(), text.as_str()] {
+        assert!(!shown.contains(&secret) && !shown.contains(&okta_secret), "no secret printed or written");
+    }
+    let check = f.stack.keyturn(&["inventory", "validate", &draft]);
+    assert!(!check.status.success());
+    let problems = String::from_utf8_lossy(&check.stderr);
+    assert!(
+        problems.lines().any(|l| l.contains(&format!("({entra_id})")) && l.contains("owner")),
+        "the missing owner is named for its record: {problems}"
+    );
+}

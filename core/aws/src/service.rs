@@ -346,22 +346,44 @@ impl Adapters for AwsAdapters {
     }
 }
 
+/// keyturn's own Graph client from `KEYTURN_ENTRA_SECRET`
+/// (`{tenant_id, client_id, client_secret}`); the CLI's discovery uses it too.
+pub async fn own_entra(
+    sdk: &aws_config::SdkConfig,
+    vendors: &keyturn_app::config::VendorConfig,
+    http: reqwest::Client,
+    id: &str,
+) -> Result<Entra, String> {
+    let v = json_secret(sdk, "KEYTURN_ENTRA_SECRET", id).await.map_err(|e| e.to_string())?;
+    let f = |k: &str| field(&v, "KEYTURN_ENTRA_SECRET", k).map_err(|e| e.to_string());
+    let creds = EntraCredentials {
+        tenant_id: f("tenant_id")?,
+        client_id: f("client_id")?,
+        client_secret: keyturn_domain::SecretValue::new(f("client_secret")?),
+    };
+    Ok(Entra::new(http, &vendors.entra_login_url, &vendors.graph_url, creds))
+}
+
+/// keyturn's own Okta client from `KEYTURN_OKTA_SECRET` (`{domain, api_token}`).
+pub async fn own_okta(sdk: &aws_config::SdkConfig, http: reqwest::Client, id: &str) -> Result<Okta, String> {
+    let v = json_secret(sdk, "KEYTURN_OKTA_SECRET", id).await.map_err(|e| e.to_string())?;
+    let f = |k: &str| field(&v, "KEYTURN_OKTA_SECRET", k).map_err(|e| e.to_string());
+    let token = keyturn_domain::SecretValue::new(f("api_token")?);
+    let okta = Okta::new(http, &f("domain")?, token);
+    // Optional: without it `keyturn status` cannot read the token's expiry.
+    Ok(match v.get("api_token_id").and_then(|id| id.as_str()).filter(|id| !id.is_empty()) {
+        Some(id) => okta.with_api_token_id(id),
+        None => okta,
+    })
+}
+
 /// keyturn's own Entra credentials, read on first use (never at init).
 fn entra_from(sdk: &aws_config::SdkConfig, cfg: &Config, http: &reqwest::Client) -> Option<Lazy<Entra>> {
     cfg.vendors.entra_secret.clone().map(|id| {
         let (sdk, http, vendors) = (sdk.clone(), http.clone(), cfg.vendors.clone());
         Lazy::new(move || {
             let (sdk, http, vendors, id) = (sdk.clone(), http.clone(), vendors.clone(), id.clone());
-            async move {
-                let v = json_secret(&sdk, "KEYTURN_ENTRA_SECRET", &id).await.map_err(|e| e.to_string())?;
-                let f = |k: &str| field(&v, "KEYTURN_ENTRA_SECRET", k).map_err(|e| e.to_string());
-                let creds = EntraCredentials {
-                    tenant_id: f("tenant_id")?,
-                    client_id: f("client_id")?,
-                    client_secret: keyturn_domain::SecretValue::new(f("client_secret")?),
-                };
-                Ok(Entra::new(http, &vendors.entra_login_url, &vendors.graph_url, creds))
-            }
+            async move { own_entra(&sdk, &vendors, http, &id).await }
         })
     })
 }
@@ -372,17 +394,7 @@ fn okta_from(sdk: &aws_config::SdkConfig, cfg: &Config, http: &reqwest::Client) 
         let (sdk, http) = (sdk.clone(), http.clone());
         Lazy::new(move || {
             let (sdk, http, id) = (sdk.clone(), http.clone(), id.clone());
-            async move {
-                let v = json_secret(&sdk, "KEYTURN_OKTA_SECRET", &id).await.map_err(|e| e.to_string())?;
-                let f = |k: &str| field(&v, "KEYTURN_OKTA_SECRET", k).map_err(|e| e.to_string());
-                let token = keyturn_domain::SecretValue::new(f("api_token")?);
-                let okta = Okta::new(http, &f("domain")?, token);
-                // Optional: without it `keyturn status` cannot read the token's expiry.
-                Ok(match v.get("api_token_id").and_then(|id| id.as_str()).filter(|id| !id.is_empty()) {
-                    Some(id) => okta.with_api_token_id(id),
-                    None => okta,
-                })
-            }
+            async move { own_okta(&sdk, http, &id).await }
         })
     })
 }

@@ -11,6 +11,7 @@
 //! SCIM probe with that directory's key answered; otherwise the draft names
 //! it as an unverified candidate and leaves the field to a person.
 
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use crate::{ApiKeyInfo, DirectoryInfo};
@@ -22,12 +23,12 @@ pub struct Discovery {
     pub directories: Vec<DirectoryInfo>,
     /// Directory ids a SCIM probe confirmed (`GET /scim/directory/{id}/Users`
     /// answered a ListResponse with that directory's key).
-    pub scim_verified: std::collections::BTreeSet<String>,
+    pub scim_verified: BTreeSet<String>,
     pub api_keys: Vec<ApiKeyInfo>,
 }
 
 /// A connector id segment: lower case, `[a-z0-9-]`, from a display name.
-fn slug(name: &str) -> String {
+pub(crate) fn slug(name: &str) -> String {
     let mut out = String::new();
     for c in name.trim().chars().flat_map(char::to_lowercase) {
         if c.is_ascii_alphanumeric() {
@@ -45,8 +46,66 @@ fn slug(name: &str) -> String {
 }
 
 /// A YAML double-quoted scalar (JSON string syntax is valid YAML).
-fn q(v: &str) -> String {
+pub(crate) fn q(v: &str) -> String {
     serde_json::Value::from(v).to_string()
+}
+
+/// A draft inventory being written: records from one or more sources, with
+/// ids kept unique across them and notes for its header. Every text a vendor
+/// chose goes in through [`q`], so a name cannot end a comment and add a field.
+#[derive(Debug, Default)]
+pub struct Draft {
+    body: String,
+    notes: Vec<String>,
+    used: BTreeSet<String>,
+    records: usize,
+}
+
+impl Draft {
+    /// `base`, or `base-2`, `base-3`… if a record already has it.
+    pub fn unique(&mut self, base: String) -> String {
+        let mut id = base.clone();
+        let mut n = 2;
+        while !self.used.insert(id.clone()) {
+            id = format!("{base}-{n}");
+            n += 1;
+        }
+        id
+    }
+
+    /// A line for the header (the caller quotes what a vendor chose).
+    pub fn note(&mut self, line: String) {
+        self.notes.push(line.replace(['\n', '\r'], " "));
+    }
+
+    /// One whole record, `- ` first.
+    pub fn push(&mut self, record: &str) {
+        self.body.push_str(record);
+        self.records += 1;
+    }
+
+    pub fn records(&self) -> usize {
+        self.records
+    }
+
+    /// The file: a header naming the sources, the notes, then the records (`[]` for none).
+    pub fn finish(self, sources: &str, through: &str, discovered_at: &str) -> String {
+        let mut y = String::new();
+        let one_line = |s: &str| s.replace(['\n', '\r'], " ");
+        let _ = writeln!(y, "# keyturn inventory DRAFT for {}", one_line(sources));
+        let _ = writeln!(y, "# Discovered {discovered_at} through {}. Nothing was imported.", one_line(through));
+        let _ = writeln!(y, "# Fill in every TODO (`keyturn inventory validate` names what is still missing), then:");
+        let _ = writeln!(y, "#   keyturn inventory validate THIS_FILE && keyturn inventory import THIS_FILE");
+        for n in &self.notes {
+            let _ = writeln!(y, "# {n}");
+        }
+        if self.records == 0 {
+            y.push_str("[]\n");
+        } else {
+            y.push_str(&self.body);
+        }
+        y
+    }
 }
 
 impl Discovery {
@@ -76,42 +135,35 @@ impl Discovery {
 
     /// The draft, as a YAML inventory with a comment on every field a person must fill.
     pub fn draft_yaml(&self, discovered_at: &str) -> String {
+        let mut d = Draft::default();
+        self.write(&mut d, discovered_at);
+        d.finish(&format!("Atlassian organization {}", self.org), "the Atlassian Admin APIs", discovered_at)
+    }
+
+    /// This organization's records, into a draft that may hold other sources' too.
+    pub fn write(&self, d: &mut Draft, discovered_at: &str) {
         let org = &self.org;
-        let mut y = String::new();
-        let _ = writeln!(y, "# keyturn inventory DRAFT for Atlassian organization {org}");
-        let _ = writeln!(y, "# Discovered {discovered_at} through the Atlassian Admin APIs. Nothing was imported.");
-        let _ = writeln!(y, "# Fill in every TODO (`keyturn inventory validate` names what is still missing), then:");
-        let _ = writeln!(y, "#   keyturn inventory validate THIS_FILE && keyturn inventory import THIS_FILE");
-        if self.directories.is_empty() && self.counts(discovered_at).1 == 0 {
-            y.push_str("[]\n");
-            return y;
-        }
-        let mut used = std::collections::BTreeSet::new();
-        let mut unique = |base: String| {
-            let mut id = base.clone();
-            let mut n = 2;
-            while !used.insert(id.clone()) {
-                id = format!("{base}-{n}");
-                n += 1;
-            }
-            id
-        };
-        for d in &self.directories {
-            let id = unique(format!("atlassian/{}/{}", slug(org), slug(&d.name)));
-            let _ =
-                writeln!(y, "- # SCIM directory {} ({}): its key's expiry is on admin.atlassian.com", q(&d.name), d.id);
+        for dir in &self.directories {
+            let mut y = String::new();
+            let id = d.unique(format!("atlassian/{}/{}", slug(org), slug(&dir.name)));
+            let _ = writeln!(
+                y,
+                "- # SCIM directory {} ({}): its key's expiry is on admin.atlassian.com",
+                q(&dir.name),
+                q(&dir.id)
+            );
             let _ = writeln!(y, "  id: {}", q(&id));
             let _ = writeln!(y, "  kind: atlassian-scim");
             let _ = writeln!(y, "  org: {}", q(org));
-            if self.scim_verified.contains(&d.id) {
-                let _ = writeln!(y, "  directory_id: {}  # verified by a SCIM probe", q(&d.id));
+            if self.scim_verified.contains(&dir.id) {
+                let _ = writeln!(y, "  directory_id: {}  # verified by a SCIM probe", q(&dir.id));
             } else {
                 let _ = writeln!(
                     y,
                     "  directory_id: \"\"  # TODO: UNVERIFIED candidate {}: the admin API's directory ids may not be \
                      SCIM directory ids; copy the id from the SCIM base URL admin.atlassian.com shows \
                      (…/scim/directory/ID), or rerun discover with --scim-key-env",
-                    q(&d.id)
+                    q(&dir.id)
                 );
             }
             let _ = writeln!(y, "  idp: \"\"            # TODO: entra, okta or none (who provisions through this key)");
@@ -119,11 +171,13 @@ impl Discovery {
             let _ = writeln!(y, "  idp_job_id: \"\"     # TODO (entra): the synchronization job id");
             Self::people_and_secret(&mut y);
             let _ = writeln!(y, "  expires_at: \"\"     # TODO: the SCIM key's expiry (RFC 3339)");
+            d.push(&y);
         }
         for k in self.live_keys(discovered_at) {
-            let id = unique(format!("atlassian/{}/key-{}", slug(org), slug(&k.label)));
-            let last = k.last_active_at.as_deref().map(|t| format!(", last active {t}")).unwrap_or_default();
-            let _ = writeln!(y, "- # organization API key {} ({}{last})", q(&k.label), k.id);
+            let mut y = String::new();
+            let id = d.unique(format!("atlassian/{}/key-{}", slug(org), slug(&k.label)));
+            let last = k.last_active_at.as_deref().map(|t| format!(", last active {}", q(t))).unwrap_or_default();
+            let _ = writeln!(y, "- # organization API key {} ({}{last})", q(&k.label), q(&k.id));
             let _ = writeln!(y, "  id: {}", q(&id));
             let _ = writeln!(y, "  kind: atlassian-api-key");
             let _ = writeln!(y, "  org: {}", q(org));
@@ -137,8 +191,8 @@ impl Discovery {
                     let _ = writeln!(y, "  expires_at: \"\"     # TODO: the API did not say");
                 }
             }
+            d.push(&y);
         }
-        y
     }
 
     fn people_and_secret(y: &mut String) {

@@ -89,7 +89,8 @@ impl Entra {
         &self.login
     }
 
-    /// keyturn's own app registration (`keyturn status` reads its secret's expiry).
+    /// keyturn's own app registration (`keyturn status` reads its secret's
+    /// expiry, `inventory discover --self` drafts it).
     pub(crate) fn own_credentials(&self) -> &EntraCredentials {
         &self.creds
     }

@@ -1,13 +1,15 @@
 //! keyturn-vendors: the adapters on reqwest. Slack incoming webhooks and
 //! Jira (approval side); vendor key APIs, app client secrets
 //! ([`entra_app`], [`okta_app`]), identity providers and the SCIM probe
-//! (rotation side); inventory discovery ([`discover`]).
+//! (rotation side); inventory discovery ([`discover`]: Atlassian and the
+//! draft; [`discover_apps`]: Entra and Okta app client secrets, keyturn's own).
 //!
 //! May depend on: keyturn-domain, keyturn-app (the ports it implements).
 //! Every request goes through [`outbound`]'s guard.
 
 mod atlassian;
 pub mod discover;
+pub mod discover_apps;
 mod entra;
 pub mod entra_app;
 mod generic;

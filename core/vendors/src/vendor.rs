@@ -19,8 +19,19 @@ pub(crate) async fn send(
     operation: &'static str,
     request: reqwest::RequestBuilder,
 ) -> Result<(u16, String), VendorError> {
-    let Exchange { status, body, secrets, retry_after } = exchange(service, operation, request).await?;
+    let Exchange { status, body, secrets, retry_after, .. } = exchange(service, operation, request).await?;
     classify(service, operation, status, body, &secrets, retry_after)
+}
+
+/// As [`send`], with the answer's `Link` header (RFC 8288) too, for the
+/// listings that page through it (Okta's).
+pub(crate) async fn send_linked(
+    service: &'static str,
+    operation: &'static str,
+    request: reqwest::RequestBuilder,
+) -> Result<(String, Option<String>), VendorError> {
+    let Exchange { status, body, secrets, retry_after, link } = exchange(service, operation, request).await?;
+    classify(service, operation, status, body, &secrets, retry_after).map(|(_, body)| (body, link))
 }
 
 /// What came back, before it is classified.
@@ -29,6 +40,8 @@ struct Exchange {
     body: String,
     secrets: Secrets,
     retry_after: Option<u64>,
+    /// Every `Link` header of the answer, joined by `,` (RFC 8288 §3 allows several).
+    link: Option<String>,
 }
 
 fn classify(
@@ -74,7 +87,7 @@ pub(crate) async fn send_oauth(
     operation: &'static str,
     request: reqwest::RequestBuilder,
 ) -> Result<Result<String, OAuthRefusal>, VendorError> {
-    let Exchange { status, body, secrets, retry_after } = exchange(service, operation, request).await?;
+    let Exchange { status, body, secrets, retry_after, .. } = exchange(service, operation, request).await?;
     if matches!(status, 400 | 401) {
         if let Ok(v) = serde_json::from_str::<serde_json::Value>(&body) {
             if let Some(error) = v["error"].as_str() {
@@ -132,6 +145,9 @@ async fn exchange(
         .map(|v| v.chars().take(80).collect());
     note(Some(status), request_id);
     let retry_after = wait_hint(resp.headers(), time::OffsetDateTime::now_utc());
+    let links: Vec<&str> =
+        resp.headers().get_all(reqwest::header::LINK).iter().filter_map(|v| v.to_str().ok()).collect();
+    let link = (!links.is_empty()).then(|| links.join(","));
     let body = bounded_text(resp, MAX_BODY_BYTES)
         .await
         .map_err(|detail| VendorError::Unavailable { service, operation, detail })?
@@ -140,7 +156,7 @@ async fn exchange(
             operation,
             detail: format!("answer longer than {MAX_BODY_BYTES} bytes, or not UTF-8"),
         })?;
-    Ok(Exchange { status, body, secrets, retry_after })
+    Ok(Exchange { status, body, secrets, retry_after, link })
 }
 
 /// How long a throttled caller should wait, in seconds: `Retry-After`
@@ -326,6 +342,15 @@ pub(crate) mod tests {
         script: Vec<(u16, Vec<String>, String)>,
     ) -> (String, tokio::sync::mpsc::UnboundedReceiver<String>) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        answers_on(listener, script)
+    }
+
+    /// As [`answers`], on a listener bound already (so the script can hold
+    /// absolute links to it).
+    pub(crate) fn answers_on(
+        listener: tokio::net::TcpListener,
+        script: Vec<(u16, Vec<String>, String)>,
+    ) -> (String, tokio::sync::mpsc::UnboundedReceiver<String>) {
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         tokio::spawn(async move {

@@ -204,3 +204,73 @@ async fn an_okta_client_secret_is_added_proved_and_the_old_one_deactivated_and_d
     let e = keyturn_vendors::okta_app::probe(&okta, &policy, &wrong_server, &new).await.unwrap_err().to_string();
     assert!(e.contains("auth_server_id ausnone: no such authorization server"), "{e}");
 }
+
+// ---- discovery ----------------------------------------------------------------------
+
+/// `inventory discover --entra` and `--self` against the simulated Graph:
+/// every page of a tenant's apps (three pages of two), each app's owner, and
+/// keyturn's own app found by its client id with the password it signs in
+/// with told apart from the others.
+#[tokio::test]
+async fn discovery_reads_every_app_its_owner_and_keyturns_own_password() {
+    use keyturn_vendors::discover_apps::{entra_apps, entra_own_app};
+    let url = start().await;
+    let http = reqwest::Client::new();
+    for n in 1..=5 {
+        let owners =
+            if n == 3 { json!([]) } else { json!([{"id": format!("u{n}"), "mail": format!("owner{n}@example.com")}]) };
+        let body = json!({"appId": format!("client-{n}"), "tenant": "keyturn-tenant", "displayName": format!("App {n}"),
+            "passwords": [{"secret": format!("app-{n}-secret-0123456789"), "endDateTime": "2027-03-01T00:00:00Z"}],
+            "owners": owners});
+        let r = http.put(format!("{url}/_sim/entra/apps/obj-{n}")).json(&body).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    // keyturn's own app: the password it signs in with and an older one.
+    let body = json!({"appId": "keyturn-graph-client", "tenant": "keyturn-tenant", "displayName": "keyturn",
+        "passwords": [{"secret": "fake-keyturn-graph-secret", "displayName": "in use", "endDateTime": "2027-01-15T00:00:00Z"},
+                      {"secret": "older-keyturn-secret-012345", "displayName": "older", "endDateTime": "2027-09-01T00:00:00Z"}],
+        "owners": [{"id": "sp", "type": "servicePrincipal"}, {"id": "u9", "userPrincipalName": "it@example.com"}]});
+    let r = http.put(format!("{url}/_sim/entra/apps/obj-own")).json(&body).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+
+    let e = entra(&url);
+    let apps = entra_apps(&e, 2).await.unwrap();
+    assert_eq!(apps.len(), 6, "every page: {apps:?}");
+    let by = |id: &str| apps.iter().find(|a| a.object_id == id).unwrap();
+    assert_eq!(by("obj-1").owner.as_deref(), Some("owner1@example.com"));
+    assert_eq!(by("obj-3").owner, None, "no owner");
+    assert_eq!(by("obj-5").passwords[0].end, "2027-03-01T00:00:00Z");
+
+    let own = entra_own_app(&e).await.unwrap();
+    assert_eq!(own.object_id, "obj-own");
+    assert_eq!(own.owner.as_deref(), Some("it@example.com"), "the user owner, not the service principal");
+    let matching: Vec<_> = own.passwords.iter().filter(|p| p.hint_matches_own).collect();
+    assert_eq!(matching.len(), 1);
+    assert_eq!(matching[0].display_name.as_deref(), Some("in use"));
+}
+
+/// `inventory discover --okta` against the simulated Okta: the apps listing
+/// paged by its `Link` header, then each OAuth app's client secrets.
+#[tokio::test]
+async fn discovery_pages_okta_apps_by_their_link_header() {
+    use keyturn_vendors::discover_apps::okta_oauth_apps;
+    let url = start().await;
+    let http = reqwest::Client::new();
+    for n in 1..=3 {
+        let body = json!({"client_id": format!("0oaclient{n}"), "label": format!("Reporting {n}"),
+            "secrets": [{"secret": format!("okta-secret-{n}-0123456789"), "id": format!("ocs{n}"), "created": "2026-05-01T00:00:00Z"}]});
+        let r = http.put(format!("{url}/_sim/okta/oauth-apps/0oa{n}")).json(&body).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    let okta = keyturn_vendors::Okta::new(
+        reqwest::Client::new(),
+        &format!("{url}/okta"),
+        SecretValue::new("fake-okta-api-token"),
+    );
+    let apps = okta_oauth_apps(&okta, 2).await.unwrap();
+    assert_eq!(apps.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(), ["0oa1", "0oa2", "0oa3"]);
+    assert_eq!(apps[2].client_id, "0oaclient3");
+    assert_eq!(apps[2].secrets.len(), 1);
+    assert_eq!(apps[2].secrets[0].created, "2026-05-01T00:00:00Z");
+    assert!(apps[2].secrets[0].active);
+}

@@ -766,3 +766,45 @@ async fn the_simulator_serves_the_documented_client_secret_operations() {
     }
     assert_eq!(seen.len(), 2, "both kinds have operations in the excerpt");
 }
+
+/// "List all applications": `limit` within 1–200, an opaque `after`, and the
+/// next page named by the `Link` header only while more remain.
+#[tokio::test]
+async fn okta_lists_apps_in_pages_linked_by_the_link_header() {
+    let url = start().await;
+    let http = Client::new();
+    seed_okta(&http, &url, json!([{"secret": OKTA_OLD, "id": "ocsA"}])).await;
+    let r = http
+        .put(format!("{url}/_sim/okta/oauth-apps/0oa2"))
+        .json(&json!({"client_id": "0oaclient2", "secrets": []}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let list =
+        |q: &str| http.get(format!("{url}/okta/api/v1/apps{q}")).header("authorization", "SSWS api-token").send();
+    let r = list("?limit=1").await.unwrap();
+    assert_eq!(r.status(), 200);
+    let link = r.headers().get("link").unwrap().to_str().unwrap().to_owned();
+    assert!(
+        link.contains(r#"rel="self""#)
+            && link.contains(&format!(r#"<{url}/okta/api/v1/apps?after=0oa1&limit=1>; rel="next""#)),
+        "{link}"
+    );
+    let page: Value = r.json().await.unwrap();
+    assert_eq!(page[0]["id"], "0oa1");
+    assert_eq!(page[0]["credentials"]["oauthClient"]["client_id"], "0oaclient1");
+    let r = list("?after=0oa1&limit=1").await.unwrap();
+    assert!(!r.headers().get("link").unwrap().to_str().unwrap().contains("next"), "the last page");
+    let page: Value = r.json().await.unwrap();
+    assert_eq!(page.as_array().unwrap().len(), 1);
+    for bad in ["?limit=0", "?limit=201", "?after=nope", "?filter=x"] {
+        let (status, body) = {
+            let r = list(bad).await.unwrap();
+            (r.status(), r.json::<Value>().await.unwrap())
+        };
+        assert_okta_error(status, &body, 400, "E0000001", None);
+    }
+    let r = http.get(format!("{url}/okta/api/v1/apps")).send().await.unwrap();
+    assert_eq!(r.status(), 401, "an API token is required");
+}

@@ -56,6 +56,7 @@ const METHODS: [&str; 4] = ["client_secret_basic", "client_secret_post", "client
 pub(crate) fn routes() -> Router<Shared> {
     let secrets = "/okta/api/v1/apps/{app}/credentials/secrets";
     Router::new()
+        .route("/okta/api/v1/apps", get(list_apps))
         .route("/okta/api/v1/apps/{app}", get(get_app))
         .route(secrets, get(list).post(create))
         .route(&format!("{secrets}/{{secret}}"), get(get_secret).delete(delete_secret))
@@ -162,6 +163,55 @@ fn new_id() -> String {
 
 // ---- Management API ------------------------------------------------------------------
 
+/// The application object keyturn reads: an OIDC app with its OAuth client.
+fn app_json(a: &App) -> Value {
+    json!({"id": a.id, "name": "oidc_client", "label": a.label, "status": "ACTIVE", "signOnMode": "OPENID_CONNECT",
+        "credentials": {"oauthClient": {"client_id": a.client_id, "autoKeyRotation": true, "token_endpoint_auth_method": a.method}},
+        "settings": {"oauthClient": {"application_type": "service", "grant_types": ["client_credentials"]}}})
+}
+
+/// Applications, "List all applications" (`listApplications`): `GET
+/// /api/v1/apps`, `limit` (the simulator's default 20, at most 200) and the
+/// opaque `after` cursor; further pages through the `Link` header
+/// (`<…>; rel="self"`, and `<…?after=…&limit=…>; rel="next"` while more
+/// remain), as Okta's pagination is documented
+/// (<https://developer.okta.com/docs/api/#pagination>). Lists the OAuth apps
+/// seeded here (provisioning-only apps of the simulator are not listed);
+/// `q`, `filter`, `expand` are documented but not modelled (refused).
+async fn list_apps(State(s): State<Shared>, uri: axum::http::Uri, headers: HeaderMap) -> Response {
+    if let Some(r) = okta_refused(&headers) {
+        return r;
+    }
+    let Some(q) = super::query(&uri, &["limit", "after"]) else {
+        return invalid("query", "simulator: only limit and after are modelled on List all applications");
+    };
+    let limit = match q.get("limit").map(|l| l.parse::<usize>()) {
+        None => 20,
+        Some(Ok(l)) if (1..=200).contains(&l) => l,
+        Some(_) => return invalid("limit", "limit: must be from 1 to 200"),
+    };
+    let sim = lock(&s);
+    let mut apps: Vec<&App> = sim.apps.okta.values().collect();
+    apps.sort_by(|a, b| a.id.cmp(&b.id));
+    let start = match q.get("after") {
+        None => 0,
+        Some(after) => match apps.iter().position(|a| &a.id == after) {
+            Some(i) => i + 1,
+            None => return invalid("after", "after: not a cursor this listing gave"),
+        },
+    };
+    let page: Vec<&App> = apps.iter().skip(start).take(limit).copied().collect();
+    let base = format!("{}/okta/api/v1/apps", origin(&headers));
+    let mut link = format!("<{base}?limit={limit}>; rel=\"self\"");
+    if start + limit < apps.len() {
+        if let Some(last) = page.last() {
+            link.push_str(&format!(", <{base}?after={}&limit={limit}>; rel=\"next\"", last.id));
+        }
+    }
+    let body: Vec<Value> = page.into_iter().map(app_json).collect();
+    ([("link", link)], Json(body)).into_response()
+}
+
 /// Applications, "Retrieve an application": `GET /api/v1/apps/{appId}`, an
 /// OIDC app with `credentials.oauthClient.{client_id,
 /// token_endpoint_auth_method}` (the fields keyturn reads; the rest of the
@@ -172,10 +222,7 @@ async fn get_app(State(s): State<Shared>, Path(app): Path<String>, headers: Head
     }
     let sim = lock(&s);
     let Some(a) = sim.apps.okta.get(&app) else { return app_missing(&app) };
-    Json(json!({"id": a.id, "name": "oidc_client", "label": a.label, "status": "ACTIVE", "signOnMode": "OPENID_CONNECT",
-        "credentials": {"oauthClient": {"client_id": a.client_id, "autoKeyRotation": true, "token_endpoint_auth_method": a.method}},
-        "settings": {"oauthClient": {"application_type": "service", "grant_types": ["client_credentials"]}}}))
-    .into_response()
+    Json(app_json(a)).into_response()
 }
 
 /// "List all OAuth 2.0 client secrets" (`listOAuth2ClientSecrets`): `GET
