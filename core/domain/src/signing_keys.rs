@@ -101,6 +101,32 @@ pub struct KeyStatus {
     pub rotate_by: OffsetDateTime,
 }
 
+/// One rotation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RotatedKey {
+    pub purpose: KeyPurpose,
+    /// The key id (link key) or public key (audit key) that was current.
+    pub previous: String,
+    pub current: String,
+    /// The rotation happened but its audit event could not be written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audit_error: Option<String>,
+}
+
+/// What the daily run did with the signing keys (a field of the scan report).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct KeyRotationReport {
+    pub rotated: Vec<RotatedKey>,
+    /// Keys that were due and could not be rotated (or read).
+    pub errors: Vec<String>,
+}
+
+impl KeyRotationReport {
+    pub fn is_empty(&self) -> bool {
+        self.rotated.is_empty() && self.errors.is_empty()
+    }
+}
+
 /// Why a link-key maximum age is refused: links signed just before a
 /// rotation must still verify until they expire, and the ring keeps one
 /// previous key, so every link must expire before the next rotation.

@@ -85,8 +85,8 @@ pub struct ScanReport {
     #[serde(skip_serializing_if = "crate::audit::anchor::AnchorReport::is_empty")]
     pub anchored: crate::audit::anchor::AnchorReport,
     /// keyturn's own signing keys this run rotated (see `watch::signing_keys`).
-    #[serde(skip_serializing_if = "crate::watch::KeyRotationReport::is_empty")]
-    pub signing_keys: crate::watch::KeyRotationReport,
+    #[serde(skip_serializing_if = "keyturn_domain::signing_keys::KeyRotationReport::is_empty")]
+    pub signing_keys: keyturn_domain::signing_keys::KeyRotationReport,
 }
 
 /// What the alarms watch: the scanner Lambda publishes these as metrics.

@@ -5,11 +5,11 @@
 //! material. `keyturn links rotate-key` and `keyturn audit rotate-key` do
 //! the same by hand.
 
-use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::ports::{AuditKeys, AuditLog, SigningKeys, StoreError};
 use keyturn_domain::signing_keys::{KeyPurpose, KeyStatus, RotationPolicy, AUDIT_KEY_MAX_AGE, LINK_KEY_MAX_AGE};
+pub use keyturn_domain::signing_keys::{KeyRotationReport, RotatedKey};
 use keyturn_domain::timefmt::format_utc;
 use keyturn_domain::{EventKind, NewAuditEvent};
 
@@ -36,32 +36,6 @@ impl From<&crate::config::Config> for KeySchedule {
             link: RotationPolicy { max_age: cfg.approval.signing_key_max_age },
             audit: RotationPolicy { max_age: cfg.audit_key_max_age },
         }
-    }
-}
-
-/// One rotation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RotatedKey {
-    pub purpose: KeyPurpose,
-    /// The key id (link key) or public key (audit key) that was current.
-    pub previous: String,
-    pub current: String,
-    /// The rotation happened but its audit event could not be written.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub audit_error: Option<String>,
-}
-
-/// What the daily run did with the signing keys.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct KeyRotationReport {
-    pub rotated: Vec<RotatedKey>,
-    /// Keys that were due and could not be rotated (or read).
-    pub errors: Vec<String>,
-}
-
-impl KeyRotationReport {
-    pub fn is_empty(&self) -> bool {
-        self.rotated.is_empty() && self.errors.is_empty()
     }
 }
 
